@@ -1,0 +1,536 @@
+//! Reading manifests: YAML or JSON text into a [`Snapshot`] of typed resources.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::core::{ConfigMap, Namespace, Secret, Service};
+use super::diagnostic::{Diagnostic, LoadError, ResourceId};
+use super::gateway::{Gateway, GatewayClass, XListenerSet};
+use super::meta::{GATEWAY_GROUP, ObjectMeta, X_GATEWAY_GROUP};
+use super::policy::{BackendTlsPolicy, ReferenceGrant, XBackendTrafficPolicy, XMesh};
+use super::route::{GrpcRoute, HttpRoute, L4Route};
+use super::validate;
+
+/// Limits and strictness of a load. The defaults suit untrusted input.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Unknown kinds, apiVersions and fields are errors instead of warnings.
+    pub strict: bool,
+    /// Largest input accepted, in bytes (default 16 MiB).
+    pub max_bytes: usize,
+    /// Deepest nesting of maps and lists accepted (default 64).
+    pub max_depth: usize,
+    /// Most resources accepted (default 10,000).
+    pub max_resources: usize,
+    /// Run CRD validation after reading (default true).
+    pub validate: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { strict: false, max_bytes: 16 << 20, max_depth: 64, max_resources: 10_000, validate: true }
+    }
+}
+
+/// One resource as loaded: its apiVersion, where it came from, and its typed content.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    /// The apiVersion it was written with (kept for serialization).
+    pub api_version: String,
+    /// The 0-based document index in the input it came from.
+    pub document: usize,
+    /// The typed resource.
+    pub resource: Resource,
+}
+
+/// A typed resource of any kind the library reads.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // resources are loaded once and kept; boxing buys nothing
+pub enum Resource {
+    /// A GatewayClass.
+    GatewayClass(GatewayClass),
+    /// A Gateway.
+    Gateway(Gateway),
+    /// An HTTPRoute.
+    HttpRoute(HttpRoute),
+    /// A GRPCRoute.
+    GrpcRoute(GrpcRoute),
+    /// A TLSRoute.
+    TlsRoute(L4Route),
+    /// A TCPRoute.
+    TcpRoute(L4Route),
+    /// A UDPRoute.
+    UdpRoute(L4Route),
+    /// A ReferenceGrant.
+    ReferenceGrant(ReferenceGrant),
+    /// A BackendTLSPolicy.
+    BackendTlsPolicy(BackendTlsPolicy),
+    /// An XListenerSet.
+    XListenerSet(XListenerSet),
+    /// An XBackendTrafficPolicy.
+    XBackendTrafficPolicy(XBackendTrafficPolicy),
+    /// An XMesh.
+    XMesh(XMesh),
+    /// A Namespace.
+    Namespace(Namespace),
+    /// A Service.
+    Service(Service),
+    /// A Secret.
+    Secret(Secret),
+    /// A ConfigMap.
+    ConfigMap(ConfigMap),
+    /// Any other Kubernetes object (a Deployment, say), kept verbatim and otherwise ignored.
+    Other {
+        /// Its kind.
+        kind: String,
+        /// Its metadata.
+        metadata: ObjectMeta,
+        /// The whole object as read.
+        raw: Value,
+    },
+}
+
+/// Which kinds the loader knows, their served apiVersions, and whether they are namespaced.
+struct KindInfo {
+    kind: &'static str,
+    group: &'static str,
+    versions: &'static [&'static str],
+    deprecated: &'static [&'static str],
+    namespaced: bool,
+}
+
+const KINDS: &[KindInfo] = &[
+    KindInfo { kind: "GatewayClass", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: false },
+    KindInfo { kind: "Gateway", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "HTTPRoute", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "GRPCRoute", group: GATEWAY_GROUP, versions: &["v1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "TLSRoute", group: GATEWAY_GROUP, versions: &["v1alpha2", "v1alpha3"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "TCPRoute", group: GATEWAY_GROUP, versions: &["v1alpha2"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "UDPRoute", group: GATEWAY_GROUP, versions: &["v1alpha2"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "ReferenceGrant", group: GATEWAY_GROUP, versions: &["v1beta1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "BackendTLSPolicy", group: GATEWAY_GROUP, versions: &["v1", "v1alpha3"], deprecated: &["v1alpha3"], namespaced: true },
+    KindInfo { kind: "XListenerSet", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "XBackendTrafficPolicy", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "XMesh", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: false },
+    KindInfo { kind: "Namespace", group: "", versions: &["v1"], deprecated: &[], namespaced: false },
+    KindInfo { kind: "Service", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "Secret", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
+    KindInfo { kind: "ConfigMap", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
+];
+
+/// API groups of Kubernetes itself: objects of these groups that the data plane does not read
+/// (Deployments, Pods, EndpointSlices, ...) are kept as [`Resource::Other`] without a warning.
+const KUBERNETES_GROUPS: &[&str] =
+    &["", "apps", "batch", "discovery.k8s.io", "rbac.authorization.k8s.io", "policy", "networking.k8s.io", "autoscaling", "apiextensions.k8s.io", "coordination.k8s.io", "admissionregistration.k8s.io", "storage.k8s.io", "scheduling.k8s.io"];
+
+impl Resource {
+    /// The kind as written in manifests.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::GatewayClass(_) => "GatewayClass",
+            Self::Gateway(_) => "Gateway",
+            Self::HttpRoute(_) => "HTTPRoute",
+            Self::GrpcRoute(_) => "GRPCRoute",
+            Self::TlsRoute(_) => "TLSRoute",
+            Self::TcpRoute(_) => "TCPRoute",
+            Self::UdpRoute(_) => "UDPRoute",
+            Self::ReferenceGrant(_) => "ReferenceGrant",
+            Self::BackendTlsPolicy(_) => "BackendTLSPolicy",
+            Self::XListenerSet(_) => "XListenerSet",
+            Self::XBackendTrafficPolicy(_) => "XBackendTrafficPolicy",
+            Self::XMesh(_) => "XMesh",
+            Self::Namespace(_) => "Namespace",
+            Self::Service(_) => "Service",
+            Self::Secret(_) => "Secret",
+            Self::ConfigMap(_) => "ConfigMap",
+            Self::Other { kind, .. } => kind,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::GatewayClass(r) => &r.metadata,
+            Self::Gateway(r) => &r.metadata,
+            Self::HttpRoute(r) => &r.metadata,
+            Self::GrpcRoute(r) => &r.metadata,
+            Self::TlsRoute(r) | Self::TcpRoute(r) | Self::UdpRoute(r) => &r.metadata,
+            Self::ReferenceGrant(r) => &r.metadata,
+            Self::BackendTlsPolicy(r) => &r.metadata,
+            Self::XListenerSet(r) => &r.metadata,
+            Self::XBackendTrafficPolicy(r) => &r.metadata,
+            Self::XMesh(r) => &r.metadata,
+            Self::Namespace(r) => &r.metadata,
+            Self::Service(r) => &r.metadata,
+            Self::Secret(r) => &r.metadata,
+            Self::ConfigMap(r) => &r.metadata,
+            Self::Other { metadata, .. } => metadata,
+        }
+    }
+
+    /// The object's metadata, mutable (used to apply patches and generation bumps).
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Self::GatewayClass(r) => &mut r.metadata,
+            Self::Gateway(r) => &mut r.metadata,
+            Self::HttpRoute(r) => &mut r.metadata,
+            Self::GrpcRoute(r) => &mut r.metadata,
+            Self::TlsRoute(r) | Self::TcpRoute(r) | Self::UdpRoute(r) => &mut r.metadata,
+            Self::ReferenceGrant(r) => &mut r.metadata,
+            Self::BackendTlsPolicy(r) => &mut r.metadata,
+            Self::XListenerSet(r) => &mut r.metadata,
+            Self::XBackendTrafficPolicy(r) => &mut r.metadata,
+            Self::XMesh(r) => &mut r.metadata,
+            Self::Namespace(r) => &mut r.metadata,
+            Self::Service(r) => &mut r.metadata,
+            Self::Secret(r) => &mut r.metadata,
+            Self::ConfigMap(r) => &mut r.metadata,
+            Self::Other { metadata, .. } => metadata,
+        }
+    }
+
+    /// The id used in findings and status.
+    pub fn id(&self) -> ResourceId {
+        let meta = self.metadata();
+        ResourceId::new(self.kind(), meta.namespace.as_deref(), &meta.name)
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    pub fn to_value(&self, api_version: &str) -> Value {
+        fn body<T: Serialize>(t: &T) -> Value {
+            serde_json::to_value(t).unwrap_or(Value::Null)
+        }
+        let mut value = match self {
+            Self::GatewayClass(r) => body(r),
+            Self::Gateway(r) => body(r),
+            Self::HttpRoute(r) => body(r),
+            Self::GrpcRoute(r) => body(r),
+            Self::TlsRoute(r) | Self::TcpRoute(r) | Self::UdpRoute(r) => body(r),
+            Self::ReferenceGrant(r) => body(r),
+            Self::BackendTlsPolicy(r) => body(r),
+            Self::XListenerSet(r) => body(r),
+            Self::XBackendTrafficPolicy(r) => body(r),
+            Self::XMesh(r) => body(r),
+            Self::Namespace(r) => body(r),
+            Self::Service(r) => body(r),
+            Self::Secret(r) => body(r),
+            Self::ConfigMap(r) => body(r),
+            Self::Other { raw, .. } => return raw.clone(),
+        };
+        if let Value::Object(map) = &mut value {
+            map.insert("apiVersion".to_owned(), Value::String(api_version.to_owned()));
+            map.insert("kind".to_owned(), Value::String(self.kind().to_owned()));
+        }
+        value
+    }
+}
+
+/// A set of resources read from manifests: the input of attachment and routing.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// Every object, in input order.
+    pub objects: Vec<Object>,
+}
+
+/// What a successful load produced: the snapshot and its warnings.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The resources.
+    pub snapshot: Snapshot,
+    /// Warnings (unknown fields and kinds, deprecated versions, regexes later stages drop).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Snapshot {
+    /// Reads YAML (any number of documents) or JSON (any number of objects) text, then
+    /// validates it as the v1.4.1 experimental-channel CRDs would.
+    ///
+    /// # Errors
+    /// A [`LoadError`] holding every finding when the input is not UTF-8, too large, not YAML or
+    /// JSON, or holds resources the API server would reject.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::api::{LoadOptions, Snapshot};
+    /// let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n\
+    ///             metadata: {name: example}\nspec: {controllerName: example.com/gateway}\n";
+    /// let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default()).unwrap();
+    /// assert_eq!(loaded.snapshot.objects.len(), 1);
+    /// ```
+    pub fn load(input: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
+        let fail = |message: String| LoadError { diagnostics: vec![Diagnostic::error(None, "", message)] };
+        if input.len() > options.max_bytes {
+            return Err(fail(format!("input is {} bytes, more than the limit of {} bytes", input.len(), options.max_bytes)));
+        }
+        let text = std::str::from_utf8(input).map_err(|e| fail(format!("input is not UTF-8: invalid byte at offset {}", e.valid_up_to())))?;
+        let documents = parse_documents(text, options).map_err(fail)?;
+
+        let mut diagnostics = Vec::new();
+        let mut snapshot = Snapshot::default();
+        for (index, doc) in documents.into_iter().enumerate() {
+            for value in expand_list(doc, index, &mut diagnostics) {
+                if snapshot.objects.len() >= options.max_resources {
+                    diagnostics.push(Diagnostic::error(None, "", format!("more than {} resources", options.max_resources)).in_document(index));
+                    return Err(LoadError { diagnostics });
+                }
+                if let Some(object) = read_object(value, index, options, &mut diagnostics) {
+                    snapshot.objects.push(object);
+                }
+            }
+        }
+        if options.validate {
+            diagnostics.extend(validate::validate(&snapshot));
+        }
+        if options.strict {
+            for d in &mut diagnostics {
+                d.severity = super::diagnostic::Severity::Error;
+            }
+        }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(LoadError { diagnostics });
+        }
+        Ok(Loaded { snapshot, warnings: diagnostics })
+    }
+
+    /// Adds the objects of another snapshot after this one's.
+    pub fn extend(&mut self, other: Snapshot) {
+        self.objects.extend(other.objects);
+    }
+
+    /// Every resource, in input order.
+    pub fn resources(&self) -> impl Iterator<Item = &Resource> {
+        self.objects.iter().map(|o| &o.resource)
+    }
+
+    /// The snapshot as a Kubernetes `List` in JSON; loading it again gives an equal snapshot
+    /// (document indexes aside).
+    pub fn to_json(&self) -> String {
+        let items: Vec<Value> = self.objects.iter().map(|o| o.resource.to_value(&o.api_version)).collect();
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+        serde_json::to_string_pretty(&list).unwrap_or_default()
+    }
+}
+
+/// Splits the input into documents: a JSON stream when it starts with `{` or `[`, else YAML.
+fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, String> {
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let values: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let mut out = Vec::new();
+        for (i, item) in serde_json::Deserializer::from_str(trimmed).into_iter::<Value>().enumerate() {
+            let value = item.map_err(|e| format!("JSON object {i}: {e}"))?;
+            match value {
+                Value::Array(items) => out.extend(items),
+                other => out.push(other),
+            }
+        }
+        out
+    } else {
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_depth = options.max_depth;
+        budget.max_documents = options.max_resources.max(1);
+        budget.max_aliases = 1_000;
+        budget.max_total_scalar_bytes = options.max_bytes;
+        let mut yaml_options = serde_saphyr::Options::default();
+        yaml_options.budget = Some(budget);
+        yaml_options.alias_limits.max_total_replayed_events = 100_000;
+        yaml_options.with_snippet = false;
+        serde_saphyr::from_multiple_with_options::<Option<Value>>(text, yaml_options)
+            .map_err(|e| format!("YAML: {e}"))?
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+    for (i, v) in values.iter().enumerate() {
+        if depth(v) > options.max_depth {
+            return Err(format!("document {i} nests deeper than {} levels", options.max_depth));
+        }
+    }
+    Ok(values)
+}
+
+/// Nesting depth of a JSON value, computed without recursion.
+fn depth(value: &Value) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|i| (i, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// A `kind: List` becomes its items; any other document is itself.
+fn expand_list(doc: Value, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Vec<Value> {
+    let is_list = doc.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
+        && doc.get("items").is_some();
+    if !is_list {
+        return vec![doc];
+    }
+    match doc {
+        Value::Object(mut map) => match map.remove("items") {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) => Vec::new(),
+            _ => {
+                diagnostics.push(Diagnostic::error(None, "items", "a List's items must be a list").in_document(index));
+                Vec::new()
+            }
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Reads one object: checks apiVersion and kind, then deserializes the typed resource,
+/// collecting unknown fields as warnings.
+fn read_object(value: Value, document: usize, options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Option<Object> {
+    let Value::Object(mut map) = value else {
+        diagnostics.push(Diagnostic::error(None, "", format!("a resource must be a map, found {}", type_name(&value))).in_document(document));
+        return None;
+    };
+    let api_version = match map.remove("apiVersion") {
+        Some(Value::String(s)) => s,
+        _ => {
+            diagnostics.push(Diagnostic::error(None, "apiVersion", "missing or not a string").in_document(document));
+            return None;
+        }
+    };
+    let kind = match map.remove("kind") {
+        Some(Value::String(s)) => s,
+        _ => {
+            diagnostics.push(Diagnostic::error(None, "kind", "missing or not a string").in_document(document));
+            return None;
+        }
+    };
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
+    let meta_value = map.get("metadata").cloned().unwrap_or(Value::Null);
+    let name = meta_value.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let namespace = meta_value.get("namespace").and_then(Value::as_str).map(str::to_owned);
+    let id = ResourceId { kind: kind.clone(), namespace: namespace.clone(), name };
+
+    let Some(info) = KINDS.iter().find(|k| k.kind == kind && k.group == group) else {
+        let metadata: ObjectMeta = serde_json::from_value(meta_value).unwrap_or_default();
+        if !KUBERNETES_GROUPS.contains(&group) {
+            let known_elsewhere = KINDS.iter().any(|k| k.kind == kind);
+            let message = if known_elsewhere {
+                format!("kind {kind} is not in API group {group:?}; it is ignored")
+            } else {
+                format!("unknown kind {kind} of {api_version}; it is ignored")
+            };
+            diagnostics.push(finding(options.strict, Some(id), "kind", message).in_document(document));
+        }
+        let mut raw = Value::Object(map);
+        if let Value::Object(m) = &mut raw {
+            m.insert("apiVersion".to_owned(), Value::String(api_version.clone()));
+            m.insert("kind".to_owned(), Value::String(kind.clone()));
+        }
+        return Some(Object { api_version, document, resource: Resource::Other { kind, metadata, raw } });
+    };
+    if !info.versions.contains(&version) {
+        diagnostics.push(
+            Diagnostic::error(Some(id), "apiVersion", format!("{kind} is not served at {api_version}; served versions: {}", info.versions.join(", ")))
+                .in_document(document),
+        );
+        return None;
+    }
+    if info.deprecated.contains(&version) {
+        diagnostics.push(Diagnostic::warning(Some(id.clone()), "apiVersion", format!("{api_version} {kind} is deprecated; use {group}/{}", info.versions[0])).in_document(document));
+    }
+    if !matches!(map.get("metadata"), Some(Value::Object(_))) {
+        diagnostics.push(Diagnostic::error(Some(id), "metadata", "missing or not a map").in_document(document));
+        return None;
+    }
+
+    let value = Value::Object(map);
+    let resource = match kind.as_str() {
+        "GatewayClass" => typed(value, &id, document, options, diagnostics).map(Resource::GatewayClass),
+        "Gateway" => typed(value, &id, document, options, diagnostics).map(Resource::Gateway),
+        "HTTPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::HttpRoute),
+        "GRPCRoute" => typed(value, &id, document, options, diagnostics).map(Resource::GrpcRoute),
+        "TLSRoute" => typed(value, &id, document, options, diagnostics).map(Resource::TlsRoute),
+        "TCPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::TcpRoute),
+        "UDPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::UdpRoute),
+        "ReferenceGrant" => typed(value, &id, document, options, diagnostics).map(Resource::ReferenceGrant),
+        "BackendTLSPolicy" => typed(value, &id, document, options, diagnostics).map(Resource::BackendTlsPolicy),
+        "XListenerSet" => typed(value, &id, document, options, diagnostics).map(Resource::XListenerSet),
+        "XBackendTrafficPolicy" => typed(value, &id, document, options, diagnostics).map(Resource::XBackendTrafficPolicy),
+        "XMesh" => typed(value, &id, document, options, diagnostics).map(Resource::XMesh),
+        "Namespace" => typed(value, &id, document, options, diagnostics).map(Resource::Namespace),
+        "Service" => typed(value, &id, document, options, diagnostics).map(Resource::Service),
+        "Secret" => typed(value, &id, document, options, diagnostics).map(Resource::Secret),
+        "ConfigMap" => typed(value, &id, document, options, diagnostics).map(Resource::ConfigMap),
+        _ => None,
+    };
+    let mut resource = resource?;
+    if info.namespaced && resource.metadata().namespace.is_none() {
+        // As `kubectl apply` does: a namespaced object without a namespace goes to `default`.
+        resource.metadata_mut().namespace = Some("default".to_owned());
+    }
+    if resource.metadata().name.is_empty() {
+        diagnostics.push(Diagnostic::error(Some(resource.id()), "metadata.name", "required").in_document(document));
+        return None;
+    }
+    Some(Object { api_version, document, resource })
+}
+
+/// Deserializes a typed resource, reporting type errors with their path and unknown fields as
+/// warnings (errors when strict).
+fn typed<T: DeserializeOwned>(value: Value, id: &ResourceId, document: usize, options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Option<T> {
+    let mut unknown = Vec::new();
+    let mut track = serde_path_to_error::Track::new();
+    let result = {
+        let de = serde_path_to_error::Deserializer::new(&value, &mut track);
+        serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path)))
+    };
+    match result {
+        Ok(t) => {
+            for path in unknown {
+                diagnostics.push(finding(options.strict, Some(id.clone()), path, "unknown field").in_document(document));
+            }
+            Some(t)
+        }
+        Err(e) => {
+            let path = track.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            diagnostics.push(Diagnostic::error(Some(id.clone()), path, e.to_string()).in_document(document));
+            None
+        }
+    }
+}
+
+fn finding(strict: bool, id: Option<ResourceId>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+    if strict { Diagnostic::error(id, path, message) } else { Diagnostic::warning(id, path, message) }
+}
+
+/// Formats a `serde_ignored` path as a JSON path (`spec.rules[0].foo`).
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let p = ignored_path(parent);
+            if p.is_empty() { key.clone() } else { format!("{p}.{key}") }
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
