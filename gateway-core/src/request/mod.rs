@@ -1,1 +1,209 @@
-//! The request as the router sees it: a borrowed view, and its canonical form.
+//! The request as the router sees it: a borrowed view of what the proxy received, and its
+//! canonical form (host and path) that every later stage uses.
+//!
+//! One canonicalization step serves routing, the external-auth check and what is forwarded,
+//! so that no two components read the same bytes differently (see SECURITY.md).
+
+pub mod authority;
+pub mod normalize;
+
+/// The HTTP version a request arrived with.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// HTTP/1.0.
+    Http10,
+    /// HTTP/1.1.
+    #[default]
+    Http11,
+    /// HTTP/2.
+    Http2,
+    /// HTTP/3.
+    Http3,
+}
+
+/// The request headers, borrowed in whatever form the proxy holds them, in order and with
+/// duplicates.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub enum Headers<'a> {
+    /// `(name, value)` pairs as received.
+    Pairs(&'a [(&'a str, &'a str)]),
+    /// Byte pairs (names and values need not be UTF-8).
+    Bytes(&'a [(&'a [u8], &'a [u8])]),
+    /// An `http` crate header map.
+    Map(&'a http::HeaderMap),
+}
+
+impl<'a> Headers<'a> {
+    /// No headers.
+    pub const EMPTY: Headers<'static> = Headers::Pairs(&[]);
+
+    /// Every value of header `name` (compared case-insensitively), in order.
+    pub fn get_all(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let this = *self;
+        let iter: Box<dyn Iterator<Item = &'a [u8]> + 'a> = match this {
+            Headers::Pairs(pairs) => Box::new(pairs.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes())),
+            Headers::Bytes(pairs) => Box::new(pairs.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| *v)),
+            Headers::Map(map) => Box::new(map.get_all(name).iter().map(http::HeaderValue::as_bytes)),
+        };
+        iter
+    }
+
+    /// Calls `f` with each value of `name`, in order, stopping when it returns false; returns
+    /// how many values were seen. Allocation-free, unlike [`Headers::get_all`].
+    pub fn for_each_value(&self, name: &str, mut f: impl FnMut(&'a [u8]) -> bool) -> usize {
+        let mut n = 0;
+        match *self {
+            Headers::Pairs(pairs) => {
+                for (k, v) in pairs {
+                    if k.eq_ignore_ascii_case(name) {
+                        n += 1;
+                        if !f(v.as_bytes()) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Headers::Bytes(pairs) => {
+                for (k, v) in pairs {
+                    if k.eq_ignore_ascii_case(name.as_bytes()) {
+                        n += 1;
+                        if !f(v) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Headers::Map(map) => {
+                for v in map.get_all(name) {
+                    n += 1;
+                    if !f(v.as_bytes()) {
+                        break;
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Every header, in order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
+        match *self {
+            Headers::Pairs(pairs) => Box::new(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))),
+            Headers::Bytes(pairs) => Box::new(pairs.iter().map(|(k, v)| (*k, *v))),
+            Headers::Map(map) => Box::new(map.iter().map(|(k, v)| (k.as_str().as_bytes(), v.as_bytes()))),
+        }
+    }
+
+    /// How many header fields.
+    pub fn len(&self) -> usize {
+        match *self {
+            Headers::Pairs(p) => p.len(),
+            Headers::Bytes(p) => p.len(),
+            Headers::Map(m) => m.len(),
+        }
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A borrowed view of one request, exactly as received (nothing normalized yet).
+///
+/// # Examples
+/// ```
+/// use gateway_core::request::{Headers, RequestView};
+/// let headers = [("host", "shop.example.com")];
+/// let req = RequestView::new("GET", b"/cart?id=1", Headers::Pairs(&headers)).port(80);
+/// assert_eq!(req.method, "GET");
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub struct RequestView<'a> {
+    /// The method, case-sensitive.
+    pub method: &'a str,
+    /// `http` or `https`, as the connection is.
+    pub scheme: &'a str,
+    /// HTTP/2 or HTTP/3 `:authority`; `None` for HTTP/1.
+    pub authority: Option<&'a str>,
+    /// The raw request-target as received (origin-, absolute-, authority- or asterisk-form).
+    pub target: &'a [u8],
+    /// The HTTP version.
+    pub version: HttpVersion,
+    /// The headers, in order, with duplicates.
+    pub headers: Headers<'a>,
+    /// The TLS server name the client sent, if the connection is TLS.
+    pub sni: Option<&'a str>,
+    /// The local port the connection arrived on: it selects the listeners.
+    pub port: u16,
+}
+
+impl<'a> RequestView<'a> {
+    /// A request with a method, target and headers; scheme `http`, port 80, HTTP/1.1.
+    pub fn new(method: &'a str, target: &'a [u8], headers: Headers<'a>) -> Self {
+        Self { method, scheme: "http", authority: None, target, version: HttpVersion::Http11, headers, sni: None, port: 80 }
+    }
+
+    /// Sets the connection port.
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Sets the scheme.
+    #[must_use]
+    pub fn scheme(mut self, scheme: &'a str) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Sets the TLS server name.
+    #[must_use]
+    pub fn sni(mut self, sni: Option<&'a str>) -> Self {
+        self.sni = sni;
+        self
+    }
+
+    /// Sets the HTTP/2 `:authority` and the version to HTTP/2.
+    #[must_use]
+    pub fn authority(mut self, authority: Option<&'a str>) -> Self {
+        self.authority = authority;
+        if authority.is_some() {
+            self.version = HttpVersion::Http2;
+        }
+        self
+    }
+
+    /// Sets the HTTP version.
+    #[must_use]
+    pub fn version(mut self, version: HttpVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// A view of an `http::Request` (its URI is the target; its authority is used as
+    /// `:authority` for HTTP/2).
+    pub fn from_http<B>(req: &'a http::Request<B>, target: &'a [u8], port: u16) -> Self {
+        let version = match req.version() {
+            http::Version::HTTP_10 => HttpVersion::Http10,
+            http::Version::HTTP_2 => HttpVersion::Http2,
+            http::Version::HTTP_3 => HttpVersion::Http3,
+            _ => HttpVersion::Http11,
+        };
+        let h2 = matches!(version, HttpVersion::Http2 | HttpVersion::Http3);
+        Self {
+            method: req.method().as_str(),
+            scheme: req.uri().scheme_str().unwrap_or("http"),
+            authority: if h2 { req.uri().authority().map(http::uri::Authority::as_str) } else { None },
+            target,
+            version,
+            headers: Headers::Map(req.headers()),
+            sni: None,
+            port,
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The controller half: which routes each Gateway listener serves, and the status a controller
+//! would write back.
+//!
+//! [`Config::new`] takes a loaded [`Snapshot`] and [`AttachOptions`] and computes, with no I/O
+//! and deterministically, the listeners of every Gateway of our GatewayClasses, the routes
+//! attached to each (after parentRefs, `allowedRoutes`, hostname intersection and
+//! ReferenceGrants), which rules and backends are usable, and a [`StatusReport`].
+//!
+//! Choices where the spec leaves room:
+//! - A route's original hostnames are kept for precedence; the listener hostname only filters
+//!   which route hostnames apply (the reading upstream takes after v1.4).
+//! - Listeners that conflict (same port, incompatible protocol, or same hostname) report
+//!   `Conflicted=True` and `Programmed=False` and serve nothing; the rest are still served.
+
+mod conditions;
+mod gateway;
+mod hostname;
+mod refs;
+mod route;
+mod status;
+
+use crate::api::{ObjectMeta, Resource, ResourceId, Snapshot};
+
+pub use hostname::{host_matches, intersect};
+pub use status::{
+    ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerStatus, ObjectStatus,
+    PolicyAncestorStatus, PolicyStatus, RouteParentStatus, RouteStatus, Status, StatusReport,
+};
+
+/// The controller's identity and the inputs a cluster would supply.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachOptions {
+    /// Our controller name: GatewayClasses with this `controllerName` are ours.
+    pub controller_name: String,
+    /// Addresses this data plane can serve on; requested addresses outside it are not usable,
+    /// and a Gateway that requests none is given the first.
+    pub address_pool: Vec<String>,
+    /// `lastTransitionTime` written on every condition (the library reads no clock).
+    pub transition_time: String,
+}
+
+impl Default for AttachOptions {
+    fn default() -> Self {
+        Self {
+            controller_name: DEFAULT_CONTROLLER_NAME.to_owned(),
+            address_pool: Vec::new(),
+            transition_time: "1970-01-01T00:00:00Z".to_owned(),
+        }
+    }
+}
+
+/// The controller name used when the embedder does not choose one.
+pub const DEFAULT_CONTROLLER_NAME: &str = "gateway.example.dev/gateway-core";
+
+/// The kinds of route the library attaches.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RouteKind {
+    /// HTTPRoute.
+    Http,
+    /// GRPCRoute.
+    Grpc,
+    /// TLSRoute.
+    Tls,
+    /// TCPRoute.
+    Tcp,
+    /// UDPRoute.
+    Udp,
+}
+
+impl RouteKind {
+    /// The kind as written in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "HTTPRoute",
+            Self::Grpc => "GRPCRoute",
+            Self::Tls => "TLSRoute",
+            Self::Tcp => "TCPRoute",
+            Self::Udp => "UDPRoute",
+        }
+    }
+
+    fn parse(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "HTTPRoute" => Self::Http,
+            "GRPCRoute" => Self::Grpc,
+            "TLSRoute" => Self::Tls,
+            "TCPRoute" => Self::Tcp,
+            "UDPRoute" => Self::Udp,
+            _ => return None,
+        })
+    }
+}
+
+/// A listener protocol the library serves.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Cleartext HTTP (HTTP/1.1 and h2c).
+    Http,
+    /// HTTP over TLS terminated at the Gateway.
+    Https,
+    /// TLS, passed through or terminated, routed by SNI.
+    Tls,
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    fn parse(protocol: &str) -> Option<Self> {
+        Some(match protocol {
+            "HTTP" => Self::Http,
+            "HTTPS" => Self::Https,
+            "TLS" => Self::Tls,
+            "TCP" => Self::Tcp,
+            "UDP" => Self::Udp,
+            _ => return None,
+        })
+    }
+
+    /// Route kinds a listener of this protocol can serve.
+    fn kinds(self) -> &'static [RouteKind] {
+        match self {
+            Self::Http | Self::Https => &[RouteKind::Http, RouteKind::Grpc],
+            Self::Tls => &[RouteKind::Tls],
+            Self::Tcp => &[RouteKind::Tcp],
+            Self::Udp => &[RouteKind::Udp],
+        }
+    }
+
+    /// Listeners on one port must agree on this (Gateway API `ProtocolConflict`).
+    fn port_family(self) -> u8 {
+        match self {
+            Self::Http => 0,
+            Self::Https | Self::Tls => 1,
+            Self::Tcp => 2,
+            Self::Udp => 3,
+        }
+    }
+}
+
+/// A compiled configuration: the snapshot, what attaches where, and the status of everything.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) options: AttachOptions,
+    pub(crate) gateways: Vec<GatewayState>,
+    pub(crate) routes: Vec<RouteState>,
+    status: StatusReport,
+}
+
+/// One Gateway of ours, with its listeners.
+#[derive(Clone, Debug)]
+pub(crate) struct GatewayState {
+    pub(crate) id: ResourceId,
+    pub(crate) listeners: Vec<ListenerState>,
+}
+
+/// One listener and the routes it serves.
+#[derive(Clone, Debug)]
+pub(crate) struct ListenerState {
+    pub(crate) name: String,
+    pub(crate) port: u16,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) hostname: Option<String>,
+    /// Accepted, not conflicted: this listener serves traffic.
+    pub(crate) serving: bool,
+    pub(crate) kinds: Vec<RouteKind>,
+    pub(crate) routes: Vec<Attached>,
+}
+
+/// A route attached to a listener, with the route hostnames that apply there.
+#[derive(Clone, Debug)]
+pub(crate) struct Attached {
+    pub(crate) route: usize,
+    /// The route's own hostnames that intersect the listener's; empty when the route names
+    /// none (it then matches every host the listener accepts).
+    pub(crate) hostnames: Vec<String>,
+}
+
+/// A route of any kind, with the usability of its rules and backends.
+#[derive(Clone, Debug)]
+pub(crate) struct RouteState {
+    pub(crate) object: usize,
+    pub(crate) kind: RouteKind,
+    pub(crate) id: ResourceId,
+    /// Per rule: `Some(reason)` when the rule is dropped.
+    pub(crate) dropped: Vec<Option<String>>,
+    /// Per rule, per backendRef: the resolved backend or why it is unusable.
+    pub(crate) backends: Vec<Vec<BackendState>>,
+}
+
+/// A backendRef after resolution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BackendState {
+    /// A Service port that exists and may be referred to.
+    Service { namespace: String, name: String, port: u16, app_protocol: Option<String> },
+    /// Unusable; traffic for its share answers 500.
+    Invalid { reason: &'static str, message: String },
+}
+
+impl Config {
+    /// Computes attachment and status for every Gateway of our GatewayClasses.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::api::{LoadOptions, Snapshot};
+    /// use gateway_core::attach::{AttachOptions, Config};
+    /// let yaml = include_str!("../../../examples/manifests/shop.yaml");
+    /// let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
+    /// let config = Config::new(loaded.snapshot, AttachOptions::default());
+    /// let status = config.status();
+    /// assert!(status.find("Gateway", Some("shop"), "shop").is_some());
+    /// ```
+    pub fn new(snapshot: Snapshot, options: AttachOptions) -> Self {
+        let mut config = Self { snapshot, options, gateways: Vec::new(), routes: Vec::new(), status: StatusReport::default() };
+        let status = compute(&mut config);
+        config.status = status;
+        config
+    }
+
+    /// The status of every GatewayClass, Gateway, route and policy we handle.
+    pub fn status(&self) -> &StatusReport {
+        &self.status
+    }
+
+    /// The snapshot this configuration was computed from.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The options it was computed with.
+    pub fn options(&self) -> &AttachOptions {
+        &self.options
+    }
+
+    /// The Gateways of our classes, as `(namespace, name)`.
+    pub fn gateways(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.gateways.iter().map(|g| (g.id.namespace.as_deref().unwrap_or_default(), g.id.name.as_str()))
+    }
+
+    pub(crate) fn resource(&self, object: usize) -> Option<&Resource> {
+        self.snapshot.objects.get(object).map(|o| &o.resource)
+    }
+}
+
+fn compute(config: &mut Config) -> StatusReport {
+    let snapshot = &config.snapshot;
+    let options = &config.options;
+    let grants = refs::Grants::new(snapshot);
+    let mut report = StatusReport::default();
+
+    let classes = gateway::classes(snapshot, options, &mut report);
+    let mut gateways = Vec::new();
+    for (index, object) in snapshot.objects.iter().enumerate() {
+        if let Resource::Gateway(gw) = &object.resource {
+            if classes.contains(&gw.spec.gateway_class_name) {
+                gateways.push((index, gateway::gateway(snapshot, index, gw, options, &grants)));
+            }
+        }
+    }
+    let (routes, route_statuses) = route::attach_routes(snapshot, options, &grants, &mut gateways);
+    for (index, (gw_state, gw_status)) in &gateways {
+        let _ = index;
+        report.objects.push(ObjectStatus {
+            id: gw_state.id.clone(),
+            generation: generation(snapshot, gw_state),
+            status: Status::Gateway(gw_status.clone()),
+        });
+    }
+    report.objects.extend(route_statuses);
+    report.objects.extend(route::policies(snapshot, options, &gateways, &routes));
+    config.routes = routes;
+    config.gateways = gateways.into_iter().map(|(_, (state, _))| state).collect();
+    report
+}
+
+fn generation(snapshot: &Snapshot, gw: &GatewayState) -> i64 {
+    snapshot
+        .resources()
+        .find(|r| r.kind() == "Gateway" && r.metadata().name == gw.id.name && r.metadata().namespace == gw.id.namespace)
+        .map_or(1, |r| r.metadata().generation)
+}
+
+/// Kubernetes label selector semantics over a namespace's labels.
+pub(crate) fn selector_matches(selector: &crate::api::LabelSelector, meta: Option<&ObjectMeta>) -> bool {
+    let empty = std::collections::BTreeMap::new();
+    let labels = meta.map_or(&empty, |m| &m.labels);
+    selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        && selector.match_expressions.iter().all(|e| {
+            let value = labels.get(&e.key);
+            match e.operator.as_str() {
+                "In" => value.is_some_and(|v| e.values.contains(v)),
+                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+                "Exists" => value.is_some(),
+                "DoesNotExist" => value.is_none(),
+                _ => false,
+            }
+        })
+}

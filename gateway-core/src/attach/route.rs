@@ -1,0 +1,506 @@
+//! Route attachment (parentRefs × listeners), rule and backend usability, route status, and
+//! BackendTLSPolicy status.
+
+use super::conditions::Conditions;
+use super::hostname::intersect;
+use super::refs::Grants;
+use super::status::{GatewayStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus, RouteStatus, Status};
+use super::{AttachOptions, Attached, BackendState, GatewayState, RouteKind, RouteState, selector_matches};
+use crate::api::{
+    BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope, GatewayDefaultScopeRef, HttpFilterType,
+    HttpRouteFilter, HttpRouteRule, ParentReference, PathMatchType, Resource, ResourceId, Snapshot, StringMatchType,
+};
+
+/// The parts of any route kind that attachment reads.
+struct RouteView<'a> {
+    kind: RouteKind,
+    meta: &'a crate::api::ObjectMeta,
+    parent_refs: &'a [ParentReference],
+    use_default: bool,
+    hostnames: &'a [String],
+    /// Per rule: backend refs.
+    rule_backends: Vec<Vec<&'a BackendObjectReference>>,
+    /// Per rule: `Some(reason)` when the rule cannot be served.
+    dropped: Vec<Option<String>>,
+    /// Extra references to check (mirror backends), per rule.
+    extra_refs: Vec<&'a BackendObjectReference>,
+}
+
+fn view(resource: &Resource) -> Option<RouteView<'_>> {
+    Some(match resource {
+        Resource::HttpRoute(r) => RouteView {
+            kind: RouteKind::Http,
+            meta: &r.metadata,
+            parent_refs: &r.spec.common.parent_refs,
+            use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
+            hostnames: &r.spec.hostnames,
+            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            dropped: r.spec.rules.iter().map(http_rule_problem).collect(),
+            extra_refs: r.spec.rules.iter().flat_map(|rule| mirror_refs(&rule.filters)).collect(),
+        },
+        Resource::GrpcRoute(r) => RouteView {
+            kind: RouteKind::Grpc,
+            meta: &r.metadata,
+            parent_refs: &r.spec.common.parent_refs,
+            use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
+            hostnames: &r.spec.hostnames,
+            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            dropped: r
+                .spec
+                .rules
+                .iter()
+                .map(|rule| {
+                    filters_problem(&rule.filters).or_else(|| {
+                        rule.matches.iter().find_map(|m| {
+                            let method = m.method.as_ref()?;
+                            if !method.type_.is_known() {
+                                return Some(format!("unsupported method match type {:?}", method.type_.as_str()));
+                            }
+                            if method.type_ == StringMatchType::RegularExpression {
+                                for value in [&method.service, &method.method].into_iter().flatten() {
+                                    if let Err(e) = crate::route::compile_regex(value) {
+                                        return Some(format!("invalid regular expression {value:?}: {e}"));
+                                    }
+                                }
+                            }
+                            headers_problem(&m.headers)
+                        })
+                    })
+                })
+                .collect(),
+            extra_refs: r.spec.rules.iter().flat_map(|rule| mirror_refs(&rule.filters)).collect(),
+        },
+        Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => RouteView {
+            kind: match resource {
+                Resource::TlsRoute(_) => RouteKind::Tls,
+                Resource::TcpRoute(_) => RouteKind::Tcp,
+                _ => RouteKind::Udp,
+            },
+            meta: &r.metadata,
+            parent_refs: &r.spec.common.parent_refs,
+            use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
+            hostnames: &r.spec.hostnames,
+            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            dropped: r.spec.rules.iter().map(|_| None).collect(),
+            extra_refs: Vec::new(),
+        },
+        _ => return None,
+    })
+}
+
+fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObjectReference> {
+    filters.iter().filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref))
+}
+
+/// Why an HTTPRoute rule cannot be served (it is then dropped and the route reports
+/// `PartiallyInvalid`), or `None`.
+fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
+    for m in &rule.matches {
+        if let Some(path) = &m.path {
+            match &path.type_ {
+                PathMatchType::RegularExpression => {
+                    if let Err(e) = crate::route::compile_regex(&path.value) {
+                        return Some(format!("invalid regular expression {:?}: {e}", path.value));
+                    }
+                }
+                PathMatchType::Unknown(t) => return Some(format!("unsupported path match type {t:?}")),
+                _ => {}
+            }
+        }
+        if let Some(p) = headers_problem(&m.headers) {
+            return Some(p);
+        }
+        for q in &m.query_params {
+            if let Some(p) = string_match_problem(&q.type_, &q.value) {
+                return Some(p);
+            }
+        }
+        if let Some(method) = &m.method {
+            if !method.is_known() {
+                return Some(format!("unsupported method {:?}", method.as_str()));
+            }
+        }
+    }
+    filters_problem(&rule.filters).or_else(|| rule.backend_refs.iter().find_map(|b| filters_problem(&b.filters)))
+}
+
+fn headers_problem(headers: &[crate::api::HttpHeaderMatch]) -> Option<String> {
+    headers.iter().find_map(|h| string_match_problem(&h.type_, &h.value))
+}
+
+fn string_match_problem(type_: &StringMatchType, value: &str) -> Option<String> {
+    match type_ {
+        StringMatchType::RegularExpression => crate::route::compile_regex(value).err().map(|e| format!("invalid regular expression {value:?}: {e}")),
+        StringMatchType::Unknown(t) => Some(format!("unsupported match type {t:?}")),
+        _ => None,
+    }
+}
+
+/// Filters the library cannot apply as written: unknown types, and header modifiers that
+/// name one header in more than one action (Gateway API HTTPHeaderFilter: "Input: ... Config:
+/// set/add/remove ... names must be unique across actions").
+fn filters_problem(filters: &[HttpRouteFilter]) -> Option<String> {
+    for f in filters {
+        if let HttpFilterType::Unknown(t) = &f.type_ {
+            return Some(format!("unsupported filter type {t:?}"));
+        }
+        for modifier in [&f.request_header_modifier, &f.response_header_modifier].into_iter().flatten() {
+            let mut names: Vec<String> = modifier
+                .set
+                .iter()
+                .map(|h| h.name.to_ascii_lowercase())
+                .chain(modifier.add.iter().map(|h| h.name.to_ascii_lowercase()))
+                .chain(modifier.remove.iter().map(|n| n.to_ascii_lowercase()))
+                .collect();
+            names.sort();
+            if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
+                return Some(format!("header {:?} is named in more than one action of a {} filter", w.first().map_or("", |s| s.as_str()), f.type_));
+            }
+        }
+    }
+    None
+}
+
+/// Attaches every route to the listeners of our Gateways and computes route status.
+pub(super) fn attach_routes(
+    snapshot: &Snapshot,
+    options: &AttachOptions,
+    grants: &Grants<'_>,
+    gateways: &mut [(usize, (GatewayState, GatewayStatus))],
+) -> (Vec<RouteState>, Vec<ObjectStatus>) {
+    let mut states = Vec::new();
+    let mut statuses = Vec::new();
+    for (object, o) in snapshot.objects.iter().enumerate() {
+        let Some(view) = view(&o.resource) else { continue };
+        let route_index = states.len();
+        let ns = view.meta.namespace_or_default();
+        let id = o.resource.id();
+        let c = Conditions { generation: view.meta.generation, time: &options.transition_time };
+
+        let backends: Vec<Vec<BackendState>> = view
+            .rule_backends
+            .iter()
+            .map(|refs| refs.iter().map(|b| resolve_backend(snapshot, grants, view.kind, ns, b)).collect())
+            .collect();
+        let resolved = backends
+            .iter()
+            .flatten()
+            .find_map(|b| match b {
+                BackendState::Invalid { reason, message } => Some((*reason, message.clone())),
+                BackendState::Service { .. } => None,
+            })
+            .or_else(|| {
+                view.extra_refs.iter().find_map(|b| match resolve_backend(snapshot, grants, view.kind, ns, b) {
+                    BackendState::Invalid { reason, message } => Some((reason, message)),
+                    BackendState::Service { .. } => None,
+                })
+            });
+
+        // The parents this route names, plus default Gateways when it asks for them.
+        let mut parents: Vec<(ParentReference, Option<usize>)> = Vec::new();
+        for parent in view.parent_refs {
+            if parent.group != GATEWAY_GROUP || parent.kind != "Gateway" {
+                continue;
+            }
+            let gw_ns = parent.namespace.as_deref().unwrap_or(ns);
+            let gw = gateways.iter().position(|(_, (g, _))| g.id.name == parent.name && g.id.namespace.as_deref() == Some(gw_ns));
+            if gw.is_some() {
+                parents.push((parent.clone(), gw));
+            }
+        }
+        if view.use_default {
+            for (gi, (gw_index, (g, _))) in gateways.iter().enumerate() {
+                let is_default = matches!(&snapshot.objects.get(*gw_index).map(|o| &o.resource), Some(Resource::Gateway(gw)) if gw.spec.default_scope == Some(GatewayDefaultScope::All));
+                if is_default && !parents.iter().any(|(_, i)| *i == Some(gi)) {
+                    let mut p = ParentReference::default();
+                    p.group = GATEWAY_GROUP.to_owned();
+                    p.kind = "Gateway".to_owned();
+                    p.namespace = g.id.namespace.clone();
+                    p.name = g.id.name.clone();
+                    parents.push((p, Some(gi)));
+                }
+            }
+        }
+
+        let all_dropped = !view.dropped.is_empty() && view.dropped.iter().all(Option::is_some);
+        let mut parent_statuses = Vec::new();
+        for (parent, gw) in parents {
+            let Some(gi) = gw else { continue };
+            let accepted = attach_to_gateway(snapshot, &view, ns, &parent, gateways, gi, route_index);
+            let mut conditions = Vec::new();
+            match accepted {
+                Ok(()) if all_dropped => conditions.push(c.make("Accepted", false, "UnsupportedValue", dropped_message(&view.dropped))),
+                Ok(()) => conditions.push(c.make("Accepted", true, "Accepted", "accepted")),
+                Err((reason, message)) => conditions.push(c.make("Accepted", false, reason, message)),
+            }
+            match &resolved {
+                None => conditions.push(c.make("ResolvedRefs", true, "ResolvedRefs", "resolved")),
+                Some((reason, message)) => conditions.push(c.make("ResolvedRefs", false, reason, message.clone())),
+            }
+            if view.dropped.iter().any(Option::is_some) && !all_dropped {
+                conditions.push(c.make("PartiallyInvalid", true, "UnsupportedValue", dropped_message(&view.dropped)));
+            }
+            parent_statuses.push(RouteParentStatus { parent_ref: parent, controller_name: options.controller_name.clone(), conditions });
+        }
+        if !parent_statuses.is_empty() {
+            statuses.push(ObjectStatus { id: id.clone(), generation: view.meta.generation, status: Status::Route(RouteStatus { parents: parent_statuses }) });
+        }
+        states.push(RouteState { object, kind: view.kind, id, dropped: view.dropped.clone(), backends });
+    }
+    for (_, (state, status)) in gateways.iter_mut() {
+        for (l, ls) in state.listeners.iter().zip(status.listeners.iter_mut()) {
+            ls.attached_routes = i32::try_from(l.routes.len()).unwrap_or(i32::MAX);
+        }
+    }
+    (states, statuses)
+}
+
+fn dropped_message(dropped: &[Option<String>]) -> String {
+    let parts: Vec<String> = dropped.iter().enumerate().filter_map(|(i, d)| d.as_ref().map(|why| format!("rule {i}: {why}"))).collect();
+    format!("Dropped Rule(s): {}", parts.join("; "))
+}
+
+/// Attaches a route to the listeners of one Gateway that its parentRef selects, or says why
+/// not (Gateway API RouteConditionReason).
+fn attach_to_gateway(
+    snapshot: &Snapshot,
+    view: &RouteView<'_>,
+    route_ns: &str,
+    parent: &ParentReference,
+    gateways: &mut [(usize, (GatewayState, GatewayStatus))],
+    gi: usize,
+    route_index: usize,
+) -> Result<(), (&'static str, String)> {
+    let Some((gw_object, (gw, _))) = gateways.get_mut(gi) else { return Err(("NoMatchingParent", "no such Gateway".to_owned())) };
+    let gw_resource = snapshot.objects.get(*gw_object).map(|o| &o.resource);
+    let Some(Resource::Gateway(gw_spec)) = gw_resource else { return Err(("NoMatchingParent", "no such Gateway".to_owned())) };
+    let gw_ns = gw_spec.metadata.namespace_or_default().to_owned();
+
+    let candidates: Vec<usize> = gw
+        .listeners
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| parent.section_name.as_ref().is_none_or(|s| *s == l.name))
+        .filter(|(_, l)| parent.port.is_none_or(|p| i32::from(l.port) == p))
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty() {
+        let what = match (&parent.section_name, parent.port) {
+            (Some(s), _) => format!("no listener named {s:?}"),
+            (None, Some(p)) => format!("no listener on port {p}"),
+            (None, None) => "the Gateway has no listeners".to_owned(),
+        };
+        return Err(("NoMatchingParent", what));
+    }
+    let mut allowed = Vec::new();
+    for i in candidates {
+        let Some((l, spec)) = gw.listeners.get(i).zip(gw_spec.spec.listeners.get(i)) else { continue };
+        if l.protocol.is_none() || !l.kinds.contains(&view.kind) {
+            continue;
+        }
+        let ns_ok = match &spec.allowed_routes.namespaces.from {
+            FromNamespaces::All => true,
+            FromNamespaces::Same => route_ns == gw_ns,
+            FromNamespaces::Selector => spec.allowed_routes.namespaces.selector.as_ref().is_some_and(|sel| {
+                let ns_meta = snapshot.resources().find_map(|r| match r {
+                    Resource::Namespace(n) if n.metadata.name == route_ns => Some(&n.metadata),
+                    _ => None,
+                });
+                selector_matches(sel, ns_meta)
+            }),
+            _ => false,
+        };
+        if ns_ok {
+            allowed.push(i);
+        }
+    }
+    if allowed.is_empty() {
+        return Err(("NotAllowedByListeners", "no listener allows this route's kind and namespace".to_owned()));
+    }
+    let mut attached_any = false;
+    for i in allowed {
+        let Some(l) = gw.listeners.get_mut(i) else { continue };
+        let hostnames: Vec<String> = if view.hostnames.is_empty() || view.kind == RouteKind::Tcp || view.kind == RouteKind::Udp {
+            Vec::new()
+        } else {
+            let matching: Vec<String> = view
+                .hostnames
+                .iter()
+                .filter(|h| intersect(l.hostname.as_deref(), h).is_some())
+                .map(|h| h.to_ascii_lowercase())
+                .collect();
+            if matching.is_empty() {
+                continue;
+            }
+            matching
+        };
+        l.routes.push(Attached { route: route_index, hostnames });
+        attached_any = true;
+    }
+    if attached_any {
+        Ok(())
+    } else {
+        Err(("NoMatchingListenerHostname", "no route hostname intersects a listener hostname".to_owned()))
+    }
+}
+
+/// Resolves one backendRef (Gateway API BackendObjectReference + RouteConditionReason).
+fn resolve_backend(snapshot: &Snapshot, grants: &Grants<'_>, kind: RouteKind, route_ns: &str, b: &BackendObjectReference) -> BackendState {
+    let ns = b.namespace.as_deref().unwrap_or(route_ns);
+    let invalid = |reason: &'static str, message: String| BackendState::Invalid { reason, message };
+    if !(b.group.is_empty() && b.kind == "Service") {
+        return invalid("InvalidKind", format!("backendRef kind {}/{} is not supported", b.group, b.kind));
+    }
+    if !grants.allows((GATEWAY_GROUP, kind.as_str(), route_ns), ("", "Service", ns, &b.name)) {
+        return invalid("RefNotPermitted", format!("no ReferenceGrant allows a reference to Service {ns}/{}", b.name));
+    }
+    let service = snapshot.resources().find_map(|r| match r {
+        Resource::Service(s) if s.metadata.name == b.name && s.metadata.namespace.as_deref() == Some(ns) => Some(s),
+        _ => None,
+    });
+    let Some(service) = service else { return invalid("BackendNotFound", format!("Service {ns}/{} does not exist", b.name)) };
+    let Some(port) = b.port.and_then(|p| u16::try_from(p).ok()) else { return invalid("BackendNotFound", format!("backendRef to Service {ns}/{} has no port", b.name)) };
+    let service_port = service.spec.ports.iter().find(|p| p.port == i32::from(port));
+    let app_protocol = service_port.and_then(|p| p.app_protocol.clone());
+    if let Some(ap) = &app_protocol {
+        let supported = match kind {
+            RouteKind::Http => matches!(ap.as_str(), "kubernetes.io/h2c" | "kubernetes.io/ws" | "kubernetes.io/wss") || !ap.starts_with("kubernetes.io/"),
+            RouteKind::Grpc => ap == "kubernetes.io/h2c" || !ap.starts_with("kubernetes.io/"),
+            _ => true,
+        };
+        if !supported {
+            return invalid("UnsupportedProtocol", format!("appProtocol {ap:?} of Service {ns}/{} is not supported for {}", b.name, kind.as_str()));
+        }
+    }
+    BackendState::Service { namespace: ns.to_owned(), name: b.name.clone(), port, app_protocol }
+}
+
+/// BackendTLSPolicy status: ancestors are the Gateways whose routes use a targeted Service.
+pub(super) fn policies(
+    snapshot: &Snapshot,
+    options: &AttachOptions,
+    gateways: &[(usize, (GatewayState, GatewayStatus))],
+    routes: &[RouteState],
+) -> Vec<ObjectStatus> {
+    let mut out = Vec::new();
+    let policies: Vec<(usize, &crate::api::BackendTlsPolicy)> = snapshot
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match &o.resource {
+            Resource::BackendTlsPolicy(p) => Some((i, p)),
+            _ => None,
+        })
+        .collect();
+    for (index, policy) in &policies {
+        let ns = policy.metadata.namespace_or_default();
+        let c = Conditions { generation: policy.metadata.generation, time: &options.transition_time };
+        // Which Gateways route to a targeted Service.
+        let mut ancestors: Vec<&ResourceId> = Vec::new();
+        for (_, (gw, _)) in gateways {
+            let uses = gw.listeners.iter().flat_map(|l| l.routes.iter()).any(|a| {
+                routes.get(a.route).is_some_and(|r| {
+                    r.backends.iter().flatten().any(|b| match b {
+                        BackendState::Service { namespace, name, .. } => {
+                            namespace == ns && policy.spec.target_refs.iter().any(|t| t.group.is_empty() && t.kind == "Service" && &t.name == name)
+                        }
+                        BackendState::Invalid { .. } => false,
+                    })
+                })
+            });
+            if uses && !ancestors.contains(&&gw.id) {
+                ancestors.push(&gw.id);
+            }
+        }
+        if ancestors.is_empty() {
+            continue;
+        }
+        let (accepted, resolved) = policy_conditions(snapshot, ns, policy, &policies, *index);
+        let mut entries = Vec::new();
+        for gw in ancestors {
+            let mut p = ParentReference::default();
+            p.group = GATEWAY_GROUP.to_owned();
+            p.kind = "Gateway".to_owned();
+            p.namespace = gw.namespace.clone();
+            p.name = gw.name.clone();
+            let conditions = vec![
+                c.make("Accepted", accepted.0, accepted.1, accepted.2.clone()),
+                c.make("ResolvedRefs", resolved.0, resolved.1, resolved.2.clone()),
+            ];
+            entries.push(PolicyAncestorStatus { ancestor_ref: p, controller_name: options.controller_name.clone(), conditions });
+        }
+        out.push(ObjectStatus {
+            id: ResourceId::new("BackendTLSPolicy", Some(ns), &policy.metadata.name),
+            generation: policy.metadata.generation,
+            status: Status::Policy(PolicyStatus { ancestors: entries }),
+        });
+    }
+    out
+}
+
+type Cond = (bool, &'static str, String);
+
+/// Gateway API BackendTLSPolicy conditions: `ResolvedRefs=False` with `InvalidKind` or
+/// `InvalidCACertificateRef` for unusable CA refs, `Accepted=False/NoValidCACertificate` when no
+/// ref is usable, `Accepted=False/Conflicted` for the younger of two policies on one target.
+fn policy_conditions(
+    snapshot: &Snapshot,
+    ns: &str,
+    policy: &crate::api::BackendTlsPolicy,
+    all: &[(usize, &crate::api::BackendTlsPolicy)],
+    index: usize,
+) -> (Cond, Cond) {
+    let refs = &policy.spec.validation.ca_certificate_refs;
+    let mut valid = 0;
+    let mut resolved: Cond = (true, "ResolvedRefs", "resolved".to_owned());
+    for r in refs {
+        let ok = if !(r.group.is_empty() && (r.kind == "ConfigMap" || r.kind == "Secret")) {
+            if resolved.0 {
+                resolved = (false, "InvalidKind", format!("caCertificateRef kind {}/{} is not supported", r.group, r.kind));
+            }
+            false
+        } else if ca_bundle(snapshot, ns, &r.kind, &r.name) {
+            true
+        } else {
+            if resolved.0 {
+                resolved = (false, "InvalidCACertificateRef", format!("{} {ns}/{} does not hold a PEM CA certificate under ca.crt", r.kind, r.name));
+            }
+            false
+        };
+        if ok {
+            valid += 1;
+        }
+    }
+    let conflicted = all.iter().any(|(other_index, other)| {
+        *other_index != index
+            && other.metadata.namespace == policy.metadata.namespace
+            && older(other, policy, *other_index, index)
+            && other.spec.target_refs.iter().any(|t| policy.spec.target_refs.iter().any(|u| t.name == u.name && t.kind == u.kind && t.section_name == u.section_name))
+    });
+    let accepted: Cond = if conflicted {
+        (false, "Conflicted", "an older policy targets the same Service port".to_owned())
+    } else if !refs.is_empty() && valid == 0 {
+        (false, "NoValidCACertificate", "no caCertificateRef is usable".to_owned())
+    } else {
+        (true, "Accepted", "accepted".to_owned())
+    };
+    (accepted, resolved)
+}
+
+fn older(a: &crate::api::BackendTlsPolicy, b: &crate::api::BackendTlsPolicy, ai: usize, bi: usize) -> bool {
+    let key = |p: &crate::api::BackendTlsPolicy, i: usize| (p.metadata.creation_timestamp.clone().unwrap_or_default(), p.metadata.name.clone(), i);
+    key(a, ai) < key(b, bi)
+}
+
+fn ca_bundle(snapshot: &Snapshot, ns: &str, kind: &str, name: &str) -> bool {
+    let text = snapshot.resources().find_map(|r| match r {
+        Resource::ConfigMap(m) if kind == "ConfigMap" && m.metadata.name == name && m.metadata.namespace.as_deref() == Some(ns) => m.data.get("ca.crt").cloned(),
+        Resource::Secret(s) if kind == "Secret" && s.metadata.name == name && s.metadata.namespace.as_deref() == Some(ns) => s
+            .string_data
+            .get("ca.crt")
+            .cloned()
+            .or_else(|| s.data.get("ca.crt").and_then(|b| crate::base64_decode(b)).map(|v| String::from_utf8_lossy(&v).into_owned())),
+        _ => None,
+    });
+    text.is_some_and(|t| t.contains("-----BEGIN CERTIFICATE-----") && t.contains("-----END CERTIFICATE-----"))
+}

@@ -1,0 +1,875 @@
+//! The compiled router: for one request, the listener, route, rule and match the Gateway API
+//! spec says must win, in time that does not grow with the number of routes.
+//!
+//! [`Router::build`] compiles one Gateway of a [`Config`] (allocating; off the hot path).
+//! [`Router::route`] answers one request: it canonicalizes the host and path once (see
+//! [`crate::request`]), selects the listener by port then hostname, then walks the listener's
+//! index (see below). It allocates nothing for a request whose target is already canonical
+//! and whose matched headers appear once.
+//!
+//! # Precedence, formally
+//! For a request with canonical host `h` and path `p`, candidates are ordered by:
+//! 1. the route hostname: the exact hostname `h`, then wildcard hostnames by decreasing suffix
+//!    length (`*.b.example.com` before `*.example.com`), then routes with no hostname (Gateway
+//!    API: "Characters in a matching non-wildcard hostname. Characters in a matching
+//!    hostname."). Route hostnames are the route's own, not their intersection with the
+//!    listener's;
+//! 2. the path: `Exact`, then `RegularExpression`, then `PathPrefix` by decreasing length. The
+//!    spec leaves regex precedence to implementations: we rank it after `Exact` and before every
+//!    prefix, so that a regex rule is not shadowed by a catch-all `PathPrefix /`; among regex
+//!    rules the remaining keys decide;
+//! 3. method match, header match count, query match count, route creation timestamp,
+//!    `{namespace}/{name}`, rule order, match order ([`precedence`]).
+//!
+//! The first candidate in this order whose every predicate holds wins. If no candidate of the
+//! most specific hostname group matches, less specific groups are tried: precedence orders the
+//! *matching* rules, so a rule that does not match never hides one that does.
+//!
+//! Other choices, each documented where implemented: header values are matched against the
+//! combined value of repeated fields; a repeated query key is decided by its first value; the
+//! method is case-sensitive.
+
+mod index;
+mod matcher;
+mod precedence;
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::fmt;
+
+use index::{Candidate, HostIndex, PathIndex};
+use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
+use precedence::RankKey;
+
+use crate::api::{GrpcRouteRule, HttpRouteRule, L4RouteRule, PathMatchType, Resource, StringMatchType};
+use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
+use crate::request::authority::{canonical_host, request_host};
+use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
+use crate::request::RequestView;
+
+/// Compiles a regular expression the way every matcher uses it: anchored to the whole value,
+/// with the size limit (1 MiB) and nest limit (50) of SECURITY.md.
+///
+/// # Errors
+/// The compile error, as text.
+pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    if pattern.len() > 1024 {
+        return Err("longer than 1024 bytes".to_owned());
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .nest_limit(50)
+        .build()
+        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_owned())
+}
+
+/// Why a router could not be built.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildError {
+    /// No Gateway of ours has this namespace and name.
+    UnknownGateway {
+        /// The namespace asked for.
+        namespace: String,
+        /// The name asked for.
+        name: String,
+        /// The Gateways that exist, as `namespace/name`.
+        known: Vec<String>,
+    },
+    /// No name was given and the configuration has no Gateway, or several.
+    AmbiguousGateway {
+        /// The Gateways that exist, as `namespace/name`.
+        known: Vec<String>,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownGateway { namespace, name, known } => {
+                write!(f, "no Gateway {namespace}/{name} of our GatewayClasses; known: [{}]", known.join(", "))
+            }
+            Self::AmbiguousGateway { known } if known.is_empty() => f.write_str("the manifests hold no Gateway of our GatewayClasses"),
+            Self::AmbiguousGateway { known } => write!(f, "several Gateways, name one of: {}", known.join(", ")),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// What the proxy must do with a request.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Forward to a backend of the matched rule.
+    Forward,
+    /// Answer 404: no listener or rule matches.
+    NotFound,
+    /// Answer 400: the request cannot be canonicalized (see [`crate::request`]).
+    BadRequest,
+    /// Answer 421: the Host belongs to another listener than the connection's SNI chose.
+    Misdirected,
+    /// Answer 500: the matched rule cannot be served (no usable backend, unknown filter).
+    ServerError,
+}
+
+impl Outcome {
+    /// The status the proxy answers with, when it answers itself.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Self::Forward => None,
+            Self::NotFound => Some(404),
+            Self::BadRequest => Some(400),
+            Self::Misdirected => Some(421),
+            Self::ServerError => Some(500),
+        }
+    }
+
+    /// The stable lower-case name used by the JSON interface.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::NotFound => "not_found",
+            Self::BadRequest => "bad_request",
+            Self::Misdirected => "misdirected",
+            Self::ServerError => "server_error",
+        }
+    }
+}
+
+/// Which route matched.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RouteId<'r> {
+    /// The route kind.
+    pub kind: RouteKind,
+    /// Its namespace.
+    pub namespace: &'r str,
+    /// Its name.
+    pub name: &'r str,
+}
+
+/// Which rule matched.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleId<'r> {
+    /// Its index in the route's rules.
+    pub index: usize,
+    /// Its `name`, if it has one.
+    pub name: Option<&'r str>,
+}
+
+/// A backend a rule forwards to: a Service port.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Backend {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// Service port.
+    pub port: u16,
+    /// The Service port's appProtocol (e.g. `kubernetes.io/h2c`), a hint for the proxy.
+    pub app_protocol: Option<String>,
+}
+
+/// One weighted backendRef of a rule: a usable backend, or an invalid one whose share of
+/// traffic answers 500 (Gateway API HTTPBackendRef).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightedBackend {
+    /// The backend, or `None` when the reference is invalid.
+    pub backend: Option<Backend>,
+    /// Its weight.
+    pub weight: u32,
+    /// Index of the backendRef in the rule.
+    pub index: usize,
+}
+
+/// The wire form of a compiled rule, for the filter stage.
+#[derive(Clone, Debug)]
+pub(crate) enum RuleSpec {
+    Http(HttpRouteRule),
+    Grpc(GrpcRouteRule),
+    L4(L4RouteRule),
+}
+
+#[derive(Clone, Debug)]
+struct CompiledRule {
+    route: u32,
+    index: u16,
+    name: Option<Box<str>>,
+    backends: Vec<WeightedBackend>,
+    total_weight: u64,
+    spec: RuleSpec,
+    /// An ExtensionRef filter the library cannot apply: the rule answers 500.
+    unsupported_filter: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct RouteMeta {
+    kind: RouteKind,
+    namespace: Box<str>,
+    name: Box<str>,
+}
+
+#[derive(Clone, Debug)]
+struct CompiledListener {
+    name: Box<str>,
+    port: u16,
+    protocol: Protocol,
+    hostname: Option<Box<str>>,
+    http: HostIndex,
+    grpc: HostIndex,
+    /// TLS/TCP/UDP: rules with their route hostnames (empty = any).
+    l4: Vec<(Vec<Box<str>>, u32, RankKey)>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PortTable {
+    port: u16,
+    exact: HashMap<Box<str>, u16>,
+    /// (listener hostname pattern, listener), most labels first.
+    wildcard: Vec<(Box<str>, u16)>,
+    any: Option<u16>,
+}
+
+/// The immutable router of one Gateway: `Send + Sync`, share it with `Arc` and rebuild it off
+/// the hot path when the configuration changes.
+#[derive(Clone, Debug)]
+pub struct Router {
+    gateway_namespace: Box<str>,
+    gateway_name: Box<str>,
+    ports: Vec<PortTable>,
+    listeners: Vec<CompiledListener>,
+    routes: Vec<RouteMeta>,
+    rules: Vec<CompiledRule>,
+    predicates: Vec<Predicates>,
+    policy: PathPolicy,
+}
+
+impl Router {
+    /// Compiles the router of one Gateway; an empty name selects the only Gateway.
+    ///
+    /// # Errors
+    /// [`BuildError`] when the Gateway does not exist or is ambiguous.
+    pub fn build(config: &Config, namespace: &str, name: &str) -> Result<Self, BuildError> {
+        Self::build_with_policy(config, namespace, name, PathPolicy::default())
+    }
+
+    /// As [`Router::build`], with a path normalization policy other than the secure default.
+    ///
+    /// # Errors
+    /// [`BuildError`] when the Gateway does not exist or is ambiguous.
+    pub fn build_with_policy(config: &Config, namespace: &str, name: &str, policy: PathPolicy) -> Result<Self, BuildError> {
+        let known: Vec<String> = config.gateways().map(|(ns, n)| format!("{ns}/{n}")).collect();
+        let gateway = if name.is_empty() {
+            let mut it = config.gateways.iter().filter(|g| namespace.is_empty() || g.id.namespace.as_deref() == Some(namespace));
+            match (it.next(), it.next()) {
+                (Some(g), None) => g,
+                _ => return Err(BuildError::AmbiguousGateway { known }),
+            }
+        } else {
+            let ns = if namespace.is_empty() { "default" } else { namespace };
+            config
+                .gateways
+                .iter()
+                .find(|g| g.id.name == name && g.id.namespace.as_deref() == Some(ns))
+                .ok_or_else(|| BuildError::UnknownGateway { namespace: ns.to_owned(), name: name.to_owned(), known })?
+        };
+        Ok(compile(config, gateway, policy))
+    }
+
+    /// The Gateway this router serves, as `(namespace, name)`.
+    pub fn gateway(&self) -> (&str, &str) {
+        (&self.gateway_namespace, &self.gateway_name)
+    }
+
+    /// How many rules the router holds.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Routes one HTTP request. Cost: one host canonicalization, one path normalization (one
+    /// scan when already canonical), a few hash lookups per hostname group and path prefix,
+    /// then the predicates of the candidates in precedence order; independent of the number of
+    /// routes; no allocation for canonical targets.
+    pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
+        let mut d = Decision::new(self);
+        let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
+            return d.fail(Outcome::NotFound, "no HTTP listener on this port");
+        };
+        let form = match split_target(req.target) {
+            Ok(form) => form,
+            Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+        };
+        let (absolute_authority, raw_path, query) = match form {
+            TargetForm::Origin { path, query } => (None, path, query),
+            TargetForm::Absolute { authority, path, query, .. } => (Some(authority), path, query),
+            _ => return d.fail(Outcome::BadRequest, "only origin-form and absolute-form targets are routed"),
+        };
+        let mut hosts = req.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"host")).map(|(_, v)| v);
+        let host = match request_host(absolute_authority, req.authority, &mut hosts) {
+            Ok(raw) => match canonical_host(raw) {
+                Ok((host, _port)) => host,
+                Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
+            },
+            Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
+        };
+        let path = match normalize_path(raw_path, &self.policy) {
+            Ok(path) => path,
+            Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+        };
+        d.host = host;
+        d.path = path;
+        d.query = query;
+
+        // Listener selection: by SNI on TLS connections, by Host otherwise; a Host that another
+        // listener of this port would serve is misdirected (GEP-3567).
+        let by_host = self.select_listener(port, &d.host);
+        let listener = match req.sni.filter(|s| !s.is_empty()) {
+            Some(sni) => {
+                let sni = sni.trim_end_matches('.').to_ascii_lowercase();
+                let by_sni = self.select_listener(port, &sni);
+                match (by_sni, by_host) {
+                    (Some(a), Some(b)) if a == b => a,
+                    (Some(_), Some(_)) => return d.fail(Outcome::Misdirected, "the Host belongs to another listener than the TLS server name"),
+                    (_, None) => return d.fail(Outcome::NotFound, "no listener matches the Host"),
+                    (None, Some(_)) => return d.fail(Outcome::NotFound, "no listener matches the TLS server name"),
+                }
+            }
+            None => match by_host {
+                Some(l) => l,
+                None => return d.fail(Outcome::NotFound, "no listener matches the Host"),
+            },
+        };
+        d.listener = Some(listener);
+        let Some(compiled) = self.listeners.get(usize::from(listener)) else {
+            return d.fail(Outcome::NotFound, "no listener");
+        };
+        let grpc = is_grpc(req);
+        let table = if grpc && compiled.grpc.has_host(&d.host) { &compiled.grpc } else { &compiled.http };
+        let mut found: Option<&Candidate> = None;
+        for group in table.groups(&d.host) {
+            let hit = group.walk(&d.path, |c| {
+                let ok = match c.predicates {
+                    None => true,
+                    Some(i) => self.predicates.get(i as usize).is_some_and(|p| p.matches(req.method, &req.headers, query)),
+                };
+                if ok {
+                    found = Some(c);
+                }
+                ok
+            });
+            if hit {
+                break;
+            }
+        }
+        let Some(c) = found else { return d.fail(Outcome::NotFound, "no rule matches") };
+        d.rule = Some(c.rule);
+        d.match_index = c.match_index;
+        let Some(rule) = self.rules.get(c.rule as usize) else { return d.fail(Outcome::NotFound, "no rule") };
+        if let Some(why) = &rule.unsupported_filter {
+            d.outcome = Outcome::ServerError;
+            d.reason = Cow::Owned(why.clone());
+            return d;
+        }
+        d.outcome = Outcome::Forward;
+        d
+    }
+
+    /// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
+    /// none".
+    fn select_listener(&self, port: &PortTable, host: &str) -> Option<u16> {
+        if let Some(l) = port.exact.get(host) {
+            return Some(*l);
+        }
+        port.wildcard.iter().find(|(pattern, _)| host_matches(pattern, host)).map(|(_, l)| *l).or(port.any)
+    }
+
+    /// Chooses the backend of a TLS, TCP or UDP listener: by SNI for TLS (exact route hostname,
+    /// then the longest wildcard, then routes without hostnames), the first route otherwise.
+    pub fn route_l4(&self, port: u16, sni: Option<&str>) -> Option<Decision<'_, 'static>> {
+        let sni = sni.map(|s| s.trim_end_matches('.').to_ascii_lowercase());
+        let mut best: Option<(u32, usize, RankKey)> = None;
+        for (li, l) in self.listeners.iter().enumerate() {
+            if l.port != port || !matches!(l.protocol, Protocol::Tls | Protocol::Tcp | Protocol::Udp) {
+                continue;
+            }
+            if let (Some(pattern), Some(sni)) = (&l.hostname, &sni) {
+                if !host_matches(pattern, sni) {
+                    continue;
+                }
+            }
+            for (hostnames, rule, rank) in &l.l4 {
+                let score = if hostnames.is_empty() {
+                    Some(0)
+                } else {
+                    sni.as_deref().and_then(|s| {
+                        hostnames
+                            .iter()
+                            .filter(|h| host_matches(h, s))
+                            .map(|h| if h.starts_with('*') { h.len() } else { h.len() + 10_000 })
+                            .max()
+                    })
+                };
+                let Some(score) = score else { continue };
+                let better = best.as_ref().is_none_or(|(_, s, r)| score > *s || (score == *s && rank < r));
+                if better {
+                    best = Some((*rule, score, *rank));
+                    let _ = li;
+                }
+            }
+        }
+        let (rule, _, _) = best?;
+        let mut d = Decision::new(self);
+        d.rule = Some(rule);
+        d.outcome = Outcome::Forward;
+        Some(d)
+    }
+}
+
+fn is_grpc(req: &RequestView<'_>) -> bool {
+    let mut grpc = false;
+    req.headers.for_each_value("content-type", |v| {
+        grpc = v.starts_with(b"application/grpc");
+        false
+    });
+    grpc
+}
+
+/// The router's answer for one request. Borrows the router (`'r`) and the request (`'q`).
+#[derive(Clone, Debug)]
+pub struct Decision<'r, 'q> {
+    router: &'r Router,
+    outcome: Outcome,
+    status: Option<u16>,
+    listener: Option<u16>,
+    rule: Option<u32>,
+    match_index: u16,
+    host: Cow<'q, str>,
+    path: Cow<'q, str>,
+    query: Option<&'q str>,
+    reason: Cow<'static, str>,
+}
+
+impl<'r, 'q> Decision<'r, 'q> {
+    fn new(router: &'r Router) -> Self {
+        Self {
+            router,
+            outcome: Outcome::NotFound,
+            status: None,
+            listener: None,
+            rule: None,
+            match_index: 0,
+            host: Cow::Borrowed(""),
+            path: Cow::Borrowed(""),
+            query: None,
+            reason: Cow::Borrowed(""),
+        }
+    }
+
+    fn fail(mut self, outcome: Outcome, reason: &'static str) -> Self {
+        self.outcome = outcome;
+        self.reason = Cow::Borrowed(reason);
+        self
+    }
+
+    fn fail_error(mut self, outcome: Outcome, status: u16, reason: String) -> Self {
+        self.outcome = outcome;
+        self.status = Some(status);
+        self.reason = Cow::Owned(reason);
+        self
+    }
+
+    /// What to do.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The status to answer with when the proxy answers itself (e.g. 414 for an over-long
+    /// target).
+    pub fn status(&self) -> Option<u16> {
+        self.status.or(self.outcome.status())
+    }
+
+    /// Why, for every outcome but `Forward`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The listener's name.
+    pub fn listener(&self) -> Option<&'r str> {
+        self.listener.and_then(|l| self.router.listeners.get(usize::from(l))).map(|l| &*l.name)
+    }
+
+    /// The matched route.
+    pub fn route(&self) -> Option<RouteId<'r>> {
+        let rule = self.compiled_rule()?;
+        let route = self.router.routes.get(rule.route as usize)?;
+        Some(RouteId { kind: route.kind, namespace: &route.namespace, name: &route.name })
+    }
+
+    /// The matched rule.
+    pub fn rule(&self) -> Option<RuleId<'r>> {
+        let rule = self.compiled_rule()?;
+        Some(RuleId { index: usize::from(rule.index), name: rule.name.as_deref() })
+    }
+
+    /// The index of the matching match within the rule.
+    pub fn match_index(&self) -> Option<usize> {
+        self.rule.map(|_| usize::from(self.match_index))
+    }
+
+    /// The canonical host the request was routed on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The canonical path the request was routed on (and is forwarded with, unless rewritten).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query string as received (never normalized).
+    pub fn query(&self) -> Option<&'q str> {
+        self.query
+    }
+
+    /// The rule's weighted backends, in backendRef order.
+    pub fn backends(&self) -> &'r [WeightedBackend] {
+        self.compiled_rule().map_or(&[], |r| &r.backends)
+    }
+
+    /// Chooses a backend with caller-supplied randomness (any `u64`; the same value always
+    /// gives the same choice). `None` when the draw lands on an invalid backend's share or the
+    /// rule has no weight at all: the proxy answers 500 (Gateway API HTTPBackendRef: "requests
+    /// that would have been sent to an invalid backend MUST receive a 500").
+    pub fn choose_backend(&self, random: u64) -> Option<&'r Backend> {
+        let rule = self.compiled_rule()?;
+        if rule.total_weight == 0 {
+            return None;
+        }
+        let mut point = random % rule.total_weight;
+        for b in &rule.backends {
+            let w = u64::from(b.weight);
+            if point < w {
+                return b.backend.as_ref();
+            }
+            point -= w;
+        }
+        None
+    }
+
+    fn compiled_rule(&self) -> Option<&'r CompiledRule> {
+        self.rule.and_then(|r| self.router.rules.get(r as usize))
+    }
+
+    /// The wire rule that matched (for the filter stage).
+    pub(crate) fn rule_spec(&self) -> Option<&'r RuleSpec> {
+        self.compiled_rule().map(|r| &r.spec)
+    }
+
+    /// The listener's port and protocol.
+    pub(crate) fn listener_port(&self) -> Option<(u16, Protocol)> {
+        self.listener.and_then(|l| self.router.listeners.get(usize::from(l))).map(|l| (l.port, l.protocol))
+    }
+}
+
+// === compilation ===
+
+fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathPolicy) -> Router {
+    let mut router = Router {
+        gateway_namespace: gateway.id.namespace.clone().unwrap_or_default().into(),
+        gateway_name: gateway.id.name.clone().into(),
+        ports: Vec::new(),
+        listeners: Vec::new(),
+        routes: Vec::new(),
+        rules: Vec::new(),
+        predicates: Vec::new(),
+        policy,
+    };
+    // Route order: oldest first, then {namespace}/{name}.
+    let mut order: Vec<usize> = (0..config.routes.len()).collect();
+    let created = |i: usize| {
+        config.routes.get(i).and_then(|r| config.resource(r.object)).and_then(|r| r.metadata().creation_timestamp.clone()).unwrap_or_default()
+    };
+    order.sort_by_key(|&i| {
+        let id = config.routes.get(i).map(|r| (r.id.namespace.clone().unwrap_or_default(), r.id.name.clone())).unwrap_or_default();
+        (created(i), id)
+    });
+    let mut route_order = vec![0u32; config.routes.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        if let Some(slot) = route_order.get_mut(i) {
+            *slot = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+    }
+    let mut route_ids: HashMap<usize, u32> = HashMap::new();
+    let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::new();
+
+    for l in &gateway.listeners {
+        let Some(protocol) = l.protocol else { continue };
+        if !l.serving {
+            continue;
+        }
+        let mut listener = CompiledListener {
+            name: l.name.clone().into(),
+            port: l.port,
+            protocol,
+            hostname: l.hostname.as_ref().map(|h| h.to_ascii_lowercase().into()),
+            http: HostIndex::default(),
+            grpc: HostIndex::default(),
+            l4: Vec::new(),
+        };
+        for attached in &l.routes {
+            let Some(state) = config.routes.get(attached.route) else { continue };
+            let Some(resource) = config.resource(state.object) else { continue };
+            let route_id = *route_ids.entry(attached.route).or_insert_with(|| {
+                router.routes.push(RouteMeta {
+                    kind: state.kind,
+                    namespace: state.id.namespace.clone().unwrap_or_default().into(),
+                    name: state.id.name.clone().into(),
+                });
+                u32::try_from(router.routes.len() - 1).unwrap_or(u32::MAX)
+            });
+            let order = route_order.get(attached.route).copied().unwrap_or(u32::MAX);
+            match resource {
+                Resource::HttpRoute(r) => {
+                    for (ri, rule) in r.spec.rules.iter().enumerate() {
+                        if state.dropped.get(ri).is_some_and(Option::is_some) {
+                            continue;
+                        }
+                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::Http(rule.clone()), rule.name.as_deref());
+                        for (mi, m) in rule.matches.iter().enumerate() {
+                            let predicates = Predicates {
+                                method: m.method.as_ref().map(|m| m.as_str().into()),
+                                headers: m
+                                    .headers
+                                    .iter()
+                                    .filter_map(|h| Some(HeaderPredicate { name: h.name.to_ascii_lowercase().into(), value: string_match(&h.type_, &h.value)? }))
+                                    .collect(),
+                                query: m
+                                    .query_params
+                                    .iter()
+                                    .filter_map(|q| Some(QueryPredicate { name: q.name.clone().into(), value: string_match(&q.type_, &q.value)? }))
+                                    .collect(),
+                            };
+                            let rank = RankKey {
+                                specificity: Reverse(0),
+                                method: Reverse(predicates.method.is_some()),
+                                headers: Reverse(u16::try_from(predicates.headers.len()).unwrap_or(u16::MAX)),
+                                query: Reverse(u16::try_from(predicates.query.len()).unwrap_or(u16::MAX)),
+                                route_order: order,
+                                rule: u16::try_from(ri).unwrap_or(u16::MAX),
+                                match_index: u16::try_from(mi).unwrap_or(u16::MAX),
+                            };
+                            let candidate = Candidate { rule: rule_id, match_index: rank.match_index, predicates: push_predicates(&mut router, predicates), rank };
+                            let path = m.path.clone().unwrap_or_default();
+                            insert(&mut listener.http, &attached.hostnames, &path.type_, &path.value, candidate);
+                        }
+                    }
+                }
+                Resource::GrpcRoute(r) => {
+                    let rules: Vec<(usize, GrpcRouteRule)> = r.spec.rules.iter().cloned().enumerate().collect();
+                    let rules = if rules.is_empty() { vec![(0, GrpcRouteRule::default())] } else { rules };
+                    for (ri, rule) in rules {
+                        if state.dropped.get(ri).is_some_and(Option::is_some) {
+                            continue;
+                        }
+                        let name = rule.name.clone();
+                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::Grpc(rule.clone()), name.as_deref());
+                        let matches = if rule.matches.is_empty() { vec![crate::api::GrpcRouteMatch::default()] } else { rule.matches.clone() };
+                        for (mi, m) in matches.iter().enumerate() {
+                            let headers: Vec<HeaderPredicate> = m
+                                .headers
+                                .iter()
+                                .filter_map(|h| Some(HeaderPredicate { name: h.name.to_ascii_lowercase().into(), value: string_match(&h.type_, &h.value)? }))
+                                .collect();
+                            let (path_type, path_value, specificity) = grpc_path(m.method.as_ref());
+                            let rank = RankKey {
+                                specificity: Reverse(specificity),
+                                method: Reverse(false),
+                                headers: Reverse(u16::try_from(headers.len()).unwrap_or(u16::MAX)),
+                                query: Reverse(0),
+                                route_order: order,
+                                rule: u16::try_from(ri).unwrap_or(u16::MAX),
+                                match_index: u16::try_from(mi).unwrap_or(u16::MAX),
+                            };
+                            let predicates = Predicates { method: Some("POST".into()), headers, query: Vec::new() };
+                            let candidate = Candidate { rule: rule_id, match_index: rank.match_index, predicates: push_predicates(&mut router, predicates), rank };
+                            insert(&mut listener.grpc, &attached.hostnames, &path_type, &path_value, candidate);
+                        }
+                    }
+                }
+                Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => {
+                    for (ri, rule) in r.spec.rules.iter().enumerate() {
+                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::L4(rule.clone()), rule.name.as_deref());
+                        let rank = RankKey {
+                            specificity: Reverse(0),
+                            method: Reverse(false),
+                            headers: Reverse(0),
+                            query: Reverse(0),
+                            route_order: order,
+                            rule: u16::try_from(ri).unwrap_or(u16::MAX),
+                            match_index: 0,
+                        };
+                        listener.l4.push((attached.hostnames.iter().map(|h| h.as_str().into()).collect(), rule_id, rank));
+                    }
+                }
+                _ => {}
+            }
+        }
+        listener.http.sort();
+        listener.grpc.sort();
+        let index = u16::try_from(router.listeners.len()).unwrap_or(u16::MAX);
+        if matches!(protocol, Protocol::Http | Protocol::Https) {
+            let port = match router.ports.iter().position(|p| p.port == l.port) {
+                Some(i) => i,
+                None => {
+                    router.ports.push(PortTable { port: l.port, ..PortTable::default() });
+                    router.ports.len() - 1
+                }
+            };
+            if let Some(table) = router.ports.get_mut(port) {
+                match &listener.hostname {
+                    None => {
+                        table.any.get_or_insert(index);
+                    }
+                    Some(h) if h.starts_with("*.") => table.wildcard.push((h.clone(), index)),
+                    Some(h) => {
+                        table.exact.entry(h.clone()).or_insert(index);
+                    }
+                }
+            }
+        }
+        router.listeners.push(listener);
+    }
+    for p in &mut router.ports {
+        // More labels after `*` first.
+        p.wildcard.sort_by_key(|(h, _)| Reverse(h.len()));
+    }
+    router
+}
+
+#[allow(clippy::too_many_arguments)] // internal helper of `compile`
+fn rule_id(
+    router: &mut Router,
+    ids: &mut HashMap<(usize, usize), u32>,
+    state: &crate::attach::RouteState,
+    route: usize,
+    route_id: u32,
+    ri: usize,
+    spec: RuleSpec,
+    name: Option<&str>,
+) -> u32 {
+    *ids.entry((route, ri)).or_insert_with(|| {
+        let backends: Vec<WeightedBackend> = state
+            .backends
+            .get(ri)
+            .map(|bs| {
+                bs.iter()
+                    .enumerate()
+                    .map(|(bi, b)| {
+                        let weight = match &spec {
+                            RuleSpec::Http(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
+                            RuleSpec::Grpc(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
+                            RuleSpec::L4(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
+                        };
+                        let backend = match b {
+                            BackendState::Service { namespace, name, port, app_protocol } => {
+                                Some(Backend { namespace: namespace.clone(), name: name.clone(), port: *port, app_protocol: app_protocol.clone() })
+                            }
+                            BackendState::Invalid { .. } => None,
+                        };
+                        WeightedBackend { backend, weight: u32::try_from(weight).unwrap_or(0), index: bi }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let total_weight = backends.iter().map(|b| u64::from(b.weight)).sum();
+        let unsupported_filter = match &spec {
+            RuleSpec::Http(r) => unsupported_extension(&r.filters),
+            RuleSpec::Grpc(r) => unsupported_extension(&r.filters),
+            RuleSpec::L4(_) => None,
+        };
+        router.rules.push(CompiledRule {
+            route: route_id,
+            index: u16::try_from(ri).unwrap_or(u16::MAX),
+            name: name.map(Into::into),
+            backends,
+            total_weight,
+            spec,
+            unsupported_filter,
+        });
+        u32::try_from(router.rules.len() - 1).unwrap_or(u32::MAX)
+    })
+}
+
+/// Gateway API ExtensionRef: "If the referent cannot be found, ... the rule MUST answer 500"
+/// — we know no extension, so every ExtensionRef filter makes its rule answer 500 rather
+/// than silently skip it.
+fn unsupported_extension(filters: &[crate::api::HttpRouteFilter]) -> Option<String> {
+    filters.iter().find_map(|f| {
+        f.extension_ref.as_ref().map(|e| format!("ExtensionRef filter {}/{} {:?} is not supported", e.group, e.kind, e.name))
+    })
+}
+
+fn push_predicates(router: &mut Router, p: Predicates) -> Option<u32> {
+    if p.method.is_none() && p.headers.is_empty() && p.query.is_empty() {
+        return None;
+    }
+    router.predicates.push(p);
+    u32::try_from(router.predicates.len() - 1).ok()
+}
+
+fn string_match(type_: &StringMatchType, value: &str) -> Option<StringMatch> {
+    match type_ {
+        StringMatchType::Exact => Some(StringMatch::Exact(value.into())),
+        StringMatchType::RegularExpression => compile_regex(value).ok().map(StringMatch::Regex),
+        _ => None,
+    }
+}
+
+/// A GRPCRoute method match as a path match on `/service/method`, and its specificity
+/// (characters in service, then method).
+fn grpc_path(m: Option<&crate::api::GrpcMethodMatch>) -> (PathMatchType, String, u32) {
+    let Some(m) = m else { return (PathMatchType::PathPrefix, "/".to_owned(), 0) };
+    let service = m.service.as_deref();
+    let method = m.method.as_deref();
+    let spec = u32::try_from(service.map_or(0, str::len) * 1024 + method.map_or(0, str::len)).unwrap_or(u32::MAX);
+    match (&m.type_, service, method) {
+        (StringMatchType::Exact, Some(s), Some(me)) => (PathMatchType::Exact, format!("/{s}/{me}"), spec),
+        (StringMatchType::Exact, Some(s), None) => (PathMatchType::PathPrefix, format!("/{s}"), spec),
+        (StringMatchType::Exact, None, Some(me)) => (PathMatchType::RegularExpression, format!("/[^/]+/{}", regex::escape(me)), spec),
+        (StringMatchType::RegularExpression, s, me) => (PathMatchType::RegularExpression, format!("/{}/{}", s.unwrap_or("[^/]+"), me.unwrap_or("[^/]+")), spec),
+        _ => (PathMatchType::PathPrefix, "/".to_owned(), 0),
+    }
+}
+
+fn insert(index: &mut HostIndex, hostnames: &[String], type_: &PathMatchType, value: &str, candidate: Candidate) {
+    let put = |paths: &mut PathIndex| match type_ {
+        PathMatchType::Exact => paths.exact.entry(value.into()).or_default().push(candidate.clone()),
+        PathMatchType::RegularExpression => {
+            if let Ok(re) = compile_regex(value) {
+                paths.regex.push((re, candidate.clone()));
+            }
+        }
+        _ => {
+            let key = value.strip_suffix('/').filter(|k| !k.is_empty()).unwrap_or(value);
+            let key = if key.is_empty() { "/" } else { key };
+            let segments = if key == "/" { 0 } else { key.bytes().filter(|b| *b == b'/').count() };
+            paths.max_prefix_segments = paths.max_prefix_segments.max(segments);
+            paths.prefix.entry(key.into()).or_default().push(candidate.clone());
+        }
+    };
+    if hostnames.is_empty() {
+        put(&mut index.any);
+    }
+    for h in hostnames {
+        match h.strip_prefix("*.") {
+            Some(suffix) => put(index.wildcard.entry(suffix.into()).or_default()),
+            None => put(index.exact.entry(h.as_str().into()).or_default()),
+        }
+    }
+}
