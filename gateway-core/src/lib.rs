@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod attach;
+pub mod json;
 pub mod request;
 pub mod route;
 
@@ -35,5 +36,7 @@ pub mod route;
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }

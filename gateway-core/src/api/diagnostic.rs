@@ -17,7 +17,11 @@ pub struct ResourceId {
 impl ResourceId {
     /// Builds an id.
     pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
-        Self { kind: kind.to_owned(), namespace: namespace.map(str::to_owned), name: name.to_owned() }
+        Self {
+            kind: kind.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.to_owned(),
+        }
     }
 }
 
@@ -61,13 +65,33 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error about a field of a resource.
-    pub fn error(resource: Option<ResourceId>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, document: None, resource, path: path.into(), message: message.into() }
+    pub fn error(
+        resource: Option<ResourceId>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Error,
+            document: None,
+            resource,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// A warning about a field of a resource.
-    pub fn warning(resource: Option<ResourceId>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, document: None, resource, path: path.into(), message: message.into() }
+    pub fn warning(
+        resource: Option<ResourceId>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            document: None,
+            resource,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// The same finding, placed in a document.

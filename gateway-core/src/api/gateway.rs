@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::enums::string_enum;
 use super::meta::{
-    Condition, LabelSelector, ObjectMeta, ObjectReference, ParentReference,
-    SecretObjectReference,
+    Condition, LabelSelector, ObjectMeta, ObjectReference, ParentReference, SecretObjectReference,
 };
 
 /// A GatewayClass: the class of Gateways one controller implements.
@@ -364,7 +363,10 @@ pub struct AllowedRoutes {
 
 impl Default for AllowedRoutes {
     fn default() -> Self {
-        Self { namespaces: RouteNamespaces::default(), kinds: Vec::new() }
+        Self {
+            namespaces: RouteNamespaces::default(),
+            kinds: Vec::new(),
+        }
     }
 }
 
@@ -397,7 +399,10 @@ pub struct RouteGroupKind {
 impl RouteGroupKind {
     /// A Gateway API route kind.
     pub fn gateway(kind: &str) -> Self {
-        Self { group: super::meta::GATEWAY_GROUP.to_owned(), kind: kind.to_owned() }
+        Self {
+            group: super::meta::GATEWAY_GROUP.to_owned(),
+            kind: kind.to_owned(),
+        }
     }
 }
 

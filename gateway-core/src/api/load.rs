@@ -1,7 +1,7 @@
 //! Reading manifests: YAML or JSON text into a [`Snapshot`] of typed resources.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::core::{ConfigMap, Namespace, Secret, Service};
@@ -30,7 +30,13 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { strict: false, max_bytes: 16 << 20, max_depth: 64, max_resources: 10_000, validate: true }
+        Self {
+            strict: false,
+            max_bytes: 16 << 20,
+            max_depth: 64,
+            max_resources: 10_000,
+            validate: true,
+        }
     }
 }
 
@@ -104,28 +110,137 @@ struct KindInfo {
 }
 
 const KINDS: &[KindInfo] = &[
-    KindInfo { kind: "GatewayClass", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: false },
-    KindInfo { kind: "Gateway", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "HTTPRoute", group: GATEWAY_GROUP, versions: &["v1", "v1beta1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "GRPCRoute", group: GATEWAY_GROUP, versions: &["v1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "TLSRoute", group: GATEWAY_GROUP, versions: &["v1alpha2", "v1alpha3"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "TCPRoute", group: GATEWAY_GROUP, versions: &["v1alpha2"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "UDPRoute", group: GATEWAY_GROUP, versions: &["v1alpha2"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "ReferenceGrant", group: GATEWAY_GROUP, versions: &["v1beta1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "BackendTLSPolicy", group: GATEWAY_GROUP, versions: &["v1", "v1alpha3"], deprecated: &["v1alpha3"], namespaced: true },
-    KindInfo { kind: "XListenerSet", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "XBackendTrafficPolicy", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "XMesh", group: X_GATEWAY_GROUP, versions: &["v1alpha1"], deprecated: &[], namespaced: false },
-    KindInfo { kind: "Namespace", group: "", versions: &["v1"], deprecated: &[], namespaced: false },
-    KindInfo { kind: "Service", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "Secret", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
-    KindInfo { kind: "ConfigMap", group: "", versions: &["v1"], deprecated: &[], namespaced: true },
+    KindInfo {
+        kind: "GatewayClass",
+        group: GATEWAY_GROUP,
+        versions: &["v1", "v1beta1"],
+        deprecated: &[],
+        namespaced: false,
+    },
+    KindInfo {
+        kind: "Gateway",
+        group: GATEWAY_GROUP,
+        versions: &["v1", "v1beta1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "HTTPRoute",
+        group: GATEWAY_GROUP,
+        versions: &["v1", "v1beta1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "GRPCRoute",
+        group: GATEWAY_GROUP,
+        versions: &["v1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "TLSRoute",
+        group: GATEWAY_GROUP,
+        versions: &["v1alpha2", "v1alpha3"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "TCPRoute",
+        group: GATEWAY_GROUP,
+        versions: &["v1alpha2"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "UDPRoute",
+        group: GATEWAY_GROUP,
+        versions: &["v1alpha2"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "ReferenceGrant",
+        group: GATEWAY_GROUP,
+        versions: &["v1beta1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "BackendTLSPolicy",
+        group: GATEWAY_GROUP,
+        versions: &["v1", "v1alpha3"],
+        deprecated: &["v1alpha3"],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "XListenerSet",
+        group: X_GATEWAY_GROUP,
+        versions: &["v1alpha1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "XBackendTrafficPolicy",
+        group: X_GATEWAY_GROUP,
+        versions: &["v1alpha1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "XMesh",
+        group: X_GATEWAY_GROUP,
+        versions: &["v1alpha1"],
+        deprecated: &[],
+        namespaced: false,
+    },
+    KindInfo {
+        kind: "Namespace",
+        group: "",
+        versions: &["v1"],
+        deprecated: &[],
+        namespaced: false,
+    },
+    KindInfo {
+        kind: "Service",
+        group: "",
+        versions: &["v1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "Secret",
+        group: "",
+        versions: &["v1"],
+        deprecated: &[],
+        namespaced: true,
+    },
+    KindInfo {
+        kind: "ConfigMap",
+        group: "",
+        versions: &["v1"],
+        deprecated: &[],
+        namespaced: true,
+    },
 ];
 
 /// API groups of Kubernetes itself: objects of these groups that the data plane does not read
 /// (Deployments, Pods, EndpointSlices, ...) are kept as [`Resource::Other`] without a warning.
-const KUBERNETES_GROUPS: &[&str] =
-    &["", "apps", "batch", "discovery.k8s.io", "rbac.authorization.k8s.io", "policy", "networking.k8s.io", "autoscaling", "apiextensions.k8s.io", "coordination.k8s.io", "admissionregistration.k8s.io", "storage.k8s.io", "scheduling.k8s.io"];
+const KUBERNETES_GROUPS: &[&str] = &[
+    "",
+    "apps",
+    "batch",
+    "discovery.k8s.io",
+    "rbac.authorization.k8s.io",
+    "policy",
+    "networking.k8s.io",
+    "autoscaling",
+    "apiextensions.k8s.io",
+    "coordination.k8s.io",
+    "admissionregistration.k8s.io",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+];
 
 impl Resource {
     /// The kind as written in manifests.
@@ -222,7 +337,10 @@ impl Resource {
             Self::Other { raw, .. } => return raw.clone(),
         };
         if let Value::Object(map) = &mut value {
-            map.insert("apiVersion".to_owned(), Value::String(api_version.to_owned()));
+            map.insert(
+                "apiVersion".to_owned(),
+                Value::String(api_version.to_owned()),
+            );
             map.insert("kind".to_owned(), Value::String(self.kind().to_owned()));
         }
         value
@@ -264,11 +382,22 @@ impl Snapshot {
     /// assert_eq!(loaded.snapshot.objects.len(), 1);
     /// ```
     pub fn load(input: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
-        let fail = |message: String| LoadError { diagnostics: vec![Diagnostic::error(None, "", message)] };
+        let fail = |message: String| LoadError {
+            diagnostics: vec![Diagnostic::error(None, "", message)],
+        };
         if input.len() > options.max_bytes {
-            return Err(fail(format!("input is {} bytes, more than the limit of {} bytes", input.len(), options.max_bytes)));
+            return Err(fail(format!(
+                "input is {} bytes, more than the limit of {} bytes",
+                input.len(),
+                options.max_bytes
+            )));
         }
-        let text = std::str::from_utf8(input).map_err(|e| fail(format!("input is not UTF-8: invalid byte at offset {}", e.valid_up_to())))?;
+        let text = std::str::from_utf8(input).map_err(|e| {
+            fail(format!(
+                "input is not UTF-8: invalid byte at offset {}",
+                e.valid_up_to()
+            ))
+        })?;
         let documents = parse_documents(text, options).map_err(fail)?;
 
         let mut diagnostics = Vec::new();
@@ -276,7 +405,14 @@ impl Snapshot {
         for (index, doc) in documents.into_iter().enumerate() {
             for value in expand_list(doc, index, &mut diagnostics) {
                 if snapshot.objects.len() >= options.max_resources {
-                    diagnostics.push(Diagnostic::error(None, "", format!("more than {} resources", options.max_resources)).in_document(index));
+                    diagnostics.push(
+                        Diagnostic::error(
+                            None,
+                            "",
+                            format!("more than {} resources", options.max_resources),
+                        )
+                        .in_document(index),
+                    );
                     return Err(LoadError { diagnostics });
                 }
                 if let Some(object) = read_object(value, index, options, &mut diagnostics) {
@@ -295,7 +431,10 @@ impl Snapshot {
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(LoadError { diagnostics });
         }
-        Ok(Loaded { snapshot, warnings: diagnostics })
+        Ok(Loaded {
+            snapshot,
+            warnings: diagnostics,
+        })
     }
 
     /// Adds the objects of another snapshot after this one's.
@@ -311,7 +450,11 @@ impl Snapshot {
     /// The snapshot as a Kubernetes `List` in JSON; loading it again gives an equal snapshot
     /// (document indexes aside).
     pub fn to_json(&self) -> String {
-        let items: Vec<Value> = self.objects.iter().map(|o| o.resource.to_value(&o.api_version)).collect();
+        let items: Vec<Value> = self
+            .objects
+            .iter()
+            .map(|o| o.resource.to_value(&o.api_version))
+            .collect();
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
         serde_json::to_string_pretty(&list).unwrap_or_default()
     }
@@ -322,7 +465,10 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     let values: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let mut out = Vec::new();
-        for (i, item) in serde_json::Deserializer::from_str(trimmed).into_iter::<Value>().enumerate() {
+        for (i, item) in serde_json::Deserializer::from_str(trimmed)
+            .into_iter::<Value>()
+            .enumerate()
+        {
             let value = item.map_err(|e| format!("JSON object {i}: {e}"))?;
             match value {
                 Value::Array(items) => out.extend(items),
@@ -348,7 +494,10 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
     };
     for (i, v) in values.iter().enumerate() {
         if depth(v) > options.max_depth {
-            return Err(format!("document {i} nests deeper than {} levels", options.max_depth));
+            return Err(format!(
+                "document {i} nests deeper than {} levels",
+                options.max_depth
+            ));
         }
     }
     Ok(values)
@@ -371,7 +520,10 @@ fn depth(value: &Value) -> usize {
 
 /// A `kind: List` becomes its items; any other document is itself.
 fn expand_list(doc: Value, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Vec<Value> {
-    let is_list = doc.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List" || k.ends_with("List"))
+    let is_list = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k == "List" || k.ends_with("List"))
         && doc.get("items").is_some();
     if !is_list {
         return vec![doc];
@@ -381,7 +533,10 @@ fn expand_list(doc: Value, index: usize, diagnostics: &mut Vec<Diagnostic>) -> V
             Some(Value::Array(items)) => items,
             Some(Value::Null) => Vec::new(),
             _ => {
-                diagnostics.push(Diagnostic::error(None, "items", "a List's items must be a list").in_document(index));
+                diagnostics.push(
+                    Diagnostic::error(None, "items", "a List's items must be a list")
+                        .in_document(index),
+                );
                 Vec::new()
             }
         },
@@ -391,30 +546,60 @@ fn expand_list(doc: Value, index: usize, diagnostics: &mut Vec<Diagnostic>) -> V
 
 /// Reads one object: checks apiVersion and kind, then deserializes the typed resource,
 /// collecting unknown fields as warnings.
-fn read_object(value: Value, document: usize, options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Option<Object> {
+fn read_object(
+    value: Value,
+    document: usize,
+    options: &LoadOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Object> {
     let Value::Object(mut map) = value else {
-        diagnostics.push(Diagnostic::error(None, "", format!("a resource must be a map, found {}", type_name(&value))).in_document(document));
+        diagnostics.push(
+            Diagnostic::error(
+                None,
+                "",
+                format!("a resource must be a map, found {}", type_name(&value)),
+            )
+            .in_document(document),
+        );
         return None;
     };
     let api_version = match map.remove("apiVersion") {
         Some(Value::String(s)) => s,
         _ => {
-            diagnostics.push(Diagnostic::error(None, "apiVersion", "missing or not a string").in_document(document));
+            diagnostics.push(
+                Diagnostic::error(None, "apiVersion", "missing or not a string")
+                    .in_document(document),
+            );
             return None;
         }
     };
     let kind = match map.remove("kind") {
         Some(Value::String(s)) => s,
         _ => {
-            diagnostics.push(Diagnostic::error(None, "kind", "missing or not a string").in_document(document));
+            diagnostics.push(
+                Diagnostic::error(None, "kind", "missing or not a string").in_document(document),
+            );
             return None;
         }
     };
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
+    let (group, version) = api_version
+        .rsplit_once('/')
+        .unwrap_or(("", api_version.as_str()));
     let meta_value = map.get("metadata").cloned().unwrap_or(Value::Null);
-    let name = meta_value.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let namespace = meta_value.get("namespace").and_then(Value::as_str).map(str::to_owned);
-    let id = ResourceId { kind: kind.clone(), namespace: namespace.clone(), name };
+    let name = meta_value
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let namespace = meta_value
+        .get("namespace")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let id = ResourceId {
+        kind: kind.clone(),
+        namespace: namespace.clone(),
+        name,
+    };
 
     let Some(info) = KINDS.iter().find(|k| k.kind == kind && k.group == group) else {
         let metadata: ObjectMeta = serde_json::from_value(meta_value).unwrap_or_default();
@@ -425,43 +610,81 @@ fn read_object(value: Value, document: usize, options: &LoadOptions, diagnostics
             } else {
                 format!("unknown kind {kind} of {api_version}; it is ignored")
             };
-            diagnostics.push(finding(options.strict, Some(id), "kind", message).in_document(document));
+            diagnostics
+                .push(finding(options.strict, Some(id), "kind", message).in_document(document));
         }
         let mut raw = Value::Object(map);
         if let Value::Object(m) = &mut raw {
             m.insert("apiVersion".to_owned(), Value::String(api_version.clone()));
             m.insert("kind".to_owned(), Value::String(kind.clone()));
         }
-        return Some(Object { api_version, document, resource: Resource::Other { kind, metadata, raw } });
+        return Some(Object {
+            api_version,
+            document,
+            resource: Resource::Other {
+                kind,
+                metadata,
+                raw,
+            },
+        });
     };
     if !info.versions.contains(&version) {
         diagnostics.push(
-            Diagnostic::error(Some(id), "apiVersion", format!("{kind} is not served at {api_version}; served versions: {}", info.versions.join(", ")))
-                .in_document(document),
+            Diagnostic::error(
+                Some(id),
+                "apiVersion",
+                format!(
+                    "{kind} is not served at {api_version}; served versions: {}",
+                    info.versions.join(", ")
+                ),
+            )
+            .in_document(document),
         );
         return None;
     }
     if info.deprecated.contains(&version) {
-        diagnostics.push(Diagnostic::warning(Some(id.clone()), "apiVersion", format!("{api_version} {kind} is deprecated; use {group}/{}", info.versions[0])).in_document(document));
+        diagnostics.push(
+            Diagnostic::warning(
+                Some(id.clone()),
+                "apiVersion",
+                format!(
+                    "{api_version} {kind} is deprecated; use {group}/{}",
+                    info.versions[0]
+                ),
+            )
+            .in_document(document),
+        );
     }
     if !matches!(map.get("metadata"), Some(Value::Object(_))) {
-        diagnostics.push(Diagnostic::error(Some(id), "metadata", "missing or not a map").in_document(document));
+        diagnostics.push(
+            Diagnostic::error(Some(id), "metadata", "missing or not a map").in_document(document),
+        );
         return None;
     }
 
     let value = Value::Object(map);
     let resource = match kind.as_str() {
-        "GatewayClass" => typed(value, &id, document, options, diagnostics).map(Resource::GatewayClass),
+        "GatewayClass" => {
+            typed(value, &id, document, options, diagnostics).map(Resource::GatewayClass)
+        }
         "Gateway" => typed(value, &id, document, options, diagnostics).map(Resource::Gateway),
         "HTTPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::HttpRoute),
         "GRPCRoute" => typed(value, &id, document, options, diagnostics).map(Resource::GrpcRoute),
         "TLSRoute" => typed(value, &id, document, options, diagnostics).map(Resource::TlsRoute),
         "TCPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::TcpRoute),
         "UDPRoute" => typed(value, &id, document, options, diagnostics).map(Resource::UdpRoute),
-        "ReferenceGrant" => typed(value, &id, document, options, diagnostics).map(Resource::ReferenceGrant),
-        "BackendTLSPolicy" => typed(value, &id, document, options, diagnostics).map(Resource::BackendTlsPolicy),
-        "XListenerSet" => typed(value, &id, document, options, diagnostics).map(Resource::XListenerSet),
-        "XBackendTrafficPolicy" => typed(value, &id, document, options, diagnostics).map(Resource::XBackendTrafficPolicy),
+        "ReferenceGrant" => {
+            typed(value, &id, document, options, diagnostics).map(Resource::ReferenceGrant)
+        }
+        "BackendTLSPolicy" => {
+            typed(value, &id, document, options, diagnostics).map(Resource::BackendTlsPolicy)
+        }
+        "XListenerSet" => {
+            typed(value, &id, document, options, diagnostics).map(Resource::XListenerSet)
+        }
+        "XBackendTrafficPolicy" => {
+            typed(value, &id, document, options, diagnostics).map(Resource::XBackendTrafficPolicy)
+        }
         "XMesh" => typed(value, &id, document, options, diagnostics).map(Resource::XMesh),
         "Namespace" => typed(value, &id, document, options, diagnostics).map(Resource::Namespace),
         "Service" => typed(value, &id, document, options, diagnostics).map(Resource::Service),
@@ -475,15 +698,28 @@ fn read_object(value: Value, document: usize, options: &LoadOptions, diagnostics
         resource.metadata_mut().namespace = Some("default".to_owned());
     }
     if resource.metadata().name.is_empty() {
-        diagnostics.push(Diagnostic::error(Some(resource.id()), "metadata.name", "required").in_document(document));
+        diagnostics.push(
+            Diagnostic::error(Some(resource.id()), "metadata.name", "required")
+                .in_document(document),
+        );
         return None;
     }
-    Some(Object { api_version, document, resource })
+    Some(Object {
+        api_version,
+        document,
+        resource,
+    })
 }
 
 /// Deserializes a typed resource, reporting type errors with their path and unknown fields as
 /// warnings (errors when strict).
-fn typed<T: DeserializeOwned>(value: Value, id: &ResourceId, document: usize, options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Option<T> {
+fn typed<T: DeserializeOwned>(
+    value: Value,
+    id: &ResourceId,
+    document: usize,
+    options: &LoadOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
     let mut unknown = Vec::new();
     let mut track = serde_path_to_error::Track::new();
     let result = {
@@ -493,21 +729,35 @@ fn typed<T: DeserializeOwned>(value: Value, id: &ResourceId, document: usize, op
     match result {
         Ok(t) => {
             for path in unknown {
-                diagnostics.push(finding(options.strict, Some(id.clone()), path, "unknown field").in_document(document));
+                diagnostics.push(
+                    finding(options.strict, Some(id.clone()), path, "unknown field")
+                        .in_document(document),
+                );
             }
             Some(t)
         }
         Err(e) => {
             let path = track.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            diagnostics.push(Diagnostic::error(Some(id.clone()), path, e.to_string()).in_document(document));
+            diagnostics.push(
+                Diagnostic::error(Some(id.clone()), path, e.to_string()).in_document(document),
+            );
             None
         }
     }
 }
 
-fn finding(strict: bool, id: Option<ResourceId>, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-    if strict { Diagnostic::error(id, path, message) } else { Diagnostic::warning(id, path, message) }
+fn finding(
+    strict: bool,
+    id: Option<ResourceId>,
+    path: impl Into<String>,
+    message: impl Into<String>,
+) -> Diagnostic {
+    if strict {
+        Diagnostic::error(id, path, message)
+    } else {
+        Diagnostic::warning(id, path, message)
+    }
 }
 
 /// Formats a `serde_ignored` path as a JSON path (`spec.rules[0].foo`).
@@ -518,9 +768,15 @@ fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
         Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
         Path::Map { parent, key } => {
             let p = ignored_path(parent);
-            if p.is_empty() { key.clone() } else { format!("{p}.{key}") }
+            if p.is_empty() {
+                key.clone()
+            } else {
+                format!("{p}.{key}")
+            }
         }
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => ignored_path(parent),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
     }
 }
 

@@ -24,8 +24,8 @@ pub use gateway::{
     FrontendValidationMode, Gateway, GatewayBackendTls, GatewayClass, GatewayClassSpec,
     GatewayClassStatus, GatewayDefaultScope, GatewayInfrastructure, GatewaySpec,
     GatewaySpecAddress, GatewayTlsConfig, Listener, ListenerNamespaces, ListenerSetSpec,
-    ListenerTlsConfig, RouteGroupKind, RouteNamespaces, SupportedFeature, TlsConfig,
-    TlsModeType, TlsPortConfig, XListenerSet,
+    ListenerTlsConfig, RouteGroupKind, RouteNamespaces, SupportedFeature, TlsConfig, TlsModeType,
+    TlsPortConfig, XListenerSet,
 };
 pub use load::{LoadOptions, Loaded, Object, Resource, Snapshot};
 pub use meta::{
@@ -35,9 +35,8 @@ pub use meta::{
 };
 pub use policy::{
     BackendTlsPolicy, BackendTlsPolicySpec, BackendTlsPolicyValidation, BackendTrafficPolicySpec,
-    MeshSpec, MeshStatus, ReferenceGrant, ReferenceGrantFrom, ReferenceGrantSpec,
-    ReferenceGrantTo, SubjectAltName, SubjectAltNameType, WellKnownCaType,
-    XBackendTrafficPolicy, XMesh,
+    MeshSpec, MeshStatus, ReferenceGrant, ReferenceGrantFrom, ReferenceGrantSpec, ReferenceGrantTo,
+    SubjectAltName, SubjectAltNameType, WellKnownCaType, XBackendTrafficPolicy, XMesh,
 };
 pub use route::{
     BackendRef, CommonRouteSpec, CookieConfig, Cors, ExternalAuth, ExternalAuthProtocol,

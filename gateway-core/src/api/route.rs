@@ -60,7 +60,10 @@ pub struct HttpRouteSpec {
 }
 
 fn default_http_rules() -> Vec<HttpRouteRule> {
-    vec![HttpRouteRule { matches: default_http_matches(), ..HttpRouteRule::default() }]
+    vec![HttpRouteRule {
+        matches: default_http_matches(),
+        ..HttpRouteRule::default()
+    }]
 }
 
 /// One HTTPRoute rule.
@@ -92,7 +95,10 @@ pub struct HttpRouteRule {
 }
 
 fn default_http_matches() -> Vec<HttpRouteMatch> {
-    vec![HttpRouteMatch { path: Some(HttpPathMatch::default()), ..HttpRouteMatch::default() }]
+    vec![HttpRouteMatch {
+        path: Some(HttpPathMatch::default()),
+        ..HttpRouteMatch::default()
+    }]
 }
 
 /// One HTTPRoute match: every predicate must hold.
@@ -101,7 +107,10 @@ fn default_http_matches() -> Vec<HttpRouteMatch> {
 #[serde(rename_all = "camelCase")]
 pub struct HttpRouteMatch {
     /// The path predicate; CRD default PathPrefix `/`.
-    #[serde(default = "default_path_match", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "default_path_match",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub path: Option<HttpPathMatch>,
     /// Header predicates (at most 16).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -133,7 +142,10 @@ pub struct HttpPathMatch {
 
 impl Default for HttpPathMatch {
     fn default() -> Self {
-        Self { type_: PathMatchType::PathPrefix, value: "/".to_owned() }
+        Self {
+            type_: PathMatchType::PathPrefix,
+            value: "/".to_owned(),
+        }
     }
 }
 
@@ -326,7 +338,11 @@ pub struct HttpBackendRef {
 
 impl Default for HttpBackendRef {
     fn default() -> Self {
-        Self { backend: BackendObjectReference::default(), weight: 1, filters: Vec::new() }
+        Self {
+            backend: BackendObjectReference::default(),
+            weight: 1,
+            filters: Vec::new(),
+        }
     }
 }
 
@@ -784,7 +800,10 @@ pub struct BackendRef {
 
 impl Default for BackendRef {
     fn default() -> Self {
-        Self { backend: BackendObjectReference::default(), weight: 1 }
+        Self {
+            backend: BackendObjectReference::default(),
+            weight: 1,
+        }
     }
 }
 

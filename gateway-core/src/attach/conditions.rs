@@ -11,7 +11,13 @@ pub(crate) struct Conditions<'a> {
 
 impl Conditions<'_> {
     /// One condition.
-    pub(crate) fn make(&self, type_: &str, ok: bool, reason: &str, message: impl Into<String>) -> Condition {
+    pub(crate) fn make(
+        &self,
+        type_: &str,
+        ok: bool,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Condition {
         let mut c = Condition::default();
         c.type_ = type_.to_owned();
         c.status = if ok { "True" } else { "False" }.to_owned();

@@ -5,9 +5,15 @@ use std::net::IpAddr;
 
 use super::conditions::Conditions;
 use super::refs::Grants;
-use super::status::{ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerStatus, ObjectStatus, Status, StatusReport};
+use super::status::{
+    ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerStatus, ObjectStatus, Status,
+    StatusReport,
+};
 use super::{AttachOptions, GatewayState, ListenerState, Protocol, RouteKind};
-use crate::api::{Gateway, GATEWAY_GROUP, Listener, Resource, RouteGroupKind, Snapshot, SupportedFeature, TlsModeType};
+use crate::api::{
+    GATEWAY_GROUP, Gateway, Listener, Resource, RouteGroupKind, Snapshot, SupportedFeature,
+    TlsModeType,
+};
 
 /// Gateway API feature names (pkg/features, v1.4.1 spelling) this library implements and
 /// whose fully expressed conformance cases all pass in the replay; `gateway replay` and a test
@@ -27,37 +33,69 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
 ];
 
 /// Accepts our GatewayClasses, writes their status, and returns their names.
-pub(super) fn classes(snapshot: &Snapshot, options: &AttachOptions, report: &mut StatusReport) -> BTreeSet<String> {
+pub(super) fn classes(
+    snapshot: &Snapshot,
+    options: &AttachOptions,
+    report: &mut StatusReport,
+) -> BTreeSet<String> {
     let mut ours = BTreeSet::new();
     for resource in snapshot.resources() {
-        let Resource::GatewayClass(class) = resource else { continue };
+        let Resource::GatewayClass(class) = resource else {
+            continue;
+        };
         if class.spec.controller_name != options.controller_name {
             continue;
         }
         ours.insert(class.metadata.name.clone());
-        let c = Conditions { generation: class.metadata.generation, time: &options.transition_time };
+        let c = Conditions {
+            generation: class.metadata.generation,
+            time: &options.transition_time,
+        };
         let conditions = vec![
             c.make("Accepted", true, "Accepted", "handled by this controller"),
-            c.make("SupportedVersion", true, "SupportedVersion", "Gateway API v1.4"),
+            c.make(
+                "SupportedVersion",
+                true,
+                "SupportedVersion",
+                "Gateway API v1.4",
+            ),
         ];
-        let supported_features = SUPPORTED_FEATURES.iter().map(|name| SupportedFeature { name: (*name).to_owned() }).collect();
+        let supported_features = SUPPORTED_FEATURES
+            .iter()
+            .map(|name| SupportedFeature {
+                name: (*name).to_owned(),
+            })
+            .collect();
         report.objects.push(ObjectStatus {
             id: resource.id(),
             generation: class.metadata.generation,
-            status: Status::Class(ClassStatus { conditions, supported_features }),
+            status: Status::Class(ClassStatus {
+                conditions,
+                supported_features,
+            }),
         });
     }
     for resource in snapshot.resources() {
-        let Resource::XMesh(mesh) = resource else { continue };
+        let Resource::XMesh(mesh) = resource else {
+            continue;
+        };
         if mesh.spec.controller_name != options.controller_name {
             continue;
         }
-        let c = Conditions { generation: mesh.metadata.generation, time: &options.transition_time };
+        let c = Conditions {
+            generation: mesh.metadata.generation,
+            time: &options.transition_time,
+        };
         report.objects.push(ObjectStatus {
             id: resource.id(),
             generation: mesh.metadata.generation,
             status: Status::Class(ClassStatus {
-                conditions: vec![c.make("Accepted", true, "Accepted", "handled by this controller")],
+                conditions: vec![c.make(
+                    "Accepted",
+                    true,
+                    "Accepted",
+                    "handled by this controller",
+                )],
                 supported_features: Vec::new(),
             }),
         });
@@ -66,17 +104,31 @@ pub(super) fn classes(snapshot: &Snapshot, options: &AttachOptions, report: &mut
 }
 
 /// Computes one Gateway's listeners and status (attachedRoutes are filled in later).
-pub(super) fn gateway(snapshot: &Snapshot, index: usize, gw: &Gateway, options: &AttachOptions, grants: &Grants<'_>) -> (GatewayState, GatewayStatus) {
-    let id = snapshot.objects.get(index).map(|o| o.resource.id()).unwrap_or_else(|| crate::api::ResourceId::new("Gateway", None, ""));
+pub(super) fn gateway(
+    snapshot: &Snapshot,
+    index: usize,
+    gw: &Gateway,
+    options: &AttachOptions,
+    grants: &Grants<'_>,
+) -> (GatewayState, GatewayStatus) {
+    let id = snapshot
+        .objects
+        .get(index)
+        .map(|o| o.resource.id())
+        .unwrap_or_else(|| crate::api::ResourceId::new("Gateway", None, ""));
     let ns = gw.metadata.namespace_or_default();
-    let c = Conditions { generation: gw.metadata.generation, time: &options.transition_time };
+    let c = Conditions {
+        generation: gw.metadata.generation,
+        time: &options.transition_time,
+    };
 
     let (addresses, address_problem) = addresses(gw, options);
 
     let mut listeners = Vec::new();
     let mut listener_statuses = Vec::new();
     for listener in &gw.spec.listeners {
-        let (state, status) = listener_state(snapshot, ns, listener, &c, grants, &gw.spec.listeners);
+        let (state, status) =
+            listener_state(snapshot, ns, listener, &c, grants, &gw.spec.listeners);
         listeners.push(state);
         listener_statuses.push(status);
     }
@@ -97,7 +149,12 @@ pub(super) fn gateway(snapshot: &Snapshot, index: usize, gw: &Gateway, options: 
             conditions.push(c.make("Programmed", false, "AddressNotAssigned", msg.clone()));
         }
         None if !any_serving && !gw.spec.listeners.is_empty() => {
-            conditions.push(c.make("Accepted", false, "ListenersNotValid", "no listener is valid"));
+            conditions.push(c.make(
+                "Accepted",
+                false,
+                "ListenersNotValid",
+                "no listener is valid",
+            ));
             conditions.push(c.make("Programmed", false, "Invalid", "no listener is valid"));
         }
         None => {
@@ -111,7 +168,14 @@ pub(super) fn gateway(snapshot: &Snapshot, index: usize, gw: &Gateway, options: 
             l.serving = false;
         }
     }
-    (GatewayState { id, listeners }, GatewayStatus { addresses, conditions, listeners: listener_statuses })
+    (
+        GatewayState { id, listeners },
+        GatewayStatus {
+            addresses,
+            conditions,
+            listeners: listener_statuses,
+        },
+    )
 }
 
 enum AddressProblem {
@@ -123,14 +187,20 @@ enum AddressProblem {
 /// Gateway `spec.addresses` against the embedder's pool: unsupported types make the Gateway
 /// not Accepted, values outside the pool not Programmed, and empty values are assigned from the
 /// pool.
-fn addresses(gw: &Gateway, options: &AttachOptions) -> (Vec<GatewayStatusAddress>, Option<AddressProblem>) {
+fn addresses(
+    gw: &Gateway,
+    options: &AttachOptions,
+) -> (Vec<GatewayStatusAddress>, Option<AddressProblem>) {
     let mut out = Vec::new();
     let mut problem = None;
     let pool = &options.address_pool;
     let mut free = pool.iter();
     if gw.spec.addresses.is_empty() {
         if let Some(first) = pool.first() {
-            out.push(GatewayStatusAddress { type_: address_type(first).to_owned(), value: first.clone() });
+            out.push(GatewayStatusAddress {
+                type_: address_type(first).to_owned(),
+                value: first.clone(),
+            });
         }
         return (out, None);
     }
@@ -139,28 +209,48 @@ fn addresses(gw: &Gateway, options: &AttachOptions) -> (Vec<GatewayStatusAddress
         match address.type_.as_str() {
             "IPAddress" | "Hostname" => {}
             other => {
-                problem.get_or_insert(AddressProblem::Unsupported(format!("address type {other:?} is not supported")));
+                problem.get_or_insert(AddressProblem::Unsupported(format!(
+                    "address type {other:?} is not supported"
+                )));
                 continue;
             }
         }
         if value.is_empty() {
-            match free.find(|p| address_type(p) == address.type_ && !out.iter().any(|o: &GatewayStatusAddress| &o.value == *p)) {
-                Some(p) => out.push(GatewayStatusAddress { type_: address.type_.clone(), value: p.clone() }),
+            match free.find(|p| {
+                address_type(p) == address.type_
+                    && !out.iter().any(|o: &GatewayStatusAddress| &o.value == *p)
+            }) {
+                Some(p) => out.push(GatewayStatusAddress {
+                    type_: address.type_.clone(),
+                    value: p.clone(),
+                }),
                 None => {
-                    problem.get_or_insert(AddressProblem::NotAssigned(format!("no {} address is free to assign", address.type_)));
+                    problem.get_or_insert(AddressProblem::NotAssigned(format!(
+                        "no {} address is free to assign",
+                        address.type_
+                    )));
                 }
             }
         } else if pool.iter().any(|p| p == value) {
-            out.push(GatewayStatusAddress { type_: address.type_.clone(), value: value.to_owned() });
+            out.push(GatewayStatusAddress {
+                type_: address.type_.clone(),
+                value: value.to_owned(),
+            });
         } else {
-            problem.get_or_insert(AddressProblem::NotUsable(format!("address {value} is not usable by this data plane")));
+            problem.get_or_insert(AddressProblem::NotUsable(format!(
+                "address {value} is not usable by this data plane"
+            )));
         }
     }
     (out, problem)
 }
 
 fn address_type(value: &str) -> &'static str {
-    if value.parse::<IpAddr>().is_ok() { "IPAddress" } else { "Hostname" }
+    if value.parse::<IpAddr>().is_ok() {
+        "IPAddress"
+    } else {
+        "Hostname"
+    }
 }
 
 fn listener_state(
@@ -186,7 +276,9 @@ fn listener_state(
             }
         } else {
             for rgk in &listener.allowed_routes.kinds {
-                match RouteKind::parse(&rgk.kind).filter(|k| rgk.group == GATEWAY_GROUP && protocol.kinds().contains(k)) {
+                match RouteKind::parse(&rgk.kind)
+                    .filter(|k| rgk.group == GATEWAY_GROUP && protocol.kinds().contains(k))
+                {
                     Some(kind) => {
                         if !kinds.contains(&kind) {
                             kinds.push(kind);
@@ -194,7 +286,13 @@ fn listener_state(
                         }
                     }
                     None => {
-                        resolved = Err(("InvalidRouteKinds", format!("route kind {}/{} is not supported on {} listeners", rgk.group, rgk.kind, listener.protocol)));
+                        resolved = Err((
+                            "InvalidRouteKinds",
+                            format!(
+                                "route kind {}/{} is not supported on {} listeners",
+                                rgk.group, rgk.kind, listener.protocol
+                            ),
+                        ));
                     }
                 }
             }
@@ -203,17 +301,36 @@ fn listener_state(
 
     // Certificates for terminated TLS.
     let terminates = matches!(protocol, Some(Protocol::Https))
-        || (matches!(protocol, Some(Protocol::Tls)) && listener.tls.as_ref().is_some_and(|t| t.mode == TlsModeType::Terminate));
+        || (matches!(protocol, Some(Protocol::Tls))
+            && listener
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.mode == TlsModeType::Terminate));
     if terminates && resolved.is_ok() {
         if let Some(tls) = &listener.tls {
             for cert in &tls.certificate_refs {
                 let cert_ns = cert.namespace.as_deref().unwrap_or(ns);
                 if !(cert.group.is_empty() && cert.kind == "Secret") {
-                    resolved = Err(("InvalidCertificateRef", format!("certificateRef {}/{} is not a Secret", cert.group, cert.kind)));
+                    resolved = Err((
+                        "InvalidCertificateRef",
+                        format!(
+                            "certificateRef {}/{} is not a Secret",
+                            cert.group, cert.kind
+                        ),
+                    ));
                     break;
                 }
-                if !grants.allows((GATEWAY_GROUP, "Gateway", ns), ("", "Secret", cert_ns, &cert.name)) {
-                    resolved = Err(("RefNotPermitted", format!("no ReferenceGrant allows a reference to Secret {cert_ns}/{}", cert.name)));
+                if !grants.allows(
+                    (GATEWAY_GROUP, "Gateway", ns),
+                    ("", "Secret", cert_ns, &cert.name),
+                ) {
+                    resolved = Err((
+                        "RefNotPermitted",
+                        format!(
+                            "no ReferenceGrant allows a reference to Secret {cert_ns}/{}",
+                            cert.name
+                        ),
+                    ));
                     break;
                 }
                 if let Err(why) = secret_certificate(snapshot, cert_ns, &cert.name) {
@@ -229,14 +346,26 @@ fn listener_state(
     if accepted {
         conditions.push(c.make("Accepted", true, "Accepted", "accepted"));
     } else {
-        conditions.push(c.make("Accepted", false, "UnsupportedProtocol", format!("protocol {:?} is not supported", listener.protocol)));
+        conditions.push(c.make(
+            "Accepted",
+            false,
+            "UnsupportedProtocol",
+            format!("protocol {:?} is not supported", listener.protocol),
+        ));
     }
     match &resolved {
         Ok(()) => conditions.push(c.make("ResolvedRefs", true, "ResolvedRefs", "resolved")),
-        Err((reason, message)) => conditions.push(c.make("ResolvedRefs", false, reason, message.clone())),
+        Err((reason, message)) => {
+            conditions.push(c.make("ResolvedRefs", false, reason, message.clone()))
+        }
     }
     match conflict {
-        Some(reason) => conditions.push(c.make("Conflicted", true, reason, "conflicts with another listener on the same port")),
+        Some(reason) => conditions.push(c.make(
+            "Conflicted",
+            true,
+            reason,
+            "conflicts with another listener on the same port",
+        )),
         None => conditions.push(c.make("Conflicted", false, "NoConflicts", "no conflicts")),
     }
     // An invalid certificate makes the listener unable to serve TLS; unresolved route kinds
@@ -258,7 +387,12 @@ fn listener_state(
         kinds,
         routes: Vec::new(),
     };
-    let status = ListenerStatus { name: listener.name.clone(), supported_kinds, attached_routes: 0, conditions };
+    let status = ListenerStatus {
+        name: listener.name.clone(),
+        supported_kinds,
+        attached_routes: 0,
+        conditions,
+    };
     (state, status)
 }
 
@@ -271,11 +405,15 @@ fn conflict(listener: &Listener, all: &[Listener]) -> Option<&'static str> {
         if std::ptr::eq(other, listener) || other.port != listener.port {
             continue;
         }
-        let Some(other_protocol) = Protocol::parse(&other.protocol) else { continue };
+        let Some(other_protocol) = Protocol::parse(&other.protocol) else {
+            continue;
+        };
         if other_protocol.port_family() != protocol.port_family() {
             return Some("ProtocolConflict");
         }
-        if other.hostname.as_deref().map(str::to_ascii_lowercase) == listener.hostname.as_deref().map(str::to_ascii_lowercase) {
+        if other.hostname.as_deref().map(str::to_ascii_lowercase)
+            == listener.hostname.as_deref().map(str::to_ascii_lowercase)
+        {
             hostname_conflict = true;
         }
     }
@@ -286,18 +424,29 @@ fn conflict(listener: &Listener, all: &[Listener]) -> Option<&'static str> {
 /// base64, and PEM.
 fn secret_certificate(snapshot: &Snapshot, ns: &str, name: &str) -> Result<(), String> {
     let secret = snapshot.resources().find_map(|r| match r {
-        Resource::Secret(s) if s.metadata.name == name && s.metadata.namespace.as_deref() == Some(ns) => Some(s),
+        Resource::Secret(s)
+            if s.metadata.name == name && s.metadata.namespace.as_deref() == Some(ns) =>
+        {
+            Some(s)
+        }
         _ => None,
     });
-    let Some(secret) = secret else { return Err(format!("Secret {ns}/{name} does not exist")) };
+    let Some(secret) = secret else {
+        return Err(format!("Secret {ns}/{name} does not exist"));
+    };
     for key in ["tls.crt", "tls.key"] {
         let pem = match (secret.string_data.get(key), secret.data.get(key)) {
             (Some(text), _) => text.as_bytes().to_vec(),
-            (None, Some(b64)) => crate::base64_decode(b64).ok_or_else(|| format!("Secret {ns}/{name} key {key} is not base64"))?,
+            (None, Some(b64)) => crate::base64_decode(b64)
+                .ok_or_else(|| format!("Secret {ns}/{name} key {key} is not base64"))?,
             (None, None) => return Err(format!("Secret {ns}/{name} has no {key}")),
         };
         let text = String::from_utf8_lossy(&pem);
-        let marker = if key == "tls.crt" { "-----BEGIN CERTIFICATE-----" } else { "-----BEGIN " };
+        let marker = if key == "tls.crt" {
+            "-----BEGIN CERTIFICATE-----"
+        } else {
+            "-----BEGIN "
+        };
         if !text.contains(marker) || !text.contains("-----END ") {
             return Err(format!("Secret {ns}/{name} key {key} is not PEM"));
         }

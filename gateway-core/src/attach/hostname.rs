@@ -22,7 +22,9 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 /// `foo.example.com` (and vice versa, a listener `foo.example.com` admits a route
 /// `*.example.com`); `*.example.com` and `*.foo.example.com` intersect as the longer one.
 pub fn intersect<'a>(listener: Option<&'a str>, route: &'a str) -> Option<&'a str> {
-    let Some(listener) = listener else { return Some(route) };
+    let Some(listener) = listener else {
+        return Some(route);
+    };
     match (listener.strip_prefix("*."), route.strip_prefix("*.")) {
         (None, None) => listener.eq_ignore_ascii_case(route).then_some(route),
         (Some(_), None) => host_matches(listener, route).then_some(route),
@@ -56,10 +58,22 @@ mod tests {
 
     #[test]
     fn wildcard_listener_accepts_deeper_route_hostname() {
-        assert_eq!(intersect(Some("*.example.com"), "foo.bar.example.com"), Some("foo.bar.example.com"));
-        assert_eq!(intersect(Some("foo.example.com"), "*.example.com"), Some("foo.example.com"));
-        assert_eq!(intersect(Some("*.example.com"), "*.foo.example.com"), Some("*.foo.example.com"));
-        assert_eq!(intersect(Some("*.foo.example.com"), "*.example.com"), Some("*.foo.example.com"));
+        assert_eq!(
+            intersect(Some("*.example.com"), "foo.bar.example.com"),
+            Some("foo.bar.example.com")
+        );
+        assert_eq!(
+            intersect(Some("foo.example.com"), "*.example.com"),
+            Some("foo.example.com")
+        );
+        assert_eq!(
+            intersect(Some("*.example.com"), "*.foo.example.com"),
+            Some("*.foo.example.com")
+        );
+        assert_eq!(
+            intersect(Some("*.foo.example.com"), "*.example.com"),
+            Some("*.foo.example.com")
+        );
         assert_eq!(intersect(Some("*.example.com"), "example.com"), None);
         assert_eq!(intersect(Some("a.com"), "b.com"), None);
         assert_eq!(intersect(None, "b.com"), Some("b.com"));

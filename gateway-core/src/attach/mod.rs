@@ -197,9 +197,17 @@ pub(crate) struct RouteState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum BackendState {
     /// A Service port that exists and may be referred to.
-    Service { namespace: String, name: String, port: u16, app_protocol: Option<String> },
+    Service {
+        namespace: String,
+        name: String,
+        port: u16,
+        app_protocol: Option<String>,
+    },
     /// Unusable; traffic for its share answers 500.
-    Invalid { reason: &'static str, message: String },
+    Invalid {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl Config {
@@ -216,7 +224,13 @@ impl Config {
     /// assert!(status.find("Gateway", Some("shop"), "shop").is_some());
     /// ```
     pub fn new(snapshot: Snapshot, options: AttachOptions) -> Self {
-        let mut config = Self { snapshot, options, gateways: Vec::new(), routes: Vec::new(), status: StatusReport::default() };
+        let mut config = Self {
+            snapshot,
+            options,
+            gateways: Vec::new(),
+            routes: Vec::new(),
+            status: StatusReport::default(),
+        };
         let status = compute(&mut config);
         config.status = status;
         config
@@ -239,7 +253,12 @@ impl Config {
 
     /// The Gateways of our classes, as `(namespace, name)`.
     pub fn gateways(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.gateways.iter().map(|g| (g.id.namespace.as_deref().unwrap_or_default(), g.id.name.as_str()))
+        self.gateways.iter().map(|g| {
+            (
+                g.id.namespace.as_deref().unwrap_or_default(),
+                g.id.name.as_str(),
+            )
+        })
     }
 
     pub(crate) fn resource(&self, object: usize) -> Option<&Resource> {
@@ -258,7 +277,10 @@ fn compute(config: &mut Config) -> StatusReport {
     for (index, object) in snapshot.objects.iter().enumerate() {
         if let Resource::Gateway(gw) = &object.resource {
             if classes.contains(&gw.spec.gateway_class_name) {
-                gateways.push((index, gateway::gateway(snapshot, index, gw, options, &grants)));
+                gateways.push((
+                    index,
+                    gateway::gateway(snapshot, index, gw, options, &grants),
+                ));
             }
         }
     }
@@ -272,7 +294,9 @@ fn compute(config: &mut Config) -> StatusReport {
         });
     }
     report.objects.extend(route_statuses);
-    report.objects.extend(route::policies(snapshot, options, &gateways, &routes));
+    report
+        .objects
+        .extend(route::policies(snapshot, options, &gateways, &routes));
     config.routes = routes;
     config.gateways = gateways.into_iter().map(|(_, (state, _))| state).collect();
     report
@@ -281,15 +305,30 @@ fn compute(config: &mut Config) -> StatusReport {
 fn generation(snapshot: &Snapshot, gw: &GatewayState) -> i64 {
     snapshot
         .resources()
-        .find(|r| r.kind() == "Gateway" && r.metadata().name == gw.id.name && r.metadata().namespace == gw.id.namespace)
+        .find(|r| {
+            r.kind() == "Gateway"
+                && r.metadata().name == gw.id.name
+                && r.metadata().namespace == gw.id.namespace
+        })
         .map_or(1, |r| r.metadata().generation)
 }
 
 /// Kubernetes label selector semantics over a namespace's labels.
-pub(crate) fn selector_matches(selector: &crate::api::LabelSelector, meta: Option<&ObjectMeta>) -> bool {
-    let empty = std::collections::BTreeMap::new();
-    let labels = meta.map_or(&empty, |m| &m.labels);
-    selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+pub(crate) fn selector_matches(
+    selector: &crate::api::LabelSelector,
+    namespace: &str,
+    meta: Option<&ObjectMeta>,
+) -> bool {
+    // Kubernetes adds `kubernetes.io/metadata.name: <name>` to every namespace (since 1.22);
+    // selectors rely on it, so it is present even when no Namespace object was loaded.
+    let mut labels = meta.map(|m| m.labels.clone()).unwrap_or_default();
+    labels
+        .entry("kubernetes.io/metadata.name".to_owned())
+        .or_insert_with(|| namespace.to_owned());
+    selector
+        .match_labels
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
         && selector.match_expressions.iter().all(|e| {
             let value = labels.get(&e.key);
             match e.operator.as_str() {

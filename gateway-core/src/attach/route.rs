@@ -4,11 +4,17 @@
 use super::conditions::Conditions;
 use super::hostname::intersect;
 use super::refs::Grants;
-use super::status::{GatewayStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus, RouteStatus, Status};
-use super::{AttachOptions, Attached, BackendState, GatewayState, RouteKind, RouteState, selector_matches};
+use super::status::{
+    GatewayStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus,
+    RouteStatus, Status,
+};
+use super::{
+    AttachOptions, Attached, BackendState, GatewayState, RouteKind, RouteState, selector_matches,
+};
 use crate::api::{
-    BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope, GatewayDefaultScopeRef, HttpFilterType,
-    HttpRouteFilter, HttpRouteRule, ParentReference, PathMatchType, Resource, ResourceId, Snapshot, StringMatchType,
+    BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope,
+    GatewayDefaultScopeRef, HttpFilterType, HttpRouteFilter, HttpRouteRule, ParentReference,
+    PathMatchType, Resource, ResourceId, Snapshot, StringMatchType,
 };
 
 /// The parts of any route kind that attachment reads.
@@ -34,9 +40,19 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
             parent_refs: &r.spec.common.parent_refs,
             use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
             hostnames: &r.spec.hostnames,
-            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            rule_backends: r
+                .spec
+                .rules
+                .iter()
+                .map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect())
+                .collect(),
             dropped: r.spec.rules.iter().map(http_rule_problem).collect(),
-            extra_refs: r.spec.rules.iter().flat_map(|rule| mirror_refs(&rule.filters)).collect(),
+            extra_refs: r
+                .spec
+                .rules
+                .iter()
+                .flat_map(|rule| mirror_refs(&rule.filters))
+                .collect(),
         },
         Resource::GrpcRoute(r) => RouteView {
             kind: RouteKind::Grpc,
@@ -44,7 +60,12 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
             parent_refs: &r.spec.common.parent_refs,
             use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
             hostnames: &r.spec.hostnames,
-            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            rule_backends: r
+                .spec
+                .rules
+                .iter()
+                .map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect())
+                .collect(),
             dropped: r
                 .spec
                 .rules
@@ -54,12 +75,18 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                         rule.matches.iter().find_map(|m| {
                             let method = m.method.as_ref()?;
                             if !method.type_.is_known() {
-                                return Some(format!("unsupported method match type {:?}", method.type_.as_str()));
+                                return Some(format!(
+                                    "unsupported method match type {:?}",
+                                    method.type_.as_str()
+                                ));
                             }
                             if method.type_ == StringMatchType::RegularExpression {
-                                for value in [&method.service, &method.method].into_iter().flatten() {
+                                for value in [&method.service, &method.method].into_iter().flatten()
+                                {
                                     if let Err(e) = crate::route::compile_regex(value) {
-                                        return Some(format!("invalid regular expression {value:?}: {e}"));
+                                        return Some(format!(
+                                            "invalid regular expression {value:?}: {e}"
+                                        ));
                                     }
                                 }
                             }
@@ -68,7 +95,12 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                     })
                 })
                 .collect(),
-            extra_refs: r.spec.rules.iter().flat_map(|rule| mirror_refs(&rule.filters)).collect(),
+            extra_refs: r
+                .spec
+                .rules
+                .iter()
+                .flat_map(|rule| mirror_refs(&rule.filters))
+                .collect(),
         },
         Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => RouteView {
             kind: match resource {
@@ -80,7 +112,12 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
             parent_refs: &r.spec.common.parent_refs,
             use_default: r.spec.common.use_default_gateways == Some(GatewayDefaultScopeRef::All),
             hostnames: &r.spec.hostnames,
-            rule_backends: r.spec.rules.iter().map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect()).collect(),
+            rule_backends: r
+                .spec
+                .rules
+                .iter()
+                .map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect())
+                .collect(),
             dropped: r.spec.rules.iter().map(|_| None).collect(),
             extra_refs: Vec::new(),
         },
@@ -89,7 +126,9 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
 }
 
 fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObjectReference> {
-    filters.iter().filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref))
+    filters
+        .iter()
+        .filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref))
 }
 
 /// Why an HTTPRoute rule cannot be served (it is then dropped and the route reports
@@ -103,7 +142,9 @@ fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
                         return Some(format!("invalid regular expression {:?}: {e}", path.value));
                     }
                 }
-                PathMatchType::Unknown(t) => return Some(format!("unsupported path match type {t:?}")),
+                PathMatchType::Unknown(t) => {
+                    return Some(format!("unsupported path match type {t:?}"));
+                }
                 _ => {}
             }
         }
@@ -121,16 +162,24 @@ fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
             }
         }
     }
-    filters_problem(&rule.filters).or_else(|| rule.backend_refs.iter().find_map(|b| filters_problem(&b.filters)))
+    filters_problem(&rule.filters).or_else(|| {
+        rule.backend_refs
+            .iter()
+            .find_map(|b| filters_problem(&b.filters))
+    })
 }
 
 fn headers_problem(headers: &[crate::api::HttpHeaderMatch]) -> Option<String> {
-    headers.iter().find_map(|h| string_match_problem(&h.type_, &h.value))
+    headers
+        .iter()
+        .find_map(|h| string_match_problem(&h.type_, &h.value))
 }
 
 fn string_match_problem(type_: &StringMatchType, value: &str) -> Option<String> {
     match type_ {
-        StringMatchType::RegularExpression => crate::route::compile_regex(value).err().map(|e| format!("invalid regular expression {value:?}: {e}")),
+        StringMatchType::RegularExpression => crate::route::compile_regex(value)
+            .err()
+            .map(|e| format!("invalid regular expression {value:?}: {e}")),
         StringMatchType::Unknown(t) => Some(format!("unsupported match type {t:?}")),
         _ => None,
     }
@@ -144,7 +193,10 @@ fn filters_problem(filters: &[HttpRouteFilter]) -> Option<String> {
         if let HttpFilterType::Unknown(t) = &f.type_ {
             return Some(format!("unsupported filter type {t:?}"));
         }
-        for modifier in [&f.request_header_modifier, &f.response_header_modifier].into_iter().flatten() {
+        for modifier in [&f.request_header_modifier, &f.response_header_modifier]
+            .into_iter()
+            .flatten()
+        {
             let mut names: Vec<String> = modifier
                 .set
                 .iter()
@@ -154,7 +206,11 @@ fn filters_problem(filters: &[HttpRouteFilter]) -> Option<String> {
                 .collect();
             names.sort();
             if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
-                return Some(format!("header {:?} is named in more than one action of a {} filter", w.first().map_or("", |s| s.as_str()), f.type_));
+                return Some(format!(
+                    "header {:?} is named in more than one action of a {} filter",
+                    w.first().map_or("", |s| s.as_str()),
+                    f.type_
+                ));
             }
         }
     }
@@ -171,16 +227,25 @@ pub(super) fn attach_routes(
     let mut states = Vec::new();
     let mut statuses = Vec::new();
     for (object, o) in snapshot.objects.iter().enumerate() {
-        let Some(view) = view(&o.resource) else { continue };
+        let Some(view) = view(&o.resource) else {
+            continue;
+        };
         let route_index = states.len();
         let ns = view.meta.namespace_or_default();
         let id = o.resource.id();
-        let c = Conditions { generation: view.meta.generation, time: &options.transition_time };
+        let c = Conditions {
+            generation: view.meta.generation,
+            time: &options.transition_time,
+        };
 
         let backends: Vec<Vec<BackendState>> = view
             .rule_backends
             .iter()
-            .map(|refs| refs.iter().map(|b| resolve_backend(snapshot, grants, view.kind, ns, b)).collect())
+            .map(|refs| {
+                refs.iter()
+                    .map(|b| resolve_backend(snapshot, grants, view.kind, ns, b))
+                    .collect()
+            })
             .collect();
         let resolved = backends
             .iter()
@@ -190,9 +255,11 @@ pub(super) fn attach_routes(
                 BackendState::Service { .. } => None,
             })
             .or_else(|| {
-                view.extra_refs.iter().find_map(|b| match resolve_backend(snapshot, grants, view.kind, ns, b) {
-                    BackendState::Invalid { reason, message } => Some((reason, message)),
-                    BackendState::Service { .. } => None,
+                view.extra_refs.iter().find_map(|b| {
+                    match resolve_backend(snapshot, grants, view.kind, ns, b) {
+                        BackendState::Invalid { reason, message } => Some((reason, message)),
+                        BackendState::Service { .. } => None,
+                    }
                 })
             });
 
@@ -203,7 +270,9 @@ pub(super) fn attach_routes(
                 continue;
             }
             let gw_ns = parent.namespace.as_deref().unwrap_or(ns);
-            let gw = gateways.iter().position(|(_, (g, _))| g.id.name == parent.name && g.id.namespace.as_deref() == Some(gw_ns));
+            let gw = gateways.iter().position(|(_, (g, _))| {
+                g.id.name == parent.name && g.id.namespace.as_deref() == Some(gw_ns)
+            });
             if gw.is_some() {
                 parents.push((parent.clone(), gw));
             }
@@ -226,26 +295,57 @@ pub(super) fn attach_routes(
         let mut parent_statuses = Vec::new();
         for (parent, gw) in parents {
             let Some(gi) = gw else { continue };
-            let accepted = attach_to_gateway(snapshot, &view, ns, &parent, gateways, gi, route_index);
+            let accepted =
+                attach_to_gateway(snapshot, &view, ns, &parent, gateways, gi, route_index);
             let mut conditions = Vec::new();
             match accepted {
-                Ok(()) if all_dropped => conditions.push(c.make("Accepted", false, "UnsupportedValue", dropped_message(&view.dropped))),
+                Ok(()) if all_dropped => conditions.push(c.make(
+                    "Accepted",
+                    false,
+                    "UnsupportedValue",
+                    dropped_message(&view.dropped),
+                )),
                 Ok(()) => conditions.push(c.make("Accepted", true, "Accepted", "accepted")),
-                Err((reason, message)) => conditions.push(c.make("Accepted", false, reason, message)),
+                Err((reason, message)) => {
+                    conditions.push(c.make("Accepted", false, reason, message))
+                }
             }
             match &resolved {
                 None => conditions.push(c.make("ResolvedRefs", true, "ResolvedRefs", "resolved")),
-                Some((reason, message)) => conditions.push(c.make("ResolvedRefs", false, reason, message.clone())),
+                Some((reason, message)) => {
+                    conditions.push(c.make("ResolvedRefs", false, reason, message.clone()))
+                }
             }
             if view.dropped.iter().any(Option::is_some) && !all_dropped {
-                conditions.push(c.make("PartiallyInvalid", true, "UnsupportedValue", dropped_message(&view.dropped)));
+                conditions.push(c.make(
+                    "PartiallyInvalid",
+                    true,
+                    "UnsupportedValue",
+                    dropped_message(&view.dropped),
+                ));
             }
-            parent_statuses.push(RouteParentStatus { parent_ref: parent, controller_name: options.controller_name.clone(), conditions });
+            parent_statuses.push(RouteParentStatus {
+                parent_ref: parent,
+                controller_name: options.controller_name.clone(),
+                conditions,
+            });
         }
         if !parent_statuses.is_empty() {
-            statuses.push(ObjectStatus { id: id.clone(), generation: view.meta.generation, status: Status::Route(RouteStatus { parents: parent_statuses }) });
+            statuses.push(ObjectStatus {
+                id: id.clone(),
+                generation: view.meta.generation,
+                status: Status::Route(RouteStatus {
+                    parents: parent_statuses,
+                }),
+            });
         }
-        states.push(RouteState { object, kind: view.kind, id, dropped: view.dropped.clone(), backends });
+        states.push(RouteState {
+            object,
+            kind: view.kind,
+            id,
+            dropped: view.dropped.clone(),
+            backends,
+        });
     }
     for (_, (state, status)) in gateways.iter_mut() {
         for (l, ls) in state.listeners.iter().zip(status.listeners.iter_mut()) {
@@ -256,7 +356,11 @@ pub(super) fn attach_routes(
 }
 
 fn dropped_message(dropped: &[Option<String>]) -> String {
-    let parts: Vec<String> = dropped.iter().enumerate().filter_map(|(i, d)| d.as_ref().map(|why| format!("rule {i}: {why}"))).collect();
+    let parts: Vec<String> = dropped
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.as_ref().map(|why| format!("rule {i}: {why}")))
+        .collect();
     format!("Dropped Rule(s): {}", parts.join("; "))
 }
 
@@ -271,9 +375,13 @@ fn attach_to_gateway(
     gi: usize,
     route_index: usize,
 ) -> Result<(), (&'static str, String)> {
-    let Some((gw_object, (gw, _))) = gateways.get_mut(gi) else { return Err(("NoMatchingParent", "no such Gateway".to_owned())) };
+    let Some((gw_object, (gw, _))) = gateways.get_mut(gi) else {
+        return Err(("NoMatchingParent", "no such Gateway".to_owned()));
+    };
     let gw_resource = snapshot.objects.get(*gw_object).map(|o| &o.resource);
-    let Some(Resource::Gateway(gw_spec)) = gw_resource else { return Err(("NoMatchingParent", "no such Gateway".to_owned())) };
+    let Some(Resource::Gateway(gw_spec)) = gw_resource else {
+        return Err(("NoMatchingParent", "no such Gateway".to_owned()));
+    };
     let gw_ns = gw_spec.metadata.namespace_or_default().to_owned();
 
     let candidates: Vec<usize> = gw
@@ -294,20 +402,27 @@ fn attach_to_gateway(
     }
     let mut allowed = Vec::new();
     for i in candidates {
-        let Some((l, spec)) = gw.listeners.get(i).zip(gw_spec.spec.listeners.get(i)) else { continue };
+        let Some((l, spec)) = gw.listeners.get(i).zip(gw_spec.spec.listeners.get(i)) else {
+            continue;
+        };
         if l.protocol.is_none() || !l.kinds.contains(&view.kind) {
             continue;
         }
         let ns_ok = match &spec.allowed_routes.namespaces.from {
             FromNamespaces::All => true,
             FromNamespaces::Same => route_ns == gw_ns,
-            FromNamespaces::Selector => spec.allowed_routes.namespaces.selector.as_ref().is_some_and(|sel| {
-                let ns_meta = snapshot.resources().find_map(|r| match r {
-                    Resource::Namespace(n) if n.metadata.name == route_ns => Some(&n.metadata),
-                    _ => None,
-                });
-                selector_matches(sel, ns_meta)
-            }),
+            FromNamespaces::Selector => spec
+                .allowed_routes
+                .namespaces
+                .selector
+                .as_ref()
+                .is_some_and(|sel| {
+                    let ns_meta = snapshot.resources().find_map(|r| match r {
+                        Resource::Namespace(n) if n.metadata.name == route_ns => Some(&n.metadata),
+                        _ => None,
+                    });
+                    selector_matches(sel, route_ns, ns_meta)
+                }),
             _ => false,
         };
         if ns_ok {
@@ -315,12 +430,20 @@ fn attach_to_gateway(
         }
     }
     if allowed.is_empty() {
-        return Err(("NotAllowedByListeners", "no listener allows this route's kind and namespace".to_owned()));
+        return Err((
+            "NotAllowedByListeners",
+            "no listener allows this route's kind and namespace".to_owned(),
+        ));
     }
     let mut attached_any = false;
     for i in allowed {
-        let Some(l) = gw.listeners.get_mut(i) else { continue };
-        let hostnames: Vec<String> = if view.hostnames.is_empty() || view.kind == RouteKind::Tcp || view.kind == RouteKind::Udp {
+        let Some(l) = gw.listeners.get_mut(i) else {
+            continue;
+        };
+        let hostnames: Vec<String> = if view.hostnames.is_empty()
+            || view.kind == RouteKind::Tcp
+            || view.kind == RouteKind::Udp
+        {
             Vec::new()
         } else {
             let matching: Vec<String> = view
@@ -334,45 +457,104 @@ fn attach_to_gateway(
             }
             matching
         };
-        l.routes.push(Attached { route: route_index, hostnames });
+        l.routes.push(Attached {
+            route: route_index,
+            hostnames,
+        });
         attached_any = true;
     }
     if attached_any {
         Ok(())
     } else {
-        Err(("NoMatchingListenerHostname", "no route hostname intersects a listener hostname".to_owned()))
+        Err((
+            "NoMatchingListenerHostname",
+            "no route hostname intersects a listener hostname".to_owned(),
+        ))
     }
 }
 
 /// Resolves one backendRef (Gateway API BackendObjectReference + RouteConditionReason).
-fn resolve_backend(snapshot: &Snapshot, grants: &Grants<'_>, kind: RouteKind, route_ns: &str, b: &BackendObjectReference) -> BackendState {
+fn resolve_backend(
+    snapshot: &Snapshot,
+    grants: &Grants<'_>,
+    kind: RouteKind,
+    route_ns: &str,
+    b: &BackendObjectReference,
+) -> BackendState {
     let ns = b.namespace.as_deref().unwrap_or(route_ns);
     let invalid = |reason: &'static str, message: String| BackendState::Invalid { reason, message };
     if !(b.group.is_empty() && b.kind == "Service") {
-        return invalid("InvalidKind", format!("backendRef kind {}/{} is not supported", b.group, b.kind));
+        return invalid(
+            "InvalidKind",
+            format!("backendRef kind {}/{} is not supported", b.group, b.kind),
+        );
     }
-    if !grants.allows((GATEWAY_GROUP, kind.as_str(), route_ns), ("", "Service", ns, &b.name)) {
-        return invalid("RefNotPermitted", format!("no ReferenceGrant allows a reference to Service {ns}/{}", b.name));
+    if !grants.allows(
+        (GATEWAY_GROUP, kind.as_str(), route_ns),
+        ("", "Service", ns, &b.name),
+    ) {
+        return invalid(
+            "RefNotPermitted",
+            format!(
+                "no ReferenceGrant allows a reference to Service {ns}/{}",
+                b.name
+            ),
+        );
     }
     let service = snapshot.resources().find_map(|r| match r {
-        Resource::Service(s) if s.metadata.name == b.name && s.metadata.namespace.as_deref() == Some(ns) => Some(s),
+        Resource::Service(s)
+            if s.metadata.name == b.name && s.metadata.namespace.as_deref() == Some(ns) =>
+        {
+            Some(s)
+        }
         _ => None,
     });
-    let Some(service) = service else { return invalid("BackendNotFound", format!("Service {ns}/{} does not exist", b.name)) };
-    let Some(port) = b.port.and_then(|p| u16::try_from(p).ok()) else { return invalid("BackendNotFound", format!("backendRef to Service {ns}/{} has no port", b.name)) };
-    let service_port = service.spec.ports.iter().find(|p| p.port == i32::from(port));
+    let Some(service) = service else {
+        return invalid(
+            "BackendNotFound",
+            format!("Service {ns}/{} does not exist", b.name),
+        );
+    };
+    let Some(port) = b.port.and_then(|p| u16::try_from(p).ok()) else {
+        return invalid(
+            "BackendNotFound",
+            format!("backendRef to Service {ns}/{} has no port", b.name),
+        );
+    };
+    let service_port = service
+        .spec
+        .ports
+        .iter()
+        .find(|p| p.port == i32::from(port));
     let app_protocol = service_port.and_then(|p| p.app_protocol.clone());
     if let Some(ap) = &app_protocol {
         let supported = match kind {
-            RouteKind::Http => matches!(ap.as_str(), "kubernetes.io/h2c" | "kubernetes.io/ws" | "kubernetes.io/wss") || !ap.starts_with("kubernetes.io/"),
+            RouteKind::Http => {
+                matches!(
+                    ap.as_str(),
+                    "kubernetes.io/h2c" | "kubernetes.io/ws" | "kubernetes.io/wss"
+                ) || !ap.starts_with("kubernetes.io/")
+            }
             RouteKind::Grpc => ap == "kubernetes.io/h2c" || !ap.starts_with("kubernetes.io/"),
             _ => true,
         };
         if !supported {
-            return invalid("UnsupportedProtocol", format!("appProtocol {ap:?} of Service {ns}/{} is not supported for {}", b.name, kind.as_str()));
+            return invalid(
+                "UnsupportedProtocol",
+                format!(
+                    "appProtocol {ap:?} of Service {ns}/{} is not supported for {}",
+                    b.name,
+                    kind.as_str()
+                ),
+            );
         }
     }
-    BackendState::Service { namespace: ns.to_owned(), name: b.name.clone(), port, app_protocol }
+    BackendState::Service {
+        namespace: ns.to_owned(),
+        name: b.name.clone(),
+        port,
+        app_protocol,
+    }
 }
 
 /// BackendTLSPolicy status: ancestors are the Gateways whose routes use a targeted Service.
@@ -394,15 +576,23 @@ pub(super) fn policies(
         .collect();
     for (index, policy) in &policies {
         let ns = policy.metadata.namespace_or_default();
-        let c = Conditions { generation: policy.metadata.generation, time: &options.transition_time };
+        let c = Conditions {
+            generation: policy.metadata.generation,
+            time: &options.transition_time,
+        };
         // Which Gateways route to a targeted Service.
         let mut ancestors: Vec<&ResourceId> = Vec::new();
         for (_, (gw, _)) in gateways {
             let uses = gw.listeners.iter().flat_map(|l| l.routes.iter()).any(|a| {
                 routes.get(a.route).is_some_and(|r| {
                     r.backends.iter().flatten().any(|b| match b {
-                        BackendState::Service { namespace, name, .. } => {
-                            namespace == ns && policy.spec.target_refs.iter().any(|t| t.group.is_empty() && t.kind == "Service" && &t.name == name)
+                        BackendState::Service {
+                            namespace, name, ..
+                        } => {
+                            namespace == ns
+                                && policy.spec.target_refs.iter().any(|t| {
+                                    t.group.is_empty() && t.kind == "Service" && &t.name == name
+                                })
                         }
                         BackendState::Invalid { .. } => false,
                     })
@@ -427,7 +617,11 @@ pub(super) fn policies(
                 c.make("Accepted", accepted.0, accepted.1, accepted.2.clone()),
                 c.make("ResolvedRefs", resolved.0, resolved.1, resolved.2.clone()),
             ];
-            entries.push(PolicyAncestorStatus { ancestor_ref: p, controller_name: options.controller_name.clone(), conditions });
+            entries.push(PolicyAncestorStatus {
+                ancestor_ref: p,
+                controller_name: options.controller_name.clone(),
+                conditions,
+            });
         }
         out.push(ObjectStatus {
             id: ResourceId::new("BackendTLSPolicy", Some(ns), &policy.metadata.name),
@@ -456,14 +650,28 @@ fn policy_conditions(
     for r in refs {
         let ok = if !(r.group.is_empty() && (r.kind == "ConfigMap" || r.kind == "Secret")) {
             if resolved.0 {
-                resolved = (false, "InvalidKind", format!("caCertificateRef kind {}/{} is not supported", r.group, r.kind));
+                resolved = (
+                    false,
+                    "InvalidKind",
+                    format!(
+                        "caCertificateRef kind {}/{} is not supported",
+                        r.group, r.kind
+                    ),
+                );
             }
             false
         } else if ca_bundle(snapshot, ns, &r.kind, &r.name) {
             true
         } else {
             if resolved.0 {
-                resolved = (false, "InvalidCACertificateRef", format!("{} {ns}/{} does not hold a PEM CA certificate under ca.crt", r.kind, r.name));
+                resolved = (
+                    false,
+                    "InvalidCACertificateRef",
+                    format!(
+                        "{} {ns}/{} does not hold a PEM CA certificate under ca.crt",
+                        r.kind, r.name
+                    ),
+                );
             }
             false
         };
@@ -475,32 +683,70 @@ fn policy_conditions(
         *other_index != index
             && other.metadata.namespace == policy.metadata.namespace
             && older(other, policy, *other_index, index)
-            && other.spec.target_refs.iter().any(|t| policy.spec.target_refs.iter().any(|u| t.name == u.name && t.kind == u.kind && t.section_name == u.section_name))
+            && other.spec.target_refs.iter().any(|t| {
+                policy.spec.target_refs.iter().any(|u| {
+                    t.name == u.name && t.kind == u.kind && t.section_name == u.section_name
+                })
+            })
     });
     let accepted: Cond = if conflicted {
-        (false, "Conflicted", "an older policy targets the same Service port".to_owned())
+        (
+            false,
+            "Conflicted",
+            "an older policy targets the same Service port".to_owned(),
+        )
     } else if !refs.is_empty() && valid == 0 {
-        (false, "NoValidCACertificate", "no caCertificateRef is usable".to_owned())
+        (
+            false,
+            "NoValidCACertificate",
+            "no caCertificateRef is usable".to_owned(),
+        )
     } else {
         (true, "Accepted", "accepted".to_owned())
     };
     (accepted, resolved)
 }
 
-fn older(a: &crate::api::BackendTlsPolicy, b: &crate::api::BackendTlsPolicy, ai: usize, bi: usize) -> bool {
-    let key = |p: &crate::api::BackendTlsPolicy, i: usize| (p.metadata.creation_timestamp.clone().unwrap_or_default(), p.metadata.name.clone(), i);
+fn older(
+    a: &crate::api::BackendTlsPolicy,
+    b: &crate::api::BackendTlsPolicy,
+    ai: usize,
+    bi: usize,
+) -> bool {
+    let key = |p: &crate::api::BackendTlsPolicy, i: usize| {
+        (
+            p.metadata.creation_timestamp.clone().unwrap_or_default(),
+            p.metadata.name.clone(),
+            i,
+        )
+    };
     key(a, ai) < key(b, bi)
 }
 
 fn ca_bundle(snapshot: &Snapshot, ns: &str, kind: &str, name: &str) -> bool {
     let text = snapshot.resources().find_map(|r| match r {
-        Resource::ConfigMap(m) if kind == "ConfigMap" && m.metadata.name == name && m.metadata.namespace.as_deref() == Some(ns) => m.data.get("ca.crt").cloned(),
-        Resource::Secret(s) if kind == "Secret" && s.metadata.name == name && s.metadata.namespace.as_deref() == Some(ns) => s
-            .string_data
-            .get("ca.crt")
-            .cloned()
-            .or_else(|| s.data.get("ca.crt").and_then(|b| crate::base64_decode(b)).map(|v| String::from_utf8_lossy(&v).into_owned())),
+        Resource::ConfigMap(m)
+            if kind == "ConfigMap"
+                && m.metadata.name == name
+                && m.metadata.namespace.as_deref() == Some(ns) =>
+        {
+            m.data.get("ca.crt").cloned()
+        }
+        Resource::Secret(s)
+            if kind == "Secret"
+                && s.metadata.name == name
+                && s.metadata.namespace.as_deref() == Some(ns) =>
+        {
+            s.string_data.get("ca.crt").cloned().or_else(|| {
+                s.data
+                    .get("ca.crt")
+                    .and_then(|b| crate::base64_decode(b))
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+            })
+        }
         _ => None,
     });
-    text.is_some_and(|t| t.contains("-----BEGIN CERTIFICATE-----") && t.contains("-----END CERTIFICATE-----"))
+    text.is_some_and(|t| {
+        t.contains("-----BEGIN CERTIFICATE-----") && t.contains("-----END CERTIFICATE-----")
+    })
 }

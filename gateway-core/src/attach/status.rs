@@ -17,7 +17,9 @@ impl StatusReport {
     /// The status of one object, by kind, namespace and name.
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&ObjectStatus> {
         self.objects.iter().find(|o| {
-            o.id.kind == kind && o.id.name == name && (namespace.is_none() || o.id.namespace.as_deref() == namespace)
+            o.id.kind == kind
+                && o.id.name == name
+                && (namespace.is_none() || o.id.namespace.as_deref() == namespace)
         })
     }
 
@@ -71,9 +73,17 @@ impl Status {
     pub fn conditions(&self) -> Vec<&Condition> {
         match self {
             Self::Class(c) => c.conditions.iter().collect(),
-            Self::Gateway(g) => g.conditions.iter().chain(g.listeners.iter().flat_map(|l| l.conditions.iter())).collect(),
+            Self::Gateway(g) => g
+                .conditions
+                .iter()
+                .chain(g.listeners.iter().flat_map(|l| l.conditions.iter()))
+                .collect(),
             Self::Route(r) => r.parents.iter().flat_map(|p| p.conditions.iter()).collect(),
-            Self::Policy(p) => p.ancestors.iter().flat_map(|a| a.conditions.iter()).collect(),
+            Self::Policy(p) => p
+                .ancestors
+                .iter()
+                .flat_map(|a| a.conditions.iter())
+                .collect(),
         }
     }
 }

@@ -101,7 +101,8 @@ pub enum HostError {
 
 impl HostError {
     /// The HTTP status to answer with: always 400 (Bad Request).
-    pub fn status(&self) -> u16 {
+    #[must_use]
+    pub const fn status(&self) -> u16 {
         400
     }
 }

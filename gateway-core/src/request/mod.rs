@@ -43,9 +43,21 @@ impl<'a> Headers<'a> {
     pub fn get_all(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let this = *self;
         let iter: Box<dyn Iterator<Item = &'a [u8]> + 'a> = match this {
-            Headers::Pairs(pairs) => Box::new(pairs.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes())),
-            Headers::Bytes(pairs) => Box::new(pairs.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| *v)),
-            Headers::Map(map) => Box::new(map.get_all(name).iter().map(http::HeaderValue::as_bytes)),
+            Headers::Pairs(pairs) => Box::new(
+                pairs
+                    .iter()
+                    .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_bytes()),
+            ),
+            Headers::Bytes(pairs) => Box::new(
+                pairs
+                    .iter()
+                    .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                    .map(|(_, v)| *v),
+            ),
+            Headers::Map(map) => {
+                Box::new(map.get_all(name).iter().map(http::HeaderValue::as_bytes))
+            }
         };
         iter
     }
@@ -90,9 +102,14 @@ impl<'a> Headers<'a> {
     /// Every header, in order.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
         match *self {
-            Headers::Pairs(pairs) => Box::new(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))),
+            Headers::Pairs(pairs) => {
+                Box::new(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+            }
             Headers::Bytes(pairs) => Box::new(pairs.iter().map(|(k, v)| (*k, *v))),
-            Headers::Map(map) => Box::new(map.iter().map(|(k, v)| (k.as_str().as_bytes(), v.as_bytes()))),
+            Headers::Map(map) => Box::new(
+                map.iter()
+                    .map(|(k, v)| (k.as_str().as_bytes(), v.as_bytes())),
+            ),
         }
     }
 
@@ -144,7 +161,16 @@ pub struct RequestView<'a> {
 impl<'a> RequestView<'a> {
     /// A request with a method, target and headers; scheme `http`, port 80, HTTP/1.1.
     pub fn new(method: &'a str, target: &'a [u8], headers: Headers<'a>) -> Self {
-        Self { method, scheme: "http", authority: None, target, version: HttpVersion::Http11, headers, sni: None, port: 80 }
+        Self {
+            method,
+            scheme: "http",
+            authority: None,
+            target,
+            version: HttpVersion::Http11,
+            headers,
+            sni: None,
+            port: 80,
+        }
     }
 
     /// Sets the connection port.
@@ -198,7 +224,11 @@ impl<'a> RequestView<'a> {
         Self {
             method: req.method().as_str(),
             scheme: req.uri().scheme_str().unwrap_or("http"),
-            authority: if h2 { req.uri().authority().map(http::uri::Authority::as_str) } else { None },
+            authority: if h2 {
+                req.uri().authority().map(http::uri::Authority::as_str)
+            } else {
+                None
+            },
             target,
             version,
             headers: Headers::Map(req.headers()),

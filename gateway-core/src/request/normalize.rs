@@ -142,6 +142,7 @@ pub struct PathPolicy {
 
 impl PathPolicy {
     /// The secure default: merge slashes, refuse encoded slashes and backslashes, 8 KiB limit.
+    #[must_use]
     pub const fn secure() -> Self {
         Self {
             merge_slashes: true,
@@ -200,7 +201,8 @@ pub enum TargetError {
 
 impl TargetError {
     /// The HTTP status to answer with: 414 (URI Too Long) for [`TargetError::TooLong`], else 400.
-    pub fn status(&self) -> u16 {
+    #[must_use]
+    pub const fn status(&self) -> u16 {
         match self {
             Self::TooLong { .. } => 414,
             _ => 400,
@@ -384,6 +386,7 @@ pub fn normalize_path<'a>(path: &'a str, policy: &PathPolicy) -> Result<Cow<'a, 
 
 /// True when `path` is already canonical under `policy`: exactly when [`normalize_path`] would
 /// return it unchanged as [`Cow::Borrowed`]. One scan, no allocation.
+#[must_use]
 pub fn is_canonical(path: &str, policy: &PathPolicy) -> bool {
     check_path_shape(path, policy).is_ok() && first_non_canonical(path.as_bytes(), policy).is_none()
 }
@@ -494,6 +497,8 @@ fn is_parameter_dot_segment(segment: &[u8]) -> bool {
 
 /// Bytes copied through unchanged: everything except separators (`/`, `\\`), `%`, `#`, `?`
 /// and forbidden bytes. A table so the hot loops can skip runs of them.
+// Evaluated at compile time: an out-of-bounds index would be a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
 const PLAIN: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0x21; // everything below (CTL, SP) is forbidden
@@ -568,9 +573,7 @@ fn segment_needs_rewrite(segment: &[u8], last: bool, policy: &PathPolicy) -> boo
 
 /// A segment that is `.`, `..`, or a path-parameter dot segment.
 fn segment_is_dot_like(segment: &[u8]) -> bool {
-    segment == b"."
-        || segment == b".."
-        || is_parameter_dot_segment(segment)
+    segment == b"." || segment == b".." || is_parameter_dot_segment(segment)
 }
 
 /// Rewrites `path` into its canonical form, resuming at `resume` (the `/` starting the first
@@ -623,24 +626,24 @@ fn rewrite(path: &str, resume: usize, policy: &PathPolicy) -> Result<String, Tar
                 i += 1;
             }
             b'#' => return Err(TargetError::Fragment),
-            b'?' => return Err(TargetError::InvalidByte { byte: b, offset: i }),
+            // `?` (the query was split off before) or a forbidden byte.
             _ => return Err(TargetError::InvalidByte { byte: b, offset: i }),
         }
     }
     end_segment(&mut out, seg_start, true)?;
     if policy.merge_slashes && out.contains("//") {
-        let mut previous_slash = false;
-        out.retain(|c| {
-            let keep = !(c == '/' && previous_slash);
-            previous_slash = c == '/';
-            keep
-        });
-    }
-    if out.is_empty() {
-        // Unreachable: the last segment always leaves at least "/". Kept as a cheap guard.
-        out.push('/');
+        out = merge_slashes(out);
     }
     Ok(out)
+}
+
+/// Collapses runs of `/` into one (after dot-segment removal); a trailing `/` stays.
+fn merge_slashes(path: String) -> String {
+    let mut bytes = path.into_bytes();
+    bytes.dedup_by(|a, b| *a == b'/' && *b == b'/');
+    // Removing ASCII bytes keeps UTF-8 valid (and the path is ASCII anyway), so the fallback
+    // never runs; it exists to avoid an `unwrap`.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Ends the current segment at a separator and starts the next one.
@@ -673,6 +676,9 @@ fn push_escape(out: &mut String, value: u8) {
 /// Applies RFC 3986 §5.2.4 to the segment `out[seg_start..]` (which starts with its `/`).
 fn end_segment(out: &mut String, seg_start: usize, last: bool) -> Result<(), TargetError> {
     let segment = out.as_bytes().get(seg_start + 1..).unwrap_or_default();
+    if segment.first() != Some(&b'.') {
+        return Ok(()); // the common case: an ordinary (or empty) segment stays
+    }
     let pop = if segment == b"." {
         false
     } else if segment == b".." {
@@ -686,7 +692,7 @@ fn end_segment(out: &mut String, seg_start: usize, last: bool) -> Result<(), Tar
     if pop {
         // `..` at the root clamps: with nothing to remove, `rfind` finds nothing and the
         // output stays empty.
-        let previous = out.rfind('/').unwrap_or(0);
+        let previous = out.bytes().rposition(|b| b == b'/').unwrap_or(0);
         out.truncate(previous);
     }
     if last {

@@ -63,9 +63,16 @@ impl PathIndex {
         }
         // Gateway API PathPrefix: "matching is done on a path element by element basis"; a
         // trailing `/` in the request path is ignored for prefix purposes.
-        let mut p = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+        let mut p = path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(path);
         // Skip prefixes deeper than any key.
-        let segments = p.bytes().filter(|b| *b == b'/').count();
+        let segments = if p == "/" {
+            0
+        } else {
+            p.bytes().filter(|b| *b == b'/').count()
+        };
         let mut skip = segments.saturating_sub(self.max_prefix_segments);
         loop {
             if skip == 0 {
@@ -104,20 +111,38 @@ impl HostIndex {
     }
 
     pub(crate) fn sort(&mut self) {
-        self.exact.values_mut().chain(self.wildcard.values_mut()).for_each(PathIndex::sort);
+        self.exact
+            .values_mut()
+            .chain(self.wildcard.values_mut())
+            .for_each(PathIndex::sort);
         self.any.sort();
     }
 
     /// The path indexes that apply to `host`, in hostname-precedence order.
     pub(crate) fn groups<'s>(&'s self, host: &'s str) -> impl Iterator<Item = &'s PathIndex> + 's {
         let exact = self.exact.get(host);
-        let wildcards = WildcardSuffixes { host, wildcard: &self.wildcard, active: !self.wildcard.is_empty() };
-        exact.into_iter().chain(wildcards).chain(std::iter::once(&self.any))
+        let wildcards = WildcardSuffixes {
+            host,
+            wildcard: &self.wildcard,
+            active: !self.wildcard.is_empty(),
+        };
+        exact
+            .into_iter()
+            .chain(wildcards)
+            .chain(std::iter::once(&self.any))
     }
 
     /// Whether any host group (besides the catch-all) exists for `host`.
     pub(crate) fn has_host(&self, host: &str) -> bool {
-        !self.any.is_empty() || self.exact.contains_key(host) || WildcardSuffixes { host, wildcard: &self.wildcard, active: !self.wildcard.is_empty() }.next().is_some()
+        !self.any.is_empty()
+            || self.exact.contains_key(host)
+            || WildcardSuffixes {
+                host,
+                wildcard: &self.wildcard,
+                active: !self.wildcard.is_empty(),
+            }
+            .next()
+            .is_some()
     }
 }
 

@@ -51,7 +51,8 @@ impl Predicates {
                 return false;
             }
         }
-        self.headers.iter().all(|h| header_matches(h, headers)) && self.query.iter().all(|q| query_matches(q, query))
+        self.headers.iter().all(|h| header_matches(h, headers))
+            && self.query.iter().all(|q| query_matches(q, query))
     }
 }
 
@@ -70,9 +71,14 @@ fn header_matches(predicate: &HeaderPredicate, headers: &Headers<'_>) -> bool {
     });
     match (count, first) {
         (0, _) | (_, None) => false,
-        (1, Some(v)) => std::str::from_utf8(v).is_ok_and(|v| predicate.value.matches(v.trim_matches([' ', '\t']))),
+        (1, Some(v)) => std::str::from_utf8(v)
+            .is_ok_and(|v| predicate.value.matches(v.trim_matches([' ', '\t']))),
         _ => {
-            let sep: &[u8] = if &*predicate.name == "cookie" { b"; " } else { b", " };
+            let sep: &[u8] = if &*predicate.name == "cookie" {
+                b"; "
+            } else {
+                b", "
+            };
             let mut combined = Vec::new();
             headers.for_each_value(&predicate.name, |v| {
                 if !combined.is_empty() {
@@ -87,8 +93,14 @@ fn header_matches(predicate: &HeaderPredicate, headers: &Headers<'_>) -> bool {
 }
 
 fn trim_ows(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(v.len());
-    let end = v.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |e| e + 1);
+    let start = v
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| *b != b' ' && *b != b'\t')
+        .map_or(start, |e| e + 1);
     v.get(start..end).unwrap_or_default()
 }
 

@@ -42,11 +42,13 @@ use index::{Candidate, HostIndex, PathIndex};
 use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
-use crate::api::{GrpcRouteRule, HttpRouteRule, L4RouteRule, PathMatchType, Resource, StringMatchType};
+use crate::api::{
+    GrpcRouteRule, HttpRouteRule, L4RouteRule, PathMatchType, Resource, StringMatchType,
+};
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
+use crate::request::RequestView;
 use crate::request::authority::{canonical_host, request_host};
 use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
-use crate::request::RequestView;
 
 /// Compiles a regular expression the way every matcher uses it: anchored to the whole value,
 /// with the size limit (1 MiB) and nest limit (50) of SECURITY.md.
@@ -61,7 +63,14 @@ pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
         .size_limit(1 << 20)
         .nest_limit(50)
         .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_owned())
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
 }
 
 /// Why a router could not be built.
@@ -87,11 +96,23 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownGateway { namespace, name, known } => {
-                write!(f, "no Gateway {namespace}/{name} of our GatewayClasses; known: [{}]", known.join(", "))
+            Self::UnknownGateway {
+                namespace,
+                name,
+                known,
+            } => {
+                write!(
+                    f,
+                    "no Gateway {namespace}/{name} of our GatewayClasses; known: [{}]",
+                    known.join(", ")
+                )
             }
-            Self::AmbiguousGateway { known } if known.is_empty() => f.write_str("the manifests hold no Gateway of our GatewayClasses"),
-            Self::AmbiguousGateway { known } => write!(f, "several Gateways, name one of: {}", known.join(", ")),
+            Self::AmbiguousGateway { known } if known.is_empty() => {
+                f.write_str("the manifests hold no Gateway of our GatewayClasses")
+            }
+            Self::AmbiguousGateway { known } => {
+                write!(f, "several Gateways, name one of: {}", known.join(", "))
+            }
         }
     }
 }
@@ -262,21 +283,40 @@ impl Router {
     ///
     /// # Errors
     /// [`BuildError`] when the Gateway does not exist or is ambiguous.
-    pub fn build_with_policy(config: &Config, namespace: &str, name: &str, policy: PathPolicy) -> Result<Self, BuildError> {
-        let known: Vec<String> = config.gateways().map(|(ns, n)| format!("{ns}/{n}")).collect();
+    pub fn build_with_policy(
+        config: &Config,
+        namespace: &str,
+        name: &str,
+        policy: PathPolicy,
+    ) -> Result<Self, BuildError> {
+        let known: Vec<String> = config
+            .gateways()
+            .map(|(ns, n)| format!("{ns}/{n}"))
+            .collect();
         let gateway = if name.is_empty() {
-            let mut it = config.gateways.iter().filter(|g| namespace.is_empty() || g.id.namespace.as_deref() == Some(namespace));
+            let mut it = config
+                .gateways
+                .iter()
+                .filter(|g| namespace.is_empty() || g.id.namespace.as_deref() == Some(namespace));
             match (it.next(), it.next()) {
                 (Some(g), None) => g,
                 _ => return Err(BuildError::AmbiguousGateway { known }),
             }
         } else {
-            let ns = if namespace.is_empty() { "default" } else { namespace };
+            let ns = if namespace.is_empty() {
+                "default"
+            } else {
+                namespace
+            };
             config
                 .gateways
                 .iter()
                 .find(|g| g.id.name == name && g.id.namespace.as_deref() == Some(ns))
-                .ok_or_else(|| BuildError::UnknownGateway { namespace: ns.to_owned(), name: name.to_owned(), known })?
+                .ok_or_else(|| BuildError::UnknownGateway {
+                    namespace: ns.to_owned(),
+                    name: name.to_owned(),
+                    known,
+                })?
         };
         Ok(compile(config, gateway, policy))
     }
@@ -306,14 +346,30 @@ impl Router {
         };
         let (absolute_authority, raw_path, query) = match form {
             TargetForm::Origin { path, query } => (None, path, query),
-            TargetForm::Absolute { authority, path, query, .. } => (Some(authority), path, query),
-            _ => return d.fail(Outcome::BadRequest, "only origin-form and absolute-form targets are routed"),
+            TargetForm::Absolute {
+                authority,
+                path,
+                query,
+                ..
+            } => (Some(authority), path, query),
+            _ => {
+                return d.fail(
+                    Outcome::BadRequest,
+                    "only origin-form and absolute-form targets are routed",
+                );
+            }
         };
-        let mut hosts = req.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"host")).map(|(_, v)| v);
+        let mut hosts = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"))
+            .map(|(_, v)| v);
         let host = match request_host(absolute_authority, req.authority, &mut hosts) {
             Ok(raw) => match canonical_host(raw) {
                 Ok((host, _port)) => host,
-                Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
+                Err(e) => {
+                    return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}"));
+                }
             },
             Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
         };
@@ -334,9 +390,16 @@ impl Router {
                 let by_sni = self.select_listener(port, &sni);
                 match (by_sni, by_host) {
                     (Some(a), Some(b)) if a == b => a,
-                    (Some(_), Some(_)) => return d.fail(Outcome::Misdirected, "the Host belongs to another listener than the TLS server name"),
+                    (Some(_), Some(_)) => {
+                        return d.fail(
+                            Outcome::Misdirected,
+                            "the Host belongs to another listener than the TLS server name",
+                        );
+                    }
                     (_, None) => return d.fail(Outcome::NotFound, "no listener matches the Host"),
-                    (None, Some(_)) => return d.fail(Outcome::NotFound, "no listener matches the TLS server name"),
+                    (None, Some(_)) => {
+                        return d.fail(Outcome::NotFound, "no listener matches the TLS server name");
+                    }
                 }
             }
             None => match by_host {
@@ -349,13 +412,20 @@ impl Router {
             return d.fail(Outcome::NotFound, "no listener");
         };
         let grpc = is_grpc(req);
-        let table = if grpc && compiled.grpc.has_host(&d.host) { &compiled.grpc } else { &compiled.http };
+        let table = if grpc && compiled.grpc.has_host(&d.host) {
+            &compiled.grpc
+        } else {
+            &compiled.http
+        };
         let mut found: Option<&Candidate> = None;
         for group in table.groups(&d.host) {
             let hit = group.walk(&d.path, |c| {
                 let ok = match c.predicates {
                     None => true,
-                    Some(i) => self.predicates.get(i as usize).is_some_and(|p| p.matches(req.method, &req.headers, query)),
+                    Some(i) => self
+                        .predicates
+                        .get(i as usize)
+                        .is_some_and(|p| p.matches(req.method, &req.headers, query)),
                 };
                 if ok {
                     found = Some(c);
@@ -366,10 +436,14 @@ impl Router {
                 break;
             }
         }
-        let Some(c) = found else { return d.fail(Outcome::NotFound, "no rule matches") };
+        let Some(c) = found else {
+            return d.fail(Outcome::NotFound, "no rule matches");
+        };
         d.rule = Some(c.rule);
         d.match_index = c.match_index;
-        let Some(rule) = self.rules.get(c.rule as usize) else { return d.fail(Outcome::NotFound, "no rule") };
+        let Some(rule) = self.rules.get(c.rule as usize) else {
+            return d.fail(Outcome::NotFound, "no rule");
+        };
         if let Some(why) = &rule.unsupported_filter {
             d.outcome = Outcome::ServerError;
             d.reason = Cow::Owned(why.clone());
@@ -379,13 +453,23 @@ impl Router {
         d
     }
 
+    /// Whether an HTTP or HTTPS listener serves this port ([`Router::route`]); otherwise use
+    /// [`Router::route_l4`].
+    pub fn serves_http(&self, port: u16) -> bool {
+        self.ports.iter().any(|p| p.port == port)
+    }
+
     /// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
     /// none".
     fn select_listener(&self, port: &PortTable, host: &str) -> Option<u16> {
         if let Some(l) = port.exact.get(host) {
             return Some(*l);
         }
-        port.wildcard.iter().find(|(pattern, _)| host_matches(pattern, host)).map(|(_, l)| *l).or(port.any)
+        port.wildcard
+            .iter()
+            .find(|(pattern, _)| host_matches(pattern, host))
+            .map(|(_, l)| *l)
+            .or(port.any)
     }
 
     /// Chooses the backend of a TLS, TCP or UDP listener: by SNI for TLS (exact route hostname,
@@ -394,7 +478,9 @@ impl Router {
         let sni = sni.map(|s| s.trim_end_matches('.').to_ascii_lowercase());
         let mut best: Option<(u32, usize, RankKey)> = None;
         for (li, l) in self.listeners.iter().enumerate() {
-            if l.port != port || !matches!(l.protocol, Protocol::Tls | Protocol::Tcp | Protocol::Udp) {
+            if l.port != port
+                || !matches!(l.protocol, Protocol::Tls | Protocol::Tcp | Protocol::Udp)
+            {
                 continue;
             }
             if let (Some(pattern), Some(sni)) = (&l.hostname, &sni) {
@@ -410,12 +496,20 @@ impl Router {
                         hostnames
                             .iter()
                             .filter(|h| host_matches(h, s))
-                            .map(|h| if h.starts_with('*') { h.len() } else { h.len() + 10_000 })
+                            .map(|h| {
+                                if h.starts_with('*') {
+                                    h.len()
+                                } else {
+                                    h.len() + 10_000
+                                }
+                            })
                             .max()
                     })
                 };
                 let Some(score) = score else { continue };
-                let better = best.as_ref().is_none_or(|(_, s, r)| score > *s || (score == *s && rank < r));
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(_, s, r)| score > *s || (score == *s && rank < r));
                 if better {
                     best = Some((*rule, score, *rank));
                     let _ = li;
@@ -501,20 +595,29 @@ impl<'r, 'q> Decision<'r, 'q> {
 
     /// The listener's name.
     pub fn listener(&self) -> Option<&'r str> {
-        self.listener.and_then(|l| self.router.listeners.get(usize::from(l))).map(|l| &*l.name)
+        self.listener
+            .and_then(|l| self.router.listeners.get(usize::from(l)))
+            .map(|l| &*l.name)
     }
 
     /// The matched route.
     pub fn route(&self) -> Option<RouteId<'r>> {
         let rule = self.compiled_rule()?;
         let route = self.router.routes.get(rule.route as usize)?;
-        Some(RouteId { kind: route.kind, namespace: &route.namespace, name: &route.name })
+        Some(RouteId {
+            kind: route.kind,
+            namespace: &route.namespace,
+            name: &route.name,
+        })
     }
 
     /// The matched rule.
     pub fn rule(&self) -> Option<RuleId<'r>> {
         let rule = self.compiled_rule()?;
-        Some(RuleId { index: usize::from(rule.index), name: rule.name.as_deref() })
+        Some(RuleId {
+            index: usize::from(rule.index),
+            name: rule.name.as_deref(),
+        })
     }
 
     /// The index of the matching match within the rule.
@@ -551,7 +654,10 @@ impl<'r, 'q> Decision<'r, 'q> {
         if rule.total_weight == 0 {
             return None;
         }
-        let mut point = random % rule.total_weight;
+        // Multiply-high maps a uniform u64 onto [0, total) without modulo bias, and keeps
+        // evenly spread draws evenly spread.
+        let scaled = (u128::from(random) * u128::from(rule.total_weight)) >> 64;
+        let mut point = u64::try_from(scaled).unwrap_or(0);
         for b in &rule.backends {
             let w = u64::from(b.weight);
             if point < w {
@@ -573,7 +679,9 @@ impl<'r, 'q> Decision<'r, 'q> {
 
     /// The listener's port and protocol.
     pub(crate) fn listener_port(&self) -> Option<(u16, Protocol)> {
-        self.listener.and_then(|l| self.router.listeners.get(usize::from(l))).map(|l| (l.port, l.protocol))
+        self.listener
+            .and_then(|l| self.router.listeners.get(usize::from(l)))
+            .map(|l| (l.port, l.protocol))
     }
 }
 
@@ -593,10 +701,24 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
     // Route order: oldest first, then {namespace}/{name}.
     let mut order: Vec<usize> = (0..config.routes.len()).collect();
     let created = |i: usize| {
-        config.routes.get(i).and_then(|r| config.resource(r.object)).and_then(|r| r.metadata().creation_timestamp.clone()).unwrap_or_default()
+        config
+            .routes
+            .get(i)
+            .and_then(|r| config.resource(r.object))
+            .and_then(|r| r.metadata().creation_timestamp.clone())
+            .unwrap_or_default()
     };
     order.sort_by_key(|&i| {
-        let id = config.routes.get(i).map(|r| (r.id.namespace.clone().unwrap_or_default(), r.id.name.clone())).unwrap_or_default();
+        let id = config
+            .routes
+            .get(i)
+            .map(|r| {
+                (
+                    r.id.namespace.clone().unwrap_or_default(),
+                    r.id.name.clone(),
+                )
+            })
+            .unwrap_or_default();
         (created(i), id)
     });
     let mut route_order = vec![0u32; config.routes.len()];
@@ -623,8 +745,12 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
             l4: Vec::new(),
         };
         for attached in &l.routes {
-            let Some(state) = config.routes.get(attached.route) else { continue };
-            let Some(resource) = config.resource(state.object) else { continue };
+            let Some(state) = config.routes.get(attached.route) else {
+                continue;
+            };
+            let Some(resource) = config.resource(state.object) else {
+                continue;
+            };
             let route_id = *route_ids.entry(attached.route).or_insert_with(|| {
                 router.routes.push(RouteMeta {
                     kind: state.kind,
@@ -640,51 +766,108 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                         if state.dropped.get(ri).is_some_and(Option::is_some) {
                             continue;
                         }
-                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::Http(rule.clone()), rule.name.as_deref());
+                        let rule_id = rule_id(
+                            &mut router,
+                            &mut rule_ids,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            RuleSpec::Http(rule.clone()),
+                            rule.name.as_deref(),
+                        );
                         for (mi, m) in rule.matches.iter().enumerate() {
                             let predicates = Predicates {
                                 method: m.method.as_ref().map(|m| m.as_str().into()),
                                 headers: m
                                     .headers
                                     .iter()
-                                    .filter_map(|h| Some(HeaderPredicate { name: h.name.to_ascii_lowercase().into(), value: string_match(&h.type_, &h.value)? }))
+                                    .filter_map(|h| {
+                                        Some(HeaderPredicate {
+                                            name: h.name.to_ascii_lowercase().into(),
+                                            value: string_match(&h.type_, &h.value)?,
+                                        })
+                                    })
                                     .collect(),
                                 query: m
                                     .query_params
                                     .iter()
-                                    .filter_map(|q| Some(QueryPredicate { name: q.name.clone().into(), value: string_match(&q.type_, &q.value)? }))
+                                    .filter_map(|q| {
+                                        Some(QueryPredicate {
+                                            name: q.name.clone().into(),
+                                            value: string_match(&q.type_, &q.value)?,
+                                        })
+                                    })
                                     .collect(),
                             };
                             let rank = RankKey {
                                 specificity: Reverse(0),
                                 method: Reverse(predicates.method.is_some()),
-                                headers: Reverse(u16::try_from(predicates.headers.len()).unwrap_or(u16::MAX)),
-                                query: Reverse(u16::try_from(predicates.query.len()).unwrap_or(u16::MAX)),
+                                headers: Reverse(
+                                    u16::try_from(predicates.headers.len()).unwrap_or(u16::MAX),
+                                ),
+                                query: Reverse(
+                                    u16::try_from(predicates.query.len()).unwrap_or(u16::MAX),
+                                ),
                                 route_order: order,
                                 rule: u16::try_from(ri).unwrap_or(u16::MAX),
                                 match_index: u16::try_from(mi).unwrap_or(u16::MAX),
                             };
-                            let candidate = Candidate { rule: rule_id, match_index: rank.match_index, predicates: push_predicates(&mut router, predicates), rank };
+                            let candidate = Candidate {
+                                rule: rule_id,
+                                match_index: rank.match_index,
+                                predicates: push_predicates(&mut router, predicates),
+                                rank,
+                            };
                             let path = m.path.clone().unwrap_or_default();
-                            insert(&mut listener.http, &attached.hostnames, &path.type_, &path.value, candidate);
+                            insert(
+                                &mut listener.http,
+                                &attached.hostnames,
+                                &path.type_,
+                                &path.value,
+                                candidate,
+                            );
                         }
                     }
                 }
                 Resource::GrpcRoute(r) => {
-                    let rules: Vec<(usize, GrpcRouteRule)> = r.spec.rules.iter().cloned().enumerate().collect();
-                    let rules = if rules.is_empty() { vec![(0, GrpcRouteRule::default())] } else { rules };
+                    let rules: Vec<(usize, GrpcRouteRule)> =
+                        r.spec.rules.iter().cloned().enumerate().collect();
+                    let rules = if rules.is_empty() {
+                        vec![(0, GrpcRouteRule::default())]
+                    } else {
+                        rules
+                    };
                     for (ri, rule) in rules {
                         if state.dropped.get(ri).is_some_and(Option::is_some) {
                             continue;
                         }
                         let name = rule.name.clone();
-                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::Grpc(rule.clone()), name.as_deref());
-                        let matches = if rule.matches.is_empty() { vec![crate::api::GrpcRouteMatch::default()] } else { rule.matches.clone() };
+                        let rule_id = rule_id(
+                            &mut router,
+                            &mut rule_ids,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            RuleSpec::Grpc(rule.clone()),
+                            name.as_deref(),
+                        );
+                        let matches = if rule.matches.is_empty() {
+                            vec![crate::api::GrpcRouteMatch::default()]
+                        } else {
+                            rule.matches.clone()
+                        };
                         for (mi, m) in matches.iter().enumerate() {
                             let headers: Vec<HeaderPredicate> = m
                                 .headers
                                 .iter()
-                                .filter_map(|h| Some(HeaderPredicate { name: h.name.to_ascii_lowercase().into(), value: string_match(&h.type_, &h.value)? }))
+                                .filter_map(|h| {
+                                    Some(HeaderPredicate {
+                                        name: h.name.to_ascii_lowercase().into(),
+                                        value: string_match(&h.type_, &h.value)?,
+                                    })
+                                })
                                 .collect();
                             let (path_type, path_value, specificity) = grpc_path(m.method.as_ref());
                             let rank = RankKey {
@@ -696,15 +879,39 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                                 rule: u16::try_from(ri).unwrap_or(u16::MAX),
                                 match_index: u16::try_from(mi).unwrap_or(u16::MAX),
                             };
-                            let predicates = Predicates { method: Some("POST".into()), headers, query: Vec::new() };
-                            let candidate = Candidate { rule: rule_id, match_index: rank.match_index, predicates: push_predicates(&mut router, predicates), rank };
-                            insert(&mut listener.grpc, &attached.hostnames, &path_type, &path_value, candidate);
+                            let predicates = Predicates {
+                                method: Some("POST".into()),
+                                headers,
+                                query: Vec::new(),
+                            };
+                            let candidate = Candidate {
+                                rule: rule_id,
+                                match_index: rank.match_index,
+                                predicates: push_predicates(&mut router, predicates),
+                                rank,
+                            };
+                            insert(
+                                &mut listener.grpc,
+                                &attached.hostnames,
+                                &path_type,
+                                &path_value,
+                                candidate,
+                            );
                         }
                     }
                 }
                 Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => {
                     for (ri, rule) in r.spec.rules.iter().enumerate() {
-                        let rule_id = rule_id(&mut router, &mut rule_ids, state, attached.route, route_id, ri, RuleSpec::L4(rule.clone()), rule.name.as_deref());
+                        let rule_id = rule_id(
+                            &mut router,
+                            &mut rule_ids,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            RuleSpec::L4(rule.clone()),
+                            rule.name.as_deref(),
+                        );
                         let rank = RankKey {
                             specificity: Reverse(0),
                             method: Reverse(false),
@@ -714,7 +921,15 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                             rule: u16::try_from(ri).unwrap_or(u16::MAX),
                             match_index: 0,
                         };
-                        listener.l4.push((attached.hostnames.iter().map(|h| h.as_str().into()).collect(), rule_id, rank));
+                        listener.l4.push((
+                            attached
+                                .hostnames
+                                .iter()
+                                .map(|h| h.as_str().into())
+                                .collect(),
+                            rule_id,
+                            rank,
+                        ));
                     }
                 }
                 _ => {}
@@ -727,7 +942,10 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
             let port = match router.ports.iter().position(|p| p.port == l.port) {
                 Some(i) => i,
                 None => {
-                    router.ports.push(PortTable { port: l.port, ..PortTable::default() });
+                    router.ports.push(PortTable {
+                        port: l.port,
+                        ..PortTable::default()
+                    });
                     router.ports.len() - 1
                 }
             };
@@ -777,12 +995,24 @@ fn rule_id(
                             RuleSpec::L4(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
                         };
                         let backend = match b {
-                            BackendState::Service { namespace, name, port, app_protocol } => {
-                                Some(Backend { namespace: namespace.clone(), name: name.clone(), port: *port, app_protocol: app_protocol.clone() })
-                            }
+                            BackendState::Service {
+                                namespace,
+                                name,
+                                port,
+                                app_protocol,
+                            } => Some(Backend {
+                                namespace: namespace.clone(),
+                                name: name.clone(),
+                                port: *port,
+                                app_protocol: app_protocol.clone(),
+                            }),
                             BackendState::Invalid { .. } => None,
                         };
-                        WeightedBackend { backend, weight: u32::try_from(weight).unwrap_or(0), index: bi }
+                        WeightedBackend {
+                            backend,
+                            weight: u32::try_from(weight).unwrap_or(0),
+                            index: bi,
+                        }
                     })
                     .collect()
             })
@@ -811,7 +1041,12 @@ fn rule_id(
 /// than silently skip it.
 fn unsupported_extension(filters: &[crate::api::HttpRouteFilter]) -> Option<String> {
     filters.iter().find_map(|f| {
-        f.extension_ref.as_ref().map(|e| format!("ExtensionRef filter {}/{} {:?} is not supported", e.group, e.kind, e.name))
+        f.extension_ref.as_ref().map(|e| {
+            format!(
+                "ExtensionRef filter {}/{} {:?} is not supported",
+                e.group, e.kind, e.name
+            )
+        })
     })
 }
 
@@ -834,33 +1069,69 @@ fn string_match(type_: &StringMatchType, value: &str) -> Option<StringMatch> {
 /// A GRPCRoute method match as a path match on `/service/method`, and its specificity
 /// (characters in service, then method).
 fn grpc_path(m: Option<&crate::api::GrpcMethodMatch>) -> (PathMatchType, String, u32) {
-    let Some(m) = m else { return (PathMatchType::PathPrefix, "/".to_owned(), 0) };
+    let Some(m) = m else {
+        return (PathMatchType::PathPrefix, "/".to_owned(), 0);
+    };
     let service = m.service.as_deref();
     let method = m.method.as_deref();
-    let spec = u32::try_from(service.map_or(0, str::len) * 1024 + method.map_or(0, str::len)).unwrap_or(u32::MAX);
+    let spec = u32::try_from(service.map_or(0, str::len) * 1024 + method.map_or(0, str::len))
+        .unwrap_or(u32::MAX);
     match (&m.type_, service, method) {
-        (StringMatchType::Exact, Some(s), Some(me)) => (PathMatchType::Exact, format!("/{s}/{me}"), spec),
-        (StringMatchType::Exact, Some(s), None) => (PathMatchType::PathPrefix, format!("/{s}"), spec),
-        (StringMatchType::Exact, None, Some(me)) => (PathMatchType::RegularExpression, format!("/[^/]+/{}", regex::escape(me)), spec),
-        (StringMatchType::RegularExpression, s, me) => (PathMatchType::RegularExpression, format!("/{}/{}", s.unwrap_or("[^/]+"), me.unwrap_or("[^/]+")), spec),
+        (StringMatchType::Exact, Some(s), Some(me)) => {
+            (PathMatchType::Exact, format!("/{s}/{me}"), spec)
+        }
+        (StringMatchType::Exact, Some(s), None) => {
+            (PathMatchType::PathPrefix, format!("/{s}"), spec)
+        }
+        (StringMatchType::Exact, None, Some(me)) => (
+            PathMatchType::RegularExpression,
+            format!("/[^/]+/{}", regex::escape(me)),
+            spec,
+        ),
+        (StringMatchType::RegularExpression, s, me) => (
+            PathMatchType::RegularExpression,
+            format!("/{}/{}", s.unwrap_or("[^/]+"), me.unwrap_or("[^/]+")),
+            spec,
+        ),
         _ => (PathMatchType::PathPrefix, "/".to_owned(), 0),
     }
 }
 
-fn insert(index: &mut HostIndex, hostnames: &[String], type_: &PathMatchType, value: &str, candidate: Candidate) {
+fn insert(
+    index: &mut HostIndex,
+    hostnames: &[String],
+    type_: &PathMatchType,
+    value: &str,
+    candidate: Candidate,
+) {
     let put = |paths: &mut PathIndex| match type_ {
-        PathMatchType::Exact => paths.exact.entry(value.into()).or_default().push(candidate.clone()),
+        PathMatchType::Exact => paths
+            .exact
+            .entry(value.into())
+            .or_default()
+            .push(candidate.clone()),
         PathMatchType::RegularExpression => {
             if let Ok(re) = compile_regex(value) {
                 paths.regex.push((re, candidate.clone()));
             }
         }
         _ => {
-            let key = value.strip_suffix('/').filter(|k| !k.is_empty()).unwrap_or(value);
+            let key = value
+                .strip_suffix('/')
+                .filter(|k| !k.is_empty())
+                .unwrap_or(value);
             let key = if key.is_empty() { "/" } else { key };
-            let segments = if key == "/" { 0 } else { key.bytes().filter(|b| *b == b'/').count() };
+            let segments = if key == "/" {
+                0
+            } else {
+                key.bytes().filter(|b| *b == b'/').count()
+            };
             paths.max_prefix_segments = paths.max_prefix_segments.max(segments);
-            paths.prefix.entry(key.into()).or_default().push(candidate.clone());
+            paths
+                .prefix
+                .entry(key.into())
+                .or_default()
+                .push(candidate.clone());
         }
     };
     if hostnames.is_empty() {

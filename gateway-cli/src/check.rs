@@ -1,0 +1,117 @@
+//! `gateway check`: load, validate, and print every resource's status.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gateway_core::api::LoadOptions;
+use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME, Status};
+
+/// Arguments of `gateway check`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Manifest files or directories.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Unknown kinds and fields are errors.
+    #[arg(long)]
+    strict: bool,
+    /// Print the status report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The controller name whose GatewayClasses are ours.
+    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
+    controller_name: String,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
+    let mut options = LoadOptions::default();
+    options.strict = args.strict;
+    let (snapshot, findings) = crate::manifests::load(&args.files, &options)?;
+    for w in &findings.warnings {
+        eprintln!("{w}");
+    }
+    for e in &findings.errors {
+        eprintln!("{e}");
+    }
+    if !findings.errors.is_empty() {
+        eprintln!("{} error(s)", findings.errors.len());
+        return Ok(ExitCode::from(1));
+    }
+    let mut attach = AttachOptions::default();
+    attach.controller_name = args.controller_name.clone();
+    let config = Config::new(snapshot, attach);
+    if args.json {
+        println!("{}", config.status().to_json());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let snapshot = config.snapshot();
+    println!("{} resources loaded", snapshot.objects.len());
+    for object in &config.status().objects {
+        let summary = summarize(&object.status);
+        println!("{:<44} {summary}", object.id.to_string());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line: the conditions that matter, `Type=Status(Reason)`.
+fn summarize(status: &Status) -> String {
+    let mut parts = Vec::new();
+    match status {
+        Status::Gateway(g) => {
+            for c in &g.conditions {
+                parts.push(format!("{}={}({})", c.type_, c.status, c.reason));
+            }
+            for l in &g.listeners {
+                let bad: Vec<String> = l
+                    .conditions
+                    .iter()
+                    .filter(|c| (c.type_ == "Conflicted") == (c.status == "False"))
+                    .count()
+                    .eq(&l.conditions.len())
+                    .then(Vec::new)
+                    .unwrap_or_else(|| {
+                        l.conditions
+                            .iter()
+                            .filter(|c| (c.type_ == "Conflicted") != (c.status == "False"))
+                            .map(|c| format!("{}={}({})", c.type_, c.status, c.reason))
+                            .collect()
+                    });
+                let state = if bad.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    bad.join(" ")
+                };
+                parts.push(format!(
+                    "listener {}: {} route(s) {state}",
+                    l.name, l.attached_routes
+                ));
+            }
+        }
+        Status::Route(r) => {
+            for p in &r.parents {
+                let conds: Vec<String> = p
+                    .conditions
+                    .iter()
+                    .map(|c| format!("{}={}({})", c.type_, c.status, c.reason))
+                    .collect();
+                let section = p
+                    .parent_ref
+                    .section_name
+                    .as_deref()
+                    .map(|s| format!("/{s}"))
+                    .unwrap_or_default();
+                parts.push(format!(
+                    "parent {}{section}: {}",
+                    p.parent_ref.name,
+                    conds.join(" ")
+                ));
+            }
+        }
+        other => {
+            for c in other.conditions() {
+                parts.push(format!("{}={}({})", c.type_, c.status, c.reason));
+            }
+        }
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,393 @@
+//! `gateway replay DIR`: the conformance corpus (the format of ../shared/conformance) replayed
+//! in memory. Each case's manifests are loaded (placeholders filled, the suite's Secrets and
+//! ConfigMaps synthesized), mutations applied phase by phase, every status expectation checked
+//! against the computed status, and every request routed and compared with what the echo
+//! backend and the client would have seen.
+//!
+//! Output: `FAIL <test> <what>: <difference>` per failing check, `KNOWN <test> ...` per check
+//! listed in the known-failures file, and a last line `N passed, M failed, K skipped` where K
+//! counts known failures and checks the corpus could not express. The exit status is 1 when M
+//! is not 0.
+
+mod case;
+mod requests;
+mod setup;
+mod status;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::route::Router;
+
+use case::Case;
+
+/// Arguments of `gateway replay`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The corpus directory (holding `cases/` and `manifests/`).
+    dir: PathBuf,
+    /// A file of known failures: lines `<test>` or `<test> <check id>`, `#` comments.
+    #[arg(long)]
+    known: Option<PathBuf>,
+    /// Replay only the cases whose name contains this text.
+    #[arg(long)]
+    case: Option<String>,
+    /// Also print passing checks.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+const CONTROLLER: &str = "gateway.example.dev/conformance-replay";
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
+    let known = match &args.known {
+        Some(path) => read_known(path)?,
+        None => BTreeMap::new(),
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(args.dir.join("cases"))
+        .map_err(|e| format!("{}: {e}", args.dir.join("cases").display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let programmatic = setup::programmatic_resources(&args.dir)?;
+    let deployments = Deployments::read(&args.dir)?;
+    let mut tally = Tally::default();
+    let mut used_known = std::collections::BTreeSet::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let case: Case =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        if args
+            .case
+            .as_ref()
+            .is_some_and(|c| !case.name.contains(c.as_str()))
+        {
+            continue;
+        }
+        let mut report = |id: String, result: Result<(), String>, skip: Option<String>| {
+            let key_case = known.get(&(case.name.clone(), None));
+            let key_item = known.get(&(case.name.clone(), Some(id.clone())));
+            if let Some(why) = skip {
+                tally.skipped += 1;
+                if args.verbose {
+                    println!("SKIP {} {id}: {why}", case.name);
+                }
+                return;
+            }
+            match result {
+                Ok(()) => {
+                    tally.passed += 1;
+                    if args.verbose {
+                        println!("PASS {} {id}", case.name);
+                    }
+                }
+                Err(diff) => match key_item.or(key_case) {
+                    Some(why) => {
+                        tally.skipped += 1;
+                        used_known.insert(case.name.clone());
+                        println!("KNOWN {} {id}: {diff} [{why}]", case.name);
+                    }
+                    None => {
+                        tally.failed += 1;
+                        println!("FAIL {} {id}: {diff}", case.name);
+                    }
+                },
+            }
+        };
+        replay_case(&args.dir, &case, &programmatic, &deployments, &mut report);
+    }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.skipped
+    );
+    Ok(if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+type Report<'a> = dyn FnMut(String, Result<(), String>, Option<String>) + 'a;
+
+fn replay_case(
+    dir: &Path,
+    case: &Case,
+    programmatic: &str,
+    deployments: &Deployments,
+    report: &mut Report<'_>,
+) {
+    // The suite runs against a GatewayClass the implementation provides.
+    let mut text = format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {{name: {}}}\nspec: {{controllerName: {CONTROLLER}}}\n---\n",
+        setup::CLASS_NAME
+    );
+    for file in &case.manifests {
+        match setup::manifest_text(dir, file, CONTROLLER) {
+            Ok(t) => {
+                text.push_str(&t);
+                text.push_str("\n---\n");
+            }
+            Err(e) => return report("setup".to_owned(), Err(e), None),
+        }
+    }
+    let mut snapshot = match Snapshot::load(text.as_bytes(), &LoadOptions::default()) {
+        Ok(l) => l.snapshot,
+        Err(e) => {
+            return report(
+                "setup".to_owned(),
+                Err(format!("manifests do not load: {e}")),
+                None,
+            );
+        }
+    };
+    match Snapshot::load(programmatic.as_bytes(), &LoadOptions::default()) {
+        Ok(l) => snapshot.extend(l.snapshot),
+        Err(e) => {
+            return report(
+                "setup".to_owned(),
+                Err(format!("programmatic resources: {e}")),
+                None,
+            );
+        }
+    }
+    let phases = case.mutations.iter().map(|m| m.phase).max().unwrap_or(0);
+    let mut broken: Option<String> = None;
+    let mut before: Option<Snapshot> = None;
+    for phase in 0..=phases {
+        if phase > 0 {
+            before = Some(snapshot.clone());
+            for m in case.mutations.iter().filter(|m| m.phase == phase) {
+                if let Err(e) = setup::apply(&mut snapshot, m) {
+                    broken.get_or_insert(e);
+                }
+            }
+        }
+        let mut options = AttachOptions::default();
+        options.controller_name = CONTROLLER.to_owned();
+        options.address_pool = vec![setup::USABLE_ADDRESS.to_owned()];
+        let config = Config::new(snapshot.clone(), options);
+        let status = config.status();
+        let skip = || {
+            broken.clone().map(|b| {
+                format!("phase {phase} follows a mutation the corpus could not express: {b}")
+            })
+        };
+
+        for (i, e) in case
+            .expected_conditions
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.phase == phase)
+        {
+            report(
+                id("condition", i, &e.subtest),
+                status::condition(status, e),
+                skip(),
+            );
+        }
+        for (i, e) in case
+            .expected_route_parents
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.phase == phase)
+        {
+            report(
+                id("parents", i, &e.subtest),
+                status::route_parents(status, e, CONTROLLER),
+                skip(),
+            );
+        }
+        for (i, e) in case
+            .expected_listeners
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.phase == phase)
+        {
+            report(
+                id("listeners", i, &e.subtest),
+                status::listeners(status, e),
+                skip(),
+            );
+        }
+        for (i, e) in case
+            .expected_status
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.phase == phase)
+        {
+            report(
+                id(&e.check, i, &e.subtest),
+                status::other(status, config.snapshot(), before.as_ref(), e),
+                skip(),
+            );
+        }
+        let mut routers: BTreeMap<(String, String), Result<Router, String>> = BTreeMap::new();
+        for (i, r) in case
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.phase == phase)
+        {
+            let rid = id("request", i, &r.subtest);
+            if r.unexpressed.is_some() {
+                report(
+                    rid,
+                    Ok(()),
+                    Some("the corpus could not express this request".to_owned()),
+                );
+                continue;
+            }
+            let key = (
+                r.gateway.namespace.clone().unwrap_or_default(),
+                r.gateway.name.clone(),
+            );
+            let router = routers.entry(key.clone()).or_insert_with(|| {
+                Router::build(&config, &key.0, &key.1).map_err(|e| e.to_string())
+            });
+            let router = match router {
+                Ok(r) => r,
+                Err(e) => {
+                    report(rid, Err(e.clone()), skip());
+                    continue;
+                }
+            };
+            let deployment = |ns: &str, svc: &str| deployments.of(&case.name, ns, svc);
+            let result = match &r.expect.distribution {
+                Some(dist) => distribution(router, r, dist, &deployment),
+                None => requests::compare(r, &requests::observe(router, r, 0), &deployment),
+            };
+            report(rid, result, skip());
+        }
+    }
+}
+
+fn id(what: &str, index: usize, subtest: &Option<String>) -> String {
+    match subtest {
+        Some(s) => format!("{what} {index} ({s})"),
+        None => format!("{what} {index}"),
+    }
+}
+
+/// Weighted backends: `samples` requests with spread random draws; each must meet the rest of
+/// the expectation, and the shares must be within the tolerance of the weights.
+fn distribution(
+    router: &Router,
+    r: &case::RequestCase,
+    dist: &case::Distribution,
+    deployment: &dyn Fn(&str, &str) -> String,
+) -> Result<(), String> {
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    for i in 0..u64::from(dist.samples) {
+        // Stratified draws: sample i takes the middle of the i-th of `samples` equal slices of
+        // the u64 range, so the replay measures the weights, not the luck of a generator.
+        let slice = u64::MAX / u64::from(dist.samples.max(1));
+        let random = slice.saturating_mul(i).saturating_add(slice / 2);
+        let seen = requests::observe(router, r, random);
+        requests::compare(r, &seen, deployment)?;
+        if let Some((ns, svc)) = &seen.backend {
+            *counts.entry(deployment(ns, svc)).or_default() += 1;
+        }
+    }
+    for (name, weight) in &dist.backends {
+        let weight = weight.as_f64().unwrap_or(0.0);
+        let got = counts
+            .iter()
+            .filter(|(pod, _)| pod.starts_with(name.as_str()))
+            .map(|(_, c)| *c)
+            .sum::<u32>();
+        let share = f64::from(got) / f64::from(dist.samples.max(1));
+        if (share - weight).abs() > dist.tolerance || (weight == 0.0) != (got == 0) {
+            return Err(format!(
+                "backend {name}: share {share:.3} expected {weight:.3} ± {}",
+                dist.tolerance
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_known(path: &Path) -> Result<BTreeMap<(String, Option<String>), String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let (entry, why) = line.split_once('#').unwrap_or((line, ""));
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let (name, item) = match entry.split_once(' ') {
+            Some((n, i)) => (n.to_owned(), Some(i.trim().to_owned())),
+            None => (entry.to_owned(), None),
+        };
+        out.insert((name, item), why.trim().to_owned());
+    }
+    Ok(out)
+}
+
+/// Which Deployment's pods serve a Service (backends.json).
+struct Deployments {
+    base: Vec<(String, String, Vec<String>)>,
+    per_test: BTreeMap<String, Vec<(String, String, Vec<String>)>>,
+}
+
+impl Deployments {
+    fn read(dir: &Path) -> Result<Self, String> {
+        let path = dir.join("backends.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let entries = |v: &serde_json::Value| -> Vec<(String, String, Vec<String>)> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                    let services = e["services"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect();
+                    (s("namespace"), s("deployment"), services)
+                })
+                .collect()
+        };
+        let per_test = v["per_test"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, val)| (k.clone(), entries(val)))
+            .collect();
+        Ok(Self {
+            base: entries(&v["base"]),
+            per_test,
+        })
+    }
+
+    fn of(&self, case: &str, ns: &str, svc: &str) -> String {
+        let find = |list: &[(String, String, Vec<String>)]| {
+            list.iter()
+                .find(|(n, _, services)| n == ns && services.iter().any(|s| s == svc))
+                .map(|(_, d, _)| d.clone())
+        };
+        self.per_test
+            .get(case)
+            .and_then(|l| find(l))
+            .or_else(|| find(&self.base))
+            .unwrap_or_else(|| svc.to_owned())
+    }
+}

@@ -1,0 +1,338 @@
+//! Request cases: send each through the router (and the filter plan), simulate the echo
+//! backend, and compare what the client and the backend would have seen.
+
+use std::collections::BTreeMap;
+
+use gateway_core::request::{Headers, RequestView};
+use gateway_core::route::{Outcome, Router};
+use serde_json::Value;
+
+use super::case::{Expect, RequestCase};
+use super::setup::USABLE_ADDRESS;
+
+/// What the client and backend would observe for one request.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    pub(crate) status: u16,
+    /// The Service that served it.
+    pub(crate) backend: Option<(String, String)>,
+    pub(crate) method: String,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) request_headers: Vec<(String, String)>,
+    pub(crate) response_headers: Vec<(String, String)>,
+    pub(crate) location: Option<String>,
+    pub(crate) mirrors: Vec<(String, String)>,
+    pub(crate) reason: String,
+}
+
+/// Sends one request case with one random draw.
+pub(crate) fn observe(router: &Router, case: &RequestCase, random: u64) -> Observed {
+    let default_port = if case.protocol == "https" { 443 } else { 80 };
+    let host = case.request.host.clone().unwrap_or_else(|| {
+        if case.port == default_port && case.protocol != "grpc" {
+            USABLE_ADDRESS.to_owned()
+        } else {
+            format!("{USABLE_ADDRESS}:{}", case.port)
+        }
+    });
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let (method, path, authority) = match &case.grpc {
+        Some(g) => {
+            headers.push(("content-type".to_owned(), "application/grpc".to_owned()));
+            headers.extend(g.metadata.iter().map(|(k, v)| (k.clone(), value_text(v))));
+            (
+                "POST".to_owned(),
+                format!("/{}/{}", g.service, g.method),
+                Some(host.clone()),
+            )
+        }
+        None => {
+            headers.push(("host".to_owned(), host.clone()));
+            headers.extend(
+                case.request
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), value_text(v))),
+            );
+            (case.request.method.clone(), case.request.path.clone(), None)
+        }
+    };
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let scheme = if case.protocol == "https" {
+        "https"
+    } else {
+        "http"
+    };
+    let sni = case.request.sni.clone().or_else(|| {
+        (case.protocol == "https").then(|| host.split(':').next().unwrap_or_default().to_owned())
+    });
+    let view = RequestView::new(&method, path.as_bytes(), Headers::Pairs(&pairs))
+        .scheme(scheme)
+        .port(case.port)
+        .sni(
+            sni.as_deref()
+                .filter(|s| s.parse::<std::net::IpAddr>().is_err()),
+        )
+        .authority(authority.as_deref());
+    if !router.serves_http(case.port) {
+        // TLS passthrough (or TCP): the backend is chosen from the SNI alone.
+        let mut seen = Observed {
+            method,
+            reason: "no TLS or TCP route matches".to_owned(),
+            status: 404,
+            ..Observed::default()
+        };
+        if let Some(backend) = router
+            .route_l4(case.port, sni.as_deref())
+            .and_then(|d| d.choose_backend(random).cloned())
+        {
+            seen.status = 200;
+            seen.backend = Some((backend.namespace, backend.name));
+            seen.host = host;
+            seen.path = path;
+            seen.request_headers = headers;
+        }
+        return seen;
+    }
+    let d = router.route(&view);
+    let mut seen = Observed {
+        method: method.clone(),
+        reason: d.reason().to_owned(),
+        ..Observed::default()
+    };
+    if d.outcome() != Outcome::Forward {
+        seen.status = d.status().unwrap_or(500);
+        return seen;
+    }
+    let Some(backend) = d.choose_backend(random) else {
+        seen.status = 500;
+        seen.reason = "invalid backend share".to_owned();
+        return seen;
+    };
+    seen.status = 200;
+    seen.backend = Some((backend.namespace.clone(), backend.name.clone()));
+    seen.host = host;
+    seen.path = match d.query() {
+        Some(q) => format!("{}?{q}", d.path()),
+        None => d.path().to_owned(),
+    };
+    seen.request_headers = headers;
+    seen
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// Compares one observation with the expectation. `deployment` maps a Service to the
+/// Deployment whose pods serve it.
+pub(crate) fn compare(
+    case: &RequestCase,
+    seen: &Observed,
+    deployment: &dyn Fn(&str, &str) -> String,
+) -> Result<(), String> {
+    let e: &Expect = &case.expect;
+    let statuses: Vec<u16> = match &e.status {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .into_iter()
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_u64)
+            .filter_map(|n| u16::try_from(n).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(grpc) = &e.grpc_status {
+        let actual = match seen.status {
+            200 => "OK",
+            404 => "Unimplemented",
+            _ => "Unavailable",
+        };
+        if grpc != actual {
+            return Err(format!(
+                "gRPC status {grpc} expected, got {actual} ({})",
+                seen.reason
+            ));
+        }
+    } else if e.failure {
+        if seen.status == 200 {
+            return Err("a failure expected, got 200".to_owned());
+        }
+    } else if !statuses.is_empty() {
+        let timeout = |s: u16| s == 408 || s == 504;
+        if !statuses.contains(&seen.status)
+            && !(timeout(seen.status) && statuses.iter().any(|s| timeout(*s)))
+        {
+            return Err(format!(
+                "status {statuses:?} expected, got {} ({})",
+                seen.status, seen.reason
+            ));
+        }
+    }
+    if seen.status == 200 {
+        if let (Some(want), Some((ns, svc))) = (&e.backend, &seen.backend) {
+            let pod = deployment(ns, svc);
+            if want.namespace.as_ref().is_some_and(|n| n != ns)
+                || want
+                    .name
+                    .as_ref()
+                    .is_some_and(|n| !pod.starts_with(n.as_str()))
+            {
+                return Err(format!(
+                    "backend {}/{} expected, got {ns}/{svc} (pods {pod})",
+                    want.namespace.as_deref().unwrap_or(""),
+                    want.name.as_deref().unwrap_or("*")
+                ));
+            }
+        }
+        if let Some(br) = &e.backend_request {
+            if let Some(m) = &br.method {
+                if *m != seen.method {
+                    return Err(format!("backend method {m} expected, got {}", seen.method));
+                }
+            }
+            if let Some(p) = &br.path {
+                if *p != seen.path {
+                    return Err(format!("backend path {p} expected, got {}", seen.path));
+                }
+            }
+            if let Some(h) = &br.host {
+                if *h != seen.host {
+                    return Err(format!("backend host {h} expected, got {}", seen.host));
+                }
+            }
+            headers_match(
+                "backend request",
+                &seen.request_headers,
+                &br.headers,
+                &br.absent_headers,
+            )?;
+        }
+        if let Some(resp) = &e.response {
+            headers_match(
+                "response",
+                &seen.response_headers,
+                &resp.headers,
+                &resp.absent_headers,
+            )?;
+        }
+        if let Some(mirrors) = &e.mirrored_to {
+            for m in mirrors {
+                let hit = seen.mirrors.iter().any(|(ns, svc)| {
+                    m.namespace.as_ref().is_none_or(|n| n == ns)
+                        && deployment(ns, svc).starts_with(&m.name)
+                });
+                if !hit {
+                    return Err(format!("no mirror to {}", m.name));
+                }
+            }
+        }
+    }
+    if let Some(r) = &e.redirect {
+        if matches!(seen.status, 300 | 301 | 302 | 303 | 307 | 308) {
+            let loc = seen
+                .location
+                .as_deref()
+                .ok_or("redirect without Location")?;
+            check_location(loc, r, case)?;
+        }
+    }
+    Ok(())
+}
+
+fn headers_match(
+    what: &str,
+    actual: &[(String, String)],
+    want: &serde_json::Map<String, Value>,
+    absent: &[String],
+) -> Result<(), String> {
+    let mut combined: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (k, v) in actual {
+        combined.entry(k.to_ascii_lowercase()).or_default().push(v);
+    }
+    for (k, v) in want {
+        let want = value_text(v);
+        match combined.get(&k.to_ascii_lowercase()) {
+            Some(values) if values.join(",") == want => {}
+            Some(values) => {
+                return Err(format!(
+                    "{what} header {k}: {want:?} expected, got {:?}",
+                    values.join(",")
+                ));
+            }
+            None => return Err(format!("{what} header {k}: {want:?} expected, absent")),
+        }
+    }
+    for k in absent {
+        if combined.contains_key(&k.to_ascii_lowercase()) {
+            return Err(format!("{what} header {k} should be absent"));
+        }
+    }
+    Ok(())
+}
+
+fn check_location(loc: &str, r: &super::case::Redirect, case: &RequestCase) -> Result<(), String> {
+    let (scheme, rest) = loc
+        .split_once("://")
+        .ok_or_else(|| format!("Location {loc:?} is not absolute"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let want_scheme = r.scheme.clone().unwrap_or_else(|| {
+        if case.protocol == "https" {
+            "https".to_owned()
+        } else {
+            "http".to_owned()
+        }
+    });
+    if scheme != want_scheme {
+        return Err(format!("Location {loc}: scheme {want_scheme} expected"));
+    }
+    if let Some(h) = &r.host {
+        if host != h {
+            return Err(format!("Location {loc}: host {h} expected"));
+        }
+    }
+    let want_port = r.port.as_ref().and_then(|p| {
+        p.as_u64()
+            .map(|n| n.to_string())
+            .or_else(|| p.as_str().map(str::to_owned))
+    });
+    let default = if scheme == "https" { "443" } else { "80" };
+    match (&want_port, port) {
+        (None, None) => {}
+        (None, Some(p)) if p == default => {}
+        (Some(w), Some(p)) if w == p => {}
+        (Some(w), None) if w == default => {}
+        _ => return Err(format!("Location {loc}: port {want_port:?} expected")),
+    }
+    let want_path = r.path.clone().unwrap_or_else(|| {
+        case.request
+            .path
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_owned()
+    });
+    if path != want_path {
+        return Err(format!("Location {loc}: path {want_path} expected"));
+    }
+    Ok(())
+}

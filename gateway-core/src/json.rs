@@ -1,0 +1,262 @@
+//! The JSON Lines interface of `gateway route --json`, mirrored by every binding (C, WASM):
+//! one request object in, one decision object out. The schema is documented in the README
+//! and kept stable; fields later stages compute are `null` until they exist.
+
+use serde::{Deserialize, Serialize};
+
+use crate::request::{Headers, HttpVersion, RequestView};
+use crate::route::{Outcome, Router};
+
+/// Largest request line accepted by [`route_json`], in bytes.
+pub const MAX_REQUEST_JSON: usize = 1 << 20;
+
+/// A request as the JSON interface takes it.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRequest {
+    /// `http` (default) or `https`.
+    #[serde(default = "http_scheme")]
+    pub scheme: String,
+    /// The connection's local port (default 80).
+    #[serde(default = "port_80")]
+    pub port: u16,
+    /// The TLS server name.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// `1.0`, `1.1` (default), `2` or `3`.
+    #[serde(default)]
+    pub http_version: Option<String>,
+    /// The method (default `GET`).
+    #[serde(default = "get")]
+    pub method: String,
+    /// HTTP/2 `:authority`; null for HTTP/1.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// The raw request-target exactly as received.
+    #[serde(default = "slash")]
+    pub target: String,
+    /// Headers in order, with duplicates.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// What the external auth service answered, for offline auth tests.
+    #[serde(default)]
+    pub ext_auth_response: Option<serde_json::Value>,
+    /// Randomness for the weighted backend choice and mirrors (default 0).
+    #[serde(default)]
+    pub random: u64,
+}
+
+fn http_scheme() -> String {
+    "http".to_owned()
+}
+fn port_80() -> u16 {
+    80
+}
+fn get() -> String {
+    "GET".to_owned()
+}
+fn slash() -> String {
+    "/".to_owned()
+}
+
+/// A route reference in a decision.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonRoute {
+    /// Route kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A rule reference in a decision.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonRule {
+    /// Index in the route's rules.
+    pub index: usize,
+    /// The rule's name.
+    pub name: Option<String>,
+}
+
+/// A backend in a decision.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonBackend {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// Service port.
+    pub port: u16,
+}
+
+/// The request sent upstream.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonUpstream {
+    /// Method.
+    pub method: String,
+    /// Host / `:authority`.
+    pub authority: String,
+    /// Path and query.
+    pub path: String,
+    /// The complete header list, after edits.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A decision as the JSON interface returns it.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonDecision {
+    /// `forward`, `redirect`, `respond`, `not_found`, `bad_request`, `misdirected`,
+    /// `server_error`, `auth_required`, `auth_denied`.
+    pub outcome: String,
+    /// The status the proxy answers with when it answers itself.
+    pub status: Option<u16>,
+    /// The listener name.
+    pub listener: Option<String>,
+    /// The matched route.
+    pub route: Option<JsonRoute>,
+    /// The matched rule.
+    pub rule: Option<JsonRule>,
+    /// The external auth check to make (null: none needed).
+    pub ext_auth: Option<serde_json::Value>,
+    /// The chosen backend.
+    pub backend: Option<JsonBackend>,
+    /// The request sent upstream.
+    pub upstream: Option<JsonUpstream>,
+    /// Response header edits (forward) or the local response's headers.
+    pub response_headers: Vec<(String, String)>,
+    /// The redirect Location.
+    pub location: Option<String>,
+    /// Mirror backends that receive a copy.
+    pub mirrors: Vec<JsonBackend>,
+    /// Backend TLS settings (null: plaintext).
+    pub backend_tls: Option<serde_json::Value>,
+    /// Why, for every outcome but `forward`.
+    pub reason: Option<String>,
+}
+
+impl JsonDecision {
+    fn error(outcome: &str, status: u16, reason: String) -> Self {
+        Self {
+            outcome: outcome.to_owned(),
+            status: Some(status),
+            listener: None,
+            route: None,
+            rule: None,
+            ext_auth: None,
+            backend: None,
+            upstream: None,
+            response_headers: Vec::new(),
+            location: None,
+            mirrors: Vec::new(),
+            backend_tls: None,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Routes one JSON request line and returns the decision as one JSON line. Malformed input
+/// gives a `bad_request` decision naming the problem, never a panic.
+///
+/// # Examples
+/// ```
+/// # use gateway_core::{api::*, attach::*, route::Router};
+/// # let yaml = include_str!("../../examples/manifests/shop.yaml");
+/// # let config = Config::new(Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap().snapshot, AttachOptions::default());
+/// # let router = Router::build(&config, "", "").unwrap();
+/// let line = r#"{"method":"GET","target":"/","headers":[["host","shop.example.com"]]}"#;
+/// let decision = gateway_core::json::route_json(&router, line.as_bytes());
+/// assert!(decision.contains(r#""outcome":"forward""#));
+/// ```
+pub fn route_json(router: &Router, line: &[u8]) -> String {
+    let decision = if line.len() > MAX_REQUEST_JSON {
+        JsonDecision::error(
+            "bad_request",
+            400,
+            format!(
+                "request JSON is {} bytes, more than {MAX_REQUEST_JSON}",
+                line.len()
+            ),
+        )
+    } else {
+        match serde_json::from_slice::<JsonRequest>(line) {
+            Ok(req) => decide(router, &req),
+            Err(e) => JsonDecision::error("bad_request", 400, format!("invalid request JSON: {e}")),
+        }
+    };
+    serde_json::to_string(&decision)
+        .unwrap_or_else(|_| r#"{"outcome":"server_error","status":500}"#.to_owned())
+}
+
+/// Routes one parsed request into a decision.
+pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let version = match req.http_version.as_deref() {
+        Some("1.0") => HttpVersion::Http10,
+        Some("2") | Some("2.0") => HttpVersion::Http2,
+        Some("3") => HttpVersion::Http3,
+        _ => HttpVersion::Http11,
+    };
+    let view = RequestView::new(&req.method, req.target.as_bytes(), Headers::Pairs(&headers))
+        .scheme(&req.scheme)
+        .port(req.port)
+        .sni(req.sni.as_deref())
+        .authority(req.authority.as_deref())
+        .version(version);
+    let d = router.route(&view);
+    let mut out = JsonDecision::error(
+        d.outcome().as_str(),
+        d.status().unwrap_or(0),
+        d.reason().to_owned(),
+    );
+    out.listener = d.listener().map(str::to_owned);
+    out.route = d.route().map(|r| JsonRoute {
+        kind: r.kind.as_str().to_owned(),
+        namespace: r.namespace.to_owned(),
+        name: r.name.to_owned(),
+    });
+    out.rule = d.rule().map(|r| JsonRule {
+        index: r.index,
+        name: r.name.map(str::to_owned),
+    });
+    if d.outcome() == Outcome::Forward {
+        out.status = None;
+        out.reason = None;
+        match d.choose_backend(req.random) {
+            Some(b) => {
+                out.backend = Some(JsonBackend {
+                    namespace: b.namespace.clone(),
+                    name: b.name.clone(),
+                    port: b.port,
+                });
+                let path = match d.query() {
+                    Some(q) => format!("{}?{q}", d.path()),
+                    None => d.path().to_owned(),
+                };
+                out.upstream = Some(JsonUpstream {
+                    method: req.method.clone(),
+                    authority: d.host().to_owned(),
+                    path,
+                    headers: req.headers.clone(),
+                });
+            }
+            None => {
+                out.outcome = Outcome::ServerError.as_str().to_owned();
+                out.status = Some(500);
+                out.reason =
+                    Some("the weighted choice landed on an invalid or missing backend".to_owned());
+            }
+        }
+    }
+    out
+}
