@@ -78,8 +78,12 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             continue;
         }
         let mut report = |id: String, result: Result<(), String>, skip: Option<String>| {
-            let key_case = known.get(&(case.name.clone(), None));
-            let key_item = known.get(&(case.name.clone(), Some(id.clone())));
+            let item_key = (case.name.clone(), Some(id.clone()));
+            let case_key = (case.name.clone(), None);
+            let (key, why) = match known.get(&item_key) {
+                Some(why) => (item_key, Some(why)),
+                None => (case_key.clone(), known.get(&case_key)),
+            };
             if let Some(why) = skip {
                 tally.skipped += 1;
                 if args.verbose {
@@ -94,10 +98,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
                         println!("PASS {} {id}", case.name);
                     }
                 }
-                Err(diff) => match key_item.or(key_case) {
+                Err(diff) => match why {
                     Some(why) => {
                         tally.skipped += 1;
-                        used_known.insert(case.name.clone());
+                        used_known.insert(key);
                         println!("KNOWN {} {id}: {diff} [{why}]", case.name);
                     }
                     None => {
