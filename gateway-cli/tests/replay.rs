@@ -21,7 +21,10 @@ fn conformance_corpus_replays_with_only_known_failures() {
         .expect("run gateway replay");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for line in stdout.lines().filter(|l| l.starts_with("FAIL") || l.starts_with("STALE")) {
+    for line in stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL") || l.starts_with("STALE"))
+    {
         eprintln!("{line}");
     }
     let last = stdout.lines().last().unwrap_or_default();

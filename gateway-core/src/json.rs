@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::{HeaderEdits, Plan};
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::{Outcome, Router};
+use crate::route::{Backend, Outcome, Router};
 
 /// Largest request line accepted by [`route_json`], in bytes.
 pub const MAX_REQUEST_JSON: usize = 1 << 20;
@@ -108,6 +109,18 @@ pub struct JsonUpstream {
     pub headers: Vec<(String, String)>,
 }
 
+/// Header edits in a decision.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonHeaderEdits {
+    /// Headers replaced (every existing value of the name goes).
+    pub set: Vec<(String, String)>,
+    /// Values appended (joined to an existing value with `,`).
+    pub add: Vec<(String, String)>,
+    /// Header names removed.
+    pub remove: Vec<String>,
+}
+
 /// A decision as the JSON interface returns it.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,8 +142,11 @@ pub struct JsonDecision {
     pub backend: Option<JsonBackend>,
     /// The request sent upstream.
     pub upstream: Option<JsonUpstream>,
-    /// Response header edits (forward) or the local response's headers.
+    /// The headers a forward sets or adds on the response, or the local response's headers.
     pub response_headers: Vec<(String, String)>,
+    /// A forward's response edits in full: `{"set": [[n, v]], "add": [[n, v]], "remove": [n]}`;
+    /// null for local responses.
+    pub response_edits: Option<JsonHeaderEdits>,
     /// The redirect Location.
     pub location: Option<String>,
     /// Mirror backends that receive a copy.
@@ -153,6 +169,7 @@ impl JsonDecision {
             backend: None,
             upstream: None,
             response_headers: Vec::new(),
+            response_edits: None,
             location: None,
             mirrors: Vec::new(),
             backend_tls: None,
@@ -229,34 +246,78 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         index: r.index,
         name: r.name.map(str::to_owned),
     });
-    if d.outcome() == Outcome::Forward {
-        out.status = None;
-        out.reason = None;
-        match d.choose_backend(req.random) {
-            Some(b) => {
-                out.backend = Some(JsonBackend {
-                    namespace: b.namespace.clone(),
-                    name: b.name.clone(),
-                    port: b.port,
-                });
-                let path = match d.query() {
-                    Some(q) => format!("{}?{q}", d.path()),
-                    None => d.path().to_owned(),
-                };
-                out.upstream = Some(JsonUpstream {
-                    method: req.method.clone(),
-                    authority: d.host().to_owned(),
-                    path,
-                    headers: req.headers.clone(),
-                });
+    match crate::filter::plan(&d, &view, req.random) {
+        Plan::Forward(fp) => {
+            out.outcome = "forward".to_owned();
+            out.status = None;
+            out.reason = None;
+            out.backend = Some(backend(fp.backend));
+            let path = fp.request.path.as_deref().unwrap_or(d.path());
+            let path = match d.query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_owned(),
+            };
+            let authority = fp
+                .request
+                .authority
+                .clone()
+                .unwrap_or_else(|| d.host().to_owned());
+            let mut headers = fp.request.headers.apply_to_pairs(&req.headers);
+            if fp.request.authority.is_some() {
+                for (name, value) in &mut headers {
+                    if name.eq_ignore_ascii_case("host") {
+                        value.clone_from(&authority);
+                    }
+                }
             }
-            None => {
-                out.outcome = Outcome::ServerError.as_str().to_owned();
-                out.status = Some(500);
-                out.reason =
-                    Some("the weighted choice landed on an invalid or missing backend".to_owned());
-            }
+            out.upstream = Some(JsonUpstream {
+                method: req.method.clone(),
+                authority,
+                path,
+                headers,
+            });
+            out.response_headers = edits(&fp.response);
+            out.response_edits = Some(JsonHeaderEdits {
+                set: fp.response.set.clone(),
+                add: fp.response.add.clone(),
+                remove: fp.response.remove.clone(),
+            });
+            out.mirrors = fp.mirrors.iter().map(|m| backend(&m.backend)).collect();
         }
+        Plan::Respond(local) => {
+            let outcome = match (d.outcome(), local.header("location")) {
+                (Outcome::Forward, Some(_)) => "redirect",
+                (Outcome::Forward, None) if local.status < 400 => "respond",
+                (Outcome::Forward, None) => "server_error",
+                (other, _) => other.as_str(),
+            };
+            out.outcome = outcome.to_owned();
+            out.status = Some(local.status);
+            out.location = local.header("location").map(str::to_owned);
+            out.response_headers = local.headers.clone();
+            out.reason = Some(if local.reason.is_empty() {
+                d.reason().to_owned()
+            } else {
+                local.reason
+            });
+        }
+        _ => {}
     }
+    out
+}
+
+fn backend(b: &Backend) -> JsonBackend {
+    JsonBackend {
+        namespace: b.namespace.clone(),
+        name: b.name.clone(),
+        port: b.port,
+    }
+}
+
+/// The headers a forward adds to the response (`set` then `add` entries); the full edit list,
+/// with removals, is in `response_edits`.
+fn edits(e: &HeaderEdits) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = e.set.clone();
+    out.extend(e.add.iter().cloned());
     out
 }

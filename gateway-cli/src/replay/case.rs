@@ -183,6 +183,8 @@ pub(crate) struct Expect {
     pub(crate) response: Option<Response>,
     pub(crate) redirect: Option<Redirect>,
     pub(crate) mirrored_to: Option<Vec<Mirrored>>,
+    #[serde(default)]
+    pub(crate) mirror_distribution: Option<MirrorDistribution>,
     pub(crate) distribution: Option<Distribution>,
     pub(crate) grpc_status: Option<String>,
 }
@@ -219,6 +221,15 @@ pub(crate) struct Redirect {
 pub(crate) struct Mirrored {
     pub(crate) namespace: Option<String>,
     pub(crate) name: String,
+    /// Only this share of requests is mirrored.
+    #[serde(default)]
+    pub(crate) percent: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MirrorDistribution {
+    pub(crate) samples: u32,
+    pub(crate) relative_tolerance_percent: f64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -65,6 +65,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     let deployments = Deployments::read(&args.dir)?;
     let mut tally = Tally::default();
     let mut used_known = std::collections::BTreeSet::new();
+    // Per feature: (fully expressed cases, of which some check did not pass).
+    let mut features: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for file in files {
         let text =
             std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -77,6 +79,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         {
             continue;
         }
+        let mut case_failed = false;
         let mut report = |id: String, result: Result<(), String>, skip: Option<String>| {
             let item_key = (case.name.clone(), Some(id.clone()));
             let case_key = (case.name.clone(), None);
@@ -98,20 +101,39 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
                         println!("PASS {} {id}", case.name);
                     }
                 }
-                Err(diff) => match why {
-                    Some(why) => {
-                        tally.skipped += 1;
-                        used_known.insert(key);
-                        println!("KNOWN {} {id}: {diff} [{why}]", case.name);
+                Err(diff) => {
+                    case_failed = true;
+                    match why {
+                        Some(why) => {
+                            tally.skipped += 1;
+                            used_known.insert(key);
+                            println!("KNOWN {} {id}: {diff} [{why}]", case.name);
+                        }
+                        None => {
+                            tally.failed += 1;
+                            println!("FAIL {} {id}: {diff}", case.name);
+                        }
                     }
-                    None => {
-                        tally.failed += 1;
-                        println!("FAIL {} {id}: {diff}", case.name);
-                    }
-                },
+                }
             }
         };
         replay_case(&args.dir, &case, &programmatic, &deployments, &mut report);
+        if case.expressed == "full" {
+            for f in &case.features {
+                let entry = features.entry(f.clone()).or_default();
+                entry.0 += 1;
+                entry.1 += usize::from(case_failed);
+            }
+        }
+    }
+    if args.case.is_none() {
+        // Features whose fully expressed cases all pass: what `supportedFeatures` may claim.
+        let passing: Vec<&str> = features
+            .iter()
+            .filter(|(_, (_, failed))| *failed == 0)
+            .map(|(f, _)| f.as_str())
+            .collect();
+        println!("FEATURES {}", passing.join(" "));
     }
     println!(
         "{} passed, {} failed, {} skipped",
@@ -269,9 +291,10 @@ fn replay_case(
                 }
             };
             let deployment = |ns: &str, svc: &str| deployments.of(&case.name, ns, svc);
-            let result = match &r.expect.distribution {
-                Some(dist) => distribution(router, r, dist, &deployment),
-                None => requests::compare(r, &requests::observe(router, r, 0), &deployment),
+            let result = match (&r.expect.distribution, &r.expect.mirror_distribution) {
+                (Some(dist), _) => distribution(router, r, dist, &deployment),
+                (None, Some(dist)) => mirror_distribution(router, r, dist, &deployment),
+                (None, None) => requests::compare(r, &requests::observe(router, r, 0), &deployment),
             };
             report(rid, result, skip());
         }
@@ -317,6 +340,40 @@ fn distribution(
             return Err(format!(
                 "backend {name}: share {share:.3} expected {weight:.3} ± {}",
                 dist.tolerance
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Percentage mirrors: `samples` requests with spread random draws; each mirror with a percent
+/// must receive its share within the relative tolerance.
+fn mirror_distribution(
+    router: &Router,
+    r: &case::RequestCase,
+    dist: &case::MirrorDistribution,
+    deployment: &dyn Fn(&str, &str) -> String,
+) -> Result<(), String> {
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let slice = u64::MAX / u64::from(dist.samples.max(1));
+    for i in 0..u64::from(dist.samples) {
+        let seen = requests::observe(router, r, slice.saturating_mul(i).saturating_add(slice / 2));
+        requests::compare(r, &seen, deployment)?;
+        for (ns, svc) in &seen.mirrors {
+            *counts.entry(deployment(ns, svc)).or_default() += 1;
+        }
+    }
+    for m in r.expect.mirrored_to.iter().flatten() {
+        let got = counts
+            .iter()
+            .filter(|(pod, _)| pod.starts_with(m.name.as_str()))
+            .map(|(_, c)| *c)
+            .sum::<u32>();
+        let want = f64::from(dist.samples) * m.percent.unwrap_or(100.0) / 100.0;
+        if (f64::from(got) - want).abs() > want * dist.relative_tolerance_percent / 100.0 {
+            return Err(format!(
+                "mirror {}: {got} of {} mirrored, expected about {want:.0}",
+                m.name, dist.samples
             ));
         }
     }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use gateway_core::filter::{Plan, parse_duration, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 use serde_json::Value;
 
 use super::case::{Expect, RequestCase};
@@ -104,23 +105,63 @@ pub(crate) fn observe(router: &Router, case: &RequestCase, random: u64) -> Obser
         reason: d.reason().to_owned(),
         ..Observed::default()
     };
-    if d.outcome() != Outcome::Forward {
-        seen.status = d.status().unwrap_or(500);
-        return seen;
+    match plan(&d, &view, random) {
+        Plan::Respond(local) => {
+            seen.status = local.status;
+            seen.location = local.header("location").map(str::to_owned);
+            seen.response_headers = local.headers.clone();
+            seen.reason = local.reason;
+        }
+        Plan::Forward(fp) => {
+            seen.status = 200;
+            seen.backend = Some((fp.backend.namespace.clone(), fp.backend.name.clone()));
+            seen.host = fp.request.authority.clone().unwrap_or(host);
+            let path = fp.request.path.as_deref().unwrap_or(d.path());
+            seen.path = match d.query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_owned(),
+            };
+            seen.request_headers = fp.request.headers.apply_to_pairs(&headers);
+            // The echo backend answers with the headers the case says it adds; the response
+            // edits apply on the way back.
+            let backend_headers: Vec<(String, String)> = case
+                .backend_response
+                .as_ref()
+                .map(|b| {
+                    b.headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), value_text(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            seen.response_headers = fp.response.apply_to_pairs(&backend_headers);
+            seen.mirrors = fp
+                .mirrors
+                .iter()
+                .map(|m| (m.backend.namespace.clone(), m.backend.name.clone()))
+                .collect();
+            // The echo backend waits `delay` before answering: past a timeout the gateway
+            // answers 504.
+            if let Some(delay) = d
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("delay=")))
+                .and_then(parse_duration)
+            {
+                let limits = [
+                    fp.timeouts.request.duration(),
+                    fp.timeouts.backend_request.duration(),
+                ];
+                if limits.iter().flatten().any(|limit| *limit < delay) {
+                    seen.status = 504;
+                    seen.reason = "the backend answered after the timeout".to_owned();
+                }
+            }
+        }
+        _ => {
+            seen.status = 500;
+            seen.reason = "unknown plan".to_owned();
+        }
     }
-    let Some(backend) = d.choose_backend(random) else {
-        seen.status = 500;
-        seen.reason = "invalid backend share".to_owned();
-        return seen;
-    };
-    seen.status = 200;
-    seen.backend = Some((backend.namespace.clone(), backend.name.clone()));
-    seen.host = host;
-    seen.path = match d.query() {
-        Some(q) => format!("{}?{q}", d.path()),
-        None => d.path().to_owned(),
-    };
-    seen.request_headers = headers;
     seen
 }
 
@@ -228,7 +269,7 @@ pub(crate) fn compare(
             )?;
         }
         if let Some(mirrors) = &e.mirrored_to {
-            for m in mirrors {
+            for m in mirrors.iter().filter(|m| m.percent.is_none()) {
                 let hit = seen.mirrors.iter().any(|(ns, svc)| {
                     m.namespace.as_ref().is_none_or(|n| n == ns)
                         && deployment(ns, svc).starts_with(&m.name)

@@ -486,6 +486,9 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
         yaml_options.budget = Some(budget);
         yaml_options.alias_limits.max_total_replayed_events = 100_000;
         yaml_options.with_snippet = false;
+        // YAML 1.2 core schema: only `true`/`false` are booleans, so `name: y` or `value: on`
+        // stay the strings their authors meant.
+        yaml_options.strict_booleans = true;
         serde_saphyr::from_multiple_with_options::<Option<Value>>(text, yaml_options)
             .map_err(|e| format!("YAML: {e}"))?
             .into_iter()

@@ -108,7 +108,11 @@ pub struct BackendTlsPolicyValidation {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ca_certificate_refs: Vec<LocalObjectReference>,
     /// `System`: trust a bundled set of public roots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "wellKnownCACertificates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub well_known_ca_certificates: Option<WellKnownCaType>,
     /// The SNI sent, and the identity checked when `subjectAltNames` is empty.
     #[serde(default)]

@@ -50,27 +50,24 @@ use crate::request::RequestView;
 use crate::request::authority::{canonical_host, request_host};
 use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
 
-/// Compiles a regular expression the way every matcher uses it: anchored to the whole value,
-/// with the size limit (1 MiB) and nest limit (50) of SECURITY.md.
+/// Compiles a regular expression the way every matcher uses it: anchored to the whole value
+/// (a pattern that closes the anchoring group early, like `a)|(b`, is refused), with the size
+/// limit (1 MiB) and nest limit (50) of SECURITY.md, and at most 1024 bytes long.
 ///
 /// # Errors
-/// The compile error, as text.
+/// The compile error, as one lowercase line.
+///
+/// # Examples
+/// ```
+/// let re = gateway_core::route::compile_regex("/v[0-9]+").unwrap();
+/// assert!(re.is_match("/v2") && !re.is_match("/v2/x"));
+/// assert!(gateway_core::route::compile_regex("a)|(b").is_err());
+/// ```
 pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
     if pattern.len() > 1024 {
         return Err("longer than 1024 bytes".to_owned());
     }
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(1 << 20)
-        .nest_limit(50)
-        .build()
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        })
+    crate::api::validate::compile_anchored(pattern)
 }
 
 /// Why a router could not be built.
@@ -398,7 +395,8 @@ impl Router {
                     }
                     (_, None) => return d.fail(Outcome::NotFound, "no listener matches the Host"),
                     (None, Some(_)) => {
-                        return d.fail(Outcome::NotFound, "no listener matches the TLS server name");
+                        return d
+                            .fail(Outcome::NotFound, "no listener matches the TLS server name");
                     }
                 }
             }

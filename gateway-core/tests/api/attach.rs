@@ -19,20 +19,39 @@ spec:
 
 const BACKEND_A: &str = "  rules:\n  - backendRefs: [{name: a, port: 80}]";
 
-fn gateway_conditions(config: &gateway_core::attach::Config, name: &str) -> Vec<(String, String, String)> {
+fn gateway_conditions(
+    config: &gateway_core::attach::Config,
+    name: &str,
+) -> Vec<(String, String, String)> {
     match &status(config, "Gateway", Some("default"), name).status {
-        Status::Gateway(g) => g.conditions.iter().map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone())).collect(),
+        Status::Gateway(g) => g
+            .conditions
+            .iter()
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
-fn listener_conditions(config: &gateway_core::attach::Config, gw: &str, listener: &str) -> (Vec<(String, String, String)>, i32) {
+fn listener_conditions(
+    config: &gateway_core::attach::Config,
+    gw: &str,
+    listener: &str,
+) -> (Vec<(String, String, String)>, i32) {
     match &status(config, "Gateway", Some("default"), gw).status {
         Status::Gateway(g) => g
             .listeners
             .iter()
             .find(|l| l.name == listener)
-            .map(|l| (l.conditions.iter().map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone())).collect(), l.attached_routes))
+            .map(|l| {
+                (
+                    l.conditions
+                        .iter()
+                        .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+                        .collect(),
+                    l.attached_routes,
+                )
+            })
             .unwrap_or_default(),
         _ => (Vec::new(), 0),
     }
@@ -43,7 +62,10 @@ fn route_attaches_and_is_accepted_with_resolved_refs() {
     let c = with_routes(&route("r", "default", "{name: gw}", BACKEND_A));
     let conds = route_conditions(&c, "r");
     assert!(has(&conds, "Accepted", "True", "Accepted"), "{conds:?}");
-    assert!(has(&conds, "ResolvedRefs", "True", "ResolvedRefs"), "{conds:?}");
+    assert!(
+        has(&conds, "ResolvedRefs", "True", "ResolvedRefs"),
+        "{conds:?}"
+    );
     assert_eq!(listener_conditions(&c, "gw", "http").1, 1);
 }
 
@@ -57,10 +79,20 @@ spec:
   listeners: [{name: http, port: 80, protocol: HTTP}]
 ---
 ";
-    let c = config(&format!("{CLASS}{gw}{SERVICES}{}", route("r", "other", "{name: same, namespace: default}", BACKEND_A)));
-    let st = c.status().find("HTTPRoute", Some("other"), "r").expect("status");
-    let Status::Route(r) = &st.status else { panic!() };
-    assert!(r.parents[0].conditions.iter().any(|c| c.type_ == "Accepted" && c.status == "False" && c.reason == "NotAllowedByListeners"));
+    let c = config(&format!(
+        "{CLASS}{gw}{SERVICES}{}",
+        route("r", "other", "{name: same, namespace: default}", BACKEND_A)
+    ));
+    let st = c
+        .status()
+        .find("HTTPRoute", Some("other"), "r")
+        .expect("status");
+    let Status::Route(r) = &st.status else {
+        panic!()
+    };
+    assert!(r.parents[0].conditions.iter().any(|c| c.type_ == "Accepted"
+        && c.status == "False"
+        && c.reason == "NotAllowedByListeners"));
 }
 
 #[test]
@@ -87,13 +119,38 @@ metadata: {name: blue, labels: {team: blue}}
 ";
     let c = config(&format!(
         "{CLASS}{gw}{SERVICES}{}{}{}",
-        route("r1", "blue", "{name: sel, namespace: default, sectionName: http}", ""),
-        route("r2", "red", "{name: sel, namespace: default, sectionName: http}", ""),
-        route("r3", "green", "{name: sel, namespace: default, sectionName: byname}", "")
+        route(
+            "r1",
+            "blue",
+            "{name: sel, namespace: default, sectionName: http}",
+            ""
+        ),
+        route(
+            "r2",
+            "red",
+            "{name: sel, namespace: default, sectionName: http}",
+            ""
+        ),
+        route(
+            "r3",
+            "green",
+            "{name: sel, namespace: default, sectionName: byname}",
+            ""
+        )
     ));
     let accepted = |ns: &str, n: &str| {
-        let Status::Route(r) = &c.status().find("HTTPRoute", Some(ns), n).expect("status").status else { panic!() };
-        r.parents[0].conditions.iter().any(|c| c.type_ == "Accepted" && c.status == "True")
+        let Status::Route(r) = &c
+            .status()
+            .find("HTTPRoute", Some(ns), n)
+            .expect("status")
+            .status
+        else {
+            panic!()
+        };
+        r.parents[0]
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Accepted" && c.status == "True")
     };
     assert!(accepted("blue", "r1"));
     assert!(!accepted("red", "r2"));
@@ -102,14 +159,29 @@ metadata: {name: blue, labels: {team: blue}}
 
 #[test]
 fn section_name_without_such_listener_is_no_matching_parent() {
-    let c = with_routes(&route("r", "default", "{name: gw, sectionName: nope}", BACKEND_A));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "False", "NoMatchingParent"));
+    let c = with_routes(&route(
+        "r",
+        "default",
+        "{name: gw, sectionName: nope}",
+        BACKEND_A,
+    ));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "False",
+        "NoMatchingParent"
+    ));
 }
 
 #[test]
 fn port_without_such_listener_is_no_matching_parent() {
     let c = with_routes(&route("r", "default", "{name: gw, port: 8443}", BACKEND_A));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "False", "NoMatchingParent"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "False",
+        "NoMatchingParent"
+    ));
 }
 
 #[test]
@@ -122,8 +194,21 @@ spec:
   listeners: [{name: http, port: 80, protocol: HTTP, hostname: '*.example.com'}]
 ---
 ";
-    let c = config(&format!("{CLASS}{gw}{SERVICES}{}", route("r", "default", "{name: h}", "  hostnames: [example.com, foo.example.org]")));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "False", "NoMatchingListenerHostname"));
+    let c = config(&format!(
+        "{CLASS}{gw}{SERVICES}{}",
+        route(
+            "r",
+            "default",
+            "{name: h}",
+            "  hostnames: [example.com, foo.example.org]"
+        )
+    ));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "False",
+        "NoMatchingListenerHostname"
+    ));
 }
 
 #[test]
@@ -136,19 +221,45 @@ spec:
   listeners: [{name: http, port: 80, protocol: HTTP, hostname: '*.example.com'}]
 ---
 ";
-    let c = config(&format!("{CLASS}{gw}{SERVICES}{}", route("r", "default", "{name: h}", "  hostnames: [a.b.example.com]\n  rules: [{backendRefs: [{name: a, port: 80}]}]")));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "True", "Accepted"));
+    let c = config(&format!(
+        "{CLASS}{gw}{SERVICES}{}",
+        route(
+            "r",
+            "default",
+            "{name: h}",
+            "  hostnames: [a.b.example.com]\n  rules: [{backendRefs: [{name: a, port: 80}]}]"
+        )
+    ));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "True",
+        "Accepted"
+    ));
     let router = gateway_core::route::Router::build(&c, "default", "h").unwrap();
-    assert_eq!(hit(&router, "a.b.example.com", "/", &[]), Some(("r".to_owned(), 0)));
+    assert_eq!(
+        hit(&router, "a.b.example.com", "/", &[]),
+        Some(("r".to_owned(), 0))
+    );
     assert_eq!(hit(&router, "c.example.com", "/", &[]), None);
 }
 
 #[test]
 fn cross_namespace_backend_needs_a_reference_grant() {
     let other_svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: other}\nspec: {ports: [{port: 80}]}\n---\n";
-    let r = route("r", "default", "{name: gw}", "  rules: [{backendRefs: [{name: s, namespace: other, port: 80}]}]");
+    let r = route(
+        "r",
+        "default",
+        "{name: gw}",
+        "  rules: [{backendRefs: [{name: s, namespace: other, port: 80}]}]",
+    );
     let c = with_routes(&format!("{other_svc}{r}"));
-    assert!(has(&route_conditions(&c, "r"), "ResolvedRefs", "False", "RefNotPermitted"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "ResolvedRefs",
+        "False",
+        "RefNotPermitted"
+    ));
 
     let grant = "apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
@@ -159,7 +270,12 @@ spec:
 ---
 ";
     let c = with_routes(&format!("{other_svc}{grant}{r}"));
-    assert!(has(&route_conditions(&c, "r"), "ResolvedRefs", "True", "ResolvedRefs"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "ResolvedRefs",
+        "True",
+        "ResolvedRefs"
+    ));
 }
 
 #[test]
@@ -173,15 +289,35 @@ spec:
   to: [{group: '', kind: Service}]
 ---
 ";
-    let r = route("r", "default", "{name: gw}", "  rules: [{backendRefs: [{name: s, namespace: other, port: 80}]}]");
+    let r = route(
+        "r",
+        "default",
+        "{name: gw}",
+        "  rules: [{backendRefs: [{name: s, namespace: other, port: 80}]}]",
+    );
     let c = with_routes(&format!("{other_svc}{grant}{r}"));
-    assert!(has(&route_conditions(&c, "r"), "ResolvedRefs", "False", "RefNotPermitted"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "ResolvedRefs",
+        "False",
+        "RefNotPermitted"
+    ));
 }
 
 #[test]
 fn missing_service_is_backend_not_found_and_answers_500() {
-    let c = with_routes(&route("r", "default", "{name: gw}", "  rules: [{backendRefs: [{name: nope, port: 80}]}]"));
-    assert!(has(&route_conditions(&c, "r"), "ResolvedRefs", "False", "BackendNotFound"));
+    let c = with_routes(&route(
+        "r",
+        "default",
+        "{name: gw}",
+        "  rules: [{backendRefs: [{name: nope, port: 80}]}]",
+    ));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "ResolvedRefs",
+        "False",
+        "BackendNotFound"
+    ));
     let router = router(&c);
     let d = crate::support::route(&router, "GET", "/", &[("host", "x")]);
     assert_eq!(d.backend, None);
@@ -189,8 +325,18 @@ fn missing_service_is_backend_not_found_and_answers_500() {
 
 #[test]
 fn non_service_backend_is_invalid_kind() {
-    let c = with_routes(&route("r", "default", "{name: gw}", "  rules: [{backendRefs: [{group: example.com, kind: Bucket, name: a}]}]"));
-    assert!(has(&route_conditions(&c, "r"), "ResolvedRefs", "False", "InvalidKind"));
+    let c = with_routes(&route(
+        "r",
+        "default",
+        "{name: gw}",
+        "  rules: [{backendRefs: [{group: example.com, kind: Bucket, name: a}]}]",
+    ));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "ResolvedRefs",
+        "False",
+        "InvalidKind"
+    ));
 }
 
 #[test]
@@ -202,18 +348,34 @@ fn invalid_regex_drops_only_its_rule_and_reports_partially_invalid() {
     let c = with_routes(&route("r", "default", "{name: gw}", rules));
     let conds = route_conditions(&c, "r");
     assert!(has(&conds, "Accepted", "True", "Accepted"), "{conds:?}");
-    assert!(has(&conds, "PartiallyInvalid", "True", "UnsupportedValue"), "{conds:?}");
+    assert!(
+        has(&conds, "PartiallyInvalid", "True", "UnsupportedValue"),
+        "{conds:?}"
+    );
     let st = status(&c, "HTTPRoute", Some("default"), "r");
-    let Status::Route(r) = &st.status else { panic!() };
-    assert!(r.parents[0].conditions.iter().any(|c| c.message.starts_with("Dropped Rule")));
+    let Status::Route(r) = &st.status else {
+        panic!()
+    };
+    assert!(
+        r.parents[0]
+            .conditions
+            .iter()
+            .any(|c| c.message.starts_with("Dropped Rule"))
+    );
     assert_eq!(hit(&router(&c), "x", "/(a", &[]), Some(("r".to_owned(), 1)));
 }
 
 #[test]
 fn a_route_whose_every_rule_is_dropped_is_not_accepted() {
-    let rules = "  rules:\n  - matches: [{headers: [{type: RegularExpression, name: x, value: '(('}]}]";
+    let rules =
+        "  rules:\n  - matches: [{headers: [{type: RegularExpression, name: x, value: '(('}]}]";
     let c = with_routes(&route("r", "default", "{name: gw}", rules));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "False", "UnsupportedValue"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "False",
+        "UnsupportedValue"
+    ));
 }
 
 #[test]
@@ -223,26 +385,50 @@ fn header_named_in_two_actions_drops_the_rule() {
     backendRefs: [{name: a, port: 80}]
   - backendRefs: [{name: b, port: 80}]";
     let c = with_routes(&route("r", "default", "{name: gw}", rules));
-    assert!(has(&route_conditions(&c, "r"), "PartiallyInvalid", "True", "UnsupportedValue"));
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "PartiallyInvalid",
+        "True",
+        "UnsupportedValue"
+    ));
 }
 
 #[test]
 fn one_bad_regex_never_poisons_other_routes() {
-    let bad = route("bad", "default", "{name: gw}", "  rules: [{matches: [{path: {type: RegularExpression, value: '['}}]}]");
+    let bad = route(
+        "bad",
+        "default",
+        "{name: gw}",
+        "  rules: [{matches: [{path: {type: RegularExpression, value: '['}}]}]",
+    );
     let good = route("good", "default", "{name: gw}", BACKEND_A);
     let c = with_routes(&format!("{bad}{good}"));
-    assert_eq!(hit(&router(&c), "x", "/", &[]), Some(("good".to_owned(), 0)));
+    assert_eq!(
+        hit(&router(&c), "x", "/", &[]),
+        Some(("good".to_owned(), 0))
+    );
 }
 
 fn gateway(listeners: &str, extra: &str) -> String {
-    format!("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: g, namespace: default}}\nspec:\n  gatewayClassName: test\n{extra}  listeners:\n{listeners}---\n")
+    format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: g, namespace: default}}\nspec:\n  gatewayClassName: test\n{extra}  listeners:\n{listeners}---\n"
+    )
 }
 
 #[test]
 fn conflicting_protocols_on_one_port_are_protocol_conflict() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: HTTP}\n  - {name: b, port: 80, protocol: TCP}\n", "")));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP}\n  - {name: b, port: 80, protocol: TCP}\n",
+            ""
+        )
+    ));
     let (conds, _) = listener_conditions(&c, "g", "a");
-    assert!(has(&conds, "Conflicted", "True", "ProtocolConflict"), "{conds:?}");
+    assert!(
+        has(&conds, "Conflicted", "True", "ProtocolConflict"),
+        "{conds:?}"
+    );
     assert!(has(&conds, "Programmed", "False", "Invalid"));
 }
 
@@ -250,68 +436,168 @@ fn conflicting_protocols_on_one_port_are_protocol_conflict() {
 fn same_hostname_twice_on_one_port_is_hostname_conflict() {
     let c = config(&format!(
         "{CLASS}{}",
-        gateway("  - {name: a, port: 80, protocol: HTTP, hostname: x.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: x.com}\n  - {name: c, port: 80, protocol: HTTP, hostname: y.com}\n", "")
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP, hostname: x.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: x.com}\n  - {name: c, port: 80, protocol: HTTP, hostname: y.com}\n",
+            ""
+        )
     ));
-    assert!(has(&listener_conditions(&c, "g", "a").0, "Conflicted", "True", "HostnameConflict"));
-    assert!(has(&listener_conditions(&c, "g", "c").0, "Conflicted", "False", "NoConflicts"));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "Conflicted",
+        "True",
+        "HostnameConflict"
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "c").0,
+        "Conflicted",
+        "False",
+        "NoConflicts"
+    ));
 }
 
 #[test]
 fn unsupported_protocol_listener_is_not_accepted_but_others_serve() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: example.com/quic}\n  - {name: b, port: 81, protocol: HTTP}\n", "")));
-    assert!(has(&listener_conditions(&c, "g", "a").0, "Accepted", "False", "UnsupportedProtocol"));
-    assert!(has(&listener_conditions(&c, "g", "b").0, "Programmed", "True", "Programmed"));
-    assert!(has(&gateway_conditions(&c, "g"), "Accepted", "True", "Accepted"));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: example.com/quic}\n  - {name: b, port: 81, protocol: HTTP}\n",
+            ""
+        )
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "Accepted",
+        "False",
+        "UnsupportedProtocol"
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "b").0,
+        "Programmed",
+        "True",
+        "Programmed"
+    ));
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "Accepted",
+        "True",
+        "Accepted"
+    ));
 }
 
 #[test]
 fn route_kind_the_protocol_cannot_serve_is_invalid_route_kinds() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: HTTP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}\n", "")));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}\n",
+            ""
+        )
+    ));
     let (conds, _) = listener_conditions(&c, "g", "a");
-    assert!(has(&conds, "ResolvedRefs", "False", "InvalidRouteKinds"), "{conds:?}");
+    assert!(
+        has(&conds, "ResolvedRefs", "False", "InvalidRouteKinds"),
+        "{conds:?}"
+    );
 }
 
 #[test]
 fn missing_certificate_secret_is_invalid_certificate_ref() {
     let c = config(&format!(
         "{CLASS}{}",
-        gateway("  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: nope}]}}\n", "")
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: nope}]}}\n",
+            ""
+        )
     ));
-    assert!(has(&listener_conditions(&c, "g", "a").0, "ResolvedRefs", "False", "InvalidCertificateRef"));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "ResolvedRefs",
+        "False",
+        "InvalidCertificateRef"
+    ));
 }
 
 #[test]
 fn cross_namespace_certificate_needs_a_reference_grant() {
     let c = config(&format!(
         "{CLASS}{}",
-        gateway("  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert, namespace: certs}]}}\n", "")
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert, namespace: certs}]}}\n",
+            ""
+        )
     ));
-    assert!(has(&listener_conditions(&c, "g", "a").0, "ResolvedRefs", "False", "RefNotPermitted"));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "ResolvedRefs",
+        "False",
+        "RefNotPermitted"
+    ));
 }
 
 #[test]
 fn unsupported_address_type_is_not_accepted() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: HTTP}\n", "  addresses: [{type: example.com/magic, value: x}]\n")));
-    assert!(has(&gateway_conditions(&c, "g"), "Accepted", "False", "UnsupportedAddress"));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP}\n",
+            "  addresses: [{type: example.com/magic, value: x}]\n"
+        )
+    ));
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "Accepted",
+        "False",
+        "UnsupportedAddress"
+    ));
 }
 
 #[test]
 fn address_outside_the_pool_is_not_usable() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: HTTP}\n", "  addresses: [{value: 203.0.113.7}]\n")));
-    assert!(has(&gateway_conditions(&c, "g"), "Programmed", "False", "AddressNotUsable"));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP}\n",
+            "  addresses: [{value: 203.0.113.7}]\n"
+        )
+    ));
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "Programmed",
+        "False",
+        "AddressNotUsable"
+    ));
 }
 
 #[test]
 fn empty_address_is_assigned_from_the_pool() {
-    let c = config(&format!("{CLASS}{}", gateway("  - {name: a, port: 80, protocol: HTTP}\n", "  addresses: [{type: IPAddress}]\n")));
-    let Status::Gateway(g) = &status(&c, "Gateway", Some("default"), "g").status else { panic!() };
-    assert_eq!(g.addresses.first().map(|a| a.value.as_str()), Some("192.0.2.1"));
-    assert!(has(&gateway_conditions(&c, "g"), "Programmed", "True", "Programmed"));
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP}\n",
+            "  addresses: [{type: IPAddress}]\n"
+        )
+    ));
+    let Status::Gateway(g) = &status(&c, "Gateway", Some("default"), "g").status else {
+        panic!()
+    };
+    assert_eq!(
+        g.addresses.first().map(|a| a.value.as_str()),
+        Some("192.0.2.1")
+    );
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "Programmed",
+        "True",
+        "Programmed"
+    ));
 }
 
 #[test]
 fn default_gateway_binds_routes_that_ask_for_one_without_rewriting_parent_refs() {
-    let gw = gateway("  - {name: a, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}\n", "  defaultScope: All\n");
+    let gw = gateway(
+        "  - {name: a, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}\n",
+        "  defaultScope: All\n",
+    );
     let r = "apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: r, namespace: default}
@@ -321,16 +607,34 @@ spec:
 ---
 ";
     let c = config(&format!("{CLASS}{gw}{SERVICES}{r}"));
-    assert!(has(&route_conditions(&c, "r"), "Accepted", "True", "Accepted"));
-    let route = c.snapshot().resources().find(|r| r.kind() == "HTTPRoute").unwrap();
-    let gateway_core::api::Resource::HttpRoute(route) = route else { panic!() };
+    assert!(has(
+        &route_conditions(&c, "r"),
+        "Accepted",
+        "True",
+        "Accepted"
+    ));
+    let route = c
+        .snapshot()
+        .resources()
+        .find(|r| r.kind() == "HTTPRoute")
+        .unwrap();
+    let gateway_core::api::Resource::HttpRoute(route) = route else {
+        panic!()
+    };
     assert!(route.spec.common.parent_refs.is_empty());
 }
 
 #[test]
 fn status_is_byte_identical_across_runs() {
-    let yaml = format!("{CLASS}{GATEWAY}{SERVICES}{}{}", route("r1", "default", "{name: gw}", BACKEND_A), route("r2", "default", "{name: gw, sectionName: x}", BACKEND_A));
-    assert_eq!(config(&yaml).status().to_json(), config(&yaml).status().to_json());
+    let yaml = format!(
+        "{CLASS}{GATEWAY}{SERVICES}{}{}",
+        route("r1", "default", "{name: gw}", BACKEND_A),
+        route("r2", "default", "{name: gw, sectionName: x}", BACKEND_A)
+    );
+    assert_eq!(
+        config(&yaml).status().to_json(),
+        config(&yaml).status().to_json()
+    );
 }
 
 #[test]
@@ -344,7 +648,12 @@ spec:
 ";
     let c = with_routes(r);
     let st = status(&c, "HTTPRoute", Some("default"), "r");
-    assert!(st.status.conditions().iter().all(|c| c.observed_generation == 7));
+    assert!(
+        st.status
+            .conditions()
+            .iter()
+            .all(|c| c.observed_generation == 7)
+    );
 }
 
 #[test]
@@ -369,8 +678,14 @@ spec:
 #[test]
 fn supported_features_are_sorted() {
     let c = with_routes("");
-    let Status::Class(class) = &status(&c, "GatewayClass", None, "test").status else { panic!() };
-    let names: Vec<&str> = class.supported_features.iter().map(|f| f.name.as_str()).collect();
+    let Status::Class(class) = &status(&c, "GatewayClass", None, "test").status else {
+        panic!()
+    };
+    let names: Vec<&str> = class
+        .supported_features
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted);

@@ -2,5 +2,7 @@
 //! a literal reference model.
 
 mod attach;
+mod properties;
+mod reference;
 mod router;
 mod support;

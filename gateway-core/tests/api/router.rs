@@ -25,19 +25,46 @@ const T1: &str = "2024-01-01T00:00:00Z";
 const T2: &str = "2024-06-01T00:00:00Z";
 
 fn rule(path_type: &str, path: &str, extra: &str) -> String {
-    format!("  - matches: [{{path: {{type: {path_type}, value: '{path}'}}{extra}}}]\n    backendRefs: [{{name: a, port: 80}}]\n")
+    format!(
+        "  - matches: [{{path: {{type: {path_type}, value: '{path}'}}{extra}}}]\n    backendRefs: [{{name: a, port: 80}}]\n"
+    )
 }
 
 #[test]
 fn exact_path_beats_longer_prefix() {
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/foo/bar", ""), rule("Exact", "/foo/bar", ""))));
-    assert_eq!(hit(&router(&c), "h", "/foo/bar", &[]), Some(("x".into(), 1)));
-    assert_eq!(hit(&router(&c), "h", "/foo/bar/baz", &[]), Some(("x".into(), 0)));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/foo/bar", ""),
+            rule("Exact", "/foo/bar", "")
+        ),
+    ));
+    assert_eq!(
+        hit(&router(&c), "h", "/foo/bar", &[]),
+        Some(("x".into(), 1))
+    );
+    assert_eq!(
+        hit(&router(&c), "h", "/foo/bar/baz", &[]),
+        Some(("x".into(), 0))
+    );
 }
 
 #[test]
 fn longest_prefix_wins() {
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}{}", rule("PathPrefix", "/", ""), rule("PathPrefix", "/a/b", ""), rule("PathPrefix", "/a", ""))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}{}",
+            rule("PathPrefix", "/", ""),
+            rule("PathPrefix", "/a/b", ""),
+            rule("PathPrefix", "/a", "")
+        ),
+    ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/a/b/c", &[]), Some(("x".into(), 1)));
     assert_eq!(hit(&router, "h", "/a/c", &[]), Some(("x".into(), 2)));
@@ -71,7 +98,16 @@ fn exact_path_does_not_match_with_a_trailing_slash() {
 
 #[test]
 fn method_match_beats_no_method_match() {
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/", ""), rule("PathPrefix", "/", ", method: GET"))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/", ""),
+            rule("PathPrefix", "/", ", method: GET")
+        ),
+    ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/", &[]), Some(("x".into(), 1)));
     assert_eq!(route(&router, "POST", "/", &[("host", "h")]).rule, Some(0));
@@ -80,16 +116,31 @@ fn method_match_beats_no_method_match() {
 #[test]
 fn method_is_matched_case_sensitively() {
     let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", method: GET")));
-    assert_eq!(route(&router(&c), "get", "/", &[("host", "h")]).outcome, Outcome::NotFound);
+    assert_eq!(
+        route(&router(&c), "get", "/", &[("host", "h")]).outcome,
+        Outcome::NotFound
+    );
 }
 
 #[test]
 fn more_header_matches_win() {
     let one = ", headers: [{name: a, value: '1'}]";
     let two = ", headers: [{name: a, value: '1'}, {name: b, value: '2'}]";
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/", one), rule("PathPrefix", "/", two))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/", one),
+            rule("PathPrefix", "/", two)
+        ),
+    ));
     let router = router(&c);
-    assert_eq!(hit(&router, "h", "/", &[("a", "1"), ("b", "2")]), Some(("x".into(), 1)));
+    assert_eq!(
+        hit(&router, "h", "/", &[("a", "1"), ("b", "2")]),
+        Some(("x".into(), 1))
+    );
     assert_eq!(hit(&router, "h", "/", &[("a", "1")]), Some(("x".into(), 0)));
 }
 
@@ -97,7 +148,16 @@ fn more_header_matches_win() {
 fn more_query_matches_win() {
     let one = ", queryParams: [{name: a, value: '1'}]";
     let two = ", queryParams: [{name: a, value: '1'}, {name: b, value: '2'}]";
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/", one), rule("PathPrefix", "/", two))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/", one),
+            rule("PathPrefix", "/", two)
+        ),
+    ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/?b=2&a=1", &[]), Some(("x".into(), 1)));
     assert_eq!(hit(&router, "h", "/?a=1", &[]), Some(("x".into(), 0)));
@@ -107,25 +167,54 @@ fn more_query_matches_win() {
 fn header_count_outranks_query_count() {
     let h = ", headers: [{name: a, value: '1'}]";
     let q = ", queryParams: [{name: q, value: '1'}, {name: w, value: '2'}]";
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/", q), rule("PathPrefix", "/", h))));
-    assert_eq!(hit(&router(&c), "h", "/?q=1&w=2", &[("a", "1")]), Some(("x".into(), 1)));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/", q),
+            rule("PathPrefix", "/", h)
+        ),
+    ));
+    assert_eq!(
+        hit(&router(&c), "h", "/?q=1&w=2", &[("a", "1")]),
+        Some(("x".into(), 1))
+    );
 }
 
 #[test]
 fn older_route_wins_a_tie() {
-    let c = with_routes(&format!("{}{}", r("young", T2, "[]", &rule("PathPrefix", "/", "")), r("old", T1, "[]", &rule("PathPrefix", "/", ""))));
+    let c = with_routes(&format!(
+        "{}{}",
+        r("young", T2, "[]", &rule("PathPrefix", "/", "")),
+        r("old", T1, "[]", &rule("PathPrefix", "/", ""))
+    ));
     assert_eq!(hit(&router(&c), "h", "/", &[]), Some(("old".into(), 0)));
 }
 
 #[test]
 fn namespace_and_name_order_break_a_timestamp_tie() {
-    let c = with_routes(&format!("{}{}", r("bbb", T1, "[]", &rule("PathPrefix", "/", "")), r("aaa", T1, "[]", &rule("PathPrefix", "/", ""))));
+    let c = with_routes(&format!(
+        "{}{}",
+        r("bbb", T1, "[]", &rule("PathPrefix", "/", "")),
+        r("aaa", T1, "[]", &rule("PathPrefix", "/", ""))
+    ));
     assert_eq!(hit(&router(&c), "h", "/", &[]), Some(("aaa".into(), 0)));
 }
 
 #[test]
 fn first_rule_wins_a_tie_within_a_route() {
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/a", ""), rule("PathPrefix", "/a", ""))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/a", ""),
+            rule("PathPrefix", "/a", "")
+        ),
+    ));
     assert_eq!(hit(&router(&c), "h", "/a", &[]), Some(("x".into(), 0)));
 }
 
@@ -134,30 +223,70 @@ fn exact_route_hostname_beats_wildcard_and_wildcard_beats_none() {
     let c = with_routes(&format!(
         "{}{}{}",
         r("none", T1, "[]", &rule("PathPrefix", "/", "")),
-        r("wild", T1, "['*.example.com']", &rule("PathPrefix", "/", "")),
-        r("exact", T2, "[foo.example.com]", &rule("PathPrefix", "/", ""))
+        r(
+            "wild",
+            T1,
+            "['*.example.com']",
+            &rule("PathPrefix", "/", "")
+        ),
+        r(
+            "exact",
+            T2,
+            "[foo.example.com]",
+            &rule("PathPrefix", "/", "")
+        )
     ));
     let router = router(&c);
-    assert_eq!(hit(&router, "foo.example.com", "/", &[]), Some(("exact".into(), 0)));
-    assert_eq!(hit(&router, "bar.example.com", "/", &[]), Some(("wild".into(), 0)));
-    assert_eq!(hit(&router, "example.com", "/", &[]), Some(("none".into(), 0)));
+    assert_eq!(
+        hit(&router, "foo.example.com", "/", &[]),
+        Some(("exact".into(), 0))
+    );
+    assert_eq!(
+        hit(&router, "bar.example.com", "/", &[]),
+        Some(("wild".into(), 0))
+    );
+    assert_eq!(
+        hit(&router, "example.com", "/", &[]),
+        Some(("none".into(), 0))
+    );
 }
 
 #[test]
 fn longer_wildcard_beats_shorter() {
     let c = with_routes(&format!(
         "{}{}",
-        r("short", T1, "['*.example.com']", &rule("PathPrefix", "/", "")),
-        r("long", T2, "['*.b.example.com']", &rule("PathPrefix", "/", ""))
+        r(
+            "short",
+            T1,
+            "['*.example.com']",
+            &rule("PathPrefix", "/", "")
+        ),
+        r(
+            "long",
+            T2,
+            "['*.b.example.com']",
+            &rule("PathPrefix", "/", "")
+        )
     ));
     let router = router(&c);
-    assert_eq!(hit(&router, "a.b.example.com", "/", &[]), Some(("long".into(), 0)));
-    assert_eq!(hit(&router, "a.c.example.com", "/", &[]), Some(("short".into(), 0)));
+    assert_eq!(
+        hit(&router, "a.b.example.com", "/", &[]),
+        Some(("long".into(), 0))
+    );
+    assert_eq!(
+        hit(&router, "a.c.example.com", "/", &[]),
+        Some(("short".into(), 0))
+    );
 }
 
 #[test]
 fn wildcard_never_matches_the_bare_suffix() {
-    let c = with_routes(&r("wild", T1, "['*.example.com']", &rule("PathPrefix", "/", "")));
+    let c = with_routes(&r(
+        "wild",
+        T1,
+        "['*.example.com']",
+        &rule("PathPrefix", "/", ""),
+    ));
     assert_eq!(hit(&router(&c), "example.com", "/", &[]), None);
 }
 
@@ -165,27 +294,56 @@ fn wildcard_never_matches_the_bare_suffix() {
 fn less_specific_hostname_serves_when_the_specific_one_has_no_matching_rule() {
     let c = with_routes(&format!(
         "{}{}",
-        r("exact", T1, "[foo.example.com]", &rule("Exact", "/only", "")),
-        r("wild", T1, "['*.example.com']", &rule("PathPrefix", "/", ""))
+        r(
+            "exact",
+            T1,
+            "[foo.example.com]",
+            &rule("Exact", "/only", "")
+        ),
+        r(
+            "wild",
+            T1,
+            "['*.example.com']",
+            &rule("PathPrefix", "/", "")
+        )
     ));
     let router = router(&c);
-    assert_eq!(hit(&router, "foo.example.com", "/only", &[]), Some(("exact".into(), 0)));
-    assert_eq!(hit(&router, "foo.example.com", "/other", &[]), Some(("wild".into(), 0)));
+    assert_eq!(
+        hit(&router, "foo.example.com", "/only", &[]),
+        Some(("exact".into(), 0))
+    );
+    assert_eq!(
+        hit(&router, "foo.example.com", "/other", &[]),
+        Some(("wild".into(), 0))
+    );
 }
 
 #[test]
 fn hostname_precedence_outranks_path_precedence() {
     let c = with_routes(&format!(
         "{}{}",
-        r("exact", T2, "[foo.example.com]", &rule("PathPrefix", "/", "")),
+        r(
+            "exact",
+            T2,
+            "[foo.example.com]",
+            &rule("PathPrefix", "/", "")
+        ),
         r("wild", T1, "['*.example.com']", &rule("Exact", "/x", ""))
     ));
-    assert_eq!(hit(&router(&c), "foo.example.com", "/x", &[]), Some(("exact".into(), 0)));
+    assert_eq!(
+        hit(&router(&c), "foo.example.com", "/x", &[]),
+        Some(("exact".into(), 0))
+    );
 }
 
 #[test]
 fn regex_path_matches_the_whole_path() {
-    let c = with_routes(&r("x", T1, "[]", &rule("RegularExpression", "/v[0-9]+", "")));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule("RegularExpression", "/v[0-9]+", ""),
+    ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/v12", &[]), Some(("x".into(), 0)));
     assert_eq!(hit(&router, "h", "/v12/x", &[]), None);
@@ -198,43 +356,106 @@ fn regex_ranks_after_exact_and_before_every_prefix() {
         "x",
         T1,
         "[]",
-        &format!("{}{}{}", rule("PathPrefix", "/api/v1", ""), rule("RegularExpression", "/api/.*", ""), rule("Exact", "/api/v1", "")),
+        &format!(
+            "{}{}{}",
+            rule("PathPrefix", "/api/v1", ""),
+            rule("RegularExpression", "/api/.*", ""),
+            rule("Exact", "/api/v1", "")
+        ),
     ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/api/v1", &[]), Some(("x".into(), 2)));
-    assert_eq!(hit(&router, "h", "/api/v1/users", &[]), Some(("x".into(), 1)));
+    assert_eq!(
+        hit(&router, "h", "/api/v1/users", &[]),
+        Some(("x".into(), 1))
+    );
 }
 
 #[test]
 fn repeated_header_is_matched_against_its_combined_value() {
-    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", headers: [{name: x-a, value: '1, 2'}]")));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule("PathPrefix", "/", ", headers: [{name: x-a, value: '1, 2'}]"),
+    ));
     let router = router(&c);
-    assert_eq!(hit(&router, "h", "/", &[("x-a", "1"), ("X-A", "2")]), Some(("x".into(), 0)));
+    assert_eq!(
+        hit(&router, "h", "/", &[("x-a", "1"), ("X-A", "2")]),
+        Some(("x".into(), 0))
+    );
     assert_eq!(hit(&router, "h", "/", &[("x-a", "1")]), None);
     assert_eq!(hit(&router, "h", "/", &[("x-a", "2")]), None);
 }
 
 #[test]
 fn single_instance_of_a_repeated_header_never_matches_alone() {
-    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", headers: [{name: role, value: admin}]")));
-    assert_eq!(hit(&router(&c), "h", "/", &[("role", "user"), ("role", "admin")]), None);
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule("PathPrefix", "/", ", headers: [{name: role, value: admin}]"),
+    ));
+    assert_eq!(
+        hit(
+            &router(&c),
+            "h",
+            "/",
+            &[("role", "user"), ("role", "admin")]
+        ),
+        None
+    );
 }
 
 #[test]
 fn cookie_fields_are_joined_with_a_semicolon() {
-    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", headers: [{name: cookie, value: 'a=1; b=2'}]")));
-    assert_eq!(hit(&router(&c), "h", "/", &[("cookie", "a=1"), ("cookie", "b=2")]), Some(("x".into(), 0)));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule(
+            "PathPrefix",
+            "/",
+            ", headers: [{name: cookie, value: 'a=1; b=2'}]",
+        ),
+    ));
+    assert_eq!(
+        hit(
+            &router(&c),
+            "h",
+            "/",
+            &[("cookie", "a=1"), ("cookie", "b=2")]
+        ),
+        Some(("x".into(), 0))
+    );
 }
 
 #[test]
 fn header_names_are_case_insensitive() {
-    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", headers: [{name: X-Version, value: one}]")));
-    assert_eq!(hit(&router(&c), "h", "/", &[("x-version", "one")]), Some(("x".into(), 0)));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule(
+            "PathPrefix",
+            "/",
+            ", headers: [{name: X-Version, value: one}]",
+        ),
+    ));
+    assert_eq!(
+        hit(&router(&c), "h", "/", &[("x-version", "one")]),
+        Some(("x".into(), 0))
+    );
 }
 
 #[test]
 fn the_first_value_of_a_repeated_query_key_decides() {
-    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", queryParams: [{name: a, value: '1'}]")));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &rule("PathPrefix", "/", ", queryParams: [{name: a, value: '1'}]"),
+    ));
     let router = router(&c);
     assert_eq!(hit(&router, "h", "/?a=1&a=2", &[]), Some(("x".into(), 0)));
     assert_eq!(hit(&router, "h", "/?a=2&a=1", &[]), None);
@@ -244,22 +465,61 @@ fn the_first_value_of_a_repeated_query_key_decides() {
 
 #[test]
 fn host_case_port_and_trailing_dot_do_not_change_the_route() {
-    let c = with_routes(&r("x", T1, "[foo.example.com]", &rule("PathPrefix", "/", "")));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[foo.example.com]",
+        &rule("PathPrefix", "/", ""),
+    ));
     let router = router(&c);
-    for host in ["FOO.example.COM", "foo.example.com:8080", "foo.example.com.", "Foo.Example.Com.:80"] {
-        assert_eq!(hit(&router, host, "/", &[]), Some(("x".into(), 0)), "{host}");
+    for host in [
+        "FOO.example.COM",
+        "foo.example.com:8080",
+        "foo.example.com.",
+        "Foo.Example.Com.:80",
+    ] {
+        assert_eq!(
+            hit(&router, host, "/", &[]),
+            Some(("x".into(), 0)),
+            "{host}"
+        );
     }
 }
 
 #[test]
 fn dot_segments_and_encodings_cannot_reach_a_different_rule() {
-    let c = with_routes(&r("x", T1, "[]", &format!("{}{}", rule("PathPrefix", "/admin", ""), rule("PathPrefix", "/", ""))));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        &format!(
+            "{}{}",
+            rule("PathPrefix", "/admin", ""),
+            rule("PathPrefix", "/", "")
+        ),
+    ));
     let router = router(&c);
-    for p in ["/public/../admin", "/%61dmin", "/./admin", "//admin", "/public/%2e%2e/admin"] {
+    for p in [
+        "/public/../admin",
+        "/%61dmin",
+        "/./admin",
+        "//admin",
+        "/public/%2e%2e/admin",
+    ] {
         assert_eq!(hit(&router, "h", p, &[]), Some(("x".into(), 0)), "{p}");
     }
-    for p in ["/%2fadmin", "/%2Fadmin", "/admin%00", "/admin#x", "/admin\\x"] {
-        assert_eq!(route(&router, "GET", p, &[("host", "h")]).outcome, Outcome::BadRequest, "{p}");
+    for p in [
+        "/%2fadmin",
+        "/%2Fadmin",
+        "/admin%00",
+        "/admin#x",
+        "/admin\\x",
+    ] {
+        assert_eq!(
+            route(&router, "GET", p, &[("host", "h")]).outcome,
+            Outcome::BadRequest,
+            "{p}"
+        );
     }
 }
 
@@ -268,7 +528,10 @@ fn no_host_or_two_hosts_is_a_bad_request() {
     let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", "")));
     let router = router(&c);
     assert_eq!(route(&router, "GET", "/", &[]).outcome, Outcome::BadRequest);
-    assert_eq!(route(&router, "GET", "/", &[("host", "a"), ("host", "b")]).outcome, Outcome::BadRequest);
+    assert_eq!(
+        route(&router, "GET", "/", &[("host", "a"), ("host", "b")]).outcome,
+        Outcome::BadRequest
+    );
 }
 
 #[test]
@@ -303,7 +566,12 @@ fn invalid_backends_answer_500_for_their_share_and_zero_weights_never_serve() {
 
 #[test]
 fn the_same_random_value_always_chooses_the_same_backend() {
-    let c = with_routes(&r("x", T1, "[]", "  - backendRefs: [{name: a, port: 80}, {name: b, port: 80}]\n"));
+    let c = with_routes(&r(
+        "x",
+        T1,
+        "[]",
+        "  - backendRefs: [{name: a, port: 80}, {name: b, port: 80}]\n",
+    ));
     let router = router(&c);
     let headers = [("host", "h")];
     let req = RequestView::new("GET", b"/", Headers::Pairs(&headers));
@@ -352,28 +620,49 @@ fn tls_route(host: &str, sni: Option<&str>) -> Routed {
     let c = config(&format!("{CLASS}{SERVICES}{LISTENERS}"));
     let router = router(&c);
     let headers = [("host", host)];
-    route_on(&router, RequestView::new("GET", b"/", Headers::Pairs(&headers)).scheme("https").port(443).sni(sni))
+    route_on(
+        &router,
+        RequestView::new("GET", b"/", Headers::Pairs(&headers))
+            .scheme("https")
+            .port(443)
+            .sni(sni),
+    )
 }
 
 #[test]
 fn listener_exact_hostname_beats_wildcard_beats_none() {
-    assert_eq!(tls_route("foo.example.com", None).listener.as_deref(), Some("exact"));
-    assert_eq!(tls_route("bar.example.com", None).listener.as_deref(), Some("wild"));
-    assert_eq!(tls_route("example.org", None).listener.as_deref(), Some("any"));
+    assert_eq!(
+        tls_route("foo.example.com", None).listener.as_deref(),
+        Some("exact")
+    );
+    assert_eq!(
+        tls_route("bar.example.com", None).listener.as_deref(),
+        Some("wild")
+    );
+    assert_eq!(
+        tls_route("example.org", None).listener.as_deref(),
+        Some("any")
+    );
 }
 
 #[test]
 fn host_of_another_listener_than_the_sni_is_misdirected() {
     let d = tls_route("foo.example.com", Some("bar.example.com"));
     assert_eq!((d.outcome, d.status), (Outcome::Misdirected, Some(421)));
-    assert_eq!(tls_route("foo.example.com", Some("foo.example.com")).outcome, Outcome::Forward);
+    assert_eq!(
+        tls_route("foo.example.com", Some("foo.example.com")).outcome,
+        Outcome::Forward
+    );
 }
 
 #[test]
 fn wrong_port_is_not_found() {
     let c = config(&format!("{CLASS}{SERVICES}{LISTENERS}"));
     let headers = [("host", "foo.example.com")];
-    let d = route_on(&router(&c), RequestView::new("GET", b"/", Headers::Pairs(&headers)).port(8443));
+    let d = route_on(
+        &router(&c),
+        RequestView::new("GET", b"/", Headers::Pairs(&headers)).port(8443),
+    );
     assert_eq!(d.outcome, Outcome::NotFound);
 }
 
@@ -392,14 +681,34 @@ spec:
     backendRefs: [{name: c, port: 80}]
 ---
 ";
-    let c = with_routes(&format!("{grpc}{}", r("h", T1, "[]", &rule("PathPrefix", "/", ""))));
+    let c = with_routes(&format!(
+        "{grpc}{}",
+        r("h", T1, "[]", &rule("PathPrefix", "/", ""))
+    ));
     let router = router(&c);
     let grpc_req = |path: &str| {
-        route(&router, "POST", path, &[("host", "grpc.example.com"), ("content-type", "application/grpc")])
+        route(
+            &router,
+            "POST",
+            path,
+            &[
+                ("host", "grpc.example.com"),
+                ("content-type", "application/grpc"),
+            ],
+        )
     };
-    assert_eq!((grpc_req("/echo.Echo/Ping").route, grpc_req("/echo.Echo/Ping").rule), (Some("g".into()), Some(0)));
+    assert_eq!(
+        (
+            grpc_req("/echo.Echo/Ping").route,
+            grpc_req("/echo.Echo/Ping").rule
+        ),
+        (Some("g".into()), Some(0))
+    );
     assert_eq!(grpc_req("/echo.Echo/Other").rule, Some(1));
     assert_eq!(grpc_req("/other.Svc/Ping").outcome, Outcome::NotFound);
     // Plain HTTP to the same host is served by the HTTPRoute.
-    assert_eq!(hit(&router, "grpc.example.com", "/echo.Echo/Ping", &[]), Some(("h".into(), 0)));
+    assert_eq!(
+        hit(&router, "grpc.example.com", "/echo.Echo/Ping", &[]),
+        Some(("h".into(), 0))
+    );
 }

@@ -39,7 +39,8 @@ items:
 ";
 
 pub(crate) fn config(yaml: &str) -> Config {
-    let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap_or_else(|e| panic!("load: {e}"));
+    let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("load: {e}"));
     let mut options = AttachOptions::default();
     options.address_pool = vec!["192.0.2.1".to_owned()];
     Config::new(loaded.snapshot, options)
@@ -54,14 +55,31 @@ pub(crate) fn router(config: &Config) -> Router {
     Router::build(config, "default", "gw").unwrap_or_else(|e| panic!("build: {e}"))
 }
 
-pub(crate) fn status<'c>(config: &'c Config, kind: &str, ns: Option<&str>, name: &str) -> &'c ObjectStatus {
-    config.status().find(kind, ns, name).unwrap_or_else(|| panic!("no status for {kind} {name}"))
+pub(crate) fn status<'c>(
+    config: &'c Config,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> &'c ObjectStatus {
+    config
+        .status()
+        .find(kind, ns, name)
+        .unwrap_or_else(|| panic!("no status for {kind} {name}"))
 }
 
 /// `(type, status, reason)` of a route's conditions on its first parent.
 pub(crate) fn route_conditions(config: &Config, name: &str) -> Vec<(String, String, String)> {
     match &status(config, "HTTPRoute", Some("default"), name).status {
-        Status::Route(r) => r.parents.first().map(|p| p.conditions.iter().map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone())).collect()).unwrap_or_default(),
+        Status::Route(r) => r
+            .parents
+            .first()
+            .map(|p| {
+                p.conditions
+                    .iter()
+                    .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         other => panic!("not a route status: {other:?}"),
     }
 }
@@ -83,8 +101,16 @@ pub(crate) struct Routed {
 }
 
 /// Routes `method target` with headers (the `host` header is the Host) on port 80.
-pub(crate) fn route(router: &Router, method: &str, target: &str, headers: &[(&str, &str)]) -> Routed {
-    route_on(router, RequestView::new(method, target.as_bytes(), Headers::Pairs(headers)))
+pub(crate) fn route(
+    router: &Router,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Routed {
+    route_on(
+        router,
+        RequestView::new(method, target.as_bytes(), Headers::Pairs(headers)),
+    )
 }
 
 /// Routes a request view.
@@ -102,7 +128,12 @@ pub(crate) fn route_on(router: &Router, req: RequestView<'_>) -> Routed {
 }
 
 /// The `(route name, rule index)` a GET to `host` + `target` reaches, if any.
-pub(crate) fn hit(router: &Router, host: &str, target: &str, headers: &[(&str, &str)]) -> Option<(String, usize)> {
+pub(crate) fn hit(
+    router: &Router,
+    host: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Option<(String, usize)> {
     let mut all = vec![("host", host)];
     all.extend_from_slice(headers);
     let r = route(router, "GET", target, &all);

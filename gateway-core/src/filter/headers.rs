@@ -1,0 +1,311 @@
+//! Header edits (RequestHeaderModifier, ResponseHeaderModifier, CORS headers) and request edits
+//! (path and authority), with their application to `http` types and to plain pairs.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::str::FromStr;
+
+use http::header::{Entry, HOST};
+use http::uri::{Authority, PathAndQuery, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::FilterError;
+use crate::api::HeaderModifier;
+
+/// Edits of a header section: which headers to overwrite, append to, and remove.
+///
+/// Names are lower-case and compared case-insensitively ("Name matching MUST be
+/// case-insensitive"). The edits of several filters are composed as they are collected, so
+/// that each name appears in at most one of the three lists and the order in which a proxy
+/// applies them does not matter:
+///
+/// | earlier \ later | set `w`   | add `w`        | remove |
+/// |-----------------|-----------|----------------|--------|
+/// | set `v`         | set `w`   | set `v,w`      | remove |
+/// | add `v`         | set `w`   | add `v,w`      | remove |
+/// | remove          | set `w`   | set `w`        | remove |
+///
+/// Semantics (Gateway API HTTPHeaderFilter):
+/// - `set`: "Set overwrites the request with the given header (name, value)": every value of
+///   the name is replaced by this one;
+/// - `add`: "It appends to any existing values associated with the header name": with the
+///   spec's example (`my-header: foo`, add `my-header: bar,baz` → `my-header: foo,bar,baz`),
+///   the value is appended to the existing (last) value after a single `,`, no space; when the
+///   header is absent it is added;
+/// - `remove`: every value of the name is removed.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderEdits {
+    /// `(name, value)`: replace every value of `name` with `value`.
+    pub set: Vec<(String, String)>,
+    /// `(name, value)`: append `value` to the existing value after `,`, or add the header.
+    pub add: Vec<(String, String)>,
+    /// Names whose every value is removed.
+    pub remove: Vec<String>,
+}
+
+impl HeaderEdits {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
+
+    /// Applies the edits to an `http` header map. Entries whose name or value `http` cannot
+    /// represent are skipped ([`plan`](super::plan) never produces such entries).
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in &self.set {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        for (name, value) in &self.add {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            match headers.entry(name) {
+                Entry::Occupied(mut entry) => {
+                    if let Some(last) = entry.iter_mut().last() {
+                        let mut joined = Vec::with_capacity(last.len() + 1 + value.len());
+                        joined.extend_from_slice(last.as_bytes());
+                        joined.push(b',');
+                        joined.extend_from_slice(value.as_bytes());
+                        if let Ok(v) = HeaderValue::from_bytes(&joined) {
+                            *last = v;
+                        }
+                    }
+                }
+                Entry::Vacant(entry) => {
+                    if let Ok(v) = HeaderValue::from_str(value) {
+                        entry.insert(v);
+                    }
+                }
+            }
+        }
+        for name in &self.remove {
+            if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                headers.remove(name);
+            }
+        }
+    }
+
+    /// Applies the edits to an ordered list of `(name, value)` pairs and returns the complete
+    /// list (what is sent upstream, or to the client). A set header takes the place of the
+    /// first field it replaces; an added value is appended to the last field of that name; new
+    /// headers go last.
+    pub fn apply_to_pairs(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = headers.to_vec();
+        for (name, value) in &self.set {
+            match out.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                Some(first) => {
+                    let mut i = 0;
+                    out.retain(|(n, _)| {
+                        let keep = i == first || !n.eq_ignore_ascii_case(name);
+                        i += 1;
+                        keep
+                    });
+                    if let Some(slot) = out.get_mut(first) {
+                        *slot = (name.clone(), value.clone());
+                    }
+                }
+                None => out.push((name.clone(), value.clone())),
+            }
+        }
+        for (name, value) in &self.add {
+            match out
+                .iter_mut()
+                .rev()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                Some((_, existing)) => {
+                    existing.push(',');
+                    existing.push_str(value);
+                }
+                None => out.push((name.clone(), value.clone())),
+            }
+        }
+        out.retain(|(n, _)| !self.remove.iter().any(|r| r.eq_ignore_ascii_case(n)));
+        out
+    }
+
+    /// Composes one header modifier filter after the edits collected so far.
+    pub(crate) fn merge_modifier(&mut self, m: &HeaderModifier) -> Result<(), String> {
+        for h in &m.set {
+            check_header(&h.name, &h.value)?;
+            self.push_set(&h.name, &h.value);
+        }
+        for h in &m.add {
+            check_header(&h.name, &h.value)?;
+            self.push_add(&h.name, &h.value);
+        }
+        for name in &m.remove {
+            check_name(name)?;
+            self.push_remove(name);
+        }
+        Ok(())
+    }
+
+    /// Overwrites `name` (after the edits so far).
+    pub(crate) fn push_set(&mut self, name: &str, value: &str) {
+        self.add.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.remove.retain(|n| !n.eq_ignore_ascii_case(name));
+        match self
+            .set
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => value.clone_into(v),
+            None => self.set.push((name.to_ascii_lowercase(), value.to_owned())),
+        }
+    }
+
+    /// Appends to `name` (after the edits so far).
+    pub(crate) fn push_add(&mut self, name: &str, value: &str) {
+        if let Some((_, v)) = self
+            .set
+            .iter_mut()
+            .chain(self.add.iter_mut())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            v.push(',');
+            v.push_str(value);
+            return;
+        }
+        if let Some(i) = self
+            .remove
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+        {
+            // Removed, then added: the header ends up with exactly this value.
+            self.remove.remove(i);
+            self.set.push((name.to_ascii_lowercase(), value.to_owned()));
+            return;
+        }
+        self.add.push((name.to_ascii_lowercase(), value.to_owned()));
+    }
+
+    /// Removes `name` (after the edits so far).
+    pub(crate) fn push_remove(&mut self, name: &str) {
+        self.set.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.add.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if !self.remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            self.remove.push(name.to_ascii_lowercase());
+        }
+    }
+}
+
+/// Headers a filter may not edit: rewriting message framing makes the gateway and the next
+/// hop disagree on where a message ends (request smuggling; SECURITY.md, differentials).
+const FRAMING: [&str; 2] = ["content-length", "transfer-encoding"];
+
+/// A header name a filter may edit: an RFC 9110 token, not a framing header.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.bytes().all(is_tchar) {
+        return Err(format!("header name {name:?} is not a valid token"));
+    }
+    if FRAMING.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+        return Err(format!(
+            "header {name:?} frames the message and cannot be edited"
+        ));
+    }
+    Ok(())
+}
+
+/// A header a filter may write: a valid name, and a value without control characters other
+/// than HTAB (no CR, LF or NUL: SECURITY.md rule 4).
+fn check_header(name: &str, value: &str) -> Result<(), String> {
+    check_name(name)?;
+    if !is_field_value(value) {
+        return Err(format!(
+            "the value of header {name:?} contains control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// `field-value` without CTLs (HTAB allowed); obs-text is allowed.
+pub(super) fn is_field_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// RFC 9110 `tchar`.
+pub(super) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Edits of the forwarded request.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestEdits {
+    /// Header edits: RequestHeaderModifier filters, rule then backendRef, composed in order.
+    pub headers: HeaderEdits,
+    /// The path to forward, without query (the query is forwarded as received). Set by a
+    /// URLRewrite path modifier, and also whenever the received path is not the canonical
+    /// path the request was routed on, so that the backend sees what was matched
+    /// (SECURITY.md rule 1). `None`: forward the received path unchanged.
+    pub path: Option<String>,
+    /// The new `Host` (and `:authority`), from a URLRewrite hostname.
+    pub authority: Option<String>,
+}
+
+impl RequestEdits {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.path.is_none() && self.authority.is_none()
+    }
+
+    /// Applies the edits to an `http` request: the path (keeping the query), the headers, then
+    /// the authority (the URI's authority when it has one, and the `Host` header unless the
+    /// request carries its authority only in the URI), so that a URLRewrite hostname wins over
+    /// a header modifier naming `host`.
+    ///
+    /// # Errors
+    /// [`FilterError`] when the new path or authority does not form a valid URI; the request is
+    /// then left unchanged.
+    pub fn apply<B>(&self, req: &mut http::Request<B>) -> Result<(), FilterError> {
+        let mut uri: Option<Uri> = None;
+        if let Some(path) = &self.path {
+            let pq = match req.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.clone(),
+            };
+            let pq =
+                PathAndQuery::from_str(&pq).map_err(|_| FilterError::InvalidPath(path.clone()))?;
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            uri = Some(Uri::from_parts(parts).map_err(|_| FilterError::InvalidPath(path.clone()))?);
+        }
+        // `(Host value, whether the URI carries the authority)`.
+        let mut host: Option<(HeaderValue, bool)> = None;
+        if let Some(authority) = &self.authority {
+            let invalid = || FilterError::InvalidAuthority(authority.clone());
+            let parsed = Authority::from_str(authority).map_err(|_| invalid())?;
+            let value = HeaderValue::from_str(authority).map_err(|_| invalid())?;
+            let base = uri.as_ref().unwrap_or(req.uri());
+            let in_uri = base.authority().is_some();
+            if in_uri {
+                let mut parts = base.clone().into_parts();
+                parts.authority = Some(parsed);
+                uri = Some(Uri::from_parts(parts).map_err(|_| invalid())?);
+            }
+            host = Some((value, in_uri));
+        }
+        if let Some(uri) = uri {
+            *req.uri_mut() = uri;
+        }
+        self.headers.apply(req.headers_mut());
+        if let Some((value, in_uri)) = host {
+            // HTTP/1 carries the authority in `Host`; HTTP/2 in `:authority` (the URI), with a
+            // `Host` only when there is one (sent by the client or set by a filter), which must
+            // then agree with it.
+            if !in_uri || req.headers().contains_key(HOST) {
+                req.headers_mut().insert(HOST, value);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! RequestMirror: which mirrors fire for a random value, and where they go.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::Mirror;
+use crate::api::RequestMirror;
+use crate::route::Backend;
+
+/// Draws are compared with this many parts: a share is resolved to one part in a million.
+const PARTS: u64 = 1_000_000;
+
+/// The mirror of filter `m` when it fires for `random`, the `index`-th mirror filter of the
+/// request (rule filters then backendRef filters, counted from 0).
+///
+/// Each mirror gets its own draw: the `index + 1`-th output of a splitmix64 sequence seeded
+/// with `random`, so that mirrors fire independently of each other and of the backend choice
+/// (which uses `random` directly). The mirror fires when `draw % 1_000_000` is below its share
+/// in millionths. HTTPRequestMirrorFilter: "Only one of Fraction or Percent may be specified.
+/// If neither field is specified, 100% of requests will be mirrored."
+///
+/// A mirror that cannot be configured never fires (HTTPRequestMirrorFilter.backendRef: an
+/// invalid reference "must be dropped ... and not configure this backend"): a reference that is
+/// not to a core Service with a port, an invalid share, and, until attachment exposes resolved
+/// mirror references, a reference to another namespace (we cannot check its ReferenceGrant
+/// here, and mirroring across namespaces without one would bypass consent).
+pub(super) fn fires(
+    m: &RequestMirror,
+    route_namespace: &str,
+    random: u64,
+    index: u64,
+) -> Option<Mirror> {
+    let share = share(m)?;
+    if draw(random, index) % PARTS >= share {
+        return None;
+    }
+    let r = &m.backend_ref;
+    if !(r.group.is_empty() && r.kind == "Service") || r.name.is_empty() {
+        return None;
+    }
+    let namespace = r.namespace.as_deref().unwrap_or(route_namespace);
+    if namespace != route_namespace {
+        return None;
+    }
+    let port = r
+        .port
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)?;
+    Some(Mirror {
+        backend: Backend {
+            namespace: namespace.to_owned(),
+            name: r.name.clone(),
+            port,
+            app_protocol: None,
+        },
+    })
+}
+
+/// The share of requests mirrored, in millionths; `None` when invalid.
+fn share(m: &RequestMirror) -> Option<u64> {
+    match (m.percent, &m.fraction) {
+        (None, None) => Some(PARTS),
+        (Some(p), None) => u64::try_from(p)
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(|p| p * (PARTS / 100)),
+        (None, Some(f)) => {
+            let n = u64::try_from(f.numerator).ok()?;
+            let d = u64::try_from(f.denominator).ok().filter(|d| *d > 0)?;
+            Some((n.saturating_mul(PARTS) / d).min(PARTS))
+        }
+        (Some(_), Some(_)) => None,
+    }
+}
+
+/// The `index + 1`-th output of splitmix64 seeded with `random`.
+pub(super) fn draw(random: u64, index: u64) -> u64 {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut z = random.wrapping_add(index.wrapping_add(1).wrapping_mul(GAMMA));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

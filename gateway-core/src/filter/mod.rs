@@ -1,0 +1,577 @@
+//! What a matched rule asks the proxy to do: the [`Plan`] for one request, executable without
+//! knowing the Gateway API.
+//!
+//! ```text
+//! Router::route(&req) ──▶ Decision ──filter::plan(&decision, &req, random)──▶ Plan
+//!     Plan::Forward(ForwardPlan)  backend, request edits, response edits, mirrors, timeouts
+//!     Plan::Respond(LocalResponse) status, headers, body: redirect, CORS preflight, error
+//! ```
+//!
+//! [`plan`] reads the matched rule's filters (HTTPRoute or GRPCRoute) and turns them into
+//! concrete edits. The proxy applies [`RequestEdits`] to the request it forwards (one call for
+//! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
+//! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers.
+//!
+//! # The order of the stages
+//! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
+//! filters in the order they are specified. Implementations MAY choose to implement this
+//! ordering strictly, rejecting any combination or order of filters that cannot be supported.
+//! If implementations choose a strict interpretation of filter ordering, they MUST clearly
+//! document that behavior." Ours is:
+//!
+//! 1. A [`Decision`] whose outcome is not `Forward` becomes [`Plan::Respond`] with the
+//!    decision's status (404, 400, 414, 421, 500, ...) and reason. Call [`plan`] for every
+//!    decision; nothing else is looked at.
+//! 2. **ExternalAuth fails closed.** External auth is not implemented yet (it belongs to
+//!    `authz`): a rule with an `ExternalAuth` filter anywhere (rule or backendRef) is answered
+//!    500 with reason [`EXTERNAL_AUTH_UNSUPPORTED`], never forwarded (HTTPRouteFilter: "If there
+//!    is any problem communicating with the external service, this filter MUST fail closed").
+//! 3. **CORS preflight.** An `OPTIONS` request with `Origin` and `Access-Control-Request-Method`
+//!    to a rule with a CORS filter is answered locally (200), before any redirect and without
+//!    a backend. See [CORS](self#cors) below.
+//! 4. **RequestRedirect** answers 301 or 302 with a `location`; no backend is needed.
+//! 5. **Backend choice** with [`Decision::choose_backend`]`(random)`; none (an invalid
+//!    backendRef's share, or no backendRefs) answers 500. Then the chosen backendRef's own CORS
+//!    preflight (when the rule has no CORS filter) and RequestRedirect, as in steps 3 and 4.
+//! 6. **Edits**, from the rule's filters then the chosen backendRef's filters, each list in
+//!    order: header modifiers, URLRewrite, mirrors, CORS response headers. Edits compose: a
+//!    later filter acts on the result of the earlier ones (see [`HeaderEdits`]).
+//!
+//! A filter that cannot be applied as written (a header name that is not a token, a
+//! `ReplacePrefixMatch` without a `PathPrefix` match, a redirect status other than 301/302, an
+//! `ExtensionRef`, a filter type a GRPCRoute does not allow, ...) makes the request answer 500
+//! rather than be forwarded without it (HTTPRouteFilter: a filter "MUST NOT be skipped").
+//! Local responses carry only their own headers: response header modifiers apply to forwarded
+//! requests' responses.
+//!
+//! # CORS
+//! Gateway API v1.4 HTTPCORSFilter, with these choices where the spec leaves room:
+//! - A preflight is answered 200 ("always an OK status (i.e., 204 or 200)") with an empty body;
+//!   from an origin that is not allowed, 200 without any CORS header ("the gateway returns
+//!   204/200 response but doesn't set the relevant cross-origin response headers").
+//! - `Access-Control-Allow-Origin` is `*` only when `allowOrigins` is `["*"]` and credentials
+//!   are not allowed; otherwise it echoes the request's `Origin`, with `Vary: origin`.
+//!   `Access-Control-Allow-Credentials: true` is sent only when `allowCredentials` is true.
+//! - A wildcard in `allowMethods` / `allowHeaders` is answered by echoing the request's
+//!   `Access-Control-Request-Method` / `-Headers` (allowed with or without credentials).
+//! - `exposeHeaders: ["*"]` with credentials is omitted (the `*` may not be used then, and the
+//!   response headers are not known when planning).
+//! - Only a request with exactly one `Origin` of the form `scheme://host[:port]` (`http` or
+//!   `https`) can match; `null` and malformed origins never do, not even `*`. A pattern's `*`
+//!   may only start its host (`https://*.example.com`), and matches one or more labels.
+//! - Actual requests from an allowed origin are forwarded with the CORS headers added to
+//!   [`ForwardPlan::response`] (set, so they replace the backend's).
+//!
+//! # Other choices
+//! - Header edits may not name `content-length` or `transfer-encoding` (request smuggling),
+//!   and values may not hold control characters: such a filter answers 500.
+//! - Mirrors: see [`Mirror`]; each fires on its own splitmix64 draw from `random`. A mirror
+//!   that cannot be configured (not a core Service with a port, an invalid share, or another
+//!   namespace, whose ReferenceGrant this stage cannot check) is dropped, as the spec says of
+//!   invalid mirror references; it never fails the request.
+//! - Redirect statuses other than 301 and 302 answer 500; timeouts, retry codes or backoff
+//!   that do not parse answer 500 (the CRDs refuse them; we do not rely on it).
+//!
+//! # Cost
+//! Linear in the rule's filters; allocates only the edits it returns (a rule without filters,
+//! forwarded on a canonical target, allocates nothing).
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod cors;
+mod duration;
+mod headers;
+mod mirror;
+mod redirect;
+mod rewrite;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+pub use duration::parse_duration;
+pub use headers::{HeaderEdits, RequestEdits};
+
+use crate::api::{
+    HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,
+    SessionPersistence,
+};
+use crate::request::RequestView;
+use crate::request::normalize::{TargetForm, split_target};
+use crate::route::{Backend, Decision, Outcome, RuleSpec};
+
+/// The reason of the 500 answered for rules with an ExternalAuth filter, until external auth
+/// is implemented.
+pub const EXTERNAL_AUTH_UNSUPPORTED: &str = "external auth is not supported yet";
+
+/// What the proxy must do for a matched request, executable without knowing the Gateway API.
+// Forwarding is the common case: boxing it would allocate for every request.
+#[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan<'r> {
+    /// Forward to a backend, with edits.
+    Forward(ForwardPlan<'r>),
+    /// Answer the client directly (redirect, CORS preflight, or an error).
+    Respond(LocalResponse),
+}
+
+/// A response the proxy sends itself, without contacting a backend.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalResponse {
+    /// The status code.
+    pub status: u16,
+    /// Response headers (lower-case names), in order.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for every response the library builds).
+    pub body: Vec<u8>,
+    /// Why, for logs; never sent to the client.
+    pub reason: String,
+}
+
+impl LocalResponse {
+    /// A response with a status and a reason, no headers and no body.
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The first value of header `name` (compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How to forward a request.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardPlan<'r> {
+    /// The backend, chosen with the caller's random value.
+    pub backend: &'r Backend,
+    /// The index of its backendRef in the rule (whose filters were applied).
+    pub backend_index: usize,
+    /// Edits of the forwarded request: the rule's filters then the backendRef's, in order.
+    pub request: RequestEdits,
+    /// Edits of the response: ResponseHeaderModifier (rule then backendRef) and CORS headers.
+    pub response: HeaderEdits,
+    /// Where copies of the request go (their answers are ignored): the mirrors that fire for
+    /// this random value.
+    pub mirrors: Vec<Mirror>,
+    /// The rule's timeouts.
+    pub timeouts: Timeouts,
+    /// The rule's retry policy (HTTPRoute only).
+    pub retry: Option<Retry>,
+    /// The rule's session persistence, as configured (borrowed from the router).
+    pub session_persistence: Option<&'r SessionPersistence>,
+}
+
+/// A copy of the forwarded request goes to this backend; its answer is ignored. Mirrors get
+/// the same request as the primary backend (with the request edits applied).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mirror {
+    /// The Service port (its `app_protocol` is not known here and always `None`).
+    pub backend: Backend,
+}
+
+/// The rule's timeouts (Gateway API HTTPRouteTimeouts).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `timeouts.request`: the whole request-response transaction.
+    pub request: Timeout,
+    /// `timeouts.backendRequest`: one request from the gateway to a backend.
+    pub backend_request: Timeout,
+}
+
+/// One configured timeout.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timeout {
+    /// Not configured: the proxy's own default applies ("When this field is unspecified,
+    /// request timeout behavior is implementation-specific").
+    #[default]
+    Unset,
+    /// Configured as zero (`0s`): "Setting a timeout to the zero duration (e.g. "0s") SHOULD
+    /// disable the timeout completely. Implementations that cannot completely disable the
+    /// timeout MUST instead interpret the zero duration as the longest possible value to which
+    /// the timeout can be set."
+    Disabled,
+    /// Time out after this long.
+    After(Duration),
+}
+
+impl Timeout {
+    /// The deadline, when one is configured and not disabled.
+    pub fn duration(self) -> Option<Duration> {
+        match self {
+            Self::After(d) => Some(d),
+            Self::Unset | Self::Disabled => None,
+        }
+    }
+}
+
+/// The rule's retry policy (Gateway API HTTPRouteRetry).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Response status codes that are retried (400 to 599).
+    pub codes: Vec<u16>,
+    /// Retries after the first attempt; `None` leaves it to the proxy, `Some(0)` disables
+    /// retries ("An explicit zero value MUST disable retries").
+    pub attempts: Option<u32>,
+    /// Base interval between attempts; `None` leaves it to the proxy.
+    pub backoff: Option<Duration>,
+}
+
+/// Why request edits could not be applied to a request.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterError {
+    /// The new path does not form a valid request URI with the request's query.
+    InvalidPath(String),
+    /// The new authority is not a valid URI authority or Host value.
+    InvalidAuthority(String),
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidPath(p) => write!(f, "rewritten path {p:?} is not a valid request target"),
+            Self::InvalidAuthority(a) => write!(f, "rewritten authority {a:?} is not valid"),
+        }
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+// === plan ===
+
+/// Computes what the proxy must do for a routed request.
+///
+/// `random` is any `u64` (the library reads no RNG): it chooses the weighted backend and which
+/// mirrors fire; the same value always gives the same plan. See the [module docs](self) for
+/// the order of the stages and the choices made.
+///
+/// # Examples
+/// ```
+/// use gateway_core::api::{LoadOptions, Snapshot};
+/// use gateway_core::attach::{AttachOptions, Config};
+/// use gateway_core::filter::{Plan, plan};
+/// use gateway_core::request::{Headers, RequestView};
+/// use gateway_core::route::Router;
+///
+/// let yaml = include_str!("../../../examples/manifests/shop.yaml");
+/// let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
+/// let config = Config::new(loaded.snapshot, AttachOptions::default());
+/// let router = Router::build(&config, "shop", "shop").unwrap();
+/// let headers = [("host", "shop.example.com")];
+/// let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers));
+/// let decision = router.route(&req);
+/// match plan(&decision, &req, 42) {
+///     Plan::Forward(f) => assert_eq!(f.backend.port, 8080),
+///     Plan::Respond(r) => panic!("answered {} ({})", r.status, r.reason),
+///     _ => unreachable!(),
+/// }
+/// ```
+pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64) -> Plan<'r> {
+    if decision.outcome() != Outcome::Forward {
+        let status = decision.status().unwrap_or(500);
+        return Plan::Respond(LocalResponse::new(status, decision.reason()));
+    }
+    let Some(spec) = decision.rule_spec() else {
+        return error("the decision has no rule");
+    };
+    let rule = match spec {
+        RuleSpec::Http(r) => Rule {
+            grpc: false,
+            filters: &r.filters,
+            backend_refs: &r.backend_refs,
+            timeouts: r.timeouts.as_ref(),
+            retry: r.retry.as_ref(),
+            session: r.session_persistence.as_ref(),
+        },
+        RuleSpec::Grpc(r) => Rule {
+            grpc: true,
+            filters: &r.filters,
+            backend_refs: &r.backend_refs,
+            timeouts: None,
+            retry: None,
+            session: r.session_persistence.as_ref(),
+        },
+        RuleSpec::L4(_) => return error("the matched rule is not an HTTP rule"),
+    };
+    match forward(decision, req, random, &rule) {
+        Ok(plan) => plan,
+        Err(reason) => Plan::Respond(LocalResponse::new(500, reason)),
+    }
+}
+
+/// The parts of an HTTPRoute or GRPCRoute rule the filter stage reads.
+struct Rule<'r> {
+    grpc: bool,
+    filters: &'r [HttpRouteFilter],
+    backend_refs: &'r [HttpBackendRef],
+    timeouts: Option<&'r HttpRouteTimeouts>,
+    retry: Option<&'r HttpRouteRetry>,
+    session: Option<&'r SessionPersistence>,
+}
+
+type Reason = Cow<'static, str>;
+
+fn error(reason: &'static str) -> Plan<'static> {
+    Plan::Respond(LocalResponse::new(500, reason))
+}
+
+fn forward<'r>(
+    decision: &Decision<'r, '_>,
+    req: &RequestView<'_>,
+    random: u64,
+    rule: &Rule<'r>,
+) -> Result<Plan<'r>, Reason> {
+    let all_filters = || {
+        rule.filters
+            .iter()
+            .chain(rule.backend_refs.iter().flat_map(|b| b.filters.iter()))
+    };
+    if all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth) {
+        return Err(Cow::Borrowed(EXTERNAL_AUTH_UNSUPPORTED));
+    }
+    if rule.grpc {
+        // GRPCRouteFilter.type: "+kubebuilder:validation:Enum=ResponseHeaderModifier;
+        // RequestHeaderModifier;RequestMirror;ExtensionRef" (ExtensionRef answers 500 below).
+        if let Some(f) = all_filters().find(|f| {
+            !matches!(
+                f.type_,
+                HttpFilterType::RequestHeaderModifier
+                    | HttpFilterType::ResponseHeaderModifier
+                    | HttpFilterType::RequestMirror
+                    | HttpFilterType::ExtensionRef
+            )
+        }) {
+            return Err(Cow::Owned(format!(
+                "filter type {} is not supported on a GRPCRoute",
+                f.type_
+            )));
+        }
+    }
+
+    let preflight = cors::Preflight::of(req);
+    let rule_cors = rule
+        .filters
+        .iter()
+        .find(|f| f.type_ == HttpFilterType::Cors);
+    if let (Some(f), Some(preflight)) = (rule_cors, &preflight) {
+        let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+        return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
+    }
+    if let Some(f) = rule
+        .filters
+        .iter()
+        .find(|f| f.type_ == HttpFilterType::RequestRedirect)
+    {
+        return redirect_plan(decision, req, f);
+    }
+
+    let Some(backend) = decision.choose_backend(random) else {
+        // HTTPRouteRule.backendRefs: "When a HTTPBackendRef is invalid, 500 status codes MUST be
+        // returned for requests that would have otherwise been routed to an invalid backend."
+        return Err(Cow::Borrowed(if decision.backends().is_empty() {
+            "the rule has no backendRefs"
+        } else {
+            "the request drew an invalid backendRef (or every weight is zero)"
+        }));
+    };
+    let backend_index = decision
+        .backends()
+        .iter()
+        .find(|w| w.backend.as_ref().is_some_and(|b| std::ptr::eq(b, backend)))
+        .map(|w| w.index)
+        .ok_or("the chosen backend is not one of the rule's")?;
+    let backend_filters: &[HttpRouteFilter] = rule
+        .backend_refs
+        .get(backend_index)
+        .map_or(&[], |b| &b.filters);
+    if rule_cors.is_none()
+        && let (Some(f), Some(preflight)) = (
+            backend_filters
+                .iter()
+                .find(|f| f.type_ == HttpFilterType::Cors),
+            &preflight,
+        )
+    {
+        let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+        return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
+    }
+    if let Some(f) = backend_filters
+        .iter()
+        .find(|f| f.type_ == HttpFilterType::RequestRedirect)
+    {
+        return redirect_plan(decision, req, f);
+    }
+
+    let route_namespace = decision.route().map_or("", |r| r.namespace);
+    let origin = if preflight.is_none() {
+        cors::single_origin(req)
+    } else {
+        None
+    };
+    let mut request = RequestEdits::default();
+    let mut response = HeaderEdits::default();
+    let mut mirrors = Vec::new();
+    let mut mirror_index = 0u64;
+    for f in rule.filters.iter().chain(backend_filters) {
+        match &f.type_ {
+            HttpFilterType::RequestHeaderModifier => {
+                let m = f
+                    .request_header_modifier
+                    .as_ref()
+                    .ok_or("RequestHeaderModifier filter without settings")?;
+                request
+                    .headers
+                    .merge_modifier(m)
+                    .map_err(|e| Cow::Owned(format!("RequestHeaderModifier: {e}")))?;
+            }
+            HttpFilterType::ResponseHeaderModifier => {
+                let m = f
+                    .response_header_modifier
+                    .as_ref()
+                    .ok_or("ResponseHeaderModifier filter without settings")?;
+                response
+                    .merge_modifier(m)
+                    .map_err(|e| Cow::Owned(format!("ResponseHeaderModifier: {e}")))?;
+            }
+            HttpFilterType::RequestMirror => {
+                let m = f
+                    .request_mirror
+                    .as_ref()
+                    .ok_or("RequestMirror filter without settings")?;
+                if let Some(mirror) = mirror::fires(m, route_namespace, random, mirror_index) {
+                    mirrors.push(mirror);
+                }
+                mirror_index += 1;
+            }
+            HttpFilterType::UrlRewrite => {
+                let rewrite = f
+                    .url_rewrite
+                    .as_ref()
+                    .ok_or("URLRewrite filter without settings")?;
+                rewrite::apply(rewrite, decision, &mut request)?;
+            }
+            HttpFilterType::Cors => {
+                let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+                if let Some(origin) = origin {
+                    cors::response_headers(cors, origin, &mut response);
+                }
+            }
+            HttpFilterType::ExtensionRef => {
+                return Err(Cow::Borrowed("ExtensionRef filters are not supported"));
+            }
+            other => {
+                return Err(Cow::Owned(format!(
+                    "filter type {other} cannot be applied here"
+                )));
+            }
+        }
+    }
+
+    // SECURITY.md rule 1: "The same canonical path is used for matching, sent to ext-auth, and
+    // forwarded upstream": when the received path is not canonical, the edits say so.
+    if request.path.is_none() && raw_path(req) != Some(decision.path()) {
+        request.path = Some(decision.path().to_owned());
+    }
+
+    Ok(Plan::Forward(ForwardPlan {
+        backend,
+        backend_index,
+        request,
+        response,
+        mirrors,
+        timeouts: timeouts(rule.timeouts)?,
+        retry: rule.retry.map(retry).transpose()?,
+        session_persistence: rule.session,
+    }))
+}
+
+fn redirect_plan<'r>(
+    decision: &Decision<'r, '_>,
+    req: &RequestView<'_>,
+    f: &HttpRouteFilter,
+) -> Result<Plan<'r>, Reason> {
+    let settings = f
+        .request_redirect
+        .as_ref()
+        .ok_or("RequestRedirect filter without settings")?;
+    Ok(Plan::Respond(redirect::respond(settings, decision, req)?))
+}
+
+/// The path of the request-target as received (before normalization).
+fn raw_path<'q>(req: &RequestView<'q>) -> Option<&'q str> {
+    match split_target(req.target).ok()? {
+        TargetForm::Origin { path, .. } | TargetForm::Absolute { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+fn timeouts(t: Option<&HttpRouteTimeouts>) -> Result<Timeouts, Reason> {
+    let Some(t) = t else {
+        return Ok(Timeouts::default());
+    };
+    let one = |field: &str, value: Option<&String>| -> Result<Timeout, Reason> {
+        let Some(value) = value else {
+            return Ok(Timeout::Unset);
+        };
+        match parse_duration(value) {
+            Some(d) if d.is_zero() => Ok(Timeout::Disabled),
+            Some(d) => Ok(Timeout::After(d)),
+            None => Err(Cow::Owned(format!(
+                "timeouts.{field} {value:?} is not a Gateway API duration"
+            ))),
+        }
+    };
+    Ok(Timeouts {
+        request: one("request", t.request.as_ref())?,
+        backend_request: one("backendRequest", t.backend_request.as_ref())?,
+    })
+}
+
+fn retry(r: &HttpRouteRetry) -> Result<Retry, Reason> {
+    let codes = r
+        .codes
+        .iter()
+        .map(|&c| {
+            u16::try_from(c)
+                .ok()
+                .filter(|c| (400..=599).contains(c))
+                .ok_or_else(|| Cow::Owned(format!("retry code {c} is not between 400 and 599")))
+        })
+        .collect::<Result<Vec<u16>, Reason>>()?;
+    let attempts = r
+        .attempts
+        .map(|a| {
+            u32::try_from(a).map_err(|_| Cow::Owned(format!("retry attempts {a} is negative")))
+        })
+        .transpose()?;
+    let backoff = match &r.backoff {
+        None => None,
+        Some(b) => Some(parse_duration(b).ok_or_else(|| {
+            Cow::Owned(format!("retry backoff {b:?} is not a Gateway API duration"))
+        })?),
+    };
+    Ok(Retry {
+        codes,
+        attempts,
+        backoff,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! The router agrees with the literal reference on generated tables and requests, and
+//! decisions do not depend on the order of route documents.
+
+use gateway_core::api::Resource;
+use proptest::prelude::*;
+
+use crate::reference;
+use crate::support::*;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+const HOSTS: &[&str] = &[
+    "a.example.com",
+    "b.example.com",
+    "x.a.example.com",
+    "example.com",
+];
+const ROUTE_HOSTS: &[&str] = &[
+    "a.example.com",
+    "*.example.com",
+    "*.a.example.com",
+    "example.com",
+];
+const SEGMENTS: &[&str] = &["a", "b", "c"];
+const TIMES: &[&str] = &[
+    "2024-01-01T00:00:00Z",
+    "2024-02-01T00:00:00Z",
+    "2024-03-01T00:00:00Z",
+];
+
+#[derive(Clone, Debug)]
+struct GenMatch {
+    kind: u8,
+    path: String,
+    method: Option<&'static str>,
+    headers: Vec<(&'static str, &'static str)>,
+    query: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Clone, Debug)]
+struct GenRoute {
+    name: String,
+    time: &'static str,
+    hostnames: Vec<&'static str>,
+    rules: Vec<Vec<GenMatch>>,
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(SEGMENTS), 0..3)
+        .prop_map(|s| format!("/{}", s.join("/")))
+}
+
+fn kv() -> impl Strategy<Value = (&'static str, &'static str)> {
+    (
+        prop::sample::select(&["x", "y"][..]),
+        prop::sample::select(&["1", "2"][..]),
+    )
+}
+
+fn gen_match() -> impl Strategy<Value = GenMatch> {
+    (
+        0u8..10,
+        path(),
+        prop::option::of(prop::sample::select(&["GET", "POST"][..])),
+        prop::collection::vec(kv(), 0..2),
+        prop::collection::vec(kv(), 0..2),
+    )
+        .prop_map(|(k, path, method, mut headers, mut query)| {
+            headers.dedup_by_key(|h| h.0);
+            query.dedup_by_key(|q| q.0);
+            GenMatch {
+                kind: if k < 4 {
+                    0
+                } else if k < 9 {
+                    1
+                } else {
+                    2
+                },
+                path,
+                method,
+                headers,
+                query,
+            }
+        })
+}
+
+fn gen_route(i: usize) -> impl Strategy<Value = GenRoute> {
+    (
+        prop::sample::select(TIMES),
+        prop::sample::subsequence(ROUTE_HOSTS, 0..3),
+        prop::collection::vec(prop::collection::vec(gen_match(), 1..3), 1..4),
+    )
+        .prop_map(move |(time, hostnames, rules)| GenRoute {
+            name: format!("r{i}"),
+            time,
+            hostnames,
+            rules,
+        })
+}
+
+fn table() -> impl Strategy<Value = Vec<GenRoute>> {
+    (1usize..6).prop_flat_map(|n| (0..n).map(gen_route).collect::<Vec<_>>())
+}
+
+fn yaml(routes: &[GenRoute]) -> String {
+    let mut out = String::new();
+    for r in routes {
+        let hostnames: Vec<String> = r.hostnames.iter().map(|h| format!("'{h}'")).collect();
+        out.push_str(&format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: {}, namespace: default, creationTimestamp: '{}'}}\nspec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [{}]\n  rules:\n",
+            r.name,
+            r.time,
+            hostnames.join(", ")
+        ));
+        for rule in &r.rules {
+            out.push_str("  - backendRefs: [{name: a, port: 80}]\n    matches:\n");
+            for m in rule {
+                let (kind, value) = match m.kind {
+                    0 => ("Exact", m.path.clone()),
+                    1 => ("PathPrefix", m.path.clone()),
+                    _ => ("RegularExpression", format!("{}.*", m.path)),
+                };
+                out.push_str(&format!("    - path: {{type: {kind}, value: '{value}'}}\n"));
+                if let Some(method) = m.method {
+                    out.push_str(&format!("      method: {method}\n"));
+                }
+                if !m.headers.is_empty() {
+                    let hs: Vec<String> = m
+                        .headers
+                        .iter()
+                        .map(|(k, v)| format!("{{name: {k}, value: '{v}'}}"))
+                        .collect();
+                    out.push_str(&format!("      headers: [{}]\n", hs.join(", ")));
+                }
+                if !m.query.is_empty() {
+                    let qs: Vec<String> = m
+                        .query
+                        .iter()
+                        .map(|(k, v)| format!("{{name: {k}, value: '{v}'}}"))
+                        .collect();
+                    out.push_str(&format!("      queryParams: [{}]\n", qs.join(", ")));
+                }
+            }
+        }
+        out.push_str("---\n");
+    }
+    out
+}
+
+#[derive(Clone, Debug)]
+struct GenRequest {
+    host: &'static str,
+    path: String,
+    method: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    query: Vec<(&'static str, &'static str)>,
+}
+
+fn request() -> impl Strategy<Value = GenRequest> {
+    (
+        prop::sample::select(HOSTS),
+        path(),
+        prop::sample::select(&["GET", "POST"][..]),
+        prop::collection::vec(kv(), 0..3),
+        prop::collection::vec(kv(), 0..3),
+    )
+        .prop_map(|(host, path, method, headers, query)| GenRequest {
+            host,
+            path,
+            method,
+            headers,
+            query,
+        })
+}
+
+fn check(routes: &[GenRoute], requests: &[GenRequest]) -> Result<(), TestCaseError> {
+    let config = with_routes(&yaml(routes));
+    let router = router(&config);
+    let wire: Vec<gateway_core::api::HttpRoute> = config
+        .snapshot()
+        .resources()
+        .filter_map(|r| match r {
+            Resource::HttpRoute(h) => Some(h.clone()),
+            _ => None,
+        })
+        .collect();
+    for req in requests {
+        let query: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let query = query.join("&");
+        let target = if query.is_empty() {
+            req.path.clone()
+        } else {
+            format!("{}?{query}", req.path)
+        };
+        let mut headers = vec![("host", req.host)];
+        headers.extend(req.headers.iter().copied());
+        let got = route(&router, req.method, &target, &headers);
+        let want = reference::route(
+            &wire,
+            &reference::Request {
+                host: req.host,
+                path: &req.path,
+                query: (!query.is_empty()).then_some(query.as_str()),
+                method: req.method,
+                headers: &req.headers,
+            },
+        );
+        let got = got.route.zip(got.rule);
+        prop_assert_eq!(got, want, "request {:?}\nroutes:\n{}", req, yaml(routes));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The indexed router and the literal reference choose the same route and rule.
+    #[test]
+    fn router_agrees_with_the_linear_reference(routes in table(), requests in prop::collection::vec(request(), 1..6)) {
+        check(&routes, &requests)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 10, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Reordering route documents changes no decision.
+    #[test]
+    fn decisions_do_not_depend_on_document_order(routes in table(), requests in prop::collection::vec(request(), 1..6)) {
+        let forward = with_routes(&yaml(&routes));
+        let mut reversed = routes.clone();
+        reversed.reverse();
+        let backward = with_routes(&yaml(&reversed));
+        let (a, b) = (router(&forward), router(&backward));
+        for req in &requests {
+            let headers = [("host", req.host)];
+            prop_assert_eq!(route(&a, req.method, &req.path, &headers), route(&b, req.method, &req.path, &headers));
+        }
+    }
+}
