@@ -301,7 +301,6 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
                 local.reason
             });
         }
-        _ => {}
     }
     out
 }

@@ -3,7 +3,7 @@
 //!
 //! The rules come from the v1.4.1 experimental-channel CRDs of kubernetes-sigs/gateway-api
 //! (`config/crd/experimental/*.yaml`): schema bounds and `x-kubernetes-validations` CEL rules.
-
+#![allow(clippy::disallowed_methods)] // tests read the corpus from disk and PROPTEST_CASES
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

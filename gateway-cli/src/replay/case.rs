@@ -198,7 +198,6 @@ pub(crate) struct BackendRequest {
     pub(crate) headers: serde_json::Map<String, Value>,
     #[serde(default)]
     pub(crate) absent_headers: Vec<String>,
-    pub(crate) sni: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -212,9 +212,8 @@ pub(crate) fn compare(
         }
     } else if !statuses.is_empty() {
         let timeout = |s: u16| s == 408 || s == 504;
-        if !statuses.contains(&seen.status)
-            && !(timeout(seen.status) && statuses.iter().any(|s| timeout(*s)))
-        {
+        let timed_out = timeout(seen.status) && statuses.iter().any(|s| timeout(*s));
+        if !statuses.contains(&seen.status) && !timed_out {
             return Err(format!(
                 "status {statuses:?} expected, got {} ({})",
                 seen.status, seen.reason
@@ -238,20 +237,20 @@ pub(crate) fn compare(
             }
         }
         if let Some(br) = &e.backend_request {
-            if let Some(m) = &br.method {
-                if *m != seen.method {
-                    return Err(format!("backend method {m} expected, got {}", seen.method));
-                }
+            if let Some(m) = &br.method
+                && *m != seen.method
+            {
+                return Err(format!("backend method {m} expected, got {}", seen.method));
             }
-            if let Some(p) = &br.path {
-                if *p != seen.path {
-                    return Err(format!("backend path {p} expected, got {}", seen.path));
-                }
+            if let Some(p) = &br.path
+                && *p != seen.path
+            {
+                return Err(format!("backend path {p} expected, got {}", seen.path));
             }
-            if let Some(h) = &br.host {
-                if *h != seen.host {
-                    return Err(format!("backend host {h} expected, got {}", seen.host));
-                }
+            if let Some(h) = &br.host
+                && *h != seen.host
+            {
+                return Err(format!("backend host {h} expected, got {}", seen.host));
             }
             headers_match(
                 "backend request",
@@ -280,14 +279,14 @@ pub(crate) fn compare(
             }
         }
     }
-    if let Some(r) = &e.redirect {
-        if matches!(seen.status, 300 | 301 | 302 | 303 | 307 | 308) {
-            let loc = seen
-                .location
-                .as_deref()
-                .ok_or("redirect without Location")?;
-            check_location(loc, r, case)?;
-        }
+    if let Some(r) = &e.redirect
+        && matches!(seen.status, 300 | 301 | 302 | 303 | 307 | 308)
+    {
+        let loc = seen
+            .location
+            .as_deref()
+            .ok_or("redirect without Location")?;
+        check_location(loc, r, case)?;
     }
     Ok(())
 }
@@ -346,10 +345,10 @@ fn check_location(loc: &str, r: &super::case::Redirect, case: &RequestCase) -> R
     if scheme != want_scheme {
         return Err(format!("Location {loc}: scheme {want_scheme} expected"));
     }
-    if let Some(h) = &r.host {
-        if host != h {
-            return Err(format!("Location {loc}: host {h} expected"));
-        }
+    if let Some(h) = &r.host
+        && host != h
+    {
+        return Err(format!("Location {loc}: host {h} expected"));
     }
     let want_port = r.port.as_ref().and_then(|p| {
         p.as_u64()

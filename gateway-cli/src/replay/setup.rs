@@ -153,10 +153,8 @@ pub(crate) fn apply(snapshot: &mut Snapshot, m: &Mutation) -> Result<(), String>
         }
         spec_changed |= change.path.starts_with("spec");
     }
-    if spec_changed {
-        if let Some(g) = value.pointer_mut("/metadata/generation") {
-            *g = Value::from(g.as_i64().unwrap_or(1) + 1);
-        }
+    if spec_changed && let Some(g) = value.pointer_mut("/metadata/generation") {
+        *g = Value::from(g.as_i64().unwrap_or(1) + 1);
     }
     let text = value.to_string();
     let mut options = LoadOptions::default();

@@ -201,6 +201,8 @@ string_enum! {
     }
 }
 
+// `string_enum!` defines the enum, so `#[default]` cannot be derived there.
+#[allow(clippy::derivable_impls)]
 impl Default for FromNamespaces {
     fn default() -> Self {
         Self::Same
@@ -352,6 +354,7 @@ string_enum! {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(Default)]
 pub struct AllowedRoutes {
     /// Namespaces routes may attach from; CRD default `{from: Same}`.
     #[serde(default)]
@@ -359,15 +362,6 @@ pub struct AllowedRoutes {
     /// Route kinds allowed; defaults to what the protocol supports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<RouteGroupKind>,
-}
-
-impl Default for AllowedRoutes {
-    fn default() -> Self {
-        Self {
-            namespaces: RouteNamespaces::default(),
-            kinds: Vec::new(),
-        }
-    }
 }
 
 /// `allowedRoutes.namespaces`.
@@ -433,12 +427,16 @@ pub struct ListenerSetSpec {
     pub listeners: Vec<Listener>,
 }
 
+// `string_enum!` defines the enum, so `#[default]` cannot be derived there.
+#[allow(clippy::derivable_impls)]
 impl Default for FrontendValidationMode {
     fn default() -> Self {
         Self::AllowValidOnly
     }
 }
 
+// `string_enum!` defines the enum, so `#[default]` cannot be derived there.
+#[allow(clippy::derivable_impls)]
 impl Default for TlsModeType {
     fn default() -> Self {
         Self::Terminate

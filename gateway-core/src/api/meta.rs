@@ -84,6 +84,25 @@ pub struct ParentReference {
     pub port: Option<i32>,
 }
 
+impl ParentReference {
+    /// A reference to a Gateway.
+    ///
+    /// ```
+    /// let p = gateway_core::api::ParentReference::gateway(Some("infra"), "edge");
+    /// assert_eq!((p.kind.as_str(), p.name.as_str()), ("Gateway", "edge"));
+    /// ```
+    pub fn gateway(namespace: Option<&str>, name: &str) -> Self {
+        Self {
+            group: GATEWAY_GROUP.to_owned(),
+            kind: "Gateway".to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.to_owned(),
+            section_name: None,
+            port: None,
+        }
+    }
+}
+
 pub(crate) fn gateway_group() -> String {
     GATEWAY_GROUP.to_owned()
 }

@@ -215,6 +215,8 @@ string_enum! {
     }
 }
 
+// `string_enum!` defines the enum, so `#[default]` cannot be derived there.
+#[allow(clippy::derivable_impls)]
 impl Default for StringMatchType {
     fn default() -> Self {
         Self::Exact
@@ -807,6 +809,8 @@ impl Default for BackendRef {
     }
 }
 
+// `string_enum!` defines the enum, so `#[default]` cannot be derived there.
+#[allow(clippy::derivable_impls)]
 impl Default for SessionPersistenceType {
     fn default() -> Self {
         Self::Cookie

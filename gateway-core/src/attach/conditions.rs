@@ -18,13 +18,13 @@ impl Conditions<'_> {
         reason: &str,
         message: impl Into<String>,
     ) -> Condition {
-        let mut c = Condition::default();
-        c.type_ = type_.to_owned();
-        c.status = if ok { "True" } else { "False" }.to_owned();
-        c.reason = reason.to_owned();
-        c.message = message.into();
-        c.observed_generation = self.generation;
-        c.last_transition_time = self.time.to_owned();
-        c
+        Condition {
+            type_: type_.to_owned(),
+            status: if ok { "True" } else { "False" }.to_owned(),
+            reason: reason.to_owned(),
+            message: message.into(),
+            observed_generation: self.generation,
+            last_transition_time: self.time.to_owned(),
+        }
     }
 }

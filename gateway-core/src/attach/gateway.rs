@@ -18,7 +18,7 @@ use crate::api::{
 /// Gateway API feature names (pkg/features, v1.4.1 spelling) this library implements and
 /// whose fully expressed conformance cases all pass in the replay; `gateway replay` and a test
 /// keep this list honest. Sorted.
-pub const SUPPORTED_FEATURES: &[&str] = &[
+pub(super) const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
@@ -306,37 +306,38 @@ fn listener_state(
                 .tls
                 .as_ref()
                 .is_some_and(|t| t.mode == TlsModeType::Terminate));
-    if terminates && resolved.is_ok() {
-        if let Some(tls) = &listener.tls {
-            for cert in &tls.certificate_refs {
-                let cert_ns = cert.namespace.as_deref().unwrap_or(ns);
-                if !(cert.group.is_empty() && cert.kind == "Secret") {
-                    resolved = Err((
-                        "InvalidCertificateRef",
-                        format!(
-                            "certificateRef {}/{} is not a Secret",
-                            cert.group, cert.kind
-                        ),
-                    ));
-                    break;
-                }
-                if !grants.allows(
-                    (GATEWAY_GROUP, "Gateway", ns),
-                    ("", "Secret", cert_ns, &cert.name),
-                ) {
-                    resolved = Err((
-                        "RefNotPermitted",
-                        format!(
-                            "no ReferenceGrant allows a reference to Secret {cert_ns}/{}",
-                            cert.name
-                        ),
-                    ));
-                    break;
-                }
-                if let Err(why) = secret_certificate(snapshot, cert_ns, &cert.name) {
-                    resolved = Err(("InvalidCertificateRef", why));
-                    break;
-                }
+    if terminates
+        && resolved.is_ok()
+        && let Some(tls) = &listener.tls
+    {
+        for cert in &tls.certificate_refs {
+            let cert_ns = cert.namespace.as_deref().unwrap_or(ns);
+            if !(cert.group.is_empty() && cert.kind == "Secret") {
+                resolved = Err((
+                    "InvalidCertificateRef",
+                    format!(
+                        "certificateRef {}/{} is not a Secret",
+                        cert.group, cert.kind
+                    ),
+                ));
+                break;
+            }
+            if !grants.allows(
+                (GATEWAY_GROUP, "Gateway", ns),
+                ("", "Secret", cert_ns, &cert.name),
+            ) {
+                resolved = Err((
+                    "RefNotPermitted",
+                    format!(
+                        "no ReferenceGrant allows a reference to Secret {cert_ns}/{}",
+                        cert.name
+                    ),
+                ));
+                break;
+            }
+            if let Err(why) = secret_certificate(snapshot, cert_ns, &cert.name) {
+                resolved = Err(("InvalidCertificateRef", why));
+                break;
             }
         }
     }

@@ -275,13 +275,13 @@ fn compute(config: &mut Config) -> StatusReport {
     let classes = gateway::classes(snapshot, options, &mut report);
     let mut gateways = Vec::new();
     for (index, object) in snapshot.objects.iter().enumerate() {
-        if let Resource::Gateway(gw) = &object.resource {
-            if classes.contains(&gw.spec.gateway_class_name) {
-                gateways.push((
-                    index,
-                    gateway::gateway(snapshot, index, gw, options, &grants),
-                ));
-            }
+        if let Resource::Gateway(gw) = &object.resource
+            && classes.contains(&gw.spec.gateway_class_name)
+        {
+            gateways.push((
+                index,
+                gateway::gateway(snapshot, index, gw, options, &grants),
+            ));
         }
     }
     let (routes, route_statuses) = route::attach_routes(snapshot, options, &grants, &mut gateways);

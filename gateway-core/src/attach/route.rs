@@ -156,10 +156,10 @@ fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
                 return Some(p);
             }
         }
-        if let Some(method) = &m.method {
-            if !method.is_known() {
-                return Some(format!("unsupported method {:?}", method.as_str()));
-            }
+        if let Some(method) = &m.method
+            && !method.is_known()
+        {
+            return Some(format!("unsupported method {:?}", method.as_str()));
         }
     }
     filters_problem(&rule.filters).or_else(|| {
@@ -281,11 +281,7 @@ pub(super) fn attach_routes(
             for (gi, (gw_index, (g, _))) in gateways.iter().enumerate() {
                 let is_default = matches!(&snapshot.objects.get(*gw_index).map(|o| &o.resource), Some(Resource::Gateway(gw)) if gw.spec.default_scope == Some(GatewayDefaultScope::All));
                 if is_default && !parents.iter().any(|(_, i)| *i == Some(gi)) {
-                    let mut p = ParentReference::default();
-                    p.group = GATEWAY_GROUP.to_owned();
-                    p.kind = "Gateway".to_owned();
-                    p.namespace = g.id.namespace.clone();
-                    p.name = g.id.name.clone();
+                    let p = ParentReference::gateway(g.id.namespace.as_deref(), &g.id.name);
                     parents.push((p, Some(gi)));
                 }
             }
@@ -608,11 +604,7 @@ pub(super) fn policies(
         let (accepted, resolved) = policy_conditions(snapshot, ns, policy, &policies, *index);
         let mut entries = Vec::new();
         for gw in ancestors {
-            let mut p = ParentReference::default();
-            p.group = GATEWAY_GROUP.to_owned();
-            p.kind = "Gateway".to_owned();
-            p.namespace = gw.namespace.clone();
-            p.name = gw.name.clone();
+            let p = ParentReference::gateway(gw.namespace.as_deref(), &gw.name);
             let conditions = vec![
                 c.make("Accepted", accepted.0, accepted.1, accepted.2.clone()),
                 c.make("ResolvedRefs", resolved.0, resolved.1, resolved.2.clone()),

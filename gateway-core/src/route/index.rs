@@ -40,18 +40,18 @@ impl PathIndex {
 
     pub(crate) fn sort(&mut self) {
         for v in self.exact.values_mut().chain(self.prefix.values_mut()) {
-            v.sort_by(|a, b| a.rank.cmp(&b.rank));
+            v.sort_by_key(|a| a.rank);
         }
-        self.regex.sort_by(|a, b| a.1.rank.cmp(&b.1.rank));
+        self.regex.sort_by_key(|a| a.1.rank);
     }
 
     /// Calls `f` with each candidate whose path matches `path`, in precedence order, until
     /// `f` returns true.
     pub(crate) fn walk<'s>(&'s self, path: &str, mut f: impl FnMut(&'s Candidate) -> bool) -> bool {
-        if let Some(list) = self.exact.get(path) {
-            if list.iter().any(&mut f) {
-                return true;
-            }
+        if let Some(list) = self.exact.get(path)
+            && list.iter().any(&mut f)
+        {
+            return true;
         }
         for (re, c) in &self.regex {
             if re.is_match(path) && f(c) {
@@ -76,10 +76,10 @@ impl PathIndex {
         let mut skip = segments.saturating_sub(self.max_prefix_segments);
         loop {
             if skip == 0 {
-                if let Some(list) = self.prefix.get(p) {
-                    if list.iter().any(&mut f) {
-                        return true;
-                    }
+                if let Some(list) = self.prefix.get(p)
+                    && list.iter().any(&mut f)
+                {
+                    return true;
                 }
             } else {
                 skip -= 1;
@@ -106,10 +106,6 @@ pub(crate) struct HostIndex {
 }
 
 impl HostIndex {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.wildcard.is_empty() && self.any.is_empty()
-    }
-
     pub(crate) fn sort(&mut self) {
         self.exact
             .values_mut()

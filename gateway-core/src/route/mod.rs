@@ -481,10 +481,10 @@ impl Router {
             {
                 continue;
             }
-            if let (Some(pattern), Some(sni)) = (&l.hostname, &sni) {
-                if !host_matches(pattern, sni) {
-                    continue;
-                }
+            if let (Some(pattern), Some(sni)) = (&l.hostname, &sni)
+                && !host_matches(pattern, sni)
+            {
+                continue;
             }
             for (hostnames, rule, rank) in &l.l4 {
                 let score = if hostnames.is_empty() {
