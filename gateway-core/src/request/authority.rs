@@ -130,6 +130,38 @@ impl fmt::Display for HostError {
 
 impl std::error::Error for HostError {}
 
+/// As [`request_host`], returning the canonical host and port, computed once.
+///
+/// # Errors
+/// As [`request_host`], and any [`canonical_host`] error of the chosen authority.
+///
+/// # Examples
+/// ```
+/// use gateway_core::request::authority::request_host_canonical;
+/// let mut hosts = [&b"Shop.Example.com:8080"[..]].into_iter();
+/// let (host, port) = request_host_canonical(None, None, &mut hosts).unwrap();
+/// assert_eq!((&*host, port), ("shop.example.com", Some(8080)));
+/// ```
+pub fn request_host_canonical<'a>(
+    absolute_authority: Option<&'a str>,
+    h2_authority: Option<&'a str>,
+    host_headers: &mut dyn Iterator<Item = &'a [u8]>,
+) -> Result<(Cow<'a, str>, Option<u16>), HostError> {
+    if absolute_authority.is_none() && h2_authority.is_none() {
+        let first = host_headers.next().ok_or(HostError::Missing)?;
+        if host_headers.next().is_some() {
+            return Err(HostError::Duplicate);
+        }
+        let host = std::str::from_utf8(first).map_err(|_| HostError::NotUtf8)?;
+        return canonical_host(host);
+    }
+    canonical_host(request_host(
+        absolute_authority,
+        h2_authority,
+        host_headers,
+    )?)
+}
+
 /// Which raw authority a request is for, per SECURITY.md rule 3 (see the module docs).
 ///
 /// `absolute_authority` is the authority of an absolute-form target, `h2_authority` the HTTP/2
@@ -202,6 +234,9 @@ pub fn request_host<'a>(
 /// assert_eq!(canonical_host("a..b"), Err(HostError::EmptyLabel));
 /// ```
 pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
+    if let Some(fast) = canonical_fast(authority) {
+        return Ok(fast);
+    }
     let trimmed = authority.trim_matches([' ', '\t']);
     if trimmed.is_empty() {
         return Err(HostError::Empty);
@@ -224,6 +259,45 @@ pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Ho
 // === helpers ===
 
 /// Splits `host[:port]` / `[v6][:port]` and parses the port.
+/// The common case in one pass: an already canonical reg-name (lower-case letters, digits,
+/// `-`, `_`, non-empty labels, no trailing dot, not ending in a number), optionally followed
+/// by `:port`. Anything else returns `None` and takes the general path, which decides.
+fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
+    let bytes = authority.as_bytes();
+    let mut label_start = 0;
+    let mut label_digits_only = true;
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'a'..=b'z' | b'-' | b'_' => label_digits_only = false,
+            b'0'..=b'9' => {}
+            b'.' => {
+                if i == label_start {
+                    return None;
+                }
+                label_start = i + 1;
+                label_digits_only = true;
+            }
+            b':' => {
+                end = i;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    // Empty host, empty last label (trailing dot), or a numeric last label (IPv4 and the
+    // WHATWG number rules) go the general way.
+    if end == 0 || label_start >= end || label_digits_only || end > MAX_HOST_LEN {
+        return None;
+    }
+    let host = authority.get(..end)?;
+    let port = match authority.get(end..) {
+        None | Some("") => None,
+        Some(rest) => parse_port(rest.strip_prefix(':')?).ok()?,
+    };
+    Some((Cow::Borrowed(host), port))
+}
+
 fn split_port(authority: &str) -> Result<(&str, Option<u16>), HostError> {
     if authority.starts_with('[') {
         let Some(close) = authority.find(']') else {

@@ -39,27 +39,15 @@ impl<'a> Headers<'a> {
     /// No headers.
     pub const EMPTY: Headers<'static> = Headers::Pairs(&[]);
 
-    /// Every value of header `name` (compared case-insensitively), in order.
-    pub fn get_all(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let this = *self;
-        let iter: Box<dyn Iterator<Item = &'a [u8]> + 'a> = match this {
-            Headers::Pairs(pairs) => Box::new(
-                pairs
-                    .iter()
-                    .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_bytes()),
-            ),
-            Headers::Bytes(pairs) => Box::new(
-                pairs
-                    .iter()
-                    .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-                    .map(|(_, v)| *v),
-            ),
-            Headers::Map(map) => {
-                Box::new(map.get_all(name).iter().map(http::HeaderValue::as_bytes))
-            }
+    /// Every value of header `name` (compared case-insensitively), in order, without
+    /// allocating.
+    pub fn get_all(&self, name: &'a str) -> HeaderValues<'a> {
+        let inner = match *self {
+            Headers::Pairs(pairs) => ValuesInner::Pairs(pairs.iter()),
+            Headers::Bytes(pairs) => ValuesInner::Bytes(pairs.iter()),
+            Headers::Map(map) => ValuesInner::Map(map.get_all(name).iter()),
         };
-        iter
+        HeaderValues { name, inner }
     }
 
     /// Calls `f` with each value of `name`, in order, stopping when it returns false; returns
@@ -234,6 +222,37 @@ impl<'a> RequestView<'a> {
             headers: Headers::Map(req.headers()),
             sni: None,
             port,
+        }
+    }
+}
+
+/// The values of one header, in order: see [`Headers::get_all`].
+#[derive(Debug)]
+pub struct HeaderValues<'a> {
+    name: &'a str,
+    inner: ValuesInner<'a>,
+}
+
+#[derive(Debug)]
+enum ValuesInner<'a> {
+    Pairs(std::slice::Iter<'a, (&'a str, &'a str)>),
+    Bytes(std::slice::Iter<'a, (&'a [u8], &'a [u8])>),
+    Map(http::header::ValueIter<'a, http::HeaderValue>),
+}
+
+impl<'a> Iterator for HeaderValues<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let name = self.name;
+        match &mut self.inner {
+            ValuesInner::Pairs(it) => it
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_bytes()),
+            ValuesInner::Bytes(it) => it
+                .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
+                .map(|(_, v)| *v),
+            ValuesInner::Map(it) => it.next().map(http::HeaderValue::as_bytes),
         }
     }
 }

@@ -318,7 +318,7 @@ pub fn split_target_with<'a>(
     if raw.is_empty() {
         return Err(TargetError::Empty);
     }
-    validate_target_bytes(raw)?;
+    let query_at = validate_target_bytes(raw)?;
     // Every byte is ASCII now, so this cannot fail; map the impossible error anyway.
     let target = std::str::from_utf8(raw).map_err(|e| {
         let offset = e.valid_up_to();
@@ -332,7 +332,11 @@ pub fn split_target_with<'a>(
         return Ok(TargetForm::Asterisk);
     }
     if target.starts_with('/') {
-        let (path, query) = split_query(target);
+        // The query starts at the first `?`, found by the byte scan above.
+        let (path, query) = match query_at {
+            Some(q) => (target.get(..q).unwrap_or(target), target.get(q + 1..)),
+            None => (target, None),
+        };
         return Ok(TargetForm::Origin { path, query });
     }
     if let Some((scheme, rest)) = target.split_once("://")
@@ -416,7 +420,10 @@ const fn is_forbidden_byte(b: u8) -> bool {
 }
 
 /// Refuses `#` and forbidden bytes anywhere in the target, first by position.
-fn validate_target_bytes(raw: &[u8]) -> Result<(), TargetError> {
+/// Checks every byte (no fragment, no forbidden byte) and returns the offset of the first `?`,
+/// in one pass.
+fn validate_target_bytes(raw: &[u8]) -> Result<Option<usize>, TargetError> {
+    let mut query_at = None;
     for (offset, &byte) in raw.iter().enumerate() {
         if byte == b'#' {
             return Err(TargetError::Fragment);
@@ -424,8 +431,11 @@ fn validate_target_bytes(raw: &[u8]) -> Result<(), TargetError> {
         if is_forbidden_byte(byte) {
             return Err(TargetError::InvalidByte { byte, offset });
         }
+        if byte == b'?' && query_at.is_none() {
+            query_at = Some(offset);
+        }
     }
-    Ok(())
+    Ok(query_at)
 }
 
 /// Splits at the first `?`: `(before, Some(after))` or `(all, None)`.

@@ -6,7 +6,9 @@
 //! path longest first. Every bucket holds its candidates pre-sorted by the remaining
 //! precedence keys, so the first candidate whose predicates hold wins.
 
-use std::collections::HashMap;
+// Keys come from configuration, never from requests, so a fast non-keyed hash cannot be
+// flooded by clients (lookups alone cannot create collisions).
+use rustc_hash::FxHashMap as HashMap;
 
 use regex::Regex;
 
@@ -29,6 +31,9 @@ pub(crate) struct PathIndex {
     pub(crate) exact: HashMap<Box<str>, Vec<Candidate>>,
     pub(crate) prefix: HashMap<Box<str>, Vec<Candidate>>,
     pub(crate) regex: Vec<(Regex, Candidate)>,
+    /// All of `regex` in one automaton: one pass tells whether any can match, so requests
+    /// that match none (the common case) pay one scan, not one per pattern.
+    pub(crate) regex_set: Option<regex::RegexSet>,
     /// The longest prefix key, in `/`-separated segments: no deeper lookups are needed.
     pub(crate) max_prefix_segments: usize,
 }
@@ -43,6 +48,15 @@ impl PathIndex {
             v.sort_by_key(|a| a.rank);
         }
         self.regex.sort_by_key(|a| a.1.rank);
+        self.regex_set = if self.regex.is_empty() {
+            None
+        } else {
+            regex::RegexSetBuilder::new(self.regex.iter().map(|(re, _)| re.as_str()))
+                .size_limit(self.regex.len().saturating_mul(1 << 20))
+                .nest_limit(50)
+                .build()
+                .ok()
+        };
     }
 
     /// Calls `f` with each candidate whose path matches `path`, in precedence order, until
@@ -53,9 +67,16 @@ impl PathIndex {
         {
             return true;
         }
-        for (re, c) in &self.regex {
-            if re.is_match(path) && f(c) {
-                return true;
+        let any_regex = match &self.regex_set {
+            Some(set) => set.is_match(path),
+            // No set (it did not compile within its limits): check each pattern.
+            None => !self.regex.is_empty(),
+        };
+        if any_regex {
+            for (re, c) in &self.regex {
+                if re.is_match(path) && f(c) {
+                    return true;
+                }
             }
         }
         if self.prefix.is_empty() {
@@ -106,6 +127,10 @@ pub(crate) struct HostIndex {
 }
 
 impl HostIndex {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.wildcard.is_empty() && self.any.is_empty()
+    }
+
     pub(crate) fn sort(&mut self) {
         self.exact
             .values_mut()

@@ -33,9 +33,9 @@ mod index;
 mod matcher;
 mod precedence;
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::HashMap;
 use std::fmt;
 
 use index::{Candidate, HostIndex, PathIndex};
@@ -47,7 +47,7 @@ use crate::api::{
 };
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
-use crate::request::authority::{canonical_host, request_host};
+use crate::request::authority::request_host_canonical;
 use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
 
 /// Compiles a regular expression the way every matcher uses it: anchored to the whole value
@@ -356,18 +356,9 @@ impl Router {
                 );
             }
         };
-        let mut hosts = req
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"))
-            .map(|(_, v)| v);
-        let host = match request_host(absolute_authority, req.authority, &mut hosts) {
-            Ok(raw) => match canonical_host(raw) {
-                Ok((host, _port)) => host,
-                Err(e) => {
-                    return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}"));
-                }
-            },
+        let mut hosts = req.headers.get_all("host");
+        let host = match request_host_canonical(absolute_authority, req.authority, &mut hosts) {
+            Ok((host, _port)) => host,
             Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
         };
         let path = match normalize_path(raw_path, &self.policy) {
@@ -409,12 +400,9 @@ impl Router {
         let Some(compiled) = self.listeners.get(usize::from(listener)) else {
             return d.fail(Outcome::NotFound, "no listener");
         };
-        let grpc = is_grpc(req);
-        let table = if grpc && compiled.grpc.has_host(&d.host) {
-            &compiled.grpc
-        } else {
-            &compiled.http
-        };
+        // Only listeners with GRPCRoutes pay for looking at the content type.
+        let grpc = !compiled.grpc.is_empty() && is_grpc(req) && compiled.grpc.has_host(&d.host);
+        let table = if grpc { &compiled.grpc } else { &compiled.http };
         let mut found: Option<&Candidate> = None;
         for group in table.groups(&d.host) {
             let hit = group.walk(&d.path, |c| {
@@ -725,8 +713,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
             *slot = u32::try_from(rank).unwrap_or(u32::MAX);
         }
     }
-    let mut route_ids: HashMap<usize, u32> = HashMap::new();
-    let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::new();
+    let mut route_ids: HashMap<usize, u32> = HashMap::default();
+    let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::default();
 
     for l in &gateway.listeners {
         let Some(protocol) = l.protocol else { continue };

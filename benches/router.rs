@@ -1,0 +1,510 @@
+//! Router benchmark: ours against a literal linear scan and against the floor (a bare hash-map
+//! host lookup plus a matchit path lookup, no predicates), on the same tables and requests.
+//!
+//! `cargo bench --bench router` runs criterion groups `router/{ours,linear,floor}/{size}/{class}`
+//! and writes `router-bench.json` into the cargo target directory with, per table size and
+//! router: the median ns per request (median of 3 runs of 15 batches), build time, and bytes
+//! per rule (regex programs reported separately).
+
+use std::alloc::System;
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::request::{Headers, RequestView};
+use gateway_core::route::{Outcome, Router};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+/// Counts heap bytes, to report memory per rule.
+#[global_allocator]
+static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Live heap bytes now.
+fn live() -> isize {
+    let s = ALLOC.stats();
+    s.bytes_allocated as isize - s.bytes_deallocated as isize
+}
+
+const SIZES: &[usize] = &[10, 100, 1_000, 10_000];
+const RULES_PER_ROUTE: usize = 10;
+
+/// One generated rule: host kind, path, predicates.
+#[derive(Clone)]
+struct GenRule {
+    route: usize,
+    rule: usize,
+    host: Option<String>,
+    path_kind: &'static str,
+    path: String,
+    method: Option<&'static str>,
+    header: Option<(&'static str, &'static str)>,
+    query: Option<(&'static str, &'static str)>,
+}
+
+/// `n` rules in routes of ten: a third with an exact hostname, a third a wildcard, a third none;
+/// Exact and PathPrefix paths with 1 % RegularExpression; some method, header, query matches.
+fn table(n: usize) -> Vec<GenRule> {
+    (0..n)
+        .map(|i| {
+            let route = i / RULES_PER_ROUTE;
+            let host = match route % 3 {
+                0 => Some(format!("svc{route}.example.com")),
+                1 => Some(format!("*.t{route}.example.com")),
+                _ => None,
+            };
+            let (path_kind, path) = if i % 100 == 99 {
+                ("RegularExpression", format!("/re{i}/[a-z]+/[0-9]+"))
+            } else if i % 2 == 0 {
+                ("Exact", format!("/api/v{}/items/{i}", route % 7))
+            } else {
+                ("PathPrefix", format!("/p{route}/s{}", i % RULES_PER_ROUTE))
+            };
+            GenRule {
+                route,
+                rule: i % RULES_PER_ROUTE,
+                host,
+                path_kind,
+                path,
+                method: (i % 10 == 3).then_some("GET"),
+                header: (i % 10 == 5).then_some(("x-tenant", "blue")),
+                query: (i % 20 == 7).then_some(("v", "2")),
+            }
+        })
+        .collect()
+}
+
+fn manifests(rules: &[GenRule]) -> String {
+    let mut items = vec![
+        serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "bench"}, "spec": {"controllerName": gateway_core::attach::DEFAULT_CONTROLLER_NAME}}),
+        serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "default"},
+            "spec": {"gatewayClassName": "bench", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}),
+    ];
+    for chunk in rules.chunks(RULES_PER_ROUTE) {
+        let Some(first) = chunk.first() else { continue };
+        let hostnames: Vec<&str> = first.host.iter().map(String::as_str).collect();
+        let rules: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|r| {
+                let mut m = serde_json::json!({"path": {"type": r.path_kind, "value": r.path}});
+                if let Some(method) = r.method {
+                    m["method"] = method.into();
+                }
+                if let Some((k, v)) = r.header {
+                    m["headers"] = serde_json::json!([{"name": k, "value": v}]);
+                }
+                if let Some((k, v)) = r.query {
+                    m["queryParams"] = serde_json::json!([{"name": k, "value": v}]);
+                }
+                serde_json::json!({"matches": [m], "backendRefs": [{"name": "svc", "port": 80}]})
+            })
+            .collect();
+        items.push(serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": format!("r{}", first.route), "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"},
+            "spec": {"parentRefs": [{"name": "gw"}], "hostnames": hostnames, "rules": rules}}));
+    }
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+}
+
+/// A request of one class, owned.
+struct Req {
+    class: &'static str,
+    host: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Exact hit, prefix hit, wildcard-host hit, miss; each with a few ordinary headers.
+fn requests(rules: &[GenRule]) -> Vec<Req> {
+    let ordinary = |host: &str| {
+        vec![
+            ("host".to_owned(), host.to_owned()),
+            ("user-agent".to_owned(), "bench/1.0".to_owned()),
+            ("accept".to_owned(), "*/*".to_owned()),
+            ("x-request-id".to_owned(), "5f0c1a2e".to_owned()),
+        ]
+    };
+    let pick = |pred: &dyn Fn(&GenRule) -> bool| rules.iter().rev().find(|r| pred(r)).cloned();
+    let mut out = Vec::new();
+    if let Some(r) = pick(&|r| {
+        r.path_kind == "Exact"
+            && r.host.as_deref().is_some_and(|h| !h.starts_with('*'))
+            && r.method.is_none()
+            && r.header.is_none()
+            && r.query.is_none()
+    }) {
+        let host = r.host.unwrap_or_default();
+        out.push(Req {
+            class: "exact",
+            headers: ordinary(&host),
+            host,
+            target: r.path,
+        });
+    }
+    if let Some(r) = pick(&|r| {
+        r.path_kind == "PathPrefix"
+            && r.host.is_none()
+            && r.method.is_none()
+            && r.header.is_none()
+            && r.query.is_none()
+    }) {
+        out.push(Req {
+            class: "prefix",
+            headers: ordinary("anything.example.org"),
+            host: "anything.example.org".to_owned(),
+            target: format!("{}/deeper/leaf", r.path),
+        });
+    }
+    if let Some(r) = pick(&|r| {
+        r.host.as_deref().is_some_and(|h| h.starts_with('*'))
+            && r.path_kind != "RegularExpression"
+            && r.method.is_none()
+            && r.header.is_none()
+            && r.query.is_none()
+    }) {
+        let host = r.host.unwrap_or_default().replacen('*', "app", 1);
+        out.push(Req {
+            class: "wildcard",
+            headers: ordinary(&host),
+            host,
+            target: r.path,
+        });
+    }
+    out.push(Req {
+        class: "miss",
+        headers: ordinary("svc0.example.com"),
+        host: "svc0.example.com".to_owned(),
+        target: "/nothing/here".to_owned(),
+    });
+    out
+}
+
+// === The literal linear reference ===
+
+struct Linear {
+    rules: Vec<(GenRule, Option<regex::Regex>)>,
+}
+
+impl Linear {
+    fn new(rules: &[GenRule]) -> Self {
+        Self {
+            rules: rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.clone(),
+                        (r.path_kind == "RegularExpression")
+                            .then(|| gateway_core::route::compile_regex(&r.path).ok())
+                            .flatten(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Every rule is checked; the spec's order picks the winner.
+    fn route(
+        &self,
+        host: &str,
+        path: &str,
+        query: Option<&str>,
+        method: &str,
+        headers: &[(String, String)],
+    ) -> Option<(usize, usize)> {
+        let mut best: Option<((usize, usize, u8, usize, bool, usize, usize), usize, usize)> = None;
+        for (r, re) in &self.rules {
+            let (exact_chars, chars) = match &r.host {
+                None => (0, 0),
+                Some(h) => match h.strip_prefix("*.") {
+                    Some(s)
+                        if host.len() > s.len() + 1
+                            && host.ends_with(s)
+                            && host.as_bytes()[host.len() - s.len() - 1] == b'.' =>
+                    {
+                        (0, h.len())
+                    }
+                    Some(_) => continue,
+                    None if h == host => (h.len(), h.len()),
+                    None => continue,
+                },
+            };
+            let (kind, len) = match r.path_kind {
+                "Exact" if path == r.path => (2, r.path.len()),
+                "RegularExpression" if re.as_ref().is_some_and(|re| re.is_match(path)) => (1, 0),
+                "PathPrefix"
+                    if path == r.path
+                        || (path.starts_with(&r.path)
+                            && path.as_bytes().get(r.path.len()) == Some(&b'/')) =>
+                {
+                    (0, r.path.len())
+                }
+                _ => continue,
+            };
+            if r.method.is_some_and(|m| m != method) {
+                continue;
+            }
+            if let Some((k, v)) = r.header {
+                if !headers
+                    .iter()
+                    .any(|(hk, hv)| hk.eq_ignore_ascii_case(k) && hv == v)
+                {
+                    continue;
+                }
+            }
+            if let Some((k, v)) = r.query {
+                let found = query
+                    .into_iter()
+                    .flat_map(|q| q.split('&'))
+                    .find_map(|p| p.split_once('=').filter(|(n, _)| *n == k))
+                    .map(|(_, v)| v);
+                if found != Some(v) {
+                    continue;
+                }
+            }
+            let key = (
+                usize::MAX - exact_chars,
+                usize::MAX - chars,
+                2 - kind,
+                usize::MAX - len,
+                r.method.is_none(),
+                usize::from(r.header.is_none()),
+                usize::from(r.query.is_none()),
+            );
+            if best.as_ref().is_none_or(|(k, _, _)| key < *k) {
+                best = Some((key, r.route, r.rule));
+            }
+        }
+        best.map(|(_, route, rule)| (route, rule))
+    }
+}
+
+// === The floor: a host hash map and a matchit path router, no predicates ===
+
+struct Floor {
+    hosts: HashMap<String, matchit::Router<u32>>,
+}
+
+impl Floor {
+    fn new(rules: &[GenRule]) -> Self {
+        let mut hosts: HashMap<String, matchit::Router<u32>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.path_kind == "RegularExpression" {
+                continue;
+            }
+            let key = r.host.clone().unwrap_or_default();
+            let router = hosts.entry(key).or_default();
+            let _ = router.insert(r.path.clone(), i as u32);
+            if r.path_kind == "PathPrefix" {
+                let _ = router.insert(format!("{}/{{*rest}}", r.path), i as u32);
+            }
+        }
+        Self { hosts }
+    }
+
+    /// The least any router must do with the same request: find the Host header, drop its
+    /// port, split the query off, then one hash lookup and one matchit lookup.
+    fn route(&self, target: &str, headers: &[(&str, &str)]) -> Option<u32> {
+        let host = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| *v)?;
+        let host = host.split(':').next().unwrap_or(host);
+        let path = target.split('?').next().unwrap_or(target);
+        self.hosts
+            .get(host)
+            .and_then(|r| r.at(path).ok())
+            .map(|m| *m.value)
+    }
+}
+
+fn split(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    }
+}
+
+fn build(n: usize) -> (Config, Router, Duration, isize, Vec<GenRule>) {
+    let rules = table(n);
+    let text = manifests(&rules);
+    let loaded =
+        Snapshot::load(text.as_bytes(), &LoadOptions::default()).expect("generated manifests load");
+    let config = Config::new(loaded.snapshot, AttachOptions::default());
+    let before = live();
+    let start = Instant::now();
+    let router = Router::build(&config, "default", "gw").expect("router builds");
+    let took = start.elapsed();
+    let bytes = live() - before;
+    (config, router, took, bytes, rules)
+}
+
+/// Median ns per request over `batches` batches, cycling through the requests.
+fn median_ns(batches: usize, per_batch: usize, mut f: impl FnMut(usize)) -> f64 {
+    let mut samples: Vec<f64> = (0..batches)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..per_batch {
+                f(i);
+            }
+            start.elapsed().as_nanos() as f64 / per_batch as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let mut report = Vec::new();
+    for &n in SIZES {
+        let (_config, router, build_time, bytes, rules) = build(n);
+        let reqs = requests(&rules);
+        let linear = Linear::new(&rules);
+        let floor = Floor::new(&rules);
+        // Regex programs, reported apart from the per-rule figure.
+        let regex_before = live();
+        let regexes: Vec<_> = rules
+            .iter()
+            .filter(|r| r.path_kind == "RegularExpression")
+            .filter_map(|r| gateway_core::route::compile_regex(&r.path).ok())
+            .collect();
+        let regex_bytes = live() - regex_before;
+        drop(regexes);
+
+        // Every router must agree on the classes before they are timed.
+        for r in &reqs {
+            let pairs: Vec<(&str, &str)> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let d = router.route(&RequestView::new(
+                "GET",
+                r.target.as_bytes(),
+                Headers::Pairs(&pairs),
+            ));
+            let (path, query) = split(&r.target);
+            let want = linear.route(&r.host, path, query, "GET", &r.headers);
+            let got = d.route().zip(d.rule()).map(|(rt, ru)| {
+                (
+                    rt.name
+                        .trim_start_matches('r')
+                        .parse::<usize>()
+                        .unwrap_or(usize::MAX),
+                    ru.index,
+                )
+            });
+            assert_eq!(got, want, "{} request disagrees at {n} rules", r.class);
+            assert_eq!(r.class == "miss", d.outcome() == Outcome::NotFound);
+        }
+
+        let pairs: Vec<Vec<(&str, &str)>> = reqs
+            .iter()
+            .map(|r| {
+                r.headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect()
+            })
+            .collect();
+        let mut group = c.benchmark_group(format!("router/{n}"));
+        group
+            .measurement_time(Duration::from_secs(2))
+            .warm_up_time(Duration::from_millis(500));
+        for (i, r) in reqs.iter().enumerate() {
+            group.bench_function(format!("ours/{}", r.class), |b| {
+                b.iter(|| {
+                    let d = router.route(&RequestView::new(
+                        "GET",
+                        black_box(r.target.as_bytes()),
+                        Headers::Pairs(&pairs[i]),
+                    ));
+                    assert_eq!(d.outcome() == Outcome::Forward, r.class != "miss");
+                })
+            });
+            let (path, query) = split(&r.target);
+            group.bench_function(format!("linear/{}", r.class), |b| {
+                b.iter(|| {
+                    black_box(linear.route(black_box(&r.host), path, query, "GET", &r.headers))
+                })
+            });
+            group.bench_function(format!("floor/{}", r.class), |b| {
+                b.iter(|| black_box(floor.route(black_box(&r.target), &pairs[i])))
+            });
+        }
+        group.finish();
+
+        // Medians for the JSON report: 3 runs, each the median of 15 batches over all classes.
+        let per_batch_fast = 20_000;
+        let per_batch_linear = if n >= 1_000 { 40 } else { 2_000 };
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let ours = median_ns(15, per_batch_fast, |i| {
+                let k = i % reqs.len();
+                let d = router.route(&RequestView::new(
+                    "GET",
+                    black_box(reqs[k].target.as_bytes()),
+                    Headers::Pairs(&pairs[k]),
+                ));
+                black_box(d.outcome());
+            });
+            let floor_ns = median_ns(15, per_batch_fast, |i| {
+                let k = i % reqs.len();
+                black_box(floor.route(black_box(&reqs[k].target), &pairs[k]));
+            });
+            let linear_ns = median_ns(15, per_batch_linear, |i| {
+                let r = &reqs[i % reqs.len()];
+                let (path, query) = split(&r.target);
+                black_box(linear.route(black_box(&r.host), path, query, "GET", &r.headers));
+            });
+            runs.push((ours, linear_ns, floor_ns));
+        }
+        let median = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[1]
+        };
+        let (ours, linear_ns, floor_ns) = (median(&|r| r.0), median(&|r| r.1), median(&|r| r.2));
+        let ratio_floor = median(&|r| r.0 / r.2);
+        let ratio_linear = median(&|r| r.1 / r.0);
+        println!(
+            "router {n:>6} rules: ours {ours:8.1} ns, floor {floor_ns:7.1} ns ({ratio_floor:.2}x), linear {linear_ns:11.1} ns ({ratio_linear:.0}x slower), build {:.2} ms, {:.0} B/rule (+{regex_bytes} B regex)",
+            build_time.as_secs_f64() * 1e3,
+            bytes as f64 / n as f64
+        );
+        report.push(serde_json::json!({
+            "rules": n,
+            "ours": {"median_ns": ours, "build_ms": build_time.as_secs_f64() * 1e3, "bytes_per_rule": bytes as f64 / n as f64, "regex_bytes": regex_bytes},
+            "linear": {"median_ns": linear_ns},
+            "floor": {"median_ns": floor_ns},
+            "ours_over_floor": ratio_floor,
+            "linear_over_ours": ratio_linear,
+        }));
+    }
+    if let (Some(first), Some(last)) = (report.first(), report.last()) {
+        let growth = last["ours"]["median_ns"].as_f64().unwrap_or(0.0)
+            / first["ours"]["median_ns"].as_f64().unwrap_or(1.0);
+        println!(
+            "router growth {} -> {} rules: {growth:.2}x",
+            SIZES[0],
+            SIZES[SIZES.len() - 1]
+        );
+    }
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = dir.join("router-bench.json");
+    if std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )
+    .is_ok()
+    {
+        println!("wrote {}", path.display());
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
