@@ -32,4 +32,18 @@ fn conformance_corpus_replays_with_only_known_failures() {
     println!("replay: {last}");
     assert!(out.status.success(), "replay failed: {last}\n{stderr}");
     assert!(last.contains(" 0 failed"), "{last}");
+
+    // supportedFeatures claims exactly the features the replay proves, plus the documented
+    // partly verified ones.
+    let proven: Vec<&str> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("FEATURES "))
+        .expect("the replay prints the features it proves")
+        .split_whitespace()
+        .collect();
+    let mut expected: Vec<&str> = proven.clone();
+    expected.extend(gateway_core::attach::PARTLY_VERIFIED_FEATURES.iter().map(|(f, _)| *f));
+    expected.sort_unstable();
+    expected.dedup();
+    assert_eq!(gateway_core::attach::SUPPORTED_FEATURES, expected.as_slice(), "proven by the replay: {proven:?}");
 }

@@ -41,3 +41,8 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
         .decode(compact)
         .ok()
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

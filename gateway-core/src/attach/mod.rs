@@ -21,6 +21,7 @@ mod status;
 
 use crate::api::{ObjectMeta, Resource, ResourceId, Snapshot};
 
+pub use gateway::{PARTLY_VERIFIED_FEATURES, SUPPORTED_FEATURES};
 pub use hostname::{host_matches, intersect};
 pub use status::{
     ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerStatus, ObjectStatus,
