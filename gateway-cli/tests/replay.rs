@@ -42,8 +42,16 @@ fn conformance_corpus_replays_with_only_known_failures() {
         .split_whitespace()
         .collect();
     let mut expected: Vec<&str> = proven.clone();
-    expected.extend(gateway_core::attach::PARTLY_VERIFIED_FEATURES.iter().map(|(f, _)| *f));
+    expected.extend(
+        gateway_core::attach::PARTLY_VERIFIED_FEATURES
+            .iter()
+            .map(|(f, _)| *f),
+    );
     expected.sort_unstable();
     expected.dedup();
-    assert_eq!(gateway_core::attach::SUPPORTED_FEATURES, expected.as_slice(), "proven by the replay: {proven:?}");
+    assert_eq!(
+        gateway_core::attach::SUPPORTED_FEATURES,
+        expected.as_slice(),
+        "proven by the replay: {proven:?}"
+    );
 }

@@ -479,7 +479,8 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
     } else {
         let mut budget = serde_saphyr::Budget::default();
         budget.max_depth = options.max_depth;
-        budget.max_documents = options.max_resources.max(1);
+        // Empty documents (a trailing `---`) count too; the resource limit proper is checked below.
+        budget.max_documents = options.max_resources.saturating_mul(2).saturating_add(1);
         budget.max_aliases = 1_000;
         budget.max_total_scalar_bytes = options.max_bytes;
         let mut yaml_options = serde_saphyr::Options::default();
@@ -598,6 +599,12 @@ fn read_object(
         .get("namespace")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let namespaced = KINDS
+        .iter()
+        .find(|k| k.kind == kind && k.group == group)
+        .is_none_or(|k| k.namespaced);
+    // As `kubectl apply` does: a namespaced object without a namespace goes to `default`.
+    let namespace = namespace.or_else(|| namespaced.then(|| "default".to_owned()));
     let id = ResourceId {
         kind: kind.clone(),
         namespace: namespace.clone(),
