@@ -151,7 +151,8 @@ pub struct JsonDecision {
     pub location: Option<String>,
     /// Mirror backends that receive a copy.
     pub mirrors: Vec<JsonBackend>,
-    /// Backend TLS settings (null: plaintext).
+    /// Backend TLS settings (null: plaintext): `{"policy", "sni", "trust", "subject_alt_names",
+    /// "client_certificate"}` where `trust` is `{"bundles": <certificate count>}` or `"system"`.
     pub backend_tls: Option<serde_json::Value>,
     /// Why, for every outcome but `forward`.
     pub reason: Option<String>,
@@ -283,6 +284,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
                 remove: fp.response.remove.clone(),
             });
             out.mirrors = fp.mirrors.iter().map(|m| backend(&m.backend)).collect();
+            out.backend_tls = fp.backend_tls.map(backend_tls);
         }
         Plan::Respond(local) => {
             let outcome = match (d.outcome(), local.header("location")) {
@@ -319,4 +321,28 @@ fn edits(e: &HeaderEdits) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = e.set.clone();
     out.extend(e.add.iter().cloned());
     out
+}
+
+fn backend_tls(t: &crate::tls::BackendTls) -> serde_json::Value {
+    use crate::tls::{ClientCertificate, Identity, Trust};
+    let trust = match &t.trust {
+        Trust::Bundles(certs) => serde_json::json!({"bundles": certs.len()}),
+        Trust::System => serde_json::json!("system"),
+        Trust::Invalid(why) => serde_json::json!({"invalid": why}),
+    };
+    let sans: Vec<String> = t
+        .identities
+        .iter()
+        .map(|i| match i {
+            Identity::Hostname(h) => h.as_ref().to_owned(),
+            Identity::WildcardHostname(h) => format!("*.{}", h.as_ref()),
+            Identity::Uri(u) => u.clone(),
+        })
+        .collect();
+    let client = match &t.client_certificate {
+        Some(ClientCertificate::Resolved(_)) => serde_json::json!("resolved"),
+        Some(ClientCertificate::Invalid(why)) => serde_json::json!({"invalid": why}),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({"policy": t.policy, "sni": t.sni, "trust": trust, "subject_alt_names": sans, "client_certificate": client})
 }

@@ -32,6 +32,7 @@ pub mod filter;
 pub mod json;
 pub mod request;
 pub mod route;
+pub mod tls;
 
 /// Decodes standard base64 (Secret and ConfigMap `data`), ignoring line breaks.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {

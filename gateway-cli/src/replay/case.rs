@@ -198,6 +198,8 @@ pub(crate) struct BackendRequest {
     pub(crate) headers: serde_json::Map<String, Value>,
     #[serde(default)]
     pub(crate) absent_headers: Vec<String>,
+    /// The TLS server name the backend must see.
+    pub(crate) sni: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -135,6 +135,19 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             .collect();
         println!("FEATURES {}", passing.join(" "));
     }
+    // The known-failures list may only shrink: an entry that no longer fails is an error.
+    for (name, item) in known.keys() {
+        let ran = args.case.as_ref().is_none_or(|c| name.contains(c.as_str()));
+        if ran && !used_known.contains(&(name.clone(), item.clone())) {
+            tally.failed += 1;
+            match item {
+                Some(item) => {
+                    println!("STALE {name} {item}: listed as a known failure but passes; remove it")
+                }
+                None => println!("STALE {name}: listed as a known failure but passes; remove it"),
+            }
+        }
+    }
     println!(
         "{} passed, {} failed, {} skipped",
         tally.passed, tally.failed, tally.skipped
@@ -291,10 +304,15 @@ fn replay_case(
                 }
             };
             let deployment = |ns: &str, svc: &str| deployments.of(&case.name, ns, svc);
+            let chains = |ns: &str, svc: &str| {
+                setup::serving_chain(config.snapshot(), &deployments.of(&case.name, ns, svc))
+            };
             let result = match (&r.expect.distribution, &r.expect.mirror_distribution) {
-                (Some(dist), _) => distribution(router, r, dist, &deployment),
-                (None, Some(dist)) => mirror_distribution(router, r, dist, &deployment),
-                (None, None) => requests::compare(r, &requests::observe(router, r, 0), &deployment),
+                (Some(dist), _) => distribution(router, r, dist, &deployment, &chains),
+                (None, Some(dist)) => mirror_distribution(router, r, dist, &deployment, &chains),
+                (None, None) => {
+                    requests::compare(r, &requests::observe(router, r, 0, &chains), &deployment)
+                }
             };
             report(rid, result, skip());
         }
@@ -315,6 +333,7 @@ fn distribution(
     r: &case::RequestCase,
     dist: &case::Distribution,
     deployment: &dyn Fn(&str, &str) -> String,
+    chains: &requests::Chains<'_>,
 ) -> Result<(), String> {
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     for i in 0..u64::from(dist.samples) {
@@ -322,7 +341,7 @@ fn distribution(
         // the u64 range, so the replay measures the weights, not the luck of a generator.
         let slice = u64::MAX / u64::from(dist.samples.max(1));
         let random = slice.saturating_mul(i).saturating_add(slice / 2);
-        let seen = requests::observe(router, r, random);
+        let seen = requests::observe(router, r, random, chains);
         requests::compare(r, &seen, deployment)?;
         if let Some((ns, svc)) = &seen.backend {
             *counts.entry(deployment(ns, svc)).or_default() += 1;
@@ -353,11 +372,17 @@ fn mirror_distribution(
     r: &case::RequestCase,
     dist: &case::MirrorDistribution,
     deployment: &dyn Fn(&str, &str) -> String,
+    chains: &requests::Chains<'_>,
 ) -> Result<(), String> {
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let slice = u64::MAX / u64::from(dist.samples.max(1));
     for i in 0..u64::from(dist.samples) {
-        let seen = requests::observe(router, r, slice.saturating_mul(i).saturating_add(slice / 2));
+        let seen = requests::observe(
+            router,
+            r,
+            slice.saturating_mul(i).saturating_add(slice / 2),
+            chains,
+        );
         requests::compare(r, &seen, deployment)?;
         for (ns, svc) in &seen.mirrors {
             *counts.entry(deployment(ns, svc)).or_default() += 1;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use gateway_core::filter::{Plan, parse_duration, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::Router;
+use gateway_core::tls::{Verdict, verify};
+use rustls_pki_types::{CertificateDer, UnixTime};
 use serde_json::Value;
 
 use super::case::{Expect, RequestCase};
@@ -25,10 +27,20 @@ pub(crate) struct Observed {
     pub(crate) location: Option<String>,
     pub(crate) mirrors: Vec<(String, String)>,
     pub(crate) reason: String,
+    /// The TLS server name sent to the backend, when the connection is TLS.
+    pub(crate) sni: Option<String>,
 }
 
+/// The certificate chain a simulated backend serves, by Service `(namespace, name)`.
+pub(crate) type Chains<'a> = dyn Fn(&str, &str) -> Option<Vec<CertificateDer<'static>>> + 'a;
+
 /// Sends one request case with one random draw.
-pub(crate) fn observe(router: &Router, case: &RequestCase, random: u64) -> Observed {
+pub(crate) fn observe(
+    router: &Router,
+    case: &RequestCase,
+    random: u64,
+    chains: &Chains<'_>,
+) -> Observed {
     let default_port = if case.protocol == "https" { 443 } else { 80 };
     let host = case.request.host.clone().unwrap_or_else(|| {
         if case.port == default_port && case.protocol != "grpc" {
@@ -135,6 +147,16 @@ pub(crate) fn observe(router: &Router, case: &RequestCase, random: u64) -> Obser
                 })
                 .unwrap_or_default();
             seen.response_headers = fp.response.apply_to_pairs(&backend_headers);
+            if let Some(tls) = fp.backend_tls {
+                seen.sni = Some(tls.sni.clone());
+                // The gateway connects with the policy's settings; a chain it must refuse
+                // means the client gets a 502.
+                let chain = chains(&fp.backend.namespace, &fp.backend.name).unwrap_or_default();
+                if let Verdict::Invalid(why) = verify(tls, &chain, UnixTime::now()) {
+                    seen.status = 502;
+                    seen.reason = format!("backend TLS refused: {why}");
+                }
+            }
             seen.mirrors = fp
                 .mirrors
                 .iter()
@@ -246,6 +268,11 @@ pub(crate) fn compare(
                 && *p != seen.path
             {
                 return Err(format!("backend path {p} expected, got {}", seen.path));
+            }
+            if let Some(sni) = &br.sni
+                && seen.sni.as_ref() != Some(sni)
+            {
+                return Err(format!("backend SNI {sni} expected, got {:?}", seen.sni));
             }
             if let Some(h) = &br.host
                 && *h != seen.host

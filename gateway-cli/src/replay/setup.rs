@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use base64::Engine as _;
-use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::api::{LoadOptions, Resource, Snapshot};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 
 use super::case::Mutation;
@@ -193,4 +195,35 @@ fn pointer<'v>(value: &'v mut Value, path: &str) -> Option<&'v mut Value> {
         }
     }
     Some(current)
+}
+
+/// Echo Deployments that serve TLS, and the suite-created Secret whose certificate they present
+/// (the corpus README: the tls-backend pods serve `tls-checks-certificate`, signed by the CA in
+/// ConfigMap `tls-checks-ca-certificate`).
+const TLS_BACKENDS: &[(&str, &str, &str)] = &[(
+    "tls-backend",
+    "gateway-conformance-infra",
+    "tls-checks-certificate",
+)];
+
+/// The certificate chain the simulated backend Deployment presents, if it serves TLS.
+pub(crate) fn serving_chain(
+    snapshot: &Snapshot,
+    deployment: &str,
+) -> Option<Vec<CertificateDer<'static>>> {
+    let (_, ns, name) = TLS_BACKENDS.iter().find(|(d, _, _)| *d == deployment)?;
+    let secret = snapshot.resources().find_map(|r| match r {
+        Resource::Secret(s)
+            if s.metadata.name == *name && s.metadata.namespace.as_deref() == Some(*ns) =>
+        {
+            Some(s)
+        }
+        _ => None,
+    })?;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(secret.data.get("tls.crt")?)
+        .ok()?;
+    CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
 }

@@ -11,8 +11,8 @@ use super::status::{
 };
 use super::{AttachOptions, GatewayState, ListenerState, Protocol, RouteKind};
 use crate::api::{
-    GATEWAY_GROUP, Gateway, Listener, Resource, RouteGroupKind, Snapshot, SupportedFeature,
-    TlsModeType,
+    FrontendValidationMode, GATEWAY_GROUP, Gateway, GatewayDefaultScope, Listener, Resource,
+    RouteGroupKind, Snapshot, SupportedFeature, TlsModeType,
 };
 
 /// Gateway API feature names (pkg/features, v1.4.1 spelling) written to
@@ -21,12 +21,16 @@ use crate::api::{
 /// [`PARTLY_VERIFIED_FEATURES`]. A test in gateway-cli keeps this list equal to what the
 /// replay proves. Sorted.
 pub const SUPPORTED_FEATURES: &[&str] = &[
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
     "GRPCRoute",
     "GRPCRouteNamedRouteRule",
+    "Gateway",
     "GatewayAddressEmpty",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
     "GatewayStaticAddresses",
+    "HTTPRoute",
     "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
@@ -159,6 +163,17 @@ pub(super) fn gateway(
         listener_statuses.push(status);
     }
 
+    frontend_validation(
+        snapshot,
+        ns,
+        gw,
+        &c,
+        grants,
+        &mut listeners,
+        &mut listener_statuses,
+    );
+    overlapping_tls(gw, &c, &mut listener_statuses);
+
     let any_serving = listeners.iter().any(|l| l.serving);
     let mut conditions = Vec::new();
     match &address_problem {
@@ -188,6 +203,38 @@ pub(super) fn gateway(
             conditions.push(c.make("Programmed", true, "Programmed", "programmed"));
         }
     }
+    if gw.spec.default_scope == Some(GatewayDefaultScope::All) {
+        // GEP-3793: a default Gateway says so in its conditions.
+        conditions.push(c.make(
+            "DefaultGateway",
+            true,
+            "DefaultGateway",
+            "routes with useDefaultGateways: All bind to this Gateway",
+        ));
+    }
+    let insecure = gw
+        .spec
+        .tls
+        .as_ref()
+        .and_then(|t| t.frontend.as_ref())
+        .is_some_and(|f| {
+            f.default
+                .iter()
+                .chain(f.per_port.iter().map(|p| &p.tls))
+                .filter_map(|t| t.validation.as_ref())
+                .any(|v| v.mode == FrontendValidationMode::AllowInsecureFallback)
+        });
+    if insecure {
+        conditions.push(c.make(
+            "InsecureFrontendValidationMode",
+            true,
+            "ConfigurationChanged",
+            "a frontend validation uses AllowInsecureFallback: clients without a valid certificate are admitted, marked unverified",
+        ));
+    }
+    if let Some(why) = backend_client_certificate(snapshot, ns, gw, grants) {
+        conditions.push(c.make("ResolvedRefs", false, why.0, why.1));
+    }
     let serving = !matches!(address_problem, Some(AddressProblem::Unsupported(_)));
     if !serving {
         for l in &mut listeners {
@@ -202,6 +249,160 @@ pub(super) fn gateway(
             listeners: listener_statuses,
         },
     )
+}
+
+/// Frontend client-certificate validation (GEP-91, `spec.tls.frontend`): per port, `perPort`
+/// overrides `default`. Its CA references must be ConfigMaps or Secrets holding a PEM `ca.crt`,
+/// cross-namespace only with a ReferenceGrant. When they are not, the HTTPS and TLS listeners
+/// of that port report `ResolvedRefs=False` and stop serving: a port that must verify clients
+/// but cannot fails closed.
+fn frontend_validation(
+    snapshot: &Snapshot,
+    ns: &str,
+    gw: &Gateway,
+    c: &Conditions<'_>,
+    grants: &Grants<'_>,
+    listeners: &mut [ListenerState],
+    statuses: &mut [ListenerStatus],
+) {
+    let Some(frontend) = gw.spec.tls.as_ref().and_then(|t| t.frontend.as_ref()) else {
+        return;
+    };
+    for (listener, status) in listeners.iter_mut().zip(statuses.iter_mut()) {
+        if !matches!(listener.protocol, Some(Protocol::Https | Protocol::Tls)) {
+            continue;
+        }
+        let config = frontend
+            .per_port
+            .iter()
+            .find(|p| p.port == i32::from(listener.port))
+            .map(|p| &p.tls)
+            .or(frontend.default.as_ref());
+        let Some(validation) = config.and_then(|t| t.validation.as_ref()) else {
+            continue;
+        };
+        let problem = validation.ca_certificate_refs.iter().find_map(|r| {
+            let ref_ns = r.namespace.as_deref().unwrap_or(ns);
+            if !(r.group.is_empty() && (r.kind == "ConfigMap" || r.kind == "Secret")) {
+                return Some((
+                    "InvalidCACertificateKind",
+                    format!(
+                        "caCertificateRef kind {}/{} is not supported",
+                        r.group, r.kind
+                    ),
+                ));
+            }
+            if !grants.allows(
+                (GATEWAY_GROUP, "Gateway", ns),
+                ("", &r.kind, ref_ns, &r.name),
+            ) {
+                return Some((
+                    "RefNotPermitted",
+                    format!(
+                        "no ReferenceGrant allows a reference to {} {ref_ns}/{}",
+                        r.kind, r.name
+                    ),
+                ));
+            }
+            (!super::route::ca_bundle(snapshot, ref_ns, &r.kind, &r.name)).then(|| {
+                (
+                    "InvalidCACertificateRef",
+                    format!(
+                        "{} {ref_ns}/{} does not hold a PEM CA certificate under ca.crt",
+                        r.kind, r.name
+                    ),
+                )
+            })
+        });
+        if let Some((reason, message)) = problem {
+            for cond in status.conditions.iter_mut() {
+                if cond.type_ == "ResolvedRefs" && cond.status == "True" {
+                    *cond = c.make("ResolvedRefs", false, reason, message.clone());
+                }
+                if cond.type_ == "Programmed" && cond.status == "True" {
+                    *cond = c.make(
+                        "Programmed",
+                        false,
+                        "Invalid",
+                        "client certificate validation cannot be set up",
+                    );
+                }
+            }
+            listener.serving = false;
+        }
+    }
+}
+
+/// `spec.tls.backend.clientCertificateRef`: a Secret with a certificate and key, cross-namespace
+/// only with a ReferenceGrant; otherwise the Gateway reports `ResolvedRefs=False`.
+fn backend_client_certificate(
+    snapshot: &Snapshot,
+    ns: &str,
+    gw: &Gateway,
+    grants: &Grants<'_>,
+) -> Option<(&'static str, String)> {
+    let r = gw
+        .spec
+        .tls
+        .as_ref()?
+        .backend
+        .as_ref()?
+        .client_certificate_ref
+        .as_ref()?;
+    let ref_ns = r.namespace.as_deref().unwrap_or(ns);
+    if !(r.group.is_empty() && r.kind == "Secret") {
+        return Some((
+            "InvalidClientCertificateRef",
+            format!(
+                "clientCertificateRef kind {}/{} is not a Secret",
+                r.group, r.kind
+            ),
+        ));
+    }
+    if !grants.allows(
+        (GATEWAY_GROUP, "Gateway", ns),
+        ("", "Secret", ref_ns, &r.name),
+    ) {
+        return Some((
+            "RefNotPermitted",
+            format!(
+                "no ReferenceGrant allows a reference to Secret {ref_ns}/{}",
+                r.name
+            ),
+        ));
+    }
+    secret_certificate(snapshot, ref_ns, &r.name)
+        .err()
+        .map(|why| ("InvalidClientCertificateRef", why))
+}
+
+/// Listener `OverlappingTLSConfig` (GEP-3567): TLS-terminating listeners of one port whose
+/// hostnames overlap (one's wildcard covers the other, or one has none). Informational: the
+/// listeners still serve; the 421 guard keeps a connection to the listener its SNI chose.
+fn overlapping_tls(gw: &Gateway, c: &Conditions<'_>, statuses: &mut [ListenerStatus]) {
+    let tls = |l: &Listener| matches!(Protocol::parse(&l.protocol), Some(Protocol::Https));
+    for (i, listener) in gw.spec.listeners.iter().enumerate() {
+        if !tls(listener) {
+            continue;
+        }
+        let overlaps = gw.spec.listeners.iter().enumerate().any(|(j, other)| {
+            j != i
+                && other.port == listener.port
+                && tls(other)
+                && match (&listener.hostname, &other.hostname) {
+                    (None, _) | (_, None) => true,
+                    (Some(a), Some(b)) => super::hostname::intersect(Some(a), b).is_some(),
+                }
+        });
+        if overlaps && let Some(status) = statuses.get_mut(i) {
+            status.conditions.push(c.make(
+                "OverlappingTLSConfig",
+                true,
+                "OverlappingHostnames",
+                "another HTTPS listener on this port serves overlapping hostnames",
+            ));
+        }
+    }
 }
 
 enum AddressProblem {

@@ -343,12 +343,122 @@ pub(super) fn attach_routes(
             backends,
         });
     }
+    resolve_cross_kind_conflicts(snapshot, options, gateways, &states, &mut statuses);
     for (_, (state, status)) in gateways.iter_mut() {
         for (l, ls) in state.listeners.iter().zip(status.listeners.iter_mut()) {
             ls.attached_routes = i32::try_from(l.routes.len()).unwrap_or(i32::MAX);
         }
     }
     (states, statuses)
+}
+
+/// Gateway API GRPCRouteSpec: "If both an HTTPRoute and GRPCRoute attach to the same listener
+/// with intersecting hostnames, implementations MUST accept exactly one of them; the older
+/// (creationTimestamp, then `{namespace}/{name}`) wins", and GRPCRouteRule: "Merging MUST not
+/// be done between GRPCRoutes and HTTPRoutes". The loser is detached from that listener; when
+/// it keeps no listener of the Gateway its parent reports `Accepted=False` with reason
+/// `Conflicted` (v1.4 names no reason for this; we chose the one peers use).
+fn resolve_cross_kind_conflicts(
+    snapshot: &Snapshot,
+    options: &AttachOptions,
+    gateways: &mut [(usize, (GatewayState, GatewayStatus))],
+    states: &[RouteState],
+    statuses: &mut [ObjectStatus],
+) {
+    let age = |route: usize| {
+        let state = states.get(route);
+        let meta = state
+            .and_then(|s| snapshot.objects.get(s.object))
+            .map(|o| o.resource.metadata());
+        (
+            meta.and_then(|m| m.creation_timestamp.clone())
+                .unwrap_or_default(),
+            state.map(|s| {
+                (
+                    s.id.namespace.clone().unwrap_or_default(),
+                    s.id.name.clone(),
+                    s.kind,
+                )
+            }),
+        )
+    };
+    for (_, (gw, _)) in gateways.iter_mut() {
+        let mut losers: Vec<usize> = Vec::new();
+        for listener in &mut gw.listeners {
+            let kind_of = |a: &Attached| states.get(a.route).map(|s| s.kind);
+            let mut lose = Vec::new();
+            for a in listener
+                .routes
+                .iter()
+                .filter(|a| kind_of(a) == Some(RouteKind::Http))
+            {
+                for b in listener
+                    .routes
+                    .iter()
+                    .filter(|b| kind_of(b) == Some(RouteKind::Grpc))
+                {
+                    if hostnames_intersect(&a.hostnames, &b.hostnames) {
+                        lose.push(if age(a.route) <= age(b.route) {
+                            b.route
+                        } else {
+                            a.route
+                        });
+                    }
+                }
+            }
+            listener.routes.retain(|a| !lose.contains(&a.route));
+            losers.extend(lose);
+        }
+        losers.sort_unstable();
+        losers.dedup();
+        for loser in losers {
+            let still_attached = gw
+                .listeners
+                .iter()
+                .any(|l| l.routes.iter().any(|a| a.route == loser));
+            let Some(state) = states.get(loser) else {
+                continue;
+            };
+            if still_attached {
+                continue;
+            }
+            let meta = snapshot
+                .objects
+                .get(state.object)
+                .map(|o| o.resource.metadata());
+            let c = Conditions {
+                generation: meta.map_or(1, |m| m.generation),
+                time: &options.transition_time,
+            };
+            for object in statuses.iter_mut().filter(|o| o.id == state.id) {
+                let Status::Route(route) = &mut object.status else {
+                    continue;
+                };
+                for parent in route.parents.iter_mut().filter(|p| {
+                    p.parent_ref.name == gw.id.name
+                        && p.parent_ref
+                            .namespace
+                            .as_deref()
+                            .unwrap_or(state.id.namespace.as_deref().unwrap_or_default())
+                            == gw.id.namespace.as_deref().unwrap_or_default()
+                }) {
+                    parent.conditions.retain(|c| c.type_ != "Accepted");
+                    parent.conditions.insert(
+                        0,
+                        c.make("Accepted", false, "Conflicted", "an older route of the other kind (HTTPRoute or GRPCRoute) serves an intersecting hostname on this listener"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether two routes' hostname lists (empty: every host) share a host.
+fn hostnames_intersect(a: &[String], b: &[String]) -> bool {
+    a.is_empty()
+        || b.is_empty()
+        || a.iter()
+            .any(|x| b.iter().any(|y| intersect(Some(x), y).is_some()))
 }
 
 fn dropped_message(dropped: &[Option<String>]) -> String {
@@ -715,7 +825,7 @@ fn older(
     key(a, ai) < key(b, bi)
 }
 
-fn ca_bundle(snapshot: &Snapshot, ns: &str, kind: &str, name: &str) -> bool {
+pub(super) fn ca_bundle(snapshot: &Snapshot, ns: &str, kind: &str, name: &str) -> bool {
     let text = snapshot.resources().find_map(|r| match r {
         Resource::ConfigMap(m)
             if kind == "ConfigMap"

@@ -171,6 +171,10 @@ pub struct ForwardPlan<'r> {
     pub retry: Option<Retry>,
     /// The rule's session persistence, as configured (borrowed from the router).
     pub session_persistence: Option<&'r SessionPersistence>,
+    /// How to verify the backend's TLS (its BackendTLSPolicy), or `None` for plaintext. A
+    /// policy whose references are unusable has `Trust::Invalid`: connect and fail (5xx), never
+    /// fall back to no verification.
+    pub backend_tls: Option<&'r crate::tls::BackendTls>,
 }
 
 /// A copy of the forwarded request goes to this backend; its answer is ignored. Mirrors get
@@ -489,6 +493,23 @@ fn forward<'r>(
         request.path = Some(decision.path().to_owned());
     }
 
+    let backend_tls = decision
+        .backends()
+        .get(backend_index)
+        .and_then(|b| b.tls.as_deref());
+    if let Some(crate::tls::BackendTls {
+        trust: crate::tls::Trust::Invalid(why),
+        policy,
+        ..
+    }) = backend_tls
+    {
+        // Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never fall
+        // back to an unverified connection.
+        return Err(Cow::Owned(format!(
+            "BackendTLSPolicy {policy} cannot verify the backend: {why}"
+        )));
+    }
+
     Ok(Plan::Forward(ForwardPlan {
         backend,
         backend_index,
@@ -498,6 +519,7 @@ fn forward<'r>(
         timeouts: timeouts(rule.timeouts)?,
         retry: rule.retry.map(retry).transpose()?,
         session_persistence: rule.session,
+        backend_tls,
     }))
 }
 

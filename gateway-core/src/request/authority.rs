@@ -290,6 +290,10 @@ fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     if end == 0 || label_start >= end || label_digits_only || end > MAX_HOST_LEN {
         return None;
     }
+    // `0x…` last labels may be hexadecimal numbers (WHATWG "ends in a number").
+    if bytes.get(label_start..label_start + 2) == Some(b"0x") {
+        return None;
+    }
     let host = authority.get(..end)?;
     let port = match authority.get(end..) {
         None | Some("") => None,

@@ -37,6 +37,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::fmt;
+use std::sync::Arc;
 
 use index::{Candidate, HostIndex, PathIndex};
 use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
@@ -49,6 +50,7 @@ use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
 use crate::request::authority::request_host_canonical;
 use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
+use crate::tls::BackendTls;
 
 /// Compiles a regular expression the way every matcher uses it: anchored to the whole value
 /// (a pattern that closes the anchoring group early, like `a)|(b`, is refused), with the size
@@ -195,7 +197,7 @@ pub struct Backend {
 /// One weighted backendRef of a rule: a usable backend, or an invalid one whose share of
 /// traffic answers 500 (Gateway API HTTPBackendRef).
 #[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct WeightedBackend {
     /// The backend, or `None` when the reference is invalid.
     pub backend: Option<Backend>,
@@ -203,6 +205,9 @@ pub struct WeightedBackend {
     pub weight: u32,
     /// Index of the backendRef in the rule.
     pub index: usize,
+    /// How to verify the backend's TLS (the BackendTLSPolicy that applies), or `None` for
+    /// plaintext. Resolved when the router is built.
+    pub tls: Option<Arc<BackendTls>>,
 }
 
 /// The wire form of a compiled rule, for the filter stage.
@@ -713,6 +718,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
             *slot = u32::try_from(rank).unwrap_or(u32::MAX);
         }
     }
+    let gw_ns = gateway.id.namespace.clone().unwrap_or_default();
+    let gw_key = (gw_ns.as_str(), gateway.id.name.as_str());
     let mut route_ids: HashMap<usize, u32> = HashMap::default();
     let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::default();
 
@@ -754,6 +761,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                         }
                         let rule_id = rule_id(
                             &mut router,
+                            config,
+                            gw_key,
                             &mut rule_ids,
                             state,
                             attached.route,
@@ -831,6 +840,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                         let name = rule.name.clone();
                         let rule_id = rule_id(
                             &mut router,
+                            config,
+                            gw_key,
                             &mut rule_ids,
                             state,
                             attached.route,
@@ -890,6 +901,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                     for (ri, rule) in r.spec.rules.iter().enumerate() {
                         let rule_id = rule_id(
                             &mut router,
+                            config,
+                            gw_key,
                             &mut rule_ids,
                             state,
                             attached.route,
@@ -959,6 +972,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
 #[allow(clippy::too_many_arguments)] // internal helper of `compile`
 fn rule_id(
     router: &mut Router,
+    config: &Config,
+    gateway: (&str, &str),
     ids: &mut HashMap<(usize, usize), u32>,
     state: &crate::attach::RouteState,
     route: usize,
@@ -995,6 +1010,10 @@ fn rule_id(
                             BackendState::Invalid { .. } => None,
                         };
                         WeightedBackend {
+                            tls: backend
+                                .as_ref()
+                                .and_then(|b| BackendTls::for_backend(config, b, Some(gateway)))
+                                .map(Arc::new),
                             backend,
                             weight: u32::try_from(weight).unwrap_or(0),
                             index: bi,

@@ -691,3 +691,130 @@ fn supported_features_are_sorted() {
     assert_eq!(names, sorted);
     assert!(names.contains(&"HTTPRoute"));
 }
+
+#[test]
+fn a_default_gateway_says_so_in_its_conditions() {
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 80, protocol: HTTP}\n",
+            "  defaultScope: All\n"
+        )
+    ));
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "DefaultGateway",
+        "True",
+        "DefaultGateway"
+    ));
+}
+
+const CA: &str = "apiVersion: v1
+kind: ConfigMap
+metadata: {name: ca, namespace: default}
+data:
+  ca.crt: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cert, namespace: default}
+stringData:
+  tls.crt: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"
+  tls.key: \"-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n\"
+---
+";
+
+#[test]
+fn insecure_fallback_validation_is_flagged_on_the_gateway() {
+    let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}], mode: AllowInsecureFallback}\n";
+    let c = config(&format!(
+        "{CLASS}{CA}{}",
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
+            tls
+        )
+    ));
+    assert!(has(
+        &gateway_conditions(&c, "g"),
+        "InsecureFrontendValidationMode",
+        "True",
+        "ConfigurationChanged"
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "Programmed",
+        "True",
+        "Programmed"
+    ));
+}
+
+#[test]
+fn an_unusable_client_ca_makes_the_port_fail_closed() {
+    let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: missing}]}\n";
+    let c = config(&format!(
+        "{CLASS}{CA}{}",
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
+            tls
+        )
+    ));
+    let (conds, _) = listener_conditions(&c, "g", "a");
+    assert!(
+        has(&conds, "ResolvedRefs", "False", "InvalidCACertificateRef"),
+        "{conds:?}"
+    );
+    assert!(has(&conds, "Programmed", "False", "Invalid"), "{conds:?}");
+}
+
+#[test]
+fn per_port_validation_overrides_the_default_and_cross_namespace_cas_need_a_grant() {
+    let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}]}\n      perPort:\n      - port: 8443\n        tls: {validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca, namespace: other}]}}\n";
+    let c = config(&format!(
+        "{CLASS}{CA}{}",
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n  - {name: b, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
+            tls
+        )
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "ResolvedRefs",
+        "True",
+        "ResolvedRefs"
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "b").0,
+        "ResolvedRefs",
+        "False",
+        "RefNotPermitted"
+    ));
+}
+
+#[test]
+fn https_listeners_with_overlapping_hostnames_report_overlapping_tls_config() {
+    let c = config(&format!(
+        "{CLASS}{CA}{}",
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, hostname: '*.example.com', tls: {certificateRefs: [{name: cert}]}}\n  - {name: b, port: 443, protocol: HTTPS, hostname: foo.example.com, tls: {certificateRefs: [{name: cert}]}}\n  - {name: c, port: 443, protocol: HTTPS, hostname: foo.example.org, tls: {certificateRefs: [{name: cert}]}}\n",
+            ""
+        )
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "a").0,
+        "OverlappingTLSConfig",
+        "True",
+        "OverlappingHostnames"
+    ));
+    assert!(has(
+        &listener_conditions(&c, "g", "b").0,
+        "OverlappingTLSConfig",
+        "True",
+        "OverlappingHostnames"
+    ));
+    assert!(
+        !listener_conditions(&c, "g", "c")
+            .0
+            .iter()
+            .any(|(t, _, _)| t == "OverlappingTLSConfig")
+    );
+}

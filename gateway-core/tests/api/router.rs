@@ -683,7 +683,7 @@ spec:
 ";
     let c = with_routes(&format!(
         "{grpc}{}",
-        r("h", T1, "[]", &rule("PathPrefix", "/", ""))
+        r("h", T1, "[web.example.com]", &rule("PathPrefix", "/", ""))
     ));
     let router = router(&c);
     let grpc_req = |path: &str| {
@@ -706,9 +706,55 @@ spec:
     );
     assert_eq!(grpc_req("/echo.Echo/Other").rule, Some(1));
     assert_eq!(grpc_req("/other.Svc/Ping").outcome, Outcome::NotFound);
-    // Plain HTTP to the same host is served by the HTTPRoute.
+    // The HTTPRoute serves its own host; its rules never serve the GRPCRoute's host.
     assert_eq!(
-        hit(&router, "grpc.example.com", "/echo.Echo/Ping", &[]),
+        hit(&router, "web.example.com", "/echo.Echo/Ping", &[]),
         Some(("h".into(), 0))
     );
+    assert_eq!(
+        hit(&router, "grpc.example.com", "/echo.Echo/Ping", &[]),
+        None
+    );
+}
+
+#[test]
+fn an_httproute_and_a_grpcroute_with_intersecting_hostnames_accept_only_the_older() {
+    let grpc = "apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: default, creationTimestamp: '2024-06-01T00:00:00Z'}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [api.example.com]
+  rules: [{backendRefs: [{name: b, port: 80}]}]
+---
+";
+    let c = with_routes(&format!(
+        "{grpc}{}",
+        r("h", T1, "['*.example.com']", &rule("PathPrefix", "/", ""))
+    ));
+    let st = status(&c, "GRPCRoute", Some("default"), "g");
+    let conds: Vec<(String, String, String)> = st
+        .status
+        .conditions()
+        .iter()
+        .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+        .collect();
+    assert!(has(&conds, "Accepted", "False", "Conflicted"), "{conds:?}");
+    assert!(has(
+        &route_conditions(&c, "h"),
+        "Accepted",
+        "True",
+        "Accepted"
+    ));
+    let router = router(&c);
+    let d = route(
+        &router,
+        "POST",
+        "/svc/M",
+        &[
+            ("host", "api.example.com"),
+            ("content-type", "application/grpc"),
+        ],
+    );
+    assert_eq!(d.route.as_deref(), Some("h"));
 }

@@ -376,3 +376,16 @@ proptest! {
         let _ = canonical_host(&authority);
     }
 }
+
+/// Regression (found by the property test): the one-pass fast path must not accept a last
+/// label that WHATWG reads as a hexadecimal number.
+#[test]
+fn hex_last_label_is_refused_by_the_fast_path_too() {
+    for host in ["0x", "a.0x", "a.0x1f", "0x7f:80"] {
+        assert_eq!(canonical_host(host), Err(HostError::BadIpv4), "{host}");
+    }
+    assert_eq!(
+        canonical_host("a.0xg").map(|(h, _)| h.into_owned()),
+        Ok("a.0xg".to_owned())
+    );
+}

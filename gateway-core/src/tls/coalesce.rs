@@ -1,0 +1,112 @@
+//! The coalescing guard: whether a request on an established TLS connection may be served
+//! there, or belongs to another listener (421), or to none (404).
+
+use crate::request::authority::canonical_host;
+
+use super::frontend::{ClientAuth, PortTls, ValidationMode};
+
+/// What is known about a TLS connection when a request arrives on it.
+///
+/// Build it with [`PortTls::connection`] at the end of the handshake.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo<'a> {
+    /// The port the connection was accepted on.
+    pub port: u16,
+    /// The TLS server name the client sent.
+    pub sni: Option<&'a str>,
+    /// The listener the server name selected during the handshake.
+    pub listener: Option<&'a str>,
+    /// What the client certificate proved.
+    pub client_auth: ClientAuth,
+}
+
+/// The guard's answer.
+#[must_use = "a request the guard refuses must not be served"]
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Coalescing {
+    /// The request's host belongs to the listener the connection was made for.
+    Allow,
+    /// Answer 421 Misdirected Request: another listener (or another TLS configuration) serves
+    /// this host; the client should open a new connection.
+    Misdirected,
+    /// Answer 404: no listener of the port serves this host.
+    NotFound,
+    /// Answer 400: the authority is not a valid host.
+    BadRequest,
+}
+
+impl Coalescing {
+    /// The status to answer with, when the request must not be served.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::tls::Coalescing;
+    /// assert_eq!(Coalescing::Misdirected.status(), Some(421));
+    /// assert_eq!(Coalescing::Allow.status(), None);
+    /// ```
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Self::Allow => None,
+            Self::Misdirected => Some(421),
+            Self::NotFound => Some(404),
+            Self::BadRequest => Some(400),
+        }
+    }
+}
+
+/// Whether a request with this authority (`:authority` or Host) may be served on this
+/// connection of `port`.
+///
+/// Gateway API Listener `hostname`, HTTPS: "If another Listener has an exact match or more
+/// specific wildcard entry, the Gateway SHOULD return a 421. If the current Listener (selected
+/// by SNI matching during ClientHello) does not match the Host: If another Listener does match
+/// the Host, the Gateway SHOULD return a 421. If no other Listener matches the Host, the
+/// Gateway MUST return a 404." So the host is mapped to a listener of the port with the same
+/// rule the SNI was (exact, longest wildcard, no hostname):
+/// - the same listener as the SNI chose: [`Coalescing::Allow`];
+/// - another listener: [`Coalescing::Misdirected`];
+/// - none: [`Coalescing::NotFound`].
+///
+/// Two more refusals fail closed: a connection made on another port, or one whose client
+/// certificate state could not have passed this port's `AllowValidOnly` validation (e.g.
+/// accepted under a previous configuration) is [`Coalescing::Misdirected`]. An authority that
+/// is not a valid host is [`Coalescing::BadRequest`]. The authority's port is ignored:
+/// listeners are chosen by the connection's port (SECURITY.md rule 7).
+///
+/// # Examples
+/// ```
+/// use gateway_core::tls::{ClientAuth, Coalescing, PortTls, coalescing_check};
+/// # fn f(port: &PortTls) {
+/// let connection = port.connection(Some("bar.example.com"), ClientAuth::NotRequested);
+/// let answer = coalescing_check(&connection, "foo.example.com", port);
+/// # }
+/// ```
+pub fn coalescing_check(
+    connection: &ConnectionInfo<'_>,
+    authority: &str,
+    port: &PortTls,
+) -> Coalescing {
+    let Ok((host, _)) = canonical_host(authority) else {
+        return Coalescing::BadRequest;
+    };
+    if connection.port != port.port {
+        return Coalescing::Misdirected;
+    }
+    if let Some(validation) = &port.validation {
+        let admitted = match (&connection.client_auth, validation.mode) {
+            (ClientAuth::Verified, _) => true,
+            (ClientAuth::Unverified(_), ValidationMode::AllowInsecureFallback) => true,
+            (ClientAuth::Unverified(_) | ClientAuth::NotRequested, _) => false,
+        };
+        if !admitted {
+            return Coalescing::Misdirected;
+        }
+    }
+    match port.listener_for_host(&host) {
+        None => Coalescing::NotFound,
+        Some(by_host) if Some(by_host.name.as_str()) == connection.listener => Coalescing::Allow,
+        Some(_) => Coalescing::Misdirected,
+    }
+}
