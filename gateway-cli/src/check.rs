@@ -46,11 +46,32 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     }
     let snapshot = config.snapshot();
     println!("{} resources loaded", snapshot.objects.len());
+    let style = crate::output::Style::detect();
+    let mut table = crate::output::Table::default();
     for object in &config.status().objects {
         let summary = summarize(&object.status);
-        println!("{:<44} {summary}", object.id.to_string());
+        table.toned_row(vec![
+            (object.id.to_string(), crate::output::Tone::Bold),
+            (summary.clone(), tone(&summary)),
+        ]);
     }
+    // At least 44 columns wide, as before, so short reports keep their layout.
+    table.min_width(0, 44);
+    table.narrow();
+    table.print(style, "");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Green when every reported condition is healthy, red otherwise (terminals only).
+fn tone(summary: &str) -> crate::output::Tone {
+    let bad = summary.contains("=False(")
+        || summary.contains("Conflicted=True")
+        || summary.contains("PartiallyInvalid=True");
+    if bad {
+        crate::output::Tone::Bad
+    } else {
+        crate::output::Tone::Good
+    }
 }
 
 /// One line: the conditions that matter, `Type=Status(Reason)`.

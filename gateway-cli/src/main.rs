@@ -1,8 +1,12 @@
-//! `gateway`: check, route and replay Gateway API manifests offline, with the same library a
-//! proxy embeds.
+//! `gateway`: check, route, explain, lint and replay Gateway API manifests offline, with the
+//! same library a proxy embeds.
 
 mod check;
+mod explain;
+mod lint;
 mod manifests;
+mod model;
+mod output;
 mod replay;
 mod route;
 
@@ -24,6 +28,12 @@ enum Command {
     Check(check::Args),
     /// Route requests through a Gateway of the manifests and print the decisions.
     Route(route::Args),
+    /// Every candidate rule for one request, in precedence order, and why each did or did
+    /// not match.
+    Explain(explain::Args),
+    /// Find rules that never match, unattached routes, conflicting listeners, hostnames no
+    /// listener accepts, ExternalAuth bypasses and invalid regexes (exit 1 on findings).
+    Lint(lint::Args),
     /// Replay a conformance corpus (cases/ and manifests/) in memory.
     Replay(replay::Args),
 }
@@ -33,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Route(args) => route::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Replay(args) => replay::run(&args),
     };
     match result {

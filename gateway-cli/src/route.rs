@@ -102,7 +102,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_method(arg: &str) -> bool {
+pub(crate) fn is_method(arg: &str) -> bool {
     matches!(
         arg,
         "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH"
@@ -110,7 +110,7 @@ fn is_method(arg: &str) -> bool {
 }
 
 /// Parses `METHOD URL [-H 'n: v']... [--sni S] [--port N]` sequences.
-fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest)>, String> {
+pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest)>, String> {
     let mut out: Vec<(String, JsonRequest)> = Vec::new();
     let mut it = args.iter().peekable();
     while let Some(method) = it.next() {
@@ -178,14 +178,19 @@ fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest)>, String>
 }
 
 fn print_decision(d: &JsonDecision) {
+    use crate::output::{Style, Tone};
+    let style = Style::detect();
     let row = |k: &str, v: String| println!("  {k:<10} {v}");
-    row(
-        "outcome",
-        match d.status {
-            Some(s) => format!("{} ({s})", d.outcome),
-            None => d.outcome.clone(),
-        },
-    );
+    let outcome = match d.status {
+        Some(s) => format!("{} ({s})", d.outcome),
+        None => d.outcome.clone(),
+    };
+    let tone = match d.outcome.as_str() {
+        "forward" => Tone::Good,
+        "redirect" | "respond" => Tone::Warn,
+        _ => Tone::Bad,
+    };
+    row("outcome", style.paint(&outcome, tone));
     if let Some(l) = &d.listener {
         row("listener", l.clone());
     }

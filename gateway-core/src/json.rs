@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authz::{AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse};
 use crate::filter::{HeaderEdits, Plan};
 use crate::request::{Headers, HttpVersion, RequestView};
 use crate::route::{Backend, Outcome, Router};
@@ -40,7 +41,12 @@ pub struct JsonRequest {
     /// Headers in order, with duplicates.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
-    /// What the external auth service answered, for offline auth tests.
+    /// What the external auth service answered, for offline auth tests:
+    /// `{"status": 403, "headers": [["x-why", "no"]], "body": "..."}` (`headers` and `body`
+    /// optional), `{"unreachable": true}` or `{"timeout": true}`. For a gRPC check, status 200
+    /// stands for a `CheckResponse` with status OK whose headers overwrite the request's, any
+    /// other status for a denial (`PERMISSION_DENIED`) with that HTTP status, headers and body.
+    /// Anything else is a malformed answer, which fails closed.
     #[serde(default)]
     pub ext_auth_response: Option<serde_json::Value>,
     /// Randomness for the weighted backend choice and mirrors (default 0).
@@ -136,7 +142,11 @@ pub struct JsonDecision {
     pub route: Option<JsonRoute>,
     /// The matched rule.
     pub rule: Option<JsonRule>,
-    /// The external auth check to make (null: none needed).
+    /// The external auth check, exactly as it is sent (null: none needed):
+    /// `{"protocol": "HTTP"|"GRPC", "backend": {"namespace", "name", "port"}, "method", "path",
+    /// "headers": [[n, v]], "body_bytes", "max_body"}`; for gRPC `path` has no prefix, `headers`
+    /// is the message's header map (sorted, with `:authority`, `:method`, `:path`, `:scheme`)
+    /// and `host` is added.
     pub ext_auth: Option<serde_json::Value>,
     /// The chosen backend.
     pub backend: Option<JsonBackend>,
@@ -247,7 +257,36 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         index: r.index,
         name: r.name.map(str::to_owned),
     });
-    match crate::filter::plan(&d, &view, req.random) {
+    let plan = match crate::filter::plan(&d, &view, req.random) {
+        Plan::Authorize(check) => {
+            out.ext_auth = Some(describe_check(&check));
+            let Some(answer) = &req.ext_auth_response else {
+                out.outcome = "auth_required".to_owned();
+                out.status = None;
+                out.reason = Some(format!(
+                    "external auth required: ask Service {}/{} port {} ({})",
+                    check.backend.namespace,
+                    check.backend.name,
+                    check.backend.port,
+                    check.protocol().as_str()
+                ));
+                return out;
+            };
+            let answer = auth_response(answer, check.protocol());
+            match check.judge(answer, &AuthOptions::default()) {
+                AuthOutcome::Allowed(plan) => plan,
+                AuthOutcome::Denied(local) | AuthOutcome::Failed(local) => {
+                    out.outcome = "auth_denied".to_owned();
+                    out.status = Some(local.status);
+                    out.response_headers = local.headers;
+                    out.reason = Some(local.reason);
+                    return out;
+                }
+            }
+        }
+        other => other,
+    };
+    match plan {
         Plan::Forward(fp) => {
             out.outcome = "forward".to_owned();
             out.status = None;
@@ -290,6 +329,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
             let outcome = match (d.outcome(), local.header("location")) {
                 (Outcome::Forward, Some(_)) => "redirect",
                 (Outcome::Forward, None) if local.status < 400 => "respond",
+                (Outcome::Forward, None) if local.status == 400 => "bad_request",
                 (Outcome::Forward, None) => "server_error",
                 (other, _) => other.as_str(),
             };
@@ -303,8 +343,130 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
                 local.reason
             });
         }
+        Plan::Authorize(_) => {
+            out.outcome = "server_error".to_owned();
+            out.status = Some(500);
+            out.reason = Some("the auth answer asked for another check".to_owned());
+        }
     }
     out
+}
+
+/// The `ext_auth` object: the check exactly as it is sent.
+fn describe_check(check: &AuthCheck<'_>) -> serde_json::Value {
+    let backend = serde_json::json!({
+        "namespace": check.backend.namespace,
+        "name": check.backend.name,
+        "port": check.backend.port,
+    });
+    let mut out = serde_json::json!({
+        "protocol": check.protocol().as_str(),
+        "backend": backend,
+        "body_bytes": check.body_bytes(),
+        "max_body": check.max_body,
+    });
+    match &check.request {
+        AuthRequest::Http(h) => {
+            out["method"] = serde_json::json!(h.method);
+            out["path"] = serde_json::json!(h.path);
+            out["headers"] = serde_json::json!(h.headers);
+        }
+        AuthRequest::Grpc(g) => {
+            if let Some(h) = g
+                .attributes
+                .as_ref()
+                .and_then(|a| a.request.as_ref())
+                .and_then(|r| r.http.as_ref())
+            {
+                let headers: Vec<(&String, &String)> = h.headers.iter().collect();
+                out["method"] = serde_json::json!(h.method);
+                out["path"] = serde_json::json!(h.path);
+                out["host"] = serde_json::json!(h.host);
+                out["headers"] = serde_json::json!(headers);
+            }
+        }
+    }
+    out
+}
+
+/// The `ext_auth_response` of a request, as the auth service's answer.
+fn auth_response(value: &serde_json::Value, protocol: AuthProtocol) -> AuthResponse {
+    use crate::authz::proto;
+    let flag = |name: &str| value.get(name).and_then(serde_json::Value::as_bool) == Some(true);
+    if flag("unreachable") {
+        return AuthResponse::Unreachable;
+    }
+    if flag("timeout") {
+        return AuthResponse::Timeout;
+    }
+    let malformed = |why: &str| AuthResponse::Malformed(format!("ext_auth_response: {why}"));
+    let Some(status) = value
+        .get("status")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+    else {
+        return malformed("no status, unreachable or timeout");
+    };
+    let headers: Vec<(String, String)> = match value.get("headers") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(h) => match serde_json::from_value(h.clone()) {
+            Ok(h) => h,
+            Err(_) => return malformed("headers is not a list of [name, value] pairs"),
+        },
+    };
+    let body = match value.get("body") {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(b)) => b.clone(),
+        Some(_) => return malformed("body is not a string"),
+    };
+    match protocol {
+        AuthProtocol::Grpc => {
+            let options: Vec<proto::HeaderValueOption> = headers
+                .into_iter()
+                .map(|(key, value)| proto::HeaderValueOption {
+                    header: Some(proto::HeaderValue {
+                        key,
+                        value,
+                        raw_value: Vec::new(),
+                    }),
+                    append: None,
+                    append_action: proto::append_action::OVERWRITE_IF_EXISTS_OR_ADD,
+                    keep_empty_value: true,
+                })
+                .collect();
+            let (code, http_response) = if status == 200 {
+                let ok = proto::OkHttpResponse {
+                    headers: options,
+                    ..proto::OkHttpResponse::default()
+                };
+                (proto::code::OK, proto::HttpResponse::OkResponse(ok))
+            } else {
+                let denied = proto::DeniedHttpResponse {
+                    status: Some(proto::HttpStatus {
+                        code: i32::from(status),
+                    }),
+                    headers: options,
+                    body,
+                };
+                (
+                    proto::code::PERMISSION_DENIED,
+                    proto::HttpResponse::DeniedResponse(denied),
+                )
+            };
+            AuthResponse::Grpc(proto::CheckResponse {
+                status: Some(proto::Status {
+                    code,
+                    message: String::new(),
+                }),
+                http_response: Some(http_response),
+            })
+        }
+        _ => AuthResponse::Http {
+            status,
+            headers,
+            body: body.into_bytes(),
+        },
+    }
 }
 
 fn backend(b: &Backend) -> JsonBackend {

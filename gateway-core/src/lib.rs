@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod attach;
+pub mod authz;
 pub mod filter;
 pub mod json;
 pub mod request;

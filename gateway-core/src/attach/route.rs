@@ -51,7 +51,7 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                 .spec
                 .rules
                 .iter()
-                .flat_map(|rule| mirror_refs(&rule.filters))
+                .flat_map(|rule| mirror_refs(&rule.filters).chain(auth_refs(rule)))
                 .collect(),
         },
         Resource::GrpcRoute(r) => RouteView {
@@ -129,6 +129,28 @@ fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObje
     filters
         .iter()
         .filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref))
+}
+
+/// The ExternalAuth services of an HTTPRoute rule (its own filters and its backendRefs'): they
+/// need a ReferenceGrant like any backendRef, and one that does not resolve makes the route's
+/// ResolvedRefs false (requests to the rule then answer 500, see `authz`).
+fn auth_refs(rule: &HttpRouteRule) -> impl Iterator<Item = &BackendObjectReference> {
+    crate::authz::external_auth_filters(&rule.filters, &rule.backend_refs)
+        .filter_map(|(_, f)| f.external_auth.as_ref().map(|a| &a.backend_ref))
+}
+
+impl super::Config {
+    /// Resolves an ExternalAuth backendRef of a route in `route_namespace` like a backendRef:
+    /// a Service port that exists, in the same namespace or allowed by a ReferenceGrant.
+    pub(crate) fn resolve_auth_backend(
+        &self,
+        kind: RouteKind,
+        route_namespace: &str,
+        b: &BackendObjectReference,
+    ) -> BackendState {
+        let grants = Grants::new(&self.snapshot);
+        resolve_backend(&self.snapshot, &grants, kind, route_namespace, b)
+    }
 }
 
 /// Why an HTTPRoute rule cannot be served (it is then dropped and the route reports

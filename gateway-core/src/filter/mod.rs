@@ -5,6 +5,8 @@
 //! Router::route(&req) ──▶ Decision ──filter::plan(&decision, &req, random)──▶ Plan
 //!     Plan::Forward(ForwardPlan)  backend, request edits, response edits, mirrors, timeouts
 //!     Plan::Respond(LocalResponse) status, headers, body: redirect, CORS preflight, error
+//!     Plan::Authorize(AuthCheck)   ask the auth service first (ExternalAuth), then
+//!                                  check.answer(response) gives Forward or Respond
 //! ```
 //!
 //! [`plan`] reads the matched rule's filters (HTTPRoute or GRPCRoute) and turns them into
@@ -22,20 +24,26 @@
 //! 1. A [`Decision`] whose outcome is not `Forward` becomes [`Plan::Respond`] with the
 //!    decision's status (404, 400, 414, 421, 500, ...) and reason. Call [`plan`] for every
 //!    decision; nothing else is looked at.
-//! 2. **ExternalAuth fails closed.** External auth is not implemented yet (it belongs to
-//!    `authz`): a rule with an `ExternalAuth` filter anywhere (rule or backendRef) is answered
-//!    500 with reason [`EXTERNAL_AUTH_UNSUPPORTED`], never forwarded (HTTPRouteFilter: "If there
-//!    is any problem communicating with the external service, this filter MUST fail closed").
-//! 3. **CORS preflight.** An `OPTIONS` request with `Origin` and `Access-Control-Request-Method`
+//! 2. **CORS preflight.** An `OPTIONS` request with `Origin` and `Access-Control-Request-Method`
 //!    to a rule with a CORS filter is answered locally (200), before any redirect and without
 //!    a backend. See [CORS](self#cors) below.
-//! 4. **RequestRedirect** answers 301 or 302 with a `location`; no backend is needed.
-//! 5. **Backend choice** with [`Decision::choose_backend`]`(random)`; none (an invalid
+//!    A preflight is answered without asking an ExternalAuth service (browsers send it without
+//!    credentials; it reveals no backend content).
+//! 3. **RequestRedirect** answers 301 or 302 with a `location`; no backend is needed. Behind
+//!    an ExternalAuth filter of the rule, the redirect is [`Plan::Authorize`] first (step 6).
+//! 4. **Backend choice** with [`Decision::choose_backend`]`(random)`; none (an invalid
 //!    backendRef's share, or no backendRefs) answers 500. Then the chosen backendRef's own CORS
-//!    preflight (when the rule has no CORS filter) and RequestRedirect, as in steps 3 and 4.
-//! 6. **Edits**, from the rule's filters then the chosen backendRef's filters, each list in
+//!    preflight (when the rule has no CORS filter) and RequestRedirect, as in steps 2 and 3.
+//! 5. **Edits**, from the rule's filters then the chosen backendRef's filters, each list in
 //!    order: header modifiers, URLRewrite, mirrors, CORS response headers. Edits compose: a
 //!    later filter acts on the result of the earlier ones (see [`HeaderEdits`]).
+//! 6. **ExternalAuth.** When the rule, or the chosen backendRef, has an `ExternalAuth` filter,
+//!    the plan of steps 3 to 5 is sealed in a [`Plan::Authorize`] check: the proxy asks the
+//!    auth service and [`AuthCheck::answer`](crate::authz::AuthCheck::answer) releases it (with
+//!    the auth service's headers applied before the edits of step 5) or answers the client. It
+//!    fails closed (HTTPRouteFilter: "If there is any problem communicating with the external
+//!    service, this filter MUST fail closed"); an auth backendRef that does not resolve, or more
+//!    than one applying ExternalAuth filter, answers 500. See [`crate::authz`].
 //!
 //! A filter that cannot be applied as written (a header name that is not a token, a
 //! `ReplacePrefixMatch` without a `PathPrefix` match, a redirect status other than 301/302, an
@@ -96,13 +104,10 @@ use crate::api::{
     HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,
     SessionPersistence,
 };
+use crate::authz::AuthCheck;
 use crate::request::RequestView;
 use crate::request::normalize::{TargetForm, split_target};
 use crate::route::{Backend, Decision, Outcome, RuleSpec};
-
-/// The reason of the 500 answered for rules with an ExternalAuth filter, until external auth
-/// is implemented.
-pub const EXTERNAL_AUTH_UNSUPPORTED: &str = "external auth is not supported yet";
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
 // Forwarding is the common case: boxing it would allocate for every request.
@@ -114,6 +119,9 @@ pub enum Plan<'r> {
     Forward(ForwardPlan<'r>),
     /// Answer the client directly (redirect, CORS preflight, or an error).
     Respond(LocalResponse),
+    /// Ask the external auth service first (an `ExternalAuth` filter applies): send the check,
+    /// then [`AuthCheck::answer`] gives the plan. Never forward without that answer.
+    Authorize(AuthCheck<'r>),
 }
 
 /// A response the proxy sends itself, without contacting a backend.
@@ -283,6 +291,7 @@ impl std::error::Error for FilterError {}
 /// match plan(&decision, &req, 42) {
 ///     Plan::Forward(f) => assert_eq!(f.backend.port, 8080),
 ///     Plan::Respond(r) => panic!("answered {} ({})", r.status, r.reason),
+///     Plan::Authorize(check) => panic!("protected by {}", check.backend.name),
 ///     _ => unreachable!(),
 /// }
 /// ```
@@ -346,9 +355,6 @@ fn forward<'r>(
             .iter()
             .chain(rule.backend_refs.iter().flat_map(|b| b.filters.iter()))
     };
-    if all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth) {
-        return Err(Cow::Borrowed(EXTERNAL_AUTH_UNSUPPORTED));
-    }
     if rule.grpc {
         // GRPCRouteFilter.type: "+kubebuilder:validation:Enum=ResponseHeaderModifier;
         // RequestHeaderModifier;RequestMirror;ExtensionRef" (ExtensionRef answers 500 below).
@@ -382,7 +388,15 @@ fn forward<'r>(
         .iter()
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
-        return redirect_plan(decision, req, f);
+        let redirect = redirect_plan(decision, req, f)?;
+        return crate::authz::guard(
+            decision,
+            req,
+            rule.filters,
+            rule.backend_refs,
+            None,
+            redirect,
+        );
     }
 
     let Some(backend) = decision.choose_backend(random) else {
@@ -419,7 +433,15 @@ fn forward<'r>(
         .iter()
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
-        return redirect_plan(decision, req, f);
+        let redirect = redirect_plan(decision, req, f)?;
+        return crate::authz::guard(
+            decision,
+            req,
+            rule.filters,
+            rule.backend_refs,
+            Some(backend_index),
+            redirect,
+        );
     }
 
     let route_namespace = decision.route().map_or("", |r| r.namespace);
@@ -479,6 +501,8 @@ fn forward<'r>(
             HttpFilterType::ExtensionRef => {
                 return Err(Cow::Borrowed("ExtensionRef filters are not supported"));
             }
+            // Applied around the whole plan, below.
+            HttpFilterType::ExternalAuth => {}
             other => {
                 return Err(Cow::Owned(format!(
                     "filter type {other} cannot be applied here"
@@ -510,7 +534,7 @@ fn forward<'r>(
         )));
     }
 
-    Ok(Plan::Forward(ForwardPlan {
+    let forward = Plan::Forward(ForwardPlan {
         backend,
         backend_index,
         request,
@@ -520,7 +544,15 @@ fn forward<'r>(
         retry: rule.retry.map(retry).transpose()?,
         session_persistence: rule.session,
         backend_tls,
-    }))
+    });
+    crate::authz::guard(
+        decision,
+        req,
+        rule.filters,
+        rule.backend_refs,
+        Some(backend_index),
+        forward,
+    )
 }
 
 fn redirect_plan<'r>(

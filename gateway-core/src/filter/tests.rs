@@ -127,6 +127,7 @@ fn forward(p: Plan<'_>) -> ForwardPlan<'_> {
     match p {
         Plan::Forward(f) => f,
         Plan::Respond(r) => panic!("expected to forward, answered {} ({})", r.status, r.reason),
+        Plan::Authorize(c) => panic!("expected to forward, asked {}", c.backend.name),
     }
 }
 
@@ -134,6 +135,7 @@ fn respond(p: Plan<'_>) -> LocalResponse {
     match p {
         Plan::Respond(r) => r,
         Plan::Forward(f) => panic!("expected a local answer, forwarded to {}", f.backend.name),
+        Plan::Authorize(c) => panic!("expected a local answer, asked {}", c.backend.name),
     }
 }
 
@@ -1044,7 +1046,7 @@ fn cors_wildcard_origin_answers_star_only_without_credentials() {
 // === fail closed, errors, timeouts, gRPC ===
 
 #[test]
-fn external_auth_fails_closed() {
+fn external_auth_is_asked_before_forwarding() {
     let router = build(
         r#"  - backendRefs: [{name: v1, port: 8080}]
     filters:
@@ -1052,11 +1054,13 @@ fn external_auth_fails_closed() {
       externalAuth: {protocol: HTTP, backendRef: {name: v2, port: 8080}, http: {}}
 "#,
     );
-    let r = respond(plan_req(&router, "GET", "/", &[], 0));
-    assert_eq!(
-        (r.status, r.reason.as_str()),
-        (500, EXTERNAL_AUTH_UNSUPPORTED)
-    );
+    let Plan::Authorize(check) = plan_req(&router, "GET", "/", &[], 0) else {
+        panic!("a protected rule must ask the auth service first");
+    };
+    assert_eq!(check.backend.name, "v2");
+    let options = crate::authz::AuthOptions::default();
+    let r = respond(check.answer(crate::authz::AuthResponse::Unreachable, &options));
+    assert_eq!(r.status, 403);
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //!    prefix, so that a regex rule is not shadowed by a catch-all `PathPrefix /`; among regex
 //!    rules the remaining keys decide;
 //! 3. method match, header match count, query match count, route creation timestamp,
-//!    `{namespace}/{name}`, rule order, match order ([`precedence`]).
+//!    `{namespace}/{name}`, rule order, match order (see `route/precedence.rs`).
 //!
 //! The first candidate in this order whose every predicate holds wins. If no candidate of the
 //! most specific hostname group matches, less specific groups are tried: precedence orders the

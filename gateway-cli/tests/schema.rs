@@ -1,0 +1,161 @@
+//! The `route --json` decision schema (schema/decision.schema.json): the validator used here
+//! checks what it should, and every decision the conformance corpus's requests produce
+//! through `gateway route --json` validates against the schema.
+
+// Test helpers outside #[test] functions may panic too.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::{corpus, gateway, schema::validate, scratch, stdout, write};
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(common::crate_dir().join("schema/decision.schema.json"))
+        .expect("schema file");
+    serde_json::from_str(&text).expect("schema is JSON")
+}
+
+fn forward() -> Value {
+    json!({
+        "outcome": "forward", "status": null, "listener": "http",
+        "route": {"kind": "HTTPRoute", "namespace": "default", "name": "app"},
+        "rule": {"index": 0, "name": null}, "ext_auth": null,
+        "backend": {"namespace": "default", "name": "svc", "port": 8080},
+        "upstream": {"method": "GET", "authority": "a.example.com", "path": "/x?q=1",
+                     "headers": [["host", "a.example.com"], ["x-a", "1"], ["x-a", "2"]]},
+        "response_headers": [], "response_edits": {"set": [], "add": [["x", "1"]], "remove": []},
+        "location": null, "mirrors": [], "backend_tls": null, "reason": null
+    })
+}
+
+#[test]
+fn validator_accepts_a_forward_decision() {
+    assert_eq!(validate(&schema(), &forward()), Vec::<String>::new());
+}
+
+#[test]
+fn validator_rejects_missing_extra_and_mistyped_keys() {
+    let s = schema();
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "missing key",
+            Box::new(|v| drop(v.as_object_mut().unwrap().remove("mirrors"))),
+        ),
+        ("extra key", Box::new(|v| v["surprise"] = json!(1))),
+        (
+            "unknown outcome",
+            Box::new(|v| v["outcome"] = json!("maybe")),
+        ),
+        (
+            "forward with a status",
+            Box::new(|v| v["status"] = json!(404)),
+        ),
+        (
+            "forward without backend",
+            Box::new(|v| v["backend"] = Value::Null),
+        ),
+        (
+            "header not a pair",
+            Box::new(|v| v["response_headers"] = json!([["a"]])),
+        ),
+        (
+            "port out of range",
+            Box::new(|v| v["backend"]["port"] = json!(70000)),
+        ),
+        (
+            "rule index negative",
+            Box::new(|v| v["rule"]["index"] = json!(-1)),
+        ),
+        (
+            "route kind unknown",
+            Box::new(|v| v["route"]["kind"] = json!("Ingress")),
+        ),
+        (
+            "bad trust",
+            Box::new(|v| {
+                v["backend_tls"] = json!({"policy": "a/b", "sni": "s", "trust": "maybe",
+                "subject_alt_names": [], "client_certificate": null});
+            }),
+        ),
+    ];
+    for (what, mutate) in cases {
+        let mut v = forward();
+        mutate(&mut v);
+        assert!(!validate(&s, &v).is_empty(), "{what}: accepted {v}");
+    }
+}
+
+#[test]
+fn validator_requires_status_and_reason_when_the_proxy_answers() {
+    let s = schema();
+    let mut v = forward();
+    v["outcome"] = json!("not_found");
+    v["backend"] = Value::Null;
+    v["upstream"] = Value::Null;
+    v["response_edits"] = Value::Null;
+    assert!(!validate(&s, &v).is_empty(), "status and reason null");
+    v["status"] = json!(404);
+    v["reason"] = json!("no rule matches");
+    assert_eq!(validate(&s, &v), Vec::<String>::new());
+    v["outcome"] = json!("redirect");
+    v["status"] = json!(302);
+    assert!(!validate(&s, &v).is_empty(), "redirect without location");
+    v["location"] = json!("https://a.example.com/");
+    assert_eq!(validate(&s, &v), Vec::<String>::new());
+}
+
+#[test]
+fn every_conformance_decision_validates_against_the_schema() {
+    let s = schema();
+    let dir = scratch("schema-corpus");
+    let (mut decisions, mut outcomes) = (0, std::collections::BTreeSet::new());
+    for case in corpus::cases() {
+        if case.requests.is_empty() {
+            continue;
+        }
+        let manifests = write(&dir, &format!("{}.yaml", case.name), &case.manifests);
+        for (gw, lines) in &case.requests {
+            let requests = write(&dir, &format!("{}.jsonl", case.name), &lines.join("\n"));
+            let out = gateway([
+                "route".as_ref(),
+                "--json".as_ref(),
+                "--gateway".as_ref(),
+                gw.as_ref(),
+                "--requests".as_ref(),
+                requests.as_os_str(),
+                manifests.as_os_str(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{} {gw}: {}",
+                case.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = stdout(&out);
+            assert_eq!(
+                text.lines().count(),
+                lines.len(),
+                "{}: one decision per request",
+                case.name
+            );
+            for (line, request) in text.lines().zip(lines) {
+                let decision: Value = serde_json::from_str(line).expect("decision is JSON");
+                let errors = validate(&s, &decision);
+                assert!(
+                    errors.is_empty(),
+                    "{} {gw}\nrequest  {request}\ndecision {line}\n{}",
+                    case.name,
+                    errors.join("\n")
+                );
+                outcomes.insert(decision["outcome"].as_str().unwrap_or_default().to_owned());
+                decisions += 1;
+            }
+        }
+    }
+    println!("{decisions} decisions validated; outcomes {outcomes:?}");
+    assert!(decisions >= 200, "only {decisions} decisions");
+    assert!(outcomes.contains("forward") && outcomes.contains("not_found"));
+}
