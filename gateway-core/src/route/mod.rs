@@ -228,6 +228,9 @@ struct CompiledRule {
     spec: RuleSpec,
     /// An ExtensionRef filter the library cannot apply: the rule answers 500.
     unsupported_filter: Option<String>,
+    /// The backendRefs of the rule's ExternalAuth filters, resolved (ReferenceGrant included),
+    /// in `authz::external_auth_filters` order.
+    auth_backends: Vec<BackendState>,
 }
 
 #[derive(Clone, Debug)]
@@ -663,6 +666,11 @@ impl<'r, 'q> Decision<'r, 'q> {
         self.rule.and_then(|r| self.router.rules.get(r as usize))
     }
 
+    /// The resolved backendRefs of the matched rule's ExternalAuth filters (for `authz`).
+    pub(crate) fn auth_backends(&self) -> &'r [BackendState] {
+        self.compiled_rule().map_or(&[], |r| &r.auth_backends)
+    }
+
     /// The wire rule that matched (for the filter stage).
     pub(crate) fn rule_spec(&self) -> Option<&'r RuleSpec> {
         self.compiled_rule().map(|r| &r.spec)
@@ -1028,7 +1036,15 @@ fn rule_id(
             RuleSpec::Grpc(r) => unsupported_extension(&r.filters),
             RuleSpec::L4(_) => None,
         };
+        let auth_backends = crate::authz::resolve_backends(
+            config,
+            state.kind,
+            // As attachment reads it (`ObjectMeta::namespace_or_default`).
+            state.id.namespace.as_deref().unwrap_or("default"),
+            &spec,
+        );
         router.rules.push(CompiledRule {
+            auth_backends,
             route: route_id,
             index: u16::try_from(ri).unwrap_or(u16::MAX),
             name: name.map(Into::into),
