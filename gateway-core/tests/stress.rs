@@ -48,15 +48,16 @@ spec:
   rules: [{{backendRefs: [{{name: s{n}, port: 80}}]}}]
 "
     );
-    let snapshot = Snapshot::load(yaml.as_bytes(), &LoadOptions::default())
-        .unwrap()
-        .snapshot;
+    let snapshot = match Snapshot::load(yaml.as_bytes(), &LoadOptions::default()) {
+        Ok(loaded) => loaded.snapshot,
+        Err(e) => panic!("{e}"),
+    };
     Router::build(
         &Config::new(snapshot, AttachOptions::default()),
         "default",
         "g",
     )
-    .unwrap()
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
