@@ -1,0 +1,929 @@
+//! The typed routing path: a borrowed request in, a decision handle out, read with accessors
+//! that never allocate.
+
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
+use gateway_core::attach::RouteKind;
+use gateway_core::filter::{HeaderEdits, LocalResponse, Plan, Timeout, plan};
+use gateway_core::request::{Headers, RequestView};
+use gateway_core::route::{Backend, Outcome, RouteId, Router, RuleId};
+
+use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
+use crate::router::gw_router;
+use crate::{gw_result, gw_slice};
+
+/// One request header as received: name and value bytes (need not be UTF-8).
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_header {
+    /// The field name.
+    pub name: gw_slice,
+    /// The field value.
+    pub value: gw_slice,
+}
+
+/// A request as the proxy received it, borrowed for the duration of `gw_router_route` only
+/// (nothing is kept). Zero-initialize it (`gw_request req = {0};`) and fill what you have.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_request {
+    /// The method, case-sensitive (e.g. `GET`).
+    pub method: gw_slice,
+    /// `http` or `https`, as the connection is; empty means `http`.
+    pub scheme: gw_slice,
+    /// HTTP/2 or HTTP/3 `:authority`; NULL data for HTTP/1 (the Host header is used then).
+    pub authority: gw_slice,
+    /// The raw request-target exactly as received (e.g. `/a/../b?x=1`): the library normalizes
+    /// it (see SECURITY.md) and tells what path to forward.
+    pub target: gw_slice,
+    /// The header fields in order, with duplicates.
+    pub headers: *const gw_header,
+    /// How many header fields.
+    pub headers_len: usize,
+    /// The TLS server name the client sent; NULL data (or empty) when not TLS.
+    pub sni: gw_slice,
+    /// The local port the connection arrived on: it selects the listeners.
+    pub port: u16,
+    /// Any random value: it chooses among weighted backends and which mirrors fire; the same
+    /// value always gives the same decision.
+    pub random: u64,
+}
+
+/// What the proxy must do with the request.
+#[repr(u32)]
+#[allow(clippy::exhaustive_enums)] // a C enum: new outcomes get new numbers
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum gw_outcome {
+    /// Forward to `gw_decision_backend` with the request edits; apply the response edits.
+    Forward = 0,
+    /// Answer `gw_decision_status` (301/302) with `gw_decision_location` and the local headers.
+    Redirect = 1,
+    /// Answer locally with the status, local headers and body (e.g. a CORS preflight).
+    Respond = 2,
+    /// Answer 404: no listener or rule matches.
+    NotFound = 3,
+    /// Answer `gw_decision_status` (400, 414, 431, ...): the request cannot be canonicalized.
+    BadRequest = 4,
+    /// Answer 421: the Host belongs to another listener than the TLS server name chose.
+    Misdirected = 5,
+    /// Answer 500: the matched rule cannot be served (invalid backend, unsupported filter).
+    ServerError = 6,
+}
+
+/// The kind of the matched route.
+#[repr(u32)]
+#[allow(clippy::exhaustive_enums)] // a C enum: new kinds get new numbers
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum gw_route_kind {
+    /// No route matched.
+    None = 0,
+    /// HTTPRoute.
+    Http = 1,
+    /// GRPCRoute.
+    Grpc = 2,
+    /// TLSRoute.
+    Tls = 3,
+    /// TCPRoute.
+    Tcp = 4,
+    /// UDPRoute.
+    Udp = 5,
+    /// A kind this version of the header does not know.
+    Other = 99,
+}
+
+/// The matched route and rule. Strings live as long as the decision.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_route_match {
+    /// The route kind.
+    pub kind: gw_route_kind,
+    /// The route's namespace.
+    pub ns: gw_slice,
+    /// The route's name.
+    pub name: gw_slice,
+    /// The rule's index in the route's `rules`.
+    pub rule_index: usize,
+    /// The rule's `name`; NULL when it has none.
+    pub rule_name: gw_slice,
+}
+
+/// A Service port: where to send the request (or a mirrored copy). Strings live as long as
+/// the decision.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_backend {
+    /// Service namespace.
+    pub ns: gw_slice,
+    /// Service name.
+    pub name: gw_slice,
+    /// Service port.
+    pub port: u16,
+    /// The Service port's appProtocol (e.g. `kubernetes.io/h2c`); NULL when unset.
+    pub app_protocol: gw_slice,
+}
+
+/// What to do with one header name.
+#[repr(u32)]
+#[allow(clippy::exhaustive_enums)] // a C enum
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum gw_header_op {
+    /// Replace every field of the name with one field holding the value.
+    Set = 0,
+    /// Append the value to the last field of the name after `,` (no space), or add the field
+    /// when there is none.
+    Add = 1,
+    /// Remove every field of the name (the value is empty).
+    Remove = 2,
+}
+
+/// One header edit. Names are lower case; each name appears in at most one edit, so the order
+/// of application does not matter. Strings live as long as the decision.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_header_edit {
+    /// The operation.
+    pub op: gw_header_op,
+    /// The header name.
+    pub name: gw_slice,
+    /// The value (empty for `GW_HEADER_OP_REMOVE`).
+    pub value: gw_slice,
+}
+
+/// Whether a timeout is configured.
+#[repr(u32)]
+#[allow(clippy::exhaustive_enums)] // a C enum
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum gw_timeout_kind {
+    /// Not configured: the proxy's default applies.
+    Unset = 0,
+    /// Configured as `0s`: no timeout (or the longest the proxy supports).
+    Disabled = 1,
+    /// Time out after `millis` milliseconds.
+    After = 2,
+}
+
+/// One timeout of a rule.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_timeout {
+    /// Whether it is configured.
+    pub kind: gw_timeout_kind,
+    /// The duration in milliseconds when `kind` is `GW_TIMEOUT_KIND_AFTER`, else 0.
+    pub millis: u64,
+}
+
+/// The rule's timeouts (Gateway API HTTPRouteTimeouts).
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_timeouts {
+    /// `timeouts.request`: the whole request-response transaction.
+    pub request: gw_timeout,
+    /// `timeouts.backendRequest`: one request from the gateway to a backend.
+    pub backend_request: gw_timeout,
+}
+
+/// The answer for one request: an immutable handle read with the `gw_decision_*` accessors,
+/// which never allocate. It keeps its router alive; it does not borrow the request. Free with
+/// `gw_decision_free`.
+pub struct gw_decision {
+    _private: [u8; 0],
+}
+
+/// The Rust side of [`gw_decision`]. The `'static` borrows point into `router`, which this
+/// value keeps alive (an immutable `Router` behind an `Arc` never moves).
+#[derive(Debug)]
+pub struct Decision {
+    outcome: gw_outcome,
+    status: u16,
+    listener: Option<&'static str>,
+    route: Option<RouteId<'static>>,
+    rule: Option<RuleId<'static>>,
+    plan: Plan<'static>,
+    /// The path and query to forward, then the canonical host.
+    text: Text,
+    path_len: usize,
+    /// Declared last: dropped after every borrow of it (which have no drop glue anyway). Only
+    /// held, never read: it keeps the borrows above valid.
+    #[allow(dead_code)]
+    router: Option<Arc<Router>>,
+}
+
+impl Castable for gw_decision {
+    type Rust = Decision;
+}
+impl BoxCastable for gw_decision {}
+
+/// Strings a decision owns (forwarded path, host): inline up to [`INLINE_TEXT`] bytes, so that
+/// the common decision costs a single allocation (its box).
+#[derive(Debug)]
+enum Text {
+    Inline {
+        len: usize,
+        bytes: [u8; INLINE_TEXT],
+    },
+    Heap(Vec<u8>),
+}
+
+/// Bytes of text a decision holds without allocating.
+const INLINE_TEXT: usize = 200;
+
+impl Default for Text {
+    fn default() -> Self {
+        Self::Inline {
+            len: 0,
+            bytes: [0; INLINE_TEXT],
+        }
+    }
+}
+
+impl Text {
+    fn push(&mut self, s: &str) {
+        match self {
+            Self::Inline { len, bytes } => match bytes.get_mut(*len..*len + s.len()) {
+                Some(dst) => {
+                    dst.copy_from_slice(s.as_bytes());
+                    *len += s.len();
+                }
+                None => {
+                    let mut heap = bytes.get(..*len).unwrap_or_default().to_vec();
+                    heap.extend_from_slice(s.as_bytes());
+                    *self = Self::Heap(heap);
+                }
+            },
+            Self::Heap(v) => v.extend_from_slice(s.as_bytes()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..*len).unwrap_or_default(),
+            Self::Heap(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+}
+
+/// Headers held on the stack up to this count; more take one allocation.
+const STACK_HEADERS: usize = 32;
+
+/// Routes one request: listener by port and host (or SNI), route and rule by the Gateway API
+/// precedence, then the rule's filters (redirects, rewrites, header edits, mirrors, weighted
+/// backend choice with `request->random`). Cost: as `Router::route` plus `filter::plan`, plus
+/// one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
+/// allocation for up to 32 headers.
+///
+/// Fails closed where the ABI cannot yet express a step the rule requires: a rule with an
+/// `ExternalAuth` filter, or a backend with a BackendTLSPolicy, answers 500
+/// (`GW_OUTCOME_SERVER_ERROR`, reasons "external auth is not in the C ABI yet" and "backend TLS
+/// (BackendTLSPolicy) is not in the C ABI yet"); `gw_route_json` describes both in full.
+///
+/// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
+/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER` for a NULL router, request or `decision_out`, or a slice with a
+/// NULL pointer and a non-zero length.
+///
+/// # Safety
+/// `router` is NULL or a live `gw_router`; `request` is NULL or points at a `gw_request` whose
+/// slices and header array are readable for their lengths during the call; `decision_out` is
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_router_route(
+    router: *const gw_router,
+    request: *const gw_request,
+    decision_out: *mut *mut gw_decision,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `request` is NULL or a readable `gw_request`.
+        let request = require!(unsafe { request.as_ref() });
+        if decision_out.is_null() {
+            return gw_result::NullParameter;
+        }
+        // SAFETY: the caller guarantees `router` is NULL or a live reference; the clone is ours.
+        let router = require!(unsafe { ffi::clone_arc(router) });
+        // SAFETY: the caller guarantees the request's slices are readable for the call.
+        let decision = require!(unsafe { route(router, request) });
+        let ptr = ffi::to_boxed_mut_ptr::<gw_decision>(decision);
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(decision_out, ptr) };
+        gw_result::Ok
+    })
+}
+
+/// Routes `request` with `router` into an owned decision; `None` for a NULL slice with a length.
+///
+/// # Safety
+/// The request's slices and header array are readable for their lengths during the call.
+pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<Decision> {
+    // SAFETY: forwarded caller guarantee, for every slice below.
+    let (method, scheme, authority, target, sni, headers) = unsafe {
+        (
+            ffi::try_bytes(request.method)?,
+            ffi::try_bytes(request.scheme)?,
+            optional(request.authority)?,
+            ffi::try_bytes(request.target)?,
+            optional(request.sni)?,
+            ffi::try_array(request.headers, request.headers_len)?,
+        )
+    };
+    let mut stack = [const { MaybeUninit::<(&[u8], &[u8])>::uninit() }; STACK_HEADERS];
+    let heap: Vec<(&[u8], &[u8])>;
+    let pairs: &[(&[u8], &[u8])] = if headers.len() <= STACK_HEADERS {
+        for (slot, h) in stack.iter_mut().zip(headers) {
+            // SAFETY: forwarded caller guarantee for each header's slices.
+            slot.write(unsafe { (ffi::try_bytes(h.name)?, ffi::try_bytes(h.value)?) });
+        }
+        // SAFETY: the loop initialized the first `headers.len()` (<= STACK_HEADERS) elements,
+        // or returned early; `MaybeUninit<T>` has the layout of `T`, and the slice borrows
+        // `stack`, which outlives it.
+        unsafe { std::slice::from_raw_parts(stack.as_ptr().cast(), headers.len()) }
+    } else {
+        heap = headers
+            .iter()
+            // SAFETY: forwarded caller guarantee for each header's slices.
+            .map(|h| unsafe { Some((ffi::try_bytes(h.name)?, ffi::try_bytes(h.value)?)) })
+            .collect::<Option<_>>()?;
+        &heap
+    };
+    let utf8 = (|| {
+        Ok::<_, String>((
+            text("method", method)?,
+            text("scheme", scheme)?,
+            authority.map(|a| text("authority", a)).transpose()?,
+            sni.map(|s| text("TLS server name", s)).transpose()?,
+        ))
+    })();
+    let (method, scheme, authority, sni) = match utf8 {
+        Ok(parts) => parts,
+        Err(reason) => return Some(Decision::bad_request(reason)),
+    };
+    let view = RequestView::new(method, target, Headers::Bytes(pairs))
+        .scheme(if scheme.is_empty() { "http" } else { scheme })
+        .port(request.port)
+        .sni(sni.filter(|s| !s.is_empty()))
+        .authority(authority);
+    // SAFETY: the `Router` lives in the `Arc` heap allocation, which never moves and is never
+    // mutated; `Decision` stores that `Arc` (field `router`), so every borrow made through this
+    // reference and stored in the decision is valid as long as the decision; accessors hand
+    // them out only for the lifetime of a borrow of the decision.
+    let borrowed: &'static Router = unsafe { &*Arc::as_ptr(&router) };
+    let d = borrowed.route(&view);
+    let mut plan = fail_closed(plan(&d, &view, request.random));
+    let (outcome, status) = match &mut plan {
+        Plan::Forward(_) => (gw_outcome::Forward, 0),
+        Plan::Respond(local) => {
+            if local.reason.is_empty() {
+                d.reason().clone_into(&mut local.reason);
+            }
+            (respond_outcome(d.outcome(), local), local.status)
+        }
+        _ => (gw_outcome::ServerError, 500),
+    };
+    let query = d.query();
+    let (path, rewritten) = match &plan {
+        Plan::Forward(f) => (f.request.path.as_deref().unwrap_or(d.path()), true),
+        _ => ("", false),
+    };
+    let mut text = Text::default();
+    if rewritten {
+        text.push(path);
+        if let Some(q) = query {
+            text.push("?");
+            text.push(q);
+        }
+    }
+    let path_len = text.len();
+    text.push(d.host());
+    Some(Decision {
+        outcome,
+        status,
+        listener: d.listener(),
+        route: d.route(),
+        rule: d.rule(),
+        plan,
+        text,
+        path_len,
+        router: Some(router),
+    })
+}
+
+/// The bytes as text, or why not.
+fn text<'a>(what: &str, bytes: &'a [u8]) -> Result<&'a str, String> {
+    std::str::from_utf8(bytes).map_err(|_| format!("the {what} is not UTF-8"))
+}
+
+/// A slice that may be absent: NULL data means `None`.
+///
+/// # Safety
+/// As [`ffi::try_slice`].
+unsafe fn optional<'a>(s: gw_slice) -> Option<Option<&'a [u8]>> {
+    if s.data.is_null() {
+        return (s.len == 0).then_some(None);
+    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { ffi::try_bytes(s) }.map(Some)
+}
+
+/// The reason of the 500 answered when a rule needs external authorization, which this ABI
+/// cannot ask for yet.
+pub const EXTERNAL_AUTH_NOT_IN_ABI: &str = "external auth is not in the C ABI yet";
+
+/// The reason of the 500 answered when the backend must be reached over TLS (a
+/// BackendTLSPolicy applies), whose settings this ABI cannot hand out yet.
+pub const BACKEND_TLS_NOT_IN_ABI: &str = "backend TLS (BackendTLSPolicy) is not in the C ABI yet";
+
+/// Plans whose next step the C ABI cannot express yet answer 500 rather than be forwarded
+/// without it: a check with the external auth service, or TLS to the backend.
+fn fail_closed(plan: Plan<'_>) -> Plan<'_> {
+    match plan {
+        Plan::Authorize(_) => Plan::Respond(LocalResponse::new(500, EXTERNAL_AUTH_NOT_IN_ABI)),
+        Plan::Forward(f) if f.backend_tls.is_some() => {
+            Plan::Respond(LocalResponse::new(500, BACKEND_TLS_NOT_IN_ABI))
+        }
+        other => other,
+    }
+}
+
+/// The outcome of a local response, as the JSON interface names it.
+fn respond_outcome(routed: Outcome, local: &LocalResponse) -> gw_outcome {
+    match routed {
+        Outcome::Forward if local.header("location").is_some() => gw_outcome::Redirect,
+        Outcome::Forward if local.status < 400 => gw_outcome::Respond,
+        Outcome::Forward if local.status == 400 => gw_outcome::BadRequest,
+        Outcome::NotFound => gw_outcome::NotFound,
+        Outcome::BadRequest => gw_outcome::BadRequest,
+        Outcome::Misdirected => gw_outcome::Misdirected,
+        _ => gw_outcome::ServerError,
+    }
+}
+
+impl Decision {
+    fn bad_request(reason: String) -> Self {
+        Self {
+            outcome: gw_outcome::BadRequest,
+            status: 400,
+            listener: None,
+            route: None,
+            rule: None,
+            plan: Plan::Respond(LocalResponse::new(400, reason)),
+            text: Text::default(),
+            path_len: 0,
+            router: None,
+        }
+    }
+
+    /// What to do.
+    pub fn outcome(&self) -> gw_outcome {
+        self.outcome
+    }
+
+    fn forward(&self) -> Option<&gateway_core::filter::ForwardPlan<'static>> {
+        match &self.plan {
+            Plan::Forward(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn local(&self) -> Option<&LocalResponse> {
+        match &self.plan {
+            Plan::Respond(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Borrows a decision handle inside an accessor, returning `$default` for NULL.
+macro_rules! decision {
+    ($ptr:expr, $default:expr) => {
+        // SAFETY: every accessor requires `decision` to be NULL or a live `gw_decision`.
+        require!(unsafe { ffi::try_ref($ptr) }, $default)
+    };
+}
+
+/// What the proxy must do; `GW_OUTCOME_SERVER_ERROR` for a NULL decision (fail closed).
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_outcome(decision: *const gw_decision) -> gw_outcome {
+    ffi_boundary!(gw_outcome::ServerError, {
+        decision!(decision, gw_outcome::ServerError).outcome
+    })
+}
+
+/// The status to answer with when the proxy answers itself; 0 for `GW_OUTCOME_FORWARD`; 500 for
+/// a NULL decision.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_status(decision: *const gw_decision) -> u16 {
+    ffi_boundary!(500, { decision!(decision, 500).status })
+}
+
+/// Why, for every outcome but `GW_OUTCOME_FORWARD` (for logs; never send it to clients).
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_reason(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        gw_slice::from_opt(d.local().map(|l| l.reason.as_str()))
+    })
+}
+
+/// The name of the listener that took the request; NULL when none did.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_listener(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        gw_slice::from_opt(decision!(decision, gw_slice::NONE).listener)
+    })
+}
+
+/// Writes the matched route and rule to `*out`; false (nothing written) when no rule matched.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_route(
+    decision: *const gw_decision,
+    out: *mut gw_route_match,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let (Some(route), Some(rule), false) = (d.route, d.rule, out.is_null()) else {
+            return false;
+        };
+        let kind = match route.kind {
+            RouteKind::Http => gw_route_kind::Http,
+            RouteKind::Grpc => gw_route_kind::Grpc,
+            RouteKind::Tls => gw_route_kind::Tls,
+            RouteKind::Tcp => gw_route_kind::Tcp,
+            RouteKind::Udp => gw_route_kind::Udp,
+            _ => gw_route_kind::Other,
+        };
+        let m = gw_route_match {
+            kind,
+            ns: gw_slice::from_bytes(route.namespace.as_bytes()),
+            name: gw_slice::from_bytes(route.name.as_bytes()),
+            rule_index: rule.index,
+            rule_name: gw_slice::from_opt(rule.name),
+        };
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, m) };
+        true
+    })
+}
+
+fn backend(b: &Backend) -> gw_backend {
+    gw_backend {
+        ns: gw_slice::from_bytes(b.namespace.as_bytes()),
+        name: gw_slice::from_bytes(b.name.as_bytes()),
+        port: b.port,
+        app_protocol: gw_slice::from_opt(b.app_protocol.as_deref()),
+    }
+}
+
+/// Writes the chosen backend to `*out`; false (nothing written) unless the outcome is
+/// `GW_OUTCOME_FORWARD`.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_backend(
+    decision: *const gw_decision,
+    out: *mut gw_backend,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let (Some(f), false) = (d.forward(), out.is_null()) else {
+            return false;
+        };
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, backend(f.backend)) };
+        true
+    })
+}
+
+/// How many mirrors receive a copy of the (edited) request; their answers are ignored.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_mirror_count(decision: *const gw_decision) -> usize {
+    ffi_boundary!(0, {
+        decision!(decision, 0)
+            .forward()
+            .map_or(0, |f| f.mirrors.len())
+    })
+}
+
+/// Writes mirror `index` to `*out`; false when out of range.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_mirror(
+    decision: *const gw_decision,
+    index: usize,
+    out: *mut gw_backend,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let Some(m) = d.forward().and_then(|f| f.mirrors.get(index)) else {
+            return false;
+        };
+        if out.is_null() {
+            return false;
+        }
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, backend(&m.backend)) };
+        true
+    })
+}
+
+fn edit_count(edits: Option<&HeaderEdits>) -> usize {
+    edits.map_or(0, |e| e.set.len() + e.add.len() + e.remove.len())
+}
+
+fn edit(edits: Option<&HeaderEdits>, index: usize) -> Option<gw_header_edit> {
+    let e = edits?;
+    let pair = |op, (n, v): &(String, String)| gw_header_edit {
+        op,
+        name: gw_slice::from_bytes(n.as_bytes()),
+        value: gw_slice::from_bytes(v.as_bytes()),
+    };
+    if let Some(p) = e.set.get(index) {
+        return Some(pair(gw_header_op::Set, p));
+    }
+    let index = index - e.set.len();
+    if let Some(p) = e.add.get(index) {
+        return Some(pair(gw_header_op::Add, p));
+    }
+    let name = e.remove.get(index - e.add.len())?;
+    Some(gw_header_edit {
+        op: gw_header_op::Remove,
+        name: gw_slice::from_bytes(name.as_bytes()),
+        value: gw_slice::from_bytes(&[]),
+    })
+}
+
+/// Writes an edit to `*out` when there is one.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn write_edit(edit: Option<gw_header_edit>, out: *mut gw_header_edit) -> bool {
+    match edit {
+        Some(e) if !out.is_null() => {
+            // SAFETY: checked non-NULL; the caller guarantees it is writable.
+            unsafe { ffi::write_out(out, e) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// How many edits to apply to the forwarded request's headers (0 unless forwarding).
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_request_edit_count(decision: *const gw_decision) -> usize {
+    ffi_boundary!(0, {
+        edit_count(decision!(decision, 0).forward().map(|f| &f.request.headers))
+    })
+}
+
+/// Writes request header edit `index` (sets, then adds, then removes) to `*out`; false when
+/// out of range.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_request_edit(
+    decision: *const gw_decision,
+    index: usize,
+    out: *mut gw_header_edit,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let e = edit(d.forward().map(|f| &f.request.headers), index);
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { write_edit(e, out) }
+    })
+}
+
+/// How many edits to apply to the backend's response headers before returning it (0 unless
+/// forwarding).
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_response_edit_count(decision: *const gw_decision) -> usize {
+    ffi_boundary!(0, {
+        edit_count(decision!(decision, 0).forward().map(|f| &f.response))
+    })
+}
+
+/// Writes response header edit `index` (sets, then adds, then removes) to `*out`; false when
+/// out of range.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_response_edit(
+    decision: *const gw_decision,
+    index: usize,
+    out: *mut gw_header_edit,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let e = edit(d.forward().map(|f| &f.response), index);
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { write_edit(e, out) }
+    })
+}
+
+/// The path and query to forward: the canonical path (or the URLRewrite result) with the query
+/// as received. Send exactly this upstream, so that the backend sees what was routed. NULL
+/// unless forwarding.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_path(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        match (d.forward(), d.text.as_bytes().get(..d.path_len)) {
+            (Some(_), Some(path)) => gw_slice::from_bytes(path),
+            _ => gw_slice::NONE,
+        }
+    })
+}
+
+/// The authority (Host) a URLRewrite filter sets on the forwarded request; NULL when the
+/// request keeps its own.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_authority_rewrite(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        gw_slice::from_opt(d.forward().and_then(|f| f.request.authority.as_deref()))
+    })
+}
+
+/// The canonical host the request was routed on (lower case, no port, no trailing dot); empty
+/// when routing stopped before the host was read.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_host(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        d.text
+            .as_bytes()
+            .get(d.path_len..)
+            .map_or(gw_slice::NONE, gw_slice::from_bytes)
+    })
+}
+
+/// The redirect `Location`; NULL unless the outcome is `GW_OUTCOME_REDIRECT`.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_location(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        gw_slice::from_opt(d.local().and_then(|l| l.header("location")))
+    })
+}
+
+/// How many headers the local response carries (redirect `location`, CORS headers); 0 when
+/// forwarding.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_local_header_count(decision: *const gw_decision) -> usize {
+    ffi_boundary!(0, {
+        decision!(decision, 0)
+            .local()
+            .map_or(0, |l| l.headers.len())
+    })
+}
+
+/// Writes local response header `index` to `*out` (in order; names lower case); false when out
+/// of range.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_local_header(
+    decision: *const gw_decision,
+    index: usize,
+    out: *mut gw_header,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let Some((name, value)) = d.local().and_then(|l| l.headers.get(index)) else {
+            return false;
+        };
+        if out.is_null() {
+            return false;
+        }
+        let h = gw_header {
+            name: gw_slice::from_bytes(name.as_bytes()),
+            value: gw_slice::from_bytes(value.as_bytes()),
+        };
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, h) };
+        true
+    })
+}
+
+/// The local response's body (empty for every response the library builds today); NULL when
+/// forwarding.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_local_body(decision: *const gw_decision) -> gw_slice {
+    ffi_boundary!(gw_slice::NONE, {
+        let d = decision!(decision, gw_slice::NONE);
+        d.local()
+            .map_or(gw_slice::NONE, |l| gw_slice::from_bytes(&l.body))
+    })
+}
+
+fn timeout(t: Timeout) -> gw_timeout {
+    match t {
+        Timeout::After(d) => gw_timeout {
+            kind: gw_timeout_kind::After,
+            millis: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+        },
+        Timeout::Disabled => gw_timeout {
+            kind: gw_timeout_kind::Disabled,
+            millis: 0,
+        },
+        _ => gw_timeout {
+            kind: gw_timeout_kind::Unset,
+            millis: 0,
+        },
+    }
+}
+
+/// Writes the rule's timeouts to `*out`; false (nothing written) unless forwarding.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_timeouts(
+    decision: *const gw_decision,
+    out: *mut gw_timeouts,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let (Some(f), false) = (d.forward(), out.is_null()) else {
+            return false;
+        };
+        let t = gw_timeouts {
+            request: timeout(f.timeouts.request),
+            backend_request: timeout(f.timeouts.backend_request),
+        };
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, t) };
+        true
+    })
+}
+
+/// Frees a decision (and releases its reference to the router); NULL is ignored.
+///
+/// # Safety
+/// `decision` is NULL or a `gw_decision` not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_free(decision: *mut gw_decision) {
+    ffi_boundary!((), {
+        // SAFETY: the caller guarantees `decision` is NULL or a live box freed once.
+        unsafe { ffi::free_box(decision) }
+    })
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the two WebAssembly artifacts of gateway-wasm (profile wasm-release):
+#   pkg-node/   the Node package (wasm-bindgen --target nodejs, with package.json)
+#   pkg-web/    the web package (wasm-bindgen --target web)
+#   pkg-filter/gateway_filter.wasm   the proxy-wasm filter
+# Needs: rustup target add wasm32-unknown-unknown; wasm-bindgen-cli equal to the wasm-bindgen
+# crate version (cargo install wasm-bindgen-cli --version 0.2.130 --no-default-features).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+out="$target_dir/wasm32-unknown-unknown/wasm-release/gateway_wasm.wasm"
+locked="${CARGO_LOCKED:---locked}"
+
+# The JS bindings.
+cargo build $locked -p gateway-wasm --target wasm32-unknown-unknown --profile wasm-release \
+  --no-default-features --features js,panic-hook
+rm -rf "$here/pkg-node" "$here/pkg-web"
+wasm-bindgen --target nodejs --remove-name-section --out-dir "$here/pkg-node" "$out"
+wasm-bindgen --target web --remove-name-section --out-dir "$here/pkg-web" "$out"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+for pkg in pkg-node pkg-web; do
+  case $pkg in
+    pkg-node) extra='"main": "gateway_wasm.js",' ;;
+    pkg-web) extra='"type": "module", "module": "gateway_wasm.js", "sideEffects": ["./snippets/*"],' ;;
+  esac
+  cat > "$here/$pkg/package.json" <<JSON
+{
+  "name": "gateway-wasm",
+  "version": "$version",
+  "description": "Gateway API routing decisions (gateway-core) in WebAssembly",
+  "license": "Apache-2.0",
+  $extra
+  "types": "gateway_wasm.d.ts",
+  "files": ["gateway_wasm.js", "gateway_wasm_bg.wasm", "gateway_wasm.d.ts", "gateway_wasm_bg.wasm.d.ts"]
+}
+JSON
+done
+
+# The proxy-wasm filter (its own build: the same output file name, other features), stripped
+# of its name section at link time.
+CARGO_PROFILE_WASM_RELEASE_STRIP=true cargo build $locked -p gateway-wasm --target wasm32-unknown-unknown --profile wasm-release \
+  --no-default-features --features proxy-wasm
+mkdir -p "$here/pkg-filter"
+cp "$out" "$here/pkg-filter/gateway_filter.wasm"
+
+ls -l "$here/pkg-node/gateway_wasm_bg.wasm" "$here/pkg-filter/gateway_filter.wasm"

@@ -1,0 +1,275 @@
+//! The JavaScript API (feature `js`), made with wasm-bindgen.
+//!
+//! ```js
+//! const { Router } = require("gateway-wasm");
+//! const router = Router.fromManifests(yamlText, "", "");       // throws Error on bad input
+//! const decision = router.route({ method: "GET", target: "/cart",
+//!                                 headers: [["host", "shop.example.com"]] });
+//! decision.outcome;                                              // "forward"
+//! router.routeJson('{"target":"/cart","headers":[["host","shop.example.com"]]}');
+//! JSON.parse(router.status());
+//! ```
+//!
+//! Requests and decisions are the objects of the `gateway route --json` interface
+//! ([`gateway_core::json`]), so `JSON.stringify(router.route(r))` equals
+//! `router.routeJson(JSON.stringify(r))`. `random` (a `u64`) may be a `number` or a `bigint`.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use gateway_core::json::{JsonRequest, decide, route_json};
+use wasm_bindgen::prelude::*;
+
+use crate::{CompileError, CompileOptions, compile};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** A request, as `gateway route --json` reads it. Every field is optional. */
+export interface RouteRequest {
+  /** "http" (default) or "https". */
+  scheme?: string;
+  /** The connection's local port (default 80): selects the listener. */
+  port?: number;
+  /** The TLS server name. */
+  sni?: string | null;
+  /** "1.0", "1.1" (default), "2" or "3". */
+  http_version?: string | null;
+  /** The method (default "GET"). */
+  method?: string;
+  /** HTTP/2 `:authority`; null for HTTP/1. */
+  authority?: string | null;
+  /** The raw request-target exactly as received (default "/"). */
+  target?: string;
+  /** Headers in order, with duplicates, as [name, value] pairs. */
+  headers?: [string, string][];
+  /** What the external auth service answered, for offline auth tests. */
+  ext_auth_response?: unknown;
+  /** Randomness for the weighted backend choice and mirrors (default 0). */
+  random?: number | bigint;
+}
+
+/** A Service port in a decision. */
+export interface RouteBackend { namespace: string; name: string; port: number; }
+
+/** A decision, as `gateway route --json` writes it. */
+export interface RouteDecision {
+  outcome: "forward" | "redirect" | "respond" | "not_found" | "bad_request" | "misdirected"
+    | "server_error" | "auth_required" | "auth_denied";
+  /** The status the proxy answers with when it answers itself. */
+  status: number | null;
+  listener: string | null;
+  route: { kind: string; namespace: string; name: string } | null;
+  rule: { index: number; name: string | null } | null;
+  /** The external auth check to make (null: none needed). */
+  ext_auth: unknown;
+  backend: RouteBackend | null;
+  /** The request sent upstream, with the complete header list after edits. */
+  upstream: { method: string; authority: string; path: string; headers: [string, string][] }
+    | null;
+  response_headers: [string, string][];
+  response_edits: { set: [string, string][]; add: [string, string][]; remove: string[] }
+    | null;
+  location: string | null;
+  mirrors: RouteBackend[];
+  /** Backend TLS settings, reported but not verified in WebAssembly. */
+  backend_tls: unknown;
+  /** Why, for every outcome but "forward". */
+  reason: string | null;
+}
+
+/** Attachment options for `Router.fromManifests`. */
+export interface RouterOptions {
+  /** GatewayClasses with this controllerName are ours (default
+   * "gateway.example.dev/gateway-core"). */
+  controllerName?: string;
+  /** Addresses the data plane can serve on. */
+  addressPool?: string[];
+}
+
+/** One finding of a failed load, on the `diagnostics` property of the thrown Error. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  /** 0-based document index, or null for the input as a whole. */
+  document: number | null;
+  /** "Kind namespace/name", or null. */
+  resource: string | null;
+  /** JSON path of the field, e.g. "spec.rules[0].matches[0].path.value". */
+  path: string;
+  message: string;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A request object (TypeScript `RouteRequest`).
+    #[wasm_bindgen(typescript_type = "RouteRequest")]
+    pub type RouteRequest;
+    /// A decision object (TypeScript `RouteDecision`).
+    #[wasm_bindgen(typescript_type = "RouteDecision")]
+    pub type RouteDecision;
+    /// Options of `Router.fromManifests` (TypeScript `RouterOptions`).
+    #[wasm_bindgen(typescript_type = "RouterOptions")]
+    pub type RouterOptions;
+}
+
+/// The compiled router of one Gateway, with the status of every resource.
+#[wasm_bindgen]
+pub struct Router {
+    compiled: crate::Compiled,
+}
+
+#[wasm_bindgen]
+impl Router {
+    /// Loads manifests (YAML or JSON text, any number of documents) and builds the router of
+    /// Gateway `gatewayNamespace/gatewayName`; empty names select the only Gateway.
+    ///
+    /// # Errors
+    /// Throws an `Error` whose message lists every finding with its field path, and whose
+    /// `diagnostics` property holds them as `Diagnostic` objects (empty when the Gateway is
+    /// unknown or ambiguous); throws a `TypeError` for options it does not know.
+    #[wasm_bindgen(js_name = fromManifests)]
+    pub fn from_manifests(
+        text: &str,
+        gateway_namespace: &str,
+        gateway_name: &str,
+        options: Option<RouterOptions>,
+    ) -> Result<Router, js_sys::Error> {
+        set_panic_hook();
+        let options: CompileOptions = match options {
+            Some(o) if !o.is_undefined() && !o.is_null() => {
+                let o: JsValue = o.into();
+                only_fields(&o, OPTION_FIELDS, "options")?;
+                serde_wasm_bindgen::from_value(o)
+                    .map_err(|e| js_sys::TypeError::new(&format!("invalid options: {e}")))?
+            }
+            _ => CompileOptions::default(),
+        };
+        compile(text.as_bytes(), gateway_namespace, gateway_name, &options)
+            .map(|compiled| Router { compiled })
+            .map_err(|e| compile_error(&e))
+    }
+
+    /// Routes one request object and returns the decision object.
+    ///
+    /// # Errors
+    /// Throws a `TypeError` when the object is not a request (an unknown field, a wrong type).
+    pub fn route(&self, request: RouteRequest) -> Result<RouteDecision, js_sys::Error> {
+        let request: JsValue = request.into();
+        only_fields(&request, REQUEST_FIELDS, "request")?;
+        let request: JsonRequest = serde_wasm_bindgen::from_value(request).map_err(|e| {
+            js_sys::Error::from(js_sys::TypeError::new(&format!("invalid request: {e}")))
+        })?;
+        let decision = decide(&self.compiled.router, &request);
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        serde::Serialize::serialize(&decision, &serializer)
+            .map(JsCast::unchecked_into)
+            .map_err(|e| js_sys::Error::new(&format!("decision not representable: {e}")))
+    }
+
+    /// Routes one JSON request line and returns the decision JSON line, exactly as
+    /// `gateway route --json` does; malformed input gives a `bad_request` decision.
+    #[wasm_bindgen(js_name = routeJson)]
+    pub fn route_json(&self, line: &str) -> String {
+        route_json(&self.compiled.router, line.as_bytes())
+    }
+
+    /// The status of every resource, as the JSON text of `gateway check --json`.
+    pub fn status(&self) -> String {
+        self.compiled.status.clone()
+    }
+
+    /// The Gateway this router serves, as `namespace/name`.
+    #[wasm_bindgen(getter)]
+    pub fn gateway(&self) -> String {
+        let (namespace, name) = self.compiled.router.gateway();
+        format!("{namespace}/{name}")
+    }
+
+    /// The load warnings, as `Diagnostic` objects.
+    #[wasm_bindgen(getter)]
+    pub fn warnings(&self) -> Vec<JsValue> {
+        self.compiled.warnings.iter().map(diagnostic).collect()
+    }
+}
+
+/// The fields of a request object (`JsonRequest`, whose `deny_unknown_fields` serde-wasm-bindgen
+/// does not see: it reads only the fields it knows).
+const REQUEST_FIELDS: &[&str] = &[
+    "scheme",
+    "port",
+    "sni",
+    "http_version",
+    "method",
+    "authority",
+    "target",
+    "headers",
+    "ext_auth_response",
+    "random",
+];
+
+/// The fields of an options object.
+const OPTION_FIELDS: &[&str] = &["controllerName", "addressPool"];
+
+/// A `TypeError` unless `value` is an object whose own keys are all in `fields`.
+fn only_fields(value: &JsValue, fields: &[&str], what: &str) -> Result<(), js_sys::Error> {
+    let type_error = |message: String| js_sys::Error::from(js_sys::TypeError::new(&message));
+    let Some(object) = value
+        .dyn_ref::<js_sys::Object>()
+        .filter(|_| !value.is_function())
+    else {
+        return Err(type_error(format!("invalid {what}: not an object")));
+    };
+    if js_sys::Array::is_array(value) {
+        return Err(type_error(format!(
+            "invalid {what}: an array, not an object"
+        )));
+    }
+    for key in js_sys::Object::keys(object).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !fields.contains(&key.as_str()) {
+            return Err(type_error(format!(
+                "invalid {what}: unknown field `{key}`, expected one of {}",
+                fields.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An `Error` for a failed compile, with a `diagnostics` array property.
+fn compile_error(error: &CompileError) -> js_sys::Error {
+    let js_error = js_sys::Error::new(&error.to_string());
+    let diagnostics = js_sys::Array::new();
+    if let CompileError::Load(load) = error {
+        for d in &load.diagnostics {
+            diagnostics.push(&diagnostic(d));
+        }
+    }
+    // Setting a property of a fresh Error object cannot fail; a failure would only lose the
+    // structured copy of what the message already says.
+    let _ = js_sys::Reflect::set(&js_error, &"diagnostics".into(), &diagnostics);
+    js_error
+}
+
+/// One finding as a `Diagnostic` object.
+fn diagnostic(d: &gateway_core::api::Diagnostic) -> JsValue {
+    let value = serde_json::json!({
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "document": d.document,
+        "resource": d.resource.as_ref().map(ToString::to_string),
+        "path": d.path,
+        "message": d.message,
+    });
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    serde::Serialize::serialize(&value, &serializer).unwrap_or(JsValue::NULL)
+}
+
+/// Sends panic messages to `console.error` (feature `panic-hook`); none is expected.
+fn set_panic_hook() {
+    #[cfg(feature = "panic-hook")]
+    console_error_panic_hook::set_once();
+}
