@@ -84,13 +84,17 @@ fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
         .map_err(|_| format!("{what}: {text:?} is not valid"))
 }
 
+/// A Service's addresses: `(port, or None for every port; address)`.
+type Ports = Vec<(Option<u16>, SocketAddr)>;
+
 /// The endpoints file: where the Gateway's ports listen and where Services are.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Endpoints {
     /// `(Gateway listener port, local address)`.
     pub(crate) listen: Vec<(u16, SocketAddr)>,
-    /// `(namespace, name, port)` (port `None`: every port) to an address.
-    services: HashMap<(String, String, Option<u16>), SocketAddr>,
+    /// Namespace, then name, then `(port or None for every port, address)`: looked up by
+    /// `&str` without allocating.
+    services: HashMap<String, HashMap<String, Ports>>,
 }
 
 impl Endpoints {
@@ -114,9 +118,8 @@ impl Endpoints {
                         None => (rest, None),
                     };
                     let addr = addr.parse().map_err(|_| bad("bad address"))?;
-                    endpoints
-                        .services
-                        .insert((ns.to_owned(), name.to_owned(), port), addr);
+                    let names = endpoints.services.entry(ns.to_owned()).or_default();
+                    names.entry(name.to_owned()).or_default().push((port, addr));
                 }
                 _ => return Err(bad("expected `listen PORT ADDR` or `NS/NAME[:PORT] ADDR`")),
             }
@@ -126,12 +129,11 @@ impl Endpoints {
 
     /// The address of a Service port.
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
-        let key = |port| (namespace.to_owned(), name.to_owned(), port);
-        let services = &self.services;
-        services
-            .get(&key(Some(port)))
-            .or_else(|| services.get(&key(None)))
-            .copied()
+        let ports = self.services.get(namespace)?.get(name)?;
+        let exact = ports.iter().find(|(p, _)| *p == Some(port));
+        exact
+            .or_else(|| ports.iter().find(|(p, _)| p.is_none()))
+            .map(|(_, addr)| *addr)
     }
 }
 
@@ -158,19 +160,25 @@ impl State {
         let read =
             |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
         let endpoints = Endpoints::parse(&read(&args.endpoints)?)?;
-        let mut text = String::new();
+        // More objects than a cluster-sized default: the benchmark loads 10,000 routes.
+        let mut load = LoadOptions::default();
+        load.max_resources = 100_000;
+        let mut snapshot: Option<Snapshot> = None;
         for path in &args.manifests {
-            text.push_str(&read(path)?);
-            text.push_str("\n---\n");
+            let loaded = Snapshot::load(read(path)?.as_bytes(), &load)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            for warning in &loaded.warnings {
+                eprintln!("warning: {}: {warning}", path.display());
+            }
+            match &mut snapshot {
+                Some(all) => all.objects.extend(loaded.snapshot.objects),
+                None => snapshot = Some(loaded.snapshot),
+            }
         }
-        let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default())
-            .map_err(|e| format!("manifests: {e}"))?;
-        for warning in &loaded.warnings {
-            eprintln!("warning: {warning}");
-        }
+        let snapshot = snapshot.ok_or("no manifest files")?;
         let mut options = AttachOptions::default();
         options.controller_name.clone_from(&args.controller);
-        let config = Config::new(loaded.snapshot, options);
+        let config = Config::new(snapshot, options);
         let (ns, name) = &args.gateway;
         let router = Router::build(&config, ns, name).map_err(|e| e.to_string())?;
         let frontend = FrontendTls::for_gateway(&config, ns, name);

@@ -160,7 +160,10 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
     let state = shared.current();
     let line = format!("{} {}{}", req.method(), authority(&req), req.uri().path());
     let (response, what) = match shared.args.bypass {
-        Some(addr) => (bypass(req, addr, shared).await, "bypass".to_owned()),
+        Some(addr) => (
+            bypass(req, addr, shared).await,
+            Label::Other("bypass".into()),
+        ),
         None => route(req, conn, &state, shared).await,
     };
     let micros = start.elapsed().as_micros();
@@ -173,6 +176,23 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
         });
     }
     response
+}
+
+/// What served a request, for the log line.
+enum Label<'s> {
+    /// `(route namespace, route name, rule name, rule index)`.
+    Rule(&'s str, &'s str, Option<&'s str>, usize),
+    Other(std::borrow::Cow<'static, str>),
+}
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Label::Rule(ns, name, Some(rule), _) => write!(f, "{ns}/{name} rule={rule}"),
+            Label::Rule(ns, name, None, index) => write!(f, "{ns}/{name} rule={index}"),
+            Label::Other(text) => f.write_str(text),
+        }
+    }
 }
 
 /// The plain proxy the load benchmark compares with: no routing, one backend.
@@ -190,19 +210,19 @@ async fn bypass(req: Request<Incoming>, addr: SocketAddr, shared: &Shared) -> Re
 }
 
 /// Routes, authorizes and executes one request; also says which rule served it, for the log.
-async fn route(
+async fn route<'s>(
     req: Request<Incoming>,
     conn: &Conn,
-    state: &State,
-    shared: &Shared,
-) -> (Response<Body>, String) {
+    state: &'s State,
+    shared: &'s Shared,
+) -> (Response<Body>, Label<'s>) {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => {
             return (
                 local(&LocalResponse::new(413, "body too large")),
-                "-".into(),
+                Label::Other("-".into()),
             );
         }
     };
@@ -230,16 +250,13 @@ async fn route(
         });
         if let Some(status) = verdict.map_or(Some(421), |v| v.status()) {
             let why = LocalResponse::new(status, "refused by the coalescing guard");
-            return (local(&why), "coalescing-guard".into());
+            return (local(&why), Label::Other("coalescing-guard".into()));
         }
     }
     let decision = state.router.route(&view);
     let what = match (decision.route(), decision.rule()) {
-        (Some(r), Some(rule)) => match rule.name {
-            Some(n) => format!("{}/{} rule={n}", r.namespace, r.name),
-            None => format!("{}/{} rule={}", r.namespace, r.name, rule.index),
-        },
-        _ => format!("- ({})", decision.reason()),
+        (Some(r), Some(rule)) => Label::Rule(r.namespace, r.name, rule.name, rule.index),
+        _ => Label::Other(format!("- ({})", decision.reason()).into()),
     };
     let mut next = plan(&decision, &view, shared.random());
     drop(decision);
