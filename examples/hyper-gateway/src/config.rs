@@ -18,6 +18,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustc_hash::FxHashMap;
 use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::time_provider::{DefaultTimeProvider, TimeProvider};
@@ -94,7 +95,7 @@ pub(crate) struct Endpoints {
     pub(crate) listen: Vec<(u16, SocketAddr)>,
     /// Namespace, then name, then `(port or None for every port, address)`: looked up by
     /// `&str` without allocating.
-    services: HashMap<String, HashMap<String, Ports>>,
+    services: FxHashMap<String, FxHashMap<String, Ports>>,
 }
 
 impl Endpoints {

@@ -187,9 +187,17 @@ enum Label<'s> {
 
 impl std::fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Piece by piece: this runs once per request.
         match self {
-            Label::Rule(ns, name, Some(rule), _) => write!(f, "{ns}/{name} rule={rule}"),
-            Label::Rule(ns, name, None, index) => write!(f, "{ns}/{name} rule={index}"),
+            Label::Rule(ns, name, rule, index) => {
+                for piece in [*ns, "/", *name, " rule="] {
+                    f.write_str(piece)?;
+                }
+                match rule {
+                    Some(rule) => f.write_str(rule),
+                    None => write!(f, "{index}"),
+                }
+            }
             Label::Other(text) => f.write_str(text),
         }
     }
@@ -228,13 +236,16 @@ async fn route<'s>(
     };
     let head = Request::from_parts(parts, ());
     // The request target as received: the path for HTTP/2, origin- or absolute-form for 1.x.
+    // Only an absolute-form HTTP/1.x target needs rebuilding into one string.
+    let path_and_query = head.uri().path_and_query().map_or("/", |p| p.as_str());
+    let absolute;
     let target = match head.version() {
-        Version::HTTP_2 => head
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned(),
-        _ => head.uri().to_string(),
+        Version::HTTP_2 => path_and_query,
+        _ if head.uri().scheme().is_none() => path_and_query,
+        _ => {
+            absolute = head.uri().to_string();
+            absolute.as_str()
+        }
     };
     let sni = conn.tls.as_ref().and_then(|(sni, _)| sni.as_deref());
     let scheme = if conn.tls.is_some() { "https" } else { "http" };

@@ -106,7 +106,6 @@ use crate::api::{
 };
 use crate::authz::AuthCheck;
 use crate::request::RequestView;
-use crate::request::normalize::{TargetForm, split_target};
 use crate::route::{Backend, Decision, Outcome, RuleSpec};
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
@@ -445,7 +444,13 @@ fn forward<'r>(
     }
 
     let route_namespace = decision.route().map_or("", |r| r.namespace);
-    let origin = if preflight.is_none() {
+    // Only rules with a CORS filter look for the Origin header.
+    let any_cors = rule
+        .filters
+        .iter()
+        .chain(backend_filters)
+        .any(|f| f.type_ == HttpFilterType::Cors);
+    let origin = if any_cors && preflight.is_none() {
         cors::single_origin(req)
     } else {
         None
@@ -513,7 +518,7 @@ fn forward<'r>(
 
     // SECURITY.md rule 1: "The same canonical path is used for matching, sent to ext-auth, and
     // forwarded upstream": when the received path is not canonical, the edits say so.
-    if request.path.is_none() && raw_path(req) != Some(decision.path()) {
+    if request.path.is_none() && decision.received_path() != Some(decision.path()) {
         request.path = Some(decision.path().to_owned());
     }
 
@@ -565,14 +570,6 @@ fn redirect_plan<'r>(
         .as_ref()
         .ok_or("RequestRedirect filter without settings")?;
     Ok(Plan::Respond(redirect::respond(settings, decision, req)?))
-}
-
-/// The path of the request-target as received (before normalization).
-fn raw_path<'q>(req: &RequestView<'q>) -> Option<&'q str> {
-    match split_target(req.target).ok()? {
-        TargetForm::Origin { path, .. } | TargetForm::Absolute { path, .. } => Some(path),
-        _ => None,
-    }
 }
 
 fn timeouts(t: Option<&HttpRouteTimeouts>) -> Result<Timeouts, Reason> {

@@ -375,6 +375,7 @@ impl Router {
         };
         d.host = host;
         d.path = path;
+        d.received_path = Some(raw_path);
         d.query = query;
 
         // Listener selection: by SNI on TLS connections, by Host otherwise; a Host that another
@@ -538,6 +539,7 @@ pub struct Decision<'r, 'q> {
     match_index: u16,
     host: Cow<'q, str>,
     path: Cow<'q, str>,
+    received_path: Option<&'q str>,
     query: Option<&'q str>,
     reason: Cow<'static, str>,
 }
@@ -553,6 +555,7 @@ impl<'r, 'q> Decision<'r, 'q> {
             match_index: 0,
             host: Cow::Borrowed(""),
             path: Cow::Borrowed(""),
+            received_path: None,
             query: None,
             reason: Cow::Borrowed(""),
         }
@@ -627,6 +630,27 @@ impl<'r, 'q> Decision<'r, 'q> {
     /// The canonical path the request was routed on (and is forwarded with, unless rewritten).
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The path of the request-target as received, before normalization; `None` when the
+    /// request was refused before its path was read.
+    ///
+    /// ```
+    /// # use gateway_core::{api::{LoadOptions, Snapshot}, attach::{AttachOptions, Config}};
+    /// # use gateway_core::{request::{Headers, RequestView}, route::Router};
+    /// # let yaml = include_bytes!("../../../examples/manifests/shop.yaml");
+    /// # let loaded = Snapshot::load(yaml, &LoadOptions::default())?;
+    /// # let config = Config::new(loaded.snapshot, AttachOptions::default());
+    /// # let router = Router::build(&config, "shop", "shop")?;
+    /// let headers = [("host", "shop.example.com")];
+    /// let req = RequestView::new("GET", b"/a/./b//c", Headers::Pairs(&headers)).port(80);
+    /// let decision = router.route(&req);
+    /// assert_eq!(decision.received_path(), Some("/a/./b//c"));
+    /// assert_eq!(decision.path(), "/a/b/c");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn received_path(&self) -> Option<&str> {
+        self.received_path
     }
 
     /// The query string as received (never normalized).
