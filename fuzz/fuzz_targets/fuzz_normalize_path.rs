@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (&[u8], bool, u8)| {
     let (bytes, merge, slashes) = input;
-    let Ok(path) = std::str::from_utf8(bytes) else { return };
+    let Ok(path) = std::str::from_utf8(bytes) else {
+        return;
+    };
     let mut policy = PathPolicy::default();
     policy.merge_slashes = merge;
     policy.encoded_slashes = match slashes % 3 {
@@ -14,7 +16,9 @@ fuzz_target!(|input: (&[u8], bool, u8)| {
         1 => EncodedSlashes::Keep,
         _ => EncodedSlashes::Decode,
     };
-    let Ok(once) = normalize_path(path, &policy) else { return };
+    let Ok(once) = normalize_path(path, &policy) else {
+        return;
+    };
     let twice = normalize_path(&once, &policy).expect("canonical output normalizes again");
     assert_eq!(once, twice, "not idempotent for {path:?}");
     assert!(once.starts_with('/'));

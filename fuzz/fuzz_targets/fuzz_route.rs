@@ -17,7 +17,8 @@ const MANIFESTS: &str = include_str!("../../examples/manifests/shop.yaml");
 fn router() -> &'static Router {
     static ROUTER: OnceLock<Router> = OnceLock::new();
     ROUTER.get_or_init(|| {
-        let loaded = Snapshot::load(MANIFESTS.as_bytes(), &LoadOptions::default()).expect("example loads");
+        let loaded =
+            Snapshot::load(MANIFESTS.as_bytes(), &LoadOptions::default()).expect("example loads");
         let config = Config::new(loaded.snapshot, AttachOptions::default());
         Router::build(&config, "shop", "shop").expect("example builds")
     })
@@ -32,9 +33,18 @@ struct Input {
     respell: Vec<u8>,
 }
 
-fn route(method: &str, target: &[u8], headers: &[(&[u8], &[u8])]) -> (Outcome, Option<(String, usize)>) {
+fn route(
+    method: &str,
+    target: &[u8],
+    headers: &[(&[u8], &[u8])],
+) -> (Outcome, Option<(String, usize)>) {
     let d = router().route(&RequestView::new(method, target, Headers::Bytes(headers)));
-    (d.outcome(), d.route().zip(d.rule()).map(|(r, u)| (r.name.to_owned(), u.index)))
+    (
+        d.outcome(),
+        d.route()
+            .zip(d.rule())
+            .map(|(r, u)| (r.name.to_owned(), u.index)),
+    )
 }
 
 /// Re-spells a path without changing what it means: encode unreserved bytes, flip hex case,
@@ -42,7 +52,10 @@ fn route(method: &str, target: &[u8], headers: &[(&[u8], &[u8])]) -> (Outcome, O
 fn respell(target: &[u8], how: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(target.len() * 2);
     let mut how = how.iter().copied().cycle();
-    let query = target.iter().position(|b| *b == b'?').unwrap_or(target.len());
+    let query = target
+        .iter()
+        .position(|b| *b == b'?')
+        .unwrap_or(target.len());
     for (i, &b) in target.iter().enumerate() {
         if i >= query {
             out.extend_from_slice(&target[i..]);
@@ -62,7 +75,13 @@ fn respell(target: &[u8], how: &[u8]) -> Vec<u8> {
 fuzz_target!(|input: Input| {
     let method = ["GET", "POST", "PUT", "OPTIONS"][usize::from(input.method % 4)];
     let mut headers: Vec<(&[u8], &[u8])> = vec![(b"host", &input.host)];
-    headers.extend(input.headers.iter().take(16).map(|(k, v)| (k.as_slice(), v.as_slice())));
+    headers.extend(
+        input
+            .headers
+            .iter()
+            .take(16)
+            .map(|(k, v)| (k.as_slice(), v.as_slice())),
+    );
     let first = route(method, &input.target, &headers);
     if first.0 != Outcome::Forward {
         return;
@@ -81,5 +100,8 @@ fuzz_target!(|input: Input| {
     let mut h2 = headers.clone();
     h2[0] = (b"HOST", &host);
     let third = route(method, &input.target, &h2);
-    assert!(third == first || third.0 == Outcome::BadRequest, "host respelling changed {first:?} to {third:?}");
+    assert!(
+        third == first || third.0 == Outcome::BadRequest,
+        "host respelling changed {first:?} to {third:?}"
+    );
 });

@@ -32,7 +32,9 @@ fn ca_config_map() -> Option<String> {
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let pem = params.self_signed(&key).ok()?.pem();
     let indented: String = pem.lines().map(|l| format!("    {l}\n")).collect();
-    Some(format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ca, namespace: default}}\ndata:\n  ca.crt: |\n{indented}"))
+    Some(format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ca, namespace: default}}\ndata:\n  ca.crt: |\n{indented}"
+    ))
 }
 
 fn settings() -> &'static Option<BackendTls> {
@@ -48,10 +50,23 @@ fn settings() -> &'static Option<BackendTls> {
 }
 
 fuzz_target!(|chain: Vec<Vec<u8>>| {
-    let Some(settings) = settings() else { panic!("the fuzz policy must resolve") };
-    assert!(matches!(settings.trust, gateway_core::tls::Trust::Bundles(_)), "the CA must load");
-    let chain: Vec<CertificateDer<'_>> = chain.iter().take(8).map(|c| CertificateDer::from(c.as_slice())).collect();
+    let Some(settings) = settings() else {
+        panic!("the fuzz policy must resolve")
+    };
+    assert!(
+        matches!(settings.trust, gateway_core::tls::Trust::Bundles(_)),
+        "the CA must load"
+    );
+    let chain: Vec<CertificateDer<'_>> = chain
+        .iter()
+        .take(8)
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
     // No fuzzer-made chain can lead to the CA above: its key is not known to anyone.
-    let verdict = verify(settings, &chain, UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000)));
+    let verdict = verify(
+        settings,
+        &chain,
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000)),
+    );
     assert!(!verdict.is_valid());
 });
