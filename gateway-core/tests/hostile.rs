@@ -1,0 +1,205 @@
+//! Hostile requests and manifests through the public API: each class of the README's
+//! "Hostile input" table that is not already covered by a dedicated test gets a clear error or
+//! a documented decision here, never a panic. (Manifest size, depth, alias and resource-count
+//! budgets are in tests/load.rs; Host/SNI disagreement in tests/api/router.rs.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::request::{Headers, RequestView};
+use gateway_core::route::{Outcome, Router};
+
+const HEAD: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.example.dev/gateway-core}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec: {gatewayClassName: gc, listeners: [{name: web, port: 80, protocol: HTTP}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: ns}
+spec: {ports: [{port: 80}]}
+";
+
+fn router(routes: &str) -> Router {
+    let text = format!("{HEAD}{routes}");
+    let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default()).expect("loads");
+    let config = Config::new(loaded.snapshot, AttachOptions::default());
+    Router::build(&config, "ns", "gw").expect("builds")
+}
+
+fn route(name: &str, ts: u32, rules: &str) -> String {
+    format!(
+        "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: {name}, \
+         namespace: ns, creationTimestamp: \"2024-01-01T00:{:02}:{:02}Z\"}}\nspec:\n  \
+         parentRefs: [{{name: gw}}]\n  hostnames: [app.example]\n  rules: {rules}\n",
+        ts / 60 % 60,
+        ts % 60
+    )
+}
+
+const PLAIN: &str =
+    "[{matches: [{path: {type: PathPrefix, value: /}}], backendRefs: [{name: app, port: 80}]}]";
+
+fn get(
+    router: &Router,
+    target: &[u8],
+    headers: &[(&[u8], &[u8])],
+) -> (Outcome, Option<u16>, Option<String>) {
+    let req = RequestView::new("GET", target, Headers::Bytes(headers)).port(80);
+    let d = router.route(&req);
+    (
+        d.outcome(),
+        d.status(),
+        d.route().map(|r| r.name.to_owned()),
+    )
+}
+
+const HOST: (&[u8], &[u8]) = (b"host", b"app.example");
+
+#[test]
+fn a_64_kib_path_is_414_after_one_length_check() {
+    let router = router(&route("r", 0, PLAIN));
+    let mut target = b"/".to_vec();
+    target.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    let (outcome, status, _) = get(&router, &target, &[HOST]);
+    assert_eq!((outcome, status), (Outcome::BadRequest, Some(414)));
+}
+
+#[test]
+fn malformed_percent_encoding_is_400() {
+    let router = router(&route("r", 0, PLAIN));
+    for target in [&b"/a%"[..], b"/a%2", b"/a%zz", b"/%G0", b"/a%%41"] {
+        let (outcome, status, _) = get(&router, target, &[HOST]);
+        assert_eq!(
+            (outcome, status),
+            (Outcome::BadRequest, Some(400)),
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn control_bytes_nul_and_non_ascii_in_the_target_are_400() {
+    let router = router(&route("r", 0, PLAIN));
+    for target in [
+        &b"/a\0b"[..],
+        b"/a\x01",
+        b"/a b",
+        b"/a\x7f",
+        b"/\xff\xfe",
+        b"/caf\xc3\xa9",
+    ] {
+        let (outcome, status, _) = get(&router, target, &[HOST]);
+        assert_eq!(
+            (outcome, status),
+            (Outcome::BadRequest, Some(400)),
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn authority_form_is_refused_and_absolute_form_uses_its_authority() {
+    let router = router(&route("r", 0, PLAIN));
+    let (outcome, status, _) = get(&router, b"app.example:80", &[HOST]);
+    assert_eq!((outcome, status), (Outcome::BadRequest, Some(400)));
+    let (outcome, _, name) = get(
+        &router,
+        b"http://app.example/x",
+        &[(b"host", b"other.example")],
+    );
+    assert_eq!((outcome, name.as_deref()), (Outcome::Forward, Some("r")));
+    let (outcome, _, _) = get(&router, b"http://other.example/x", &[HOST]);
+    assert_eq!(outcome, Outcome::NotFound);
+}
+
+#[test]
+fn header_values_with_control_bytes_nul_or_invalid_utf8_never_match_a_header_rule() {
+    let rules = "[{matches: [{headers: [{name: x-role, value: admin}]}], backendRefs: [{name: app, port: 80}]}]";
+    let router = router(&(route("guarded", 0, rules) + &route("open", 1, PLAIN)));
+    let (_, _, name) = get(&router, b"/", &[HOST, (b"x-role", b"admin")]);
+    assert_eq!(name.as_deref(), Some("guarded"));
+    for value in [
+        &b"admin\0"[..],
+        b"adm\0in",
+        b"admin\r\n",
+        b"\xffadmin",
+        b"admin\x1b",
+    ] {
+        let (_, _, name) = get(&router, b"/", &[HOST, (b"x-role", value)]);
+        assert_eq!(
+            name.as_deref(),
+            Some("open"),
+            "{value:?} matched the header rule"
+        );
+    }
+    // A header name with a NUL or a space is not the header the rule names.
+    for header in [&b"x-role\0"[..], b"x-role ", b"x\0role"] {
+        let (_, _, name) = get(&router, b"/", &[HOST, (header, b"admin")]);
+        assert_eq!(name.as_deref(), Some("open"), "{header:?}");
+    }
+}
+
+#[test]
+fn ten_thousand_headers_are_routed_like_one() {
+    let rules = "[{matches: [{headers: [{name: x-pick, value: me}]}], backendRefs: [{name: app, port: 80}]}]";
+    let router = router(&(route("picked", 0, rules) + &route("open", 1, PLAIN)));
+    let names: Vec<String> = (0..10_000).map(|i| format!("x-h{i}")).collect();
+    let mut headers: Vec<(&[u8], &[u8])> =
+        names.iter().map(|n| (n.as_bytes(), &b"v"[..])).collect();
+    headers.push(HOST);
+    let (_, _, name) = get(&router, b"/", &headers);
+    assert_eq!(name.as_deref(), Some("open"));
+    headers.push((b"x-pick", b"me"));
+    let (_, _, name) = get(&router, b"/", &headers);
+    assert_eq!(name.as_deref(), Some("picked"));
+}
+
+#[test]
+fn thousands_of_routes_on_one_host_and_prefix_keep_precedence() {
+    // 3,000 routes, all `app.example` and PathPrefix /api, each with its own header match;
+    // every one must still be reachable, and ties go to the oldest route.
+    let mut text = String::new();
+    for i in 0..3_000u32 {
+        let rules = format!(
+            "[{{matches: [{{path: {{type: PathPrefix, value: /api}}, headers: [{{name: x-n, value: \"{}\"}}]}}], backendRefs: [{{name: app, port: 80}}]}}]",
+            i % 1_500
+        );
+        text.push_str(&route(&format!("r{i}"), i, &rules));
+    }
+    let router = router(&text);
+    for i in [0u32, 1, 777, 1_499] {
+        let value = i.to_string();
+        let (outcome, _, name) = get(&router, b"/api/x", &[HOST, (b"x-n", value.as_bytes())]);
+        // r{i} and r{i + 1500} tie; the older (r{i}) wins.
+        assert_eq!((outcome, name), (Outcome::Forward, Some(format!("r{i}"))));
+    }
+    let (outcome, _, _) = get(&router, b"/api/x", &[HOST, (b"x-n", b"nope")]);
+    assert_eq!(outcome, Outcome::NotFound);
+}
+
+#[test]
+fn a_regex_over_the_size_limit_is_reported_with_its_field_path_and_never_matches() {
+    // A pattern that does not compile is a warning (the CRD accepts it); its match never
+    // matches, so a request cannot reach the rule through it.
+    let rules = "[{matches: [{path: {type: RegularExpression, value: \"(\\\\w{100}){100}\"}}], backendRefs: [{name: app, port: 80}]}]";
+    let text = format!("{HEAD}{}", route("big", 0, rules));
+    let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default()).expect("loads");
+    let warning = loaded
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .find(|w| w.contains("spec.rules[0].matches[0].path.value"))
+        .expect("a warning names the field");
+    assert!(warning.contains("size limit"), "{warning}");
+    let config = Config::new(loaded.snapshot, AttachOptions::default());
+    let router = Router::build(&config, "ns", "gw").expect("builds");
+    let (_, _, name) = get(&router, b"/aaaa", &[HOST]);
+    assert_ne!(name.as_deref(), Some("big"));
+}
