@@ -38,6 +38,10 @@ pub mod decision;
 pub mod error;
 pub mod router;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::gw_result;
 
 /// A borrowed byte string: `len` bytes at `data`. Inputs need not be UTF-8 nor NUL-terminated;

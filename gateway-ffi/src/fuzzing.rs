@@ -1,0 +1,342 @@
+//! The fuzzing entry point (feature `fuzzing`, used by `fuzz/fuzz_targets/fuzz_ffi.rs`): drives
+//! every exported function with pointers and lengths taken from arbitrary bytes, as a C caller
+//! would, and checks what the ABI promises: no panic escapes, out-parameters are written only
+//! on success, returned strings are UTF-8 and readable for their whole length.
+//!
+//! It lives in this crate so that the `unsafe` calls stay in the FFI crate.
+
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::OnceLock;
+
+use crate::config::*;
+use crate::decision::*;
+use crate::error::*;
+use crate::router::*;
+use crate::{gw_result, gw_slice, gw_version};
+
+/// The example manifests: a router built from them routes the fuzzed requests.
+const SHOP: &[u8] = include_bytes!("../../examples/manifests/shop.yaml");
+
+/// Reads the bytes a returned slice names, so that a sanitizer sees any bad pointer, and
+/// checks the UTF-8 promise.
+fn check_str(s: gw_slice) {
+    if s.data.is_null() {
+        assert_eq!(s.len, 0, "a NULL slice with a length");
+        return;
+    }
+    // SAFETY: the ABI promises `len` readable bytes at `data` while the handle lives; the
+    // callers hold the handle.
+    let bytes = unsafe { std::slice::from_raw_parts(s.data, s.len) };
+    assert!(
+        std::str::from_utf8(bytes).is_ok(),
+        "a returned string is not UTF-8"
+    );
+}
+
+/// Splits the input into fields: each field is a length byte then that many bytes.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn next(&mut self) -> &'a [u8] {
+        let Some((&len, rest)) = self.0.split_first() else {
+            return &[];
+        };
+        let (field, rest) = rest.split_at(usize::from(len).min(rest.len()));
+        self.0 = rest;
+        field
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next().first().copied().unwrap_or(0)
+    }
+}
+
+/// A borrowed slice, or NULL with length 0 for an empty field (both mean empty).
+fn slice(bytes: &[u8]) -> gw_slice {
+    if bytes.is_empty() {
+        gw_slice::NONE
+    } else {
+        gw_slice::from_bytes(bytes)
+    }
+}
+
+/// The router of the example manifests, built once per process. Stored as an address: the
+/// handle is `Send + Sync`, the raw pointer type is not.
+fn shop_router() -> *const gw_router {
+    static ROUTER: OnceLock<usize> = OnceLock::new();
+    *ROUTER.get_or_init(|| {
+        let mut config = ptr::null_mut();
+        let mut router = ptr::null_mut();
+        // SAFETY: valid slices and out-pointers to locals.
+        unsafe {
+            assert_eq!(
+                gw_config_load(SHOP.as_ptr(), SHOP.len(), &mut config, ptr::null_mut()),
+                gw_result::Ok
+            );
+            assert_eq!(
+                gw_router_build(
+                    config,
+                    ptr::null(),
+                    0,
+                    ptr::null(),
+                    0,
+                    &mut router,
+                    ptr::null_mut()
+                ),
+                gw_result::Ok
+            );
+            gw_config_free(config);
+        }
+        router as usize
+    }) as *const gw_router
+}
+
+/// Loads arbitrary bytes as manifests (with and without options) and reads everything the
+/// configuration or the error offers.
+fn load(manifests: &[u8], controller: &[u8], address: &[u8], strict: bool) {
+    // SAFETY: every pointer is NULL, a live local, or a slice of `manifests`/`controller`/
+    // `address` with its length; every handle is freed once.
+    unsafe {
+        let options = gw_config_options_new();
+        let _ =
+            gw_config_options_set_controller_name(options, controller.as_ptr(), controller.len());
+        let _ = gw_config_options_add_address(options, address.as_ptr(), address.len());
+        let _ = gw_config_options_set_strict(options, strict);
+        let mut config = ptr::null_mut();
+        let mut error = ptr::null_mut();
+        let result = gw_config_load_with_options(
+            options,
+            manifests.as_ptr(),
+            manifests.len(),
+            &mut config,
+            &mut error,
+        );
+        gw_config_options_free(options);
+        if result == gw_result::Ok {
+            assert!(!config.is_null() && error.is_null());
+            let mut json = ptr::null_mut();
+            if gw_config_status_json(config, &mut json) == gw_result::Ok {
+                let data = gw_buffer_data(json);
+                let len = gw_buffer_len(json);
+                check_str(gw_slice { data, len });
+                gw_buffer_free(json);
+            }
+            let mut router = ptr::null_mut();
+            let mut error = ptr::null_mut();
+            let built = gw_router_build(
+                config,
+                ptr::null(),
+                0,
+                ptr::null(),
+                0,
+                &mut router,
+                &mut error,
+            );
+            assert_eq!(built == gw_result::Ok, !router.is_null());
+            gw_router_free(router);
+            read_error(error);
+            gw_config_free(config);
+        } else {
+            assert!(config.is_null(), "an out-parameter was written on failure");
+            read_error(error);
+        }
+    }
+}
+
+/// Reads every accessor of an error handle (NULL is allowed), then frees it.
+///
+/// # Safety
+/// `error` is NULL or a live error handle, not used afterwards.
+unsafe fn read_error(error: *mut gw_error) {
+    // SAFETY: as the function's contract says.
+    unsafe {
+        let _ = gw_error_code(error);
+        check_str(gw_error_message(error));
+        let count = gw_error_diagnostic_count(error);
+        for index in 0..=count.min(64) {
+            let mut out = MaybeUninit::<gw_diagnostic>::uninit();
+            if gw_error_diagnostic(error, index, out.as_mut_ptr()) == gw_result::Ok {
+                let d = out.assume_init();
+                for s in [d.kind, d.ns, d.name, d.path] {
+                    check_str(s);
+                }
+            }
+        }
+        gw_error_free(error);
+    }
+}
+
+/// Routes one request built from the fields and reads every accessor of the decision,
+/// including indexes one past the end.
+fn route(router: *const gw_router, f: &mut Fields<'_>) {
+    let method = f.next();
+    let scheme = f.next();
+    let authority = f.next();
+    let target = f.next();
+    let sni = f.next();
+    let port = u16::from_le_bytes([f.byte(), f.byte()]);
+    let random = u64::from(f.byte()) * 0x9e37_79b9_7f4a_7c15;
+    let mut headers = Vec::new();
+    for _ in 0..f.byte() % 16 {
+        headers.push(gw_header {
+            name: slice(f.next()),
+            value: slice(f.next()),
+        });
+    }
+    let request = gw_request {
+        method: slice(method),
+        scheme: slice(scheme),
+        authority: slice(authority),
+        target: slice(target),
+        headers: if headers.is_empty() {
+            ptr::null()
+        } else {
+            headers.as_ptr()
+        },
+        headers_len: headers.len(),
+        sni: slice(sni),
+        port,
+        random,
+    };
+    // SAFETY: `request` and everything it points to live until the end of this block; the
+    // decision is freed once and not used afterwards.
+    unsafe {
+        let mut decision = ptr::null_mut();
+        if gw_router_route(router, &request, &mut decision) != gw_result::Ok {
+            assert!(
+                decision.is_null(),
+                "an out-parameter was written on failure"
+            );
+            return;
+        }
+        let d = decision.cast_const();
+        let _ = gw_decision_outcome(d);
+        let _ = gw_decision_status(d);
+        for s in [
+            gw_decision_reason(d),
+            gw_decision_listener(d),
+            gw_decision_path(d),
+            gw_decision_authority_rewrite(d),
+            gw_decision_host(d),
+            gw_decision_location(d),
+        ] {
+            check_str(s);
+        }
+        let body = gw_decision_local_body(d);
+        if !body.data.is_null() {
+            let _ = std::slice::from_raw_parts(body.data, body.len)
+                .iter()
+                .map(|&b| u32::from(b))
+                .sum::<u32>();
+        }
+        let mut m = MaybeUninit::<gw_route_match>::uninit();
+        if gw_decision_route(d, m.as_mut_ptr()) {
+            let m = m.assume_init();
+            for s in [m.ns, m.name, m.rule_name] {
+                check_str(s);
+            }
+        }
+        let mut b = MaybeUninit::<gw_backend>::uninit();
+        if gw_decision_backend(d, b.as_mut_ptr()) {
+            let b = b.assume_init();
+            for s in [b.ns, b.name, b.app_protocol] {
+                check_str(s);
+            }
+        }
+        for index in 0..=gw_decision_mirror_count(d) {
+            let mut b = MaybeUninit::<gw_backend>::uninit();
+            if gw_decision_mirror(d, index, b.as_mut_ptr()) {
+                check_str(b.assume_init().name);
+            }
+        }
+        for index in 0..=gw_decision_request_edit_count(d) {
+            let mut e = MaybeUninit::<gw_header_edit>::uninit();
+            if gw_decision_request_edit(d, index, e.as_mut_ptr()) {
+                let e = e.assume_init();
+                check_str(e.name);
+                check_str(e.value);
+            }
+        }
+        for index in 0..=gw_decision_response_edit_count(d) {
+            let mut e = MaybeUninit::<gw_header_edit>::uninit();
+            if gw_decision_response_edit(d, index, e.as_mut_ptr()) {
+                let e = e.assume_init();
+                check_str(e.name);
+                check_str(e.value);
+            }
+        }
+        for index in 0..=gw_decision_local_header_count(d) {
+            let mut h = MaybeUninit::<gw_header>::uninit();
+            if gw_decision_local_header(d, index, h.as_mut_ptr()) {
+                let h = h.assume_init();
+                check_str(h.name);
+                check_str(h.value);
+            }
+        }
+        let mut t = MaybeUninit::<gw_timeouts>::uninit();
+        let _ = gw_decision_timeouts(d, t.as_mut_ptr());
+        // Out-pointers that are NULL are refused, never written.
+        let _ = gw_decision_route(d, ptr::null_mut());
+        let _ = gw_decision_backend(d, ptr::null_mut());
+        let _ = gw_decision_mirror(d, 0, ptr::null_mut());
+        gw_decision_free(decision);
+    }
+}
+
+/// One fuzz input: the first byte picks what to drive, the rest is the material.
+pub fn exercise(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut fields = Fields(rest);
+    match mode % 4 {
+        0 => {
+            let (controller, address, strict) =
+                (fields.next(), fields.next(), fields.byte() & 1 == 1);
+            load(fields.0, controller, address, strict);
+        }
+        1 => route(shop_router(), &mut fields),
+        2 => {
+            let router = shop_router();
+            // SAFETY: a slice of the input with its length; the buffer is freed once.
+            unsafe {
+                let mut out = ptr::null_mut();
+                if gw_route_json(router, rest.as_ptr(), rest.len(), &mut out) == gw_result::Ok {
+                    check_str(gw_slice {
+                        data: gw_buffer_data(out),
+                        len: gw_buffer_len(out),
+                    });
+                    gw_buffer_free(out);
+                } else {
+                    assert!(out.is_null(), "an out-parameter was written on failure");
+                }
+            }
+        }
+        _ => {
+            let code =
+                u32::from_le_bytes([fields.byte(), fields.byte(), fields.byte(), fields.byte()]);
+            let mut buf = vec![0u8; usize::from(fields.byte())];
+            let mut written = 0usize;
+            // SAFETY: `buf` has `buf.len()` writable bytes; every other pointer is NULL or a
+            // live local; NULL handles are allowed by every function called here.
+            unsafe {
+                let _ = gw_result_describe(code, buf.as_mut_ptr(), buf.len(), &mut written);
+                let _ = gw_result_describe(code, ptr::null_mut(), 0, &mut written);
+                check_str(gw_version());
+                let _ = gw_decision_outcome(ptr::null());
+                check_str(gw_decision_reason(ptr::null()));
+                check_str(gw_error_message(ptr::null()));
+                let _ = gw_router_route(ptr::null(), ptr::null(), ptr::null_mut());
+                let _ = gw_route_json(ptr::null(), ptr::null(), 5, ptr::null_mut());
+                let _ = gw_config_load(ptr::null(), 3, ptr::null_mut(), ptr::null_mut());
+                gw_router_free(gw_router_clone(ptr::null()));
+                gw_config_free(ptr::null_mut());
+                gw_decision_free(ptr::null_mut());
+                gw_buffer_free(ptr::null_mut());
+                gw_error_free(ptr::null_mut());
+            }
+            assert!(written <= 4096);
+        }
+    }
+}
