@@ -147,18 +147,43 @@ fn header_values_with_control_bytes_nul_or_invalid_utf8_never_match_a_header_rul
 }
 
 #[test]
-fn ten_thousand_headers_are_routed_like_one() {
+fn header_count_section_size_and_query_pairs_are_bounded() {
     let rules = "[{matches: [{headers: [{name: x-pick, value: me}]}], backendRefs: [{name: app, port: 80}]}]";
     let router = router(&(route("picked", 0, rules) + &route("open", 1, PLAIN)));
     let names: Vec<String> = (0..10_000).map(|i| format!("x-h{i}")).collect();
-    let mut headers: Vec<(&[u8], &[u8])> =
-        names.iter().map(|n| (n.as_bytes(), &b"v"[..])).collect();
-    headers.push(HOST);
-    let (_, _, name) = get(&router, b"/", &headers);
-    assert_eq!(name.as_deref(), Some("open"));
-    headers.push((b"x-pick", b"me"));
+    // 100 fields (the default limit) are routed, the header rule still found among them.
+    let mut headers: Vec<(&[u8], &[u8])> = names[..98]
+        .iter()
+        .map(|n| (n.as_bytes(), &b"v"[..]))
+        .collect();
+    headers.extend([HOST, (b"x-pick", b"me")]);
     let (_, _, name) = get(&router, b"/", &headers);
     assert_eq!(name.as_deref(), Some("picked"));
+    // 101 fields, and 10,001: 431 before any header is read.
+    for n in [99, 9_999] {
+        let mut headers: Vec<(&[u8], &[u8])> = names[..n]
+            .iter()
+            .map(|n| (n.as_bytes(), &b"v"[..]))
+            .collect();
+        headers.extend([HOST, (b"x-pick", b"me")]);
+        let (outcome, status, _) = get(&router, b"/", &headers);
+        assert_eq!(
+            (outcome, status),
+            (Outcome::BadRequest, Some(431)),
+            "{} fields",
+            headers.len()
+        );
+    }
+    // A 64 KiB header section in few fields: 431.
+    let big = vec![b'v'; 64 * 1024];
+    let (outcome, status, _) = get(&router, b"/", &[HOST, (b"x-big", &big)]);
+    assert_eq!((outcome, status), (Outcome::BadRequest, Some(431)));
+    // 1,000 query pairs are routed; 1,001 are refused with 400.
+    let query = |pairs: usize| format!("/?{}", vec!["a=1"; pairs].join("&"));
+    let (outcome, _, _) = get(&router, query(1000).as_bytes(), &[HOST]);
+    assert_eq!(outcome, Outcome::Forward);
+    let (outcome, status, _) = get(&router, query(1001).as_bytes(), &[HOST]);
+    assert_eq!((outcome, status), (Outcome::BadRequest, Some(400)));
 }
 
 #[test]

@@ -88,6 +88,15 @@ use std::fmt;
 /// Default limit on the request-target length in bytes (SECURITY.md "Default limits": 8 KiB).
 pub const DEFAULT_MAX_TARGET_LEN: usize = 8192;
 
+/// Default for [`PathPolicy::max_header_fields`]: 100 header fields.
+pub const DEFAULT_MAX_HEADER_FIELDS: usize = 100;
+
+/// Default for [`PathPolicy::max_header_bytes`]: a 64 KiB header section.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Default for [`PathPolicy::max_query_pairs`]: 1,000 `&`-separated query pairs.
+pub const DEFAULT_MAX_QUERY_PAIRS: usize = 1000;
+
 /// What to do with an encoded slash (`%2F`) or backslash (`%5C`) in a path.
 ///
 /// Encoded separators are the classic path-rule bypass (Istio CVE-2021-31920): a rule on
@@ -138,10 +147,20 @@ pub struct PathPolicy {
     /// Longest accepted request-target (or path) in bytes; longer is refused with 414, never
     /// truncated (default [`DEFAULT_MAX_TARGET_LEN`], 8 KiB).
     pub max_target_len: usize,
+    /// Most header fields a routed request may carry; more is refused with 431 before any
+    /// header is read (default [`DEFAULT_MAX_HEADER_FIELDS`], 100).
+    pub max_header_fields: usize,
+    /// Largest header section ([`Headers::section_len`](super::Headers::section_len)); larger
+    /// is refused with 431 (default [`DEFAULT_MAX_HEADER_BYTES`], 64 KiB).
+    pub max_header_bytes: usize,
+    /// Most `&`-separated pairs in the query; more is refused with 400 (default
+    /// [`DEFAULT_MAX_QUERY_PAIRS`], 1,000).
+    pub max_query_pairs: usize,
 }
 
 impl PathPolicy {
-    /// The secure default: merge slashes, refuse encoded slashes and backslashes, 8 KiB limit.
+    /// The secure default: merge slashes, refuse encoded slashes and backslashes; an 8 KiB
+    /// target, 100 header fields, a 64 KiB header section and 1,000 query pairs at most.
     #[must_use]
     pub const fn secure() -> Self {
         Self {
@@ -149,6 +168,9 @@ impl PathPolicy {
             encoded_slashes: EncodedSlashes::Reject,
             backslashes: Backslashes::Reject,
             max_target_len: DEFAULT_MAX_TARGET_LEN,
+            max_header_fields: DEFAULT_MAX_HEADER_FIELDS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_query_pairs: DEFAULT_MAX_QUERY_PAIRS,
         }
     }
 }

@@ -49,7 +49,7 @@ use crate::api::{
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
 use crate::request::authority::request_host_canonical;
-use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target};
+use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target_with};
 use crate::tls::BackendTls;
 
 /// Compiles a regular expression the way every matcher uses it: anchored to the whole value
@@ -345,7 +345,18 @@ impl Router {
         let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
             return d.fail(Outcome::NotFound, "no HTTP listener on this port");
         };
-        let form = match split_target(req.target) {
+        // SECURITY.md default limits, checked before any header is read.
+        if req.headers.len() > self.policy.max_header_fields {
+            return d
+                .fail(Outcome::BadRequest, "too many header fields")
+                .with_status(431);
+        }
+        if req.headers.section_len() > self.policy.max_header_bytes {
+            return d
+                .fail(Outcome::BadRequest, "header section too large")
+                .with_status(431);
+        }
+        let form = match split_target_with(req.target, &self.policy) {
             Ok(form) => form,
             Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
         };
@@ -373,6 +384,11 @@ impl Router {
             Ok(path) => path,
             Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
         };
+        if let Some(query) = query
+            && query.bytes().filter(|&b| b == b'&').count() >= self.policy.max_query_pairs
+        {
+            return d.fail(Outcome::BadRequest, "too many query pairs");
+        }
         d.host = host;
         d.path = path;
         d.received_path = Some(raw_path);
@@ -564,6 +580,11 @@ impl<'r, 'q> Decision<'r, 'q> {
     fn fail(mut self, outcome: Outcome, reason: &'static str) -> Self {
         self.outcome = outcome;
         self.reason = Cow::Borrowed(reason);
+        self
+    }
+
+    fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
         self
     }
 
