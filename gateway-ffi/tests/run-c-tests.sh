@@ -38,7 +38,7 @@ for src in "$here"/c/*.c; do
 
     echo "== $name (valgrind)"
     gcc "${cflags[@]}" "$src" -o "$out/$name" "${libs[@]}"
-    GW_SWAPS=200 run "$name" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all \
+    GW_SWAPS=20 run "$name" valgrind -q --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all \
         --show-leak-kinds=definite,indirect,possible "$out/$name"
 done
 echo "C tests passed (ASan/UBSan and valgrind)"
