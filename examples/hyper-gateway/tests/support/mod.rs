@@ -312,12 +312,21 @@ where
             .expect("h2");
         tokio::spawn(c);
         for r in reqs {
+            if let Err(e) = s.ready().await {
+                out.push(Err(e.to_string()));
+                continue;
+            }
             out.push(read(s.send_request(r).await).await);
         }
     } else {
         let (mut s, c) = hyper::client::conn::http1::handshake(io).await.expect("h1");
         tokio::spawn(c);
         for r in reqs {
+            // One request at a time: wait until the connection can take the next one.
+            if let Err(e) = s.ready().await {
+                out.push(Err(e.to_string()));
+                continue;
+            }
             out.push(read(s.send_request(r).await).await);
         }
     }
