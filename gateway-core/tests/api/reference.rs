@@ -15,7 +15,28 @@ pub(crate) struct Request<'a> {
 
 /// `(route name, rule index)` of the winner, if any rule matches.
 pub(crate) fn route(routes: &[HttpRoute], req: &Request<'_>) -> Option<(String, usize)> {
-    let mut best: Option<(Key, String, usize)> = None;
+    candidates(routes, req)
+        .into_iter()
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, name, rule)| (name, rule))
+}
+
+/// Whether the winner is decided only by rule order: another rule of the winning route has a
+/// matching match that the spec's criteria do not tell apart from the winning one ("if ties
+/// still exist within an HTTPRoute, matching precedence MUST be granted to the FIRST matching
+/// rule"). Reordering rules may then change the decision, and must.
+pub(crate) fn tied_on_rule_order(routes: &[HttpRoute], req: &Request<'_>) -> bool {
+    let all = candidates(routes, req);
+    let Some(best) = all.iter().min_by(|a, b| a.0.cmp(&b.0)) else {
+        return false;
+    };
+    all.iter()
+        .any(|c| c.1 == best.1 && c.2 != best.2 && c.0.precedence() == best.0.precedence())
+}
+
+/// Every matching `(key, route name, rule index)`.
+fn candidates(routes: &[HttpRoute], req: &Request<'_>) -> Vec<(Key, String, usize)> {
+    let mut all = Vec::new();
     for route in routes {
         let Some((exact_chars, chars)) = host_score(&route.spec.hostnames, req.host) else {
             continue;
@@ -63,13 +84,11 @@ pub(crate) fn route(routes: &[HttpRoute], req: &Request<'_>) -> Option<(String, 
                     rule: ri,
                     match_index: mi,
                 };
-                if best.as_ref().is_none_or(|(k, _, _)| key < *k) {
-                    best = Some((key, route.metadata.name.clone(), ri));
-                }
+                all.push((key, route.metadata.name.clone(), ri));
             }
         }
     }
-    best.map(|(_, name, rule)| (name, rule))
+    all
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -85,6 +104,24 @@ struct Key {
     ns_name: String,
     rule: usize,
     match_index: usize,
+}
+
+impl Key {
+    /// The criteria before rule order.
+    #[allow(clippy::type_complexity)]
+    fn precedence(&self) -> (usize, usize, u8, usize, bool, usize, usize, &str, &str) {
+        (
+            self.exact_chars.0,
+            self.chars.0,
+            self.path_kind.0,
+            self.path_len.0,
+            self.method.0,
+            self.headers.0,
+            self.query.0,
+            &self.created,
+            &self.ns_name,
+        )
+    }
 }
 
 /// "Characters in a matching non-wildcard hostname, then characters in a matching hostname";
