@@ -539,6 +539,8 @@ fn forward<'r>(
         )));
     }
 
+    // Most rules have no ExternalAuth filter: skip the guard's walk over the filters.
+    let guarded = all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth);
     let forward = Plan::Forward(ForwardPlan {
         backend,
         backend_index,
@@ -550,6 +552,9 @@ fn forward<'r>(
         session_persistence: rule.session,
         backend_tls,
     });
+    if !guarded {
+        return Ok(forward);
+    }
     crate::authz::guard(
         decision,
         req,

@@ -50,6 +50,18 @@ impl<'a> Headers<'a> {
         HeaderValues { name, inner }
     }
 
+    /// Every Host header line, in order: [`Headers::get_all`] for `host`, without parsing the
+    /// name into an `http::HeaderName` on every request.
+    pub(crate) fn hosts(&self) -> HeaderValues<'a> {
+        match *self {
+            Headers::Map(map) => HeaderValues {
+                name: "host",
+                inner: ValuesInner::Map(map.get_all(http::header::HOST).iter()),
+            },
+            _ => self.get_all("host"),
+        }
+    }
+
     /// Calls `f` with each value of `name`, in order, stopping when it returns false; returns
     /// how many values were seen. Allocation-free, unlike [`Headers::get_all`].
     pub fn for_each_value(&self, name: &str, mut f: impl FnMut(&'a [u8]) -> bool) -> usize {

@@ -375,7 +375,7 @@ impl Router {
                 );
             }
         };
-        let mut hosts = req.headers.get_all("host");
+        let mut hosts = req.headers.hosts();
         let host = match request_host_canonical(absolute_authority, req.authority, &mut hosts) {
             Ok((host, _port)) => host,
             Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
@@ -775,6 +775,7 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
     let gw_key = (gw_ns.as_str(), gateway.id.name.as_str());
     let mut route_ids: HashMap<usize, u32> = HashMap::default();
     let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::default();
+    let tls_targets = crate::tls::targeted_services(config.snapshot());
 
     for l in &gateway.listeners {
         let Some(protocol) = l.protocol else { continue };
@@ -817,6 +818,7 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                             config,
                             gw_key,
                             &mut rule_ids,
+                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
@@ -896,6 +898,7 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                             config,
                             gw_key,
                             &mut rule_ids,
+                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
@@ -957,6 +960,7 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                             config,
                             gw_key,
                             &mut rule_ids,
+                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
@@ -1028,6 +1032,7 @@ fn rule_id(
     config: &Config,
     gateway: (&str, &str),
     ids: &mut HashMap<(usize, usize), u32>,
+    tls_targets: &std::collections::HashSet<(&str, &str)>,
     state: &crate::attach::RouteState,
     route: usize,
     route_id: u32,
@@ -1065,6 +1070,7 @@ fn rule_id(
                         WeightedBackend {
                             tls: backend
                                 .as_ref()
+                                .filter(|b| tls_targets.contains(&(&*b.namespace, &*b.name)))
                                 .and_then(|b| BackendTls::for_backend(config, b, Some(gateway)))
                                 .map(Arc::new),
                             backend,

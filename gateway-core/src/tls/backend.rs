@@ -199,6 +199,27 @@ impl BackendTls {
     }
 }
 
+/// The `(namespace, Service)` pairs that some BackendTLSPolicy targets: the router builder
+/// asks [`BackendTls::for_service`] (a scan of the snapshot) only for these, which keeps
+/// building linear in the number of backends.
+pub(crate) fn targeted_services(snapshot: &Snapshot) -> std::collections::HashSet<(&str, &str)> {
+    snapshot
+        .resources()
+        .filter_map(|r| match r {
+            Resource::BackendTlsPolicy(p) => Some(p),
+            _ => None,
+        })
+        .flat_map(|p| {
+            let namespace = p.metadata.namespace_or_default();
+            p.spec
+                .target_refs
+                .iter()
+                .filter(|t| t.group.is_empty() && t.kind == "Service")
+                .map(move |t| (namespace, t.name.as_str()))
+        })
+        .collect()
+}
+
 /// Smaller wins: not by sectionName, creation timestamp, name, input order.
 type PolicyRank<'s> = (bool, &'s str, &'s str, usize);
 

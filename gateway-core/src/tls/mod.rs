@@ -71,6 +71,7 @@ mod verifier;
 #[cfg(feature = "tls")]
 mod verify;
 
+pub(crate) use backend::targeted_services;
 pub use backend::{BackendTls, ClientCertificate, Credential, Identity, Trust};
 pub use coalesce::{Coalescing, ConnectionInfo, coalescing_check};
 pub use error::TlsError;
