@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -18,7 +19,6 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustc_hash::FxHashMap;
 use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::time_provider::{DefaultTimeProvider, TimeProvider};
@@ -93,9 +93,9 @@ type Ports = Vec<(Option<u16>, SocketAddr)>;
 pub(crate) struct Endpoints {
     /// `(Gateway listener port, local address)`.
     pub(crate) listen: Vec<(u16, SocketAddr)>,
-    /// Namespace, then name, then `(port or None for every port, address)`: looked up by
-    /// `&str` without allocating.
-    services: FxHashMap<String, FxHashMap<String, Ports>>,
+    /// `((namespace, name), ports)` sorted by name: binary search by `&str` pairs without
+    /// allocating or hashing.
+    services: Vec<((String, String), Ports)>,
 }
 
 impl Endpoints {
@@ -119,8 +119,11 @@ impl Endpoints {
                         None => (rest, None),
                     };
                     let addr = addr.parse().map_err(|_| bad("bad address"))?;
-                    let names = endpoints.services.entry(ns.to_owned()).or_default();
-                    names.entry(name.to_owned()).or_default().push((port, addr));
+                    let key = (ns.to_owned(), name.to_owned());
+                    match endpoints.services.binary_search_by(|(k, _)| k.cmp(&key)) {
+                        Ok(i) => endpoints.services[i].1.push((port, addr)),
+                        Err(i) => endpoints.services.insert(i, (key, vec![(port, addr)])),
+                    }
                 }
                 _ => return Err(bad("expected `listen PORT ADDR` or `NS/NAME[:PORT] ADDR`")),
             }
@@ -130,7 +133,11 @@ impl Endpoints {
 
     /// The address of a Service port.
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
-        let ports = self.services.get(namespace)?.get(name)?;
+        let at = self
+            .services
+            .binary_search_by(|((ns, n), _)| (ns.as_str(), n.as_str()).cmp(&(namespace, name)))
+            .ok()?;
+        let ports = &self.services.get(at)?.1;
         let exact = ports.iter().find(|(p, _)| *p == Some(port));
         exact
             .or_else(|| ports.iter().find(|(p, _)| p.is_none()))
@@ -250,8 +257,8 @@ pub(crate) struct Shared {
     /// The pooled client for plaintext backends, mirrors and the auth service.
     pub(crate) client: Client<HttpConnector, Full<Bytes>>,
     pub(crate) served: AtomicU64,
+    /// The state of the SplitMix64 sequence behind [`Shared::random`], randomly seeded.
     pub(crate) draws: AtomicU64,
-    pub(crate) seed: RandomState,
 }
 
 impl Shared {
@@ -263,8 +270,7 @@ impl Shared {
             state: RwLock::new(Arc::new(state)),
             client: Client::builder(TokioExecutor::new()).build(connector),
             served: AtomicU64::new(0),
-            draws: AtomicU64::new(0),
-            seed: RandomState::new(),
+            draws: AtomicU64::new(RandomState::new().hash_one(0u64)),
         }
     }
 }

@@ -8,7 +8,6 @@
 mod config;
 
 use std::convert::Infallible;
-use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
@@ -158,16 +157,44 @@ where
 async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Response<Body> {
     let start = Instant::now();
     let state = shared.current();
-    let line = format!("{} {}{}", req.method(), authority(&req), req.uri().path());
+    // Built in one buffer and written with one call: stderr is unbuffered.
+    let mut line = String::with_capacity(128);
+    for piece in [
+        req.method().as_str(),
+        " ",
+        authority(&req),
+        req.uri().path(),
+        " ",
+    ] {
+        line.push_str(piece);
+    }
     let (response, what) = match shared.args.bypass {
-        Some(addr) => (
-            bypass(req, addr, shared).await,
-            Label::Other("bypass".into()),
-        ),
+        Some(addr) => (bypass(req, addr, shared).await, Label::Other("bypass")),
         None => route(req, conn, &state, shared).await,
     };
-    let micros = start.elapsed().as_micros();
-    eprintln!("{line} {} {what} {micros}us", response.status().as_u16());
+    push_number(&mut line, response.status().as_u16().into());
+    line.push(' ');
+    match what {
+        Label::Rule(ns, name, rule, index) => {
+            for piece in [ns, "/", name, " rule="] {
+                line.push_str(piece);
+            }
+            match rule {
+                Some(rule) => line.push_str(rule),
+                None => push_number(&mut line, index as u64),
+            }
+        }
+        Label::Other(text) => line.push_str(text),
+        Label::Unmatched(reason) => {
+            line.push_str("- (");
+            line.push_str(&reason);
+            line.push(')');
+        }
+    }
+    line.push(' ');
+    push_number(&mut line, start.elapsed().as_micros() as u64);
+    line.push_str("us\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     let served = shared.served.fetch_add(1, Ordering::Relaxed) + 1;
     if shared.args.exit_after == Some(served) {
         tokio::spawn(async {
@@ -182,25 +209,24 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
 enum Label<'s> {
     /// `(route namespace, route name, rule name, rule index)`.
     Rule(&'s str, &'s str, Option<&'s str>, usize),
-    Other(std::borrow::Cow<'static, str>),
+    /// No rule: why.
+    Unmatched(String),
+    Other(&'static str),
 }
 
-impl std::fmt::Display for Label<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Piece by piece: this runs once per request.
-        match self {
-            Label::Rule(ns, name, rule, index) => {
-                for piece in [*ns, "/", *name, " rule="] {
-                    f.write_str(piece)?;
-                }
-                match rule {
-                    Some(rule) => f.write_str(rule),
-                    None => write!(f, "{index}"),
-                }
-            }
-            Label::Other(text) => f.write_str(text),
+/// Appends `n` in decimal without the formatting machinery (this runs once per request).
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// The plain proxy the load benchmark compares with: no routing, one backend.
@@ -230,7 +256,7 @@ async fn route<'s>(
         Err(_) => {
             return (
                 local(&LocalResponse::new(413, "body too large")),
-                Label::Other("-".into()),
+                Label::Other("-"),
             );
         }
     };
@@ -261,13 +287,13 @@ async fn route<'s>(
         });
         if let Some(status) = verdict.map_or(Some(421), |v| v.status()) {
             let why = LocalResponse::new(status, "refused by the coalescing guard");
-            return (local(&why), Label::Other("coalescing-guard".into()));
+            return (local(&why), Label::Other("coalescing-guard"));
         }
     }
     let decision = state.router.route(&view);
     let what = match (decision.route(), decision.rule()) {
         (Some(r), Some(rule)) => Label::Rule(r.namespace, r.name, rule.name, rule.index),
-        _ => Label::Other(format!("- ({})", decision.reason()).into()),
+        _ => Label::Unmatched(decision.reason().to_string()),
     };
     let mut next = plan(&decision, &view, shared.random());
     drop(decision);
@@ -281,32 +307,53 @@ async fn route<'s>(
             other => other,
         };
     }
-    let response = match next {
-        Plan::Forward(fp) => forward(fp, head, body, state, shared).await,
-        Plan::Respond(r) => local(&r),
-        _ => local(&LocalResponse::new(500, "unknown plan")),
+    let fp = match next {
+        Plan::Forward(fp) => fp,
+        Plan::Respond(r) => return (local(&r), what),
+        _ => return (local(&LocalResponse::new(500, "unknown plan")), what),
+    };
+    // The backend call is awaited here, not in a nested future: each level of nesting copies
+    // the whole future once more per request.
+    let (req, addr, deadline) = match prepare(&fp, head, body, state, shared) {
+        Ok(prepared) => prepared,
+        Err(why) => return (local(&why), what),
+    };
+    let call = send(req, addr, fp.backend_tls.map(|t| (t, state)), shared);
+    let result = match deadline {
+        Some(limit) => tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err("timeout".into())),
+        None => call.await,
+    };
+    let response = match result {
+        Ok(mut response) => {
+            fp.response.apply(response.headers_mut());
+            response.map(BodyExt::boxed)
+        }
+        Err(why) if why == "timeout" => local(&LocalResponse::new(504, "backend timeout")),
+        Err(why) => local(&LocalResponse::new(502, why)),
     };
     (response, what)
 }
 
-/// Executes a forward plan: edits, mirrors, the backend call (TLS when a BackendTLSPolicy
-/// applies) under the rule's timeouts, then the response edits.
-async fn forward(
-    fp: ForwardPlan<'_>,
+/// Applies a forward plan's request edits, starts its mirrors, and says where to send the
+/// request and within which deadline (the rule's timeouts).
+fn prepare(
+    fp: &ForwardPlan<'_>,
     head: Request<()>,
     body: Bytes,
     state: &State,
     shared: &Shared,
-) -> Response<Body> {
+) -> Result<(Request<Bytes>, SocketAddr, Option<Duration>), LocalResponse> {
     let (mut parts, ()) = head.into_parts();
     origin_form(&mut parts);
     let mut req = Request::from_parts(parts, body);
     if let Err(e) = fp.request.apply(&mut req) {
-        return local(&LocalResponse::new(500, e.to_string()));
+        return Err(LocalResponse::new(500, e.to_string()));
     }
     let b = fp.backend;
     let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
-        return local(&LocalResponse::new(503, "the backend has no endpoints"));
+        return Err(LocalResponse::new(503, "the backend has no endpoints"));
     };
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
@@ -323,21 +370,7 @@ async fn forward(
     }
     let limits = [fp.timeouts.request, fp.timeouts.backend_request];
     let deadline = limits.iter().filter_map(|t| t.duration()).min();
-    let call = send(req, addr, fp.backend_tls.map(|t| (t, state)), shared);
-    let result = match deadline {
-        Some(limit) => tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err("timeout".into())),
-        None => call.await,
-    };
-    match result {
-        Ok(mut response) => {
-            fp.response.apply(response.headers_mut());
-            response.map(BodyExt::boxed)
-        }
-        Err(why) if why == "timeout" => local(&LocalResponse::new(504, "backend timeout")),
-        Err(why) => local(&LocalResponse::new(502, why)),
-    }
+    Ok((req, addr, deadline))
 }
 
 /// Sends a request (origin-form URI, Host header set) to a backend address, over TLS with
@@ -484,9 +517,16 @@ impl Shared {
         Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// A fresh random draw for weighted backends and mirror percentages.
+    /// A fresh random draw for weighted backends and mirror percentages: SplitMix64, a few
+    /// instructions per request; statistical quality is all weights need.
     fn random(&self) -> u64 {
-        self.seed
-            .hash_one(self.draws.fetch_add(1, Ordering::Relaxed))
+        const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut z = self
+            .draws
+            .fetch_add(GAMMA, Ordering::Relaxed)
+            .wrapping_add(GAMMA);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
