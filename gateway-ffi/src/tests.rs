@@ -817,3 +817,50 @@ fn backend_tls_settings_and_chain_verification() {
         }
     }
 }
+
+/// The fuzz entry point on generated inputs, half of them routed to the auth and backend TLS
+/// rules of the typed fixture so that their exports see real decisions (a smoke run; the fuzz
+/// target runs it for long).
+#[cfg(feature = "fuzzing")]
+#[test]
+fn fuzz_entry_point_survives_generated_inputs() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let field = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.push(u8::try_from(bytes.len()).unwrap());
+        out.extend_from_slice(bytes);
+    };
+    for i in 0..3000 {
+        let mut input = Vec::new();
+        let targets: [&[u8]; 4] = [b"/http/a?b", b"/grpc/x", b"/tls", b"/nope"];
+        if i % 2 == 0 {
+            input.push(4);
+            field(&mut input, if i % 4 == 0 { b"GET" } else { b"POST" });
+            field(&mut input, b"");
+            field(&mut input, b"app.example.com");
+            field(&mut input, targets[(i / 2) % 4]);
+            field(&mut input, b"");
+            field(&mut input, &[80]);
+            field(&mut input, &[0]);
+            field(&mut input, &[0]);
+            field(&mut input, &[0]);
+            if i % 6 == 0 {
+                // A one-certificate chain: the leaf cut to 255 bytes (not DER).
+                field(&mut input, &[1]);
+                input.push(0xff);
+                input.extend_from_slice(&LEAF[..255]);
+            }
+        } else {
+            input.push(u8::try_from(next() % 5).unwrap());
+        }
+        for _ in 0..next() % 200 {
+            input.push(u8::try_from(next() % 256).unwrap());
+        }
+        crate::fuzzing::exercise(&input);
+    }
+}
