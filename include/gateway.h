@@ -707,11 +707,11 @@ bool gw_decision_backend_tls_client_key(const struct gw_decision *decision,
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` when the decision has no backend TLS
-// (not a forward, or plaintext); for a refused chain `GW_RESULT_CERTIFICATE_MISSING`
-// (`n` == 0), `_BAD_ENCODING`, `_UNKNOWN_ISSUER`, `_EXPIRED`, `_NOT_YET_VALID`,
-// `_BAD_SIGNATURE`, `_UNSUPPORTED_ALGORITHM`, `_WRONG_USAGE`, `_NAME_MISMATCH`, `_INVALID`
-// (another X.509 rule, or more than 16 certificates) or `GW_RESULT_TLS_POLICY_INVALID`, with
-// the reason in `*error_out` when it is not NULL.
+// (not a forward, or plaintext); for a refused chain `GW_RESULT_CERTIFICATE_MISSING` (`n` ==
+// 0), `_BAD_ENCODING`, `_UNKNOWN_ISSUER`, `_EXPIRED`, `_NOT_YET_VALID`, `_BAD_SIGNATURE`,
+// `_UNSUPPORTED_ALGORITHM`, `_WRONG_USAGE`, `_NAME_MISMATCH`, `_INVALID` (another X.509 rule,
+// or more than 16 certificates) or `GW_RESULT_TLS_POLICY_INVALID`. Except for NULL arguments,
+// the reason goes to `*error_out` when it is not NULL.
 //
 // # Safety
 // `decision` is NULL or a live `gw_decision`; `chain` points at `n` `gw_slice`s whose bytes

@@ -292,11 +292,11 @@ pub unsafe extern "C" fn gw_decision_backend_tls_client_key(
 ///
 /// # Errors
 /// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` when the decision has no backend TLS
-/// (not a forward, or plaintext); for a refused chain `GW_RESULT_CERTIFICATE_MISSING`
-/// (`n` == 0), `_BAD_ENCODING`, `_UNKNOWN_ISSUER`, `_EXPIRED`, `_NOT_YET_VALID`,
-/// `_BAD_SIGNATURE`, `_UNSUPPORTED_ALGORITHM`, `_WRONG_USAGE`, `_NAME_MISMATCH`, `_INVALID`
-/// (another X.509 rule, or more than 16 certificates) or `GW_RESULT_TLS_POLICY_INVALID`, with
-/// the reason in `*error_out` when it is not NULL.
+/// (not a forward, or plaintext); for a refused chain `GW_RESULT_CERTIFICATE_MISSING` (`n` ==
+/// 0), `_BAD_ENCODING`, `_UNKNOWN_ISSUER`, `_EXPIRED`, `_NOT_YET_VALID`, `_BAD_SIGNATURE`,
+/// `_UNSUPPORTED_ALGORITHM`, `_WRONG_USAGE`, `_NAME_MISMATCH`, `_INVALID` (another X.509 rule,
+/// or more than 16 certificates) or `GW_RESULT_TLS_POLICY_INVALID`. Except for NULL arguments,
+/// the reason goes to `*error_out` when it is not NULL.
 ///
 /// # Safety
 /// `decision` is NULL or a live `gw_decision`; `chain` points at `n` `gw_slice`s whose bytes
@@ -313,7 +313,14 @@ pub unsafe extern "C" fn gw_decision_verify_backend_chain(
         let d = decision!(decision, gw_result::NullParameter);
         // SAFETY: the caller guarantees `chain` points at `n` slices.
         let slices = require!(unsafe { ffi::try_array(chain, n) });
-        let settings = require!(settings(d), gw_result::NotApplicable);
+        let Some(settings) = settings(d) else {
+            let e = Error::new(
+                gw_result::NotApplicable,
+                "the decision has no backend TLS (not a forward, or a plaintext backend)",
+            );
+            // SAFETY: the caller guarantees `error_out` is NULL or writable.
+            return unsafe { e.report(error_out) };
+        };
         if slices.len() > GW_MAX_BACKEND_CHAIN {
             let e = Error::new(
                 gw_result::CertificateInvalid,
