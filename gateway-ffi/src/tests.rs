@@ -864,3 +864,77 @@ fn fuzz_entry_point_survives_generated_inputs() {
         crate::fuzzing::exercise(&input);
     }
 }
+
+#[test]
+fn backend_tls_hands_out_the_gateways_client_certificate_and_key() {
+    let yaml = TYPED.replace(
+        "  listeners:",
+        "  tls: {backend: {clientCertificateRef: {name: client}}}\n  listeners:",
+    ) + "---\n"
+        + include_str!("../tests/fixtures/client.yaml");
+    assert_ne!(yaml.len(), TYPED.len());
+    let mut config = null_mut();
+    let mut router = null_mut();
+    let mut error = null_mut();
+    // SAFETY: live locals; every handle is freed once.
+    unsafe {
+        let r = gw_config_load(yaml.as_ptr(), yaml.len(), &mut config, &mut error);
+        assert_eq!(r, gw_result::Ok, "{}", text(gw_error_message(error)));
+        let r = gw_router_build(config, null(), 0, null(), 0, &mut router, null_mut());
+        assert_eq!(r, gw_result::Ok);
+        gw_config_free(config);
+        let d = route_typed(router, "GET", "/tls", &[]);
+        assert_eq!(gw_decision_outcome(d), gw_outcome::Forward);
+        let mut t = std::mem::zeroed::<gw_backend_tls>();
+        assert!(gw_decision_backend_tls(d, &mut t));
+        assert_eq!(t.client_certificate_count, 1);
+        assert_eq!(
+            bytes(gw_decision_backend_tls_client_certificate(d, 0)).first(),
+            Some(&0x30)
+        );
+        assert!(
+            gw_decision_backend_tls_client_certificate(d, 1)
+                .data
+                .is_null()
+        );
+        let mut k = std::mem::zeroed::<gw_private_key>();
+        assert!(gw_decision_backend_tls_client_key(d, &mut k));
+        assert_eq!(k.kind, gw_private_key_kind::Pkcs8);
+        assert_eq!(bytes(k.der).first(), Some(&0x30));
+        assert!(!gw_decision_backend_tls_client_key(d, null_mut()));
+        // The certificate changes nothing about verifying the backend.
+        assert_eq!(verify(d, &[LEAF], NOW).0, gw_result::Ok);
+        gw_decision_free(d);
+        gw_router_free(router);
+    }
+}
+
+#[test]
+fn an_unusable_backend_client_certificate_fails_closed() {
+    let yaml = TYPED.replace(
+        "  listeners:",
+        "  tls: {backend: {clientCertificateRef: {name: missing}}}\n  listeners:",
+    );
+    let mut config = null_mut();
+    let mut router = null_mut();
+    // SAFETY: live locals; every handle is freed once.
+    unsafe {
+        assert_eq!(
+            gw_config_load(yaml.as_ptr(), yaml.len(), &mut config, null_mut()),
+            gw_result::Ok
+        );
+        assert_eq!(
+            gw_router_build(config, null(), 0, null(), 0, &mut router, null_mut()),
+            gw_result::Ok
+        );
+        gw_config_free(config);
+        let d = route_typed(router, "GET", "/tls", &[]);
+        assert_eq!(gw_decision_outcome(d), gw_outcome::ServerError);
+        assert_eq!(gw_decision_status(d), 500);
+        assert!(text(gw_decision_reason(d)).starts_with(BACKEND_TLS_UNUSABLE));
+        assert!(!gw_decision_backend(d, &mut std::mem::zeroed()));
+        assert!(!gw_decision_backend_tls(d, &mut std::mem::zeroed()));
+        gw_decision_free(d);
+        gw_router_free(router);
+    }
+}
