@@ -24,12 +24,15 @@
  *   published pointer, so that the pointer is not released between load and clone), routes
  *   without any lock, and frees its reference. Decisions keep their router alive.
  *
- * Not in the typed ABI yet (to be added as new functions, without changing these): backend TLS
- * (BackendTLSPolicy settings, certificate-chain verification), frontend client certificates,
- * and external authorization (the check request to send and feeding its answer back). Until then
- * gw_router_route fails closed: a rule with an ExternalAuth filter, or a backend with a
- * BackendTLSPolicy, is answered 500 (GW_OUTCOME_SERVER_ERROR), never forwarded without that step.
- * gw_route_json already describes both (its ext_auth, backend_tls and ext_auth_response fields).
+ * External auth: a rule with an ExternalAuth filter gives GW_OUTCOME_AUTHORIZE. Send the check
+ * that gw_decision_auth_check / gw_decision_auth_header describe (add the body with
+ * gw_decision_auth_body when it asks for it), then gw_decision_authorize with the answer (or
+ * GW_AUTH_ANSWER_UNREACHABLE / _TIMEOUT) gives the decision to carry out: a forward with the
+ * auth headers applied, or GW_OUTCOME_DENIED. Backend TLS: a forward to a backend that a
+ * BackendTLSPolicy targets has gw_decision_backend_tls settings; accept the backend's chain only
+ * when gw_decision_verify_backend_chain returns GW_RESULT_OK. Not in the typed ABI yet:
+ * frontend client certificates (Gateway tls.frontend validation). Forwards whose
+ * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500.
  */
 
 #ifndef GATEWAY_H
@@ -46,9 +49,38 @@
 #define GW_VERSION_PATCH 0
 
 
+// The most header fields an HTTP auth answer may carry; more make it malformed.
+#define GW_MAX_AUTH_RESPONSE_HEADERS 256
+
+// The largest HTTP auth answer body accepted; larger makes it malformed.
+#define GW_MAX_AUTH_RESPONSE_BODY (1 << 20)
+
+// The longest backend chain `gw_decision_verify_backend_chain` accepts.
+#define GW_MAX_BACKEND_CHAIN 16
+
+// The protocol of the external auth service.
+enum gw_auth_protocol
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Envoy ext_authz over plain HTTP: send the HTTP request `gw_auth_check` describes.
+  GW_AUTH_PROTOCOL_HTTP = 0,
+  // Envoy ext_authz over gRPC: call `envoy.service.auth.v3.Authorization/Check` with
+  // `gw_auth_check.grpc_message`.
+  GW_AUTH_PROTOCOL_GRPC = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_auth_protocol gw_auth_protocol;
+#else
+typedef uint32_t gw_auth_protocol;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What a fallible function did. Numbers are stable: a retired number stays here as a comment
 // and is never reused. Blocks: 0 success; 1xx bad arguments; 2xx bad configuration; 3xx
-// policy (TLS, external auth: none yet); 9xx internal.
+// policy (a backend certificate chain refused); 9xx internal.
 enum gw_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -64,12 +96,39 @@ enum gw_result
   GW_RESULT_BUFFER_TOO_SMALL = 102,
   // An index is out of range.
   GW_RESULT_OUT_OF_RANGE = 103,
+  // The call does not apply to this decision's outcome (e.g. feeding an auth answer to a
+  // decision that is not `GW_OUTCOME_AUTHORIZE`, or verifying a backend chain for a decision
+  // without backend TLS).
+  GW_RESULT_NOT_APPLICABLE = 104,
   // The manifests could not be read or hold invalid resources (details in the `gw_error`).
   GW_RESULT_INVALID_CONFIG = 200,
   // No Gateway of ours has the namespace and name asked for.
   GW_RESULT_UNKNOWN_GATEWAY = 201,
   // No Gateway name was given and the configuration has no Gateway, or several.
   GW_RESULT_AMBIGUOUS_GATEWAY = 202,
+  // The peer sent no certificate (an empty chain).
+  GW_RESULT_CERTIFICATE_MISSING = 300,
+  // A certificate is not valid DER X.509.
+  GW_RESULT_CERTIFICATE_BAD_ENCODING = 301,
+  // The chain does not lead to a CA the BackendTLSPolicy trusts.
+  GW_RESULT_CERTIFICATE_UNKNOWN_ISSUER = 302,
+  // A certificate on the chain has expired.
+  GW_RESULT_CERTIFICATE_EXPIRED = 303,
+  // A certificate on the chain is not valid yet.
+  GW_RESULT_CERTIFICATE_NOT_YET_VALID = 304,
+  // A signature on the chain does not verify.
+  GW_RESULT_CERTIFICATE_BAD_SIGNATURE = 305,
+  // A signature algorithm on the chain is not supported.
+  GW_RESULT_CERTIFICATE_UNSUPPORTED_ALGORITHM = 306,
+  // The certificate's extended key usage does not allow serverAuth.
+  GW_RESULT_CERTIFICATE_WRONG_USAGE = 307,
+  // The chain is trusted but carries none of the names (subjectAltNames or hostname) the
+  // policy asks for.
+  GW_RESULT_CERTIFICATE_NAME_MISMATCH = 308,
+  // The chain breaks another X.509 rule, or is too long (details in the `gw_error`).
+  GW_RESULT_CERTIFICATE_INVALID = 309,
+  // The TLS settings cannot authenticate anything: every chain is refused.
+  GW_RESULT_TLS_POLICY_INVALID = 310,
   // A panic inside the library was caught at the boundary (a bug: please report it).
   GW_RESULT_PANIC = 900,
   // An internal error that is not a panic (a bug: please report it).
@@ -80,6 +139,68 @@ enum gw_result
 typedef enum gw_result gw_result;
 #else
 typedef uint32_t gw_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Which certificate authorities the backend's chain must lead to.
+enum gw_tls_trust
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `wellKnownCACertificates: System`: the public roots (gateway-core verifies against
+  // Mozilla's root program, bundled; no I/O).
+  GW_TLS_TRUST_SYSTEM = 0,
+  // `caCertificateRefs`: the certificates `gw_decision_backend_tls_ca` lists.
+  GW_TLS_TRUST_CA_BUNDLE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_tls_trust gw_tls_trust;
+#else
+typedef uint32_t gw_tls_trust;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The kind of an identity the backend's certificate may prove.
+enum gw_tls_identity_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A DNS name (no wildcard), matched as any TLS client does.
+  GW_TLS_IDENTITY_KIND_HOSTNAME = 0,
+  // A policy wildcard `*.<value>`: a certificate name with exactly one more label matches.
+  GW_TLS_IDENTITY_KIND_WILDCARD_HOSTNAME = 1,
+  // A URI SAN (e.g. a SPIFFE ID), compared byte for byte.
+  GW_TLS_IDENTITY_KIND_URI = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_tls_identity_kind gw_tls_identity_kind;
+#else
+typedef uint32_t gw_tls_identity_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The encoding of a private key's DER.
+enum gw_private_key_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // PKCS#1 `RSAPrivateKey`.
+  GW_PRIVATE_KEY_KIND_PKCS1 = 0,
+  // SEC1 `ECPrivateKey`.
+  GW_PRIVATE_KEY_KIND_SEC1 = 1,
+  // PKCS#8 `PrivateKeyInfo`.
+  GW_PRIVATE_KEY_KIND_PKCS8 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_private_key_kind gw_private_key_kind;
+#else
+typedef uint32_t gw_private_key_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -103,6 +224,16 @@ enum gw_outcome
   GW_OUTCOME_MISDIRECTED = 5,
   // Answer 500: the matched rule cannot be served (invalid backend, unsupported filter).
   GW_OUTCOME_SERVER_ERROR = 6,
+  // Ask the external auth service first (an `ExternalAuth` filter applies): send the check
+  // that `gw_decision_auth_check` and `gw_decision_auth_header` describe, then feed the
+  // answer to `gw_decision_authorize`, which gives the decision to carry out. Never forward
+  // without it.
+  GW_OUTCOME_AUTHORIZE = 7,
+  // Answer the local response (status, headers, body) as it is: the request was refused on
+  // the external auth path (the auth service denied it, the check failed closed, or the body
+  // was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
+  // `gw_decision_auth_body` give it.
+  GW_OUTCOME_DENIED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -184,6 +315,34 @@ typedef uint32_t gw_timeout_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What kind of answer a `gw_auth_response` carries (its `answer` field).
+enum gw_auth_answer
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // An HTTP auth service answered: `status`, `headers`, `body`.
+  GW_AUTH_ANSWER_HTTP = 0,
+  // A gRPC auth service answered with `grpc-status` 0: `message` is the `CheckResponse`,
+  // not framed (what a gRPC library hands over).
+  GW_AUTH_ANSWER_GRPC = 1,
+  // As `GW_AUTH_ANSWER_GRPC`, with `message` the body of the HTTP/2 response: exactly one
+  // uncompressed gRPC frame.
+  GW_AUTH_ANSWER_GRPC_FRAMED = 2,
+  // The auth service could not be reached (refused, reset, no endpoints, a gRPC transport
+  // error or a non-zero `grpc-status`).
+  GW_AUTH_ANSWER_UNREACHABLE = 3,
+  // No answer within the proxy's deadline.
+  GW_AUTH_ANSWER_TIMEOUT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_auth_answer gw_auth_answer;
+#else
+typedef uint32_t gw_auth_answer;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A byte buffer the library allocated (e.g. JSON). Free with `gw_buffer_free`.
 typedef struct gw_buffer gw_buffer;
 
@@ -225,6 +384,46 @@ typedef struct gw_slice {
   size_t len;
 } gw_slice;
 
+// A Service port: where to send the request (or a mirrored copy). Strings live as long as
+// the decision.
+typedef struct gw_backend {
+  // Service namespace.
+  struct gw_slice ns;
+  // Service name.
+  struct gw_slice name;
+  // Service port.
+  uint16_t port;
+  // The Service port's appProtocol (e.g. `kubernetes.io/h2c`); NULL when unset.
+  struct gw_slice app_protocol;
+} gw_backend;
+
+// The check to send to the auth service. Strings and bytes live as long as the decision.
+//
+// Gateway API v1.4 `ExternalAuth` has no timeout field: apply the proxy's own deadline and
+// answer `GW_AUTH_ANSWER_TIMEOUT` past it.
+typedef struct gw_auth_check {
+  // HTTP or gRPC.
+  gw_auth_protocol protocol;
+  // The auth Service port (resolved, ReferenceGrant checked); `app_protocol` is NULL.
+  struct gw_backend backend;
+  // HTTP: the client's method. gRPC: `POST`.
+  struct gw_slice method;
+  // HTTP: the path and query to request (`http.path` + the canonical client path + query).
+  // gRPC: `/envoy.service.auth.v3.Authorization/Check`.
+  struct gw_slice path;
+  // HTTP: the body to send (empty until `gw_decision_auth_body` added the client's).
+  // gRPC: NULL (the body travels inside the message).
+  struct gw_slice body;
+  // gRPC: the `envoy.service.auth.v3.CheckRequest`, protobuf-encoded, not framed (prefix
+  // the 5-byte gRPC frame header yourself when speaking HTTP/2 directly). HTTP: NULL.
+  struct gw_slice grpc_message;
+  // Whether the rule asks for the client's body (`forwardBody`): buffer at most
+  // `max_body` + 1 bytes of it and call `gw_decision_auth_body` before sending the check.
+  bool forward_body;
+  // `forwardBody.maxSize` when `forward_body`, else 0.
+  size_t max_body;
+} gw_auth_check;
+
 // One request header as received: name and value bytes (need not be UTF-8).
 typedef struct gw_header {
   // The field name.
@@ -232,6 +431,63 @@ typedef struct gw_header {
   // The field value.
   struct gw_slice value;
 } gw_header;
+
+// The auth service's answer, borrowed for the duration of `gw_decision_authorize`.
+// Zero-initialize it and fill what the kind needs.
+typedef struct gw_auth_response {
+  // A `gw_auth_answer` value; an unknown value is a malformed answer (fails closed).
+  uint32_t answer;
+  // HTTP: the status code. Only 200 allows; 201 to 599 deny with this status.
+  uint16_t status;
+  // HTTP: the response headers in order, with duplicates. Names and values must be UTF-8
+  // (else the answer is malformed); at most 256 fields.
+  const struct gw_header *headers;
+  // HTTP: how many header fields.
+  size_t headers_len;
+  // HTTP: the response body (sent to the client on a denial); at most 1 MiB.
+  struct gw_slice body;
+  // gRPC: the `CheckResponse` bytes (see `GW_AUTH_ANSWER_GRPC` and
+  // `GW_AUTH_ANSWER_GRPC_FRAMED`); at most 4 MiB.
+  struct gw_slice message;
+  // The status answered when the service is unreachable, times out or answers something
+  // that cannot be understood: 0 means 403 (the default); values outside 400..=599 are
+  // replaced by 403.
+  uint16_t failure_status;
+} gw_auth_response;
+
+// The TLS settings of a forward to a backend that a BackendTLSPolicy targets. Strings live
+// as long as the decision.
+typedef struct gw_backend_tls {
+  // The policy that applies, `namespace/name` (for logs).
+  struct gw_slice policy;
+  // The server name to send (SNI): `validation.hostname`.
+  struct gw_slice sni;
+  // Which CAs the backend's chain must lead to.
+  gw_tls_trust trust;
+  // How many CA certificates (`GW_TLS_TRUST_CA_BUNDLE`), else 0.
+  size_t ca_count;
+  // How many identities the certificate must carry one of (`gw_decision_backend_tls_identity`).
+  size_t identity_count;
+  // How many certificates the Gateway presents as its client certificate
+  // (`tls.backend.clientCertificateRef`), leaf first; 0 when it presents none.
+  size_t client_certificate_count;
+} gw_backend_tls;
+
+// One identity: the policy's `subjectAltNames`, or its hostname when it has none.
+typedef struct gw_tls_identity {
+  // Its kind.
+  gw_tls_identity_kind kind;
+  // The name (lower case for DNS names; for a wildcard, the domain after `*.`).
+  struct gw_slice value;
+} gw_tls_identity;
+
+// The private key of the Gateway's client certificate. The bytes are secret: never log them.
+typedef struct gw_private_key {
+  // Its encoding.
+  gw_private_key_kind kind;
+  // The DER bytes; live as long as the decision.
+  struct gw_slice der;
+} gw_private_key;
 
 // A request as the proxy received it, borrowed for the duration of `gw_router_route` only
 // (nothing is kept). Zero-initialize it (`gw_request req = {0};`) and fill what you have.
@@ -271,19 +527,6 @@ typedef struct gw_route_match {
   // The rule's `name`; NULL when it has none.
   struct gw_slice rule_name;
 } gw_route_match;
-
-// A Service port: where to send the request (or a mirrored copy). Strings live as long as
-// the decision.
-typedef struct gw_backend {
-  // Service namespace.
-  struct gw_slice ns;
-  // Service name.
-  struct gw_slice name;
-  // Service port.
-  uint16_t port;
-  // The Service port's appProtocol (e.g. `kubernetes.io/h2c`); NULL when unset.
-  struct gw_slice app_protocol;
-} gw_backend;
 
 // One header edit. Names are lower case; each name appears in at most one edit, so the order
 // of application does not matter. Strings live as long as the decision.
@@ -341,6 +584,143 @@ extern "C" {
 // # Safety
 // Always safe to call.
 struct gw_slice gw_version(void);
+
+// Writes the check to send to `*out`; false (nothing written) unless the outcome is
+// `GW_OUTCOME_AUTHORIZE`.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_auth_check(const struct gw_decision *decision, struct gw_auth_check *out);
+
+// How many header fields the HTTP check carries (0 for gRPC, and unless the outcome is
+// `GW_OUTCOME_AUTHORIZE`).
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`.
+size_t gw_decision_auth_header_count(const struct gw_decision *decision);
+
+// Writes header field `index` of the HTTP check to `*out`: lower-case names, in order, `host`
+// (the canonical host) first and `content-length` last; send them exactly, and no other
+// client header. False when out of range.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_auth_header(const struct gw_decision *decision,
+                             size_t index,
+                             struct gw_header *out);
+
+// Adds the client's body to the check (`gw_auth_check.forward_body`): a new decision in
+// `*next_out`, which is `GW_OUTCOME_AUTHORIZE` again with the body in the check, or, for a
+// body over `max_body` when `truncate` is false, `GW_OUTCOME_DENIED` with 413 (`truncate` sends
+// the first `max_body` bytes instead; Gateway API v1.4 says both "must be rejected with a 4xx"
+// and "must be truncated"). Passing more than `max_body` + 1 bytes is never needed. Without
+// `forward_body` the new decision is the same check. The original decision stays valid and
+// must still be freed.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` unless the outcome is
+// `GW_OUTCOME_AUTHORIZE`.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `body` is readable for `len` bytes;
+// `next_out` is writable.
+gw_result gw_decision_auth_body(const struct gw_decision *decision,
+                                const uint8_t *body,
+                                size_t len,
+                                bool truncate,
+                                struct gw_decision **next_out);
+
+// Feeds the auth service's answer (or why there is none) to a `GW_OUTCOME_AUTHORIZE` decision
+// and writes the decision to carry out to `*next_out`:
+// - allowed (HTTP 200, gRPC `OK`): the rule's forward (`GW_OUTCOME_FORWARD`) with the auth
+//   service's headers among the request edits (they replace client headers of the same name;
+//   `host`, framing and hop-by-hop headers are never copied; gRPC `response_headers_to_add`
+//   become response edits), or the rule's redirect;
+// - denied (HTTP 201 to 599, another gRPC code): `GW_OUTCOME_DENIED`, answering the auth
+//   service's status, headers (`gw_decision_local_header`) and body;
+// - unreachable, timed out, malformed, or of the other protocol: `GW_OUTCOME_DENIED` with
+//   `failure_status` (403 by default), never forwarded.
+//
+// The original decision stays valid and must still be freed.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER` for a NULL argument or a slice with a NULL pointer and a
+// non-zero length; `GW_RESULT_NOT_APPLICABLE` unless the outcome is `GW_OUTCOME_AUTHORIZE`.
+// A bad answer is never an error: it fails closed.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `response` is NULL or points at a
+// `gw_auth_response` whose slices and header array are readable for their lengths during the
+// call; `next_out` is writable.
+gw_result gw_decision_authorize(const struct gw_decision *decision,
+                                const struct gw_auth_response *response,
+                                struct gw_decision **next_out);
+
+// Writes the backend TLS settings to `*out`; false (nothing written) when the connection to
+// the backend is plaintext, or the outcome is not `GW_OUTCOME_FORWARD`. When it is true,
+// connect with TLS and `sni`, and go on only if `gw_decision_verify_backend_chain` accepts the
+// backend's chain (never fall back to plaintext or to no verification).
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_backend_tls(const struct gw_decision *decision, struct gw_backend_tls *out);
+
+// CA certificate `index` (DER) of a `GW_TLS_TRUST_CA_BUNDLE` policy; NULL when out of range.
+// Trust exactly these (the host's TLS stack may use them to build its own verifier; the
+// verdict is still `gw_decision_verify_backend_chain`'s).
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`.
+struct gw_slice gw_decision_backend_tls_ca(const struct gw_decision *decision, size_t index);
+
+// Writes identity `index` to `*out`; false when out of range. One matching identity is
+// enough.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_backend_tls_identity(const struct gw_decision *decision,
+                                      size_t index,
+                                      struct gw_tls_identity *out);
+
+// Certificate `index` (DER; 0 is the leaf) of the client certificate the Gateway presents to
+// the backend; NULL when out of range or when it presents none.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`.
+struct gw_slice gw_decision_backend_tls_client_certificate(const struct gw_decision *decision,
+                                                           size_t index);
+
+// Writes the private key of the Gateway's client certificate to `*out`; false when it
+// presents none.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_backend_tls_client_key(const struct gw_decision *decision,
+                                        struct gw_private_key *out);
+
+// Verifies the certificate chain the backend presented (`chain`: `n` DER certificates, leaf
+// first, then intermediates as sent) against the decision's BackendTLSPolicy at
+// `now_unix_secs` (seconds since 1970, from the host's clock): webpki path building to the
+// policy's CAs (or the bundled public roots for `GW_TLS_TRUST_SYSTEM`), validity, signatures,
+// serverAuth usage, then one of the policy's identities. `GW_RESULT_OK` means the connection
+// may be used; anything else means close it.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` when the decision has no backend TLS
+// (not a forward, or plaintext); for a refused chain `GW_RESULT_CERTIFICATE_MISSING` (`n` ==
+// 0), `_BAD_ENCODING`, `_UNKNOWN_ISSUER`, `_EXPIRED`, `_NOT_YET_VALID`, `_BAD_SIGNATURE`,
+// `_UNSUPPORTED_ALGORITHM`, `_WRONG_USAGE`, `_NAME_MISMATCH`, `_INVALID` (another X.509 rule,
+// or more than 16 certificates) or `GW_RESULT_TLS_POLICY_INVALID`. Except for NULL arguments,
+// the reason goes to `*error_out` when it is not NULL.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `chain` points at `n` `gw_slice`s whose bytes
+// are readable for their lengths during the call; `error_out` is NULL or writable.
+gw_result gw_decision_verify_backend_chain(const struct gw_decision *decision,
+                                           const struct gw_slice *chain,
+                                           size_t n,
+                                           uint64_t now_unix_secs,
+                                           struct gw_error **error_out);
 
 // Loads YAML (any number of documents) or JSON manifests with the default options: our
 // GatewayClasses are those whose `controllerName` is `gateway.example.dev/gateway-core`, the
@@ -457,10 +837,12 @@ void gw_buffer_free(struct gw_buffer *buffer);
 // one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
 // allocation for up to 32 headers.
 //
-// Fails closed where the ABI cannot yet express a step the rule requires: a rule with an
-// `ExternalAuth` filter, or a backend with a BackendTLSPolicy, answers 500
-// (`GW_OUTCOME_SERVER_ERROR`, reasons "external auth is not in the C ABI yet" and "backend TLS
-// (BackendTLSPolicy) is not in the C ABI yet"); `gw_route_json` describes both in full.
+// A rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`: make the check, then
+// `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a
+// BackendTLSPolicy targets carries its settings (`gw_decision_backend_tls`): connect with TLS
+// and accept the backend's chain only when `gw_decision_verify_backend_chain` says so. Fails
+// closed (`GW_OUTCOME_SERVER_ERROR`, 500) when the Gateway's backend client certificate is
+// unusable (the reason starts with "the backend TLS settings cannot be used").
 //
 // A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
 // not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.

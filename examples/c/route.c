@@ -45,8 +45,9 @@ static void print_error(const char *what, gw_result code, gw_error *error) {
     gw_error_free(error);
 }
 
-static const char *OUTCOMES[] = {"forward",     "redirect",    "respond",     "not_found",
-                                 "bad_request", "misdirected", "server_error"};
+static const char *OUTCOMES[] = {"forward",     "redirect",    "respond",
+                                 "not_found",   "bad_request", "misdirected",
+                                 "server_error", "authorize",  "denied"};
 
 /* Routes one request and prints the decision. */
 static void route(const gw_router *router, const char *method, const char *target,
@@ -73,7 +74,7 @@ static void route(const gw_router *router, const char *method, const char *targe
     printf("%s %s (host: %s%s%s%s%s)\n", method, target, host, extra_name ? ", " : "",
            extra_name ? extra_name : "", extra_name ? ": " : "", extra_value ? extra_value : "");
     gw_outcome outcome = gw_decision_outcome(decision);
-    printf("  outcome   %s", OUTCOMES[outcome <= GW_OUTCOME_SERVER_ERROR ? outcome : 6]);
+    printf("  outcome   %s", OUTCOMES[outcome <= GW_OUTCOME_DENIED ? outcome : 6]);
     if (outcome != GW_OUTCOME_FORWARD) printf(" %u", (unsigned)gw_decision_status(decision));
     printf("\n");
 
@@ -87,6 +88,20 @@ static void route(const gw_router *router, const char *method, const char *targe
         printf("  backend   %.*s/%.*s:%u\n", SLICE(backend.ns), SLICE(backend.name),
                (unsigned)backend.port);
         printf("  forward   %.*s\n", SLICE(gw_decision_path(decision)));
+    }
+    gw_backend_tls tls;
+    if (gw_decision_backend_tls(decision, &tls)) {
+        /* Connect with TLS and this SNI; accept the chain only if
+         * gw_decision_verify_backend_chain returns GW_RESULT_OK. */
+        printf("  tls       sni %.*s (policy %.*s)\n", SLICE(tls.sni), SLICE(tls.policy));
+    }
+    gw_auth_check check;
+    if (gw_decision_auth_check(decision, &check)) {
+        /* Send this check, then gw_decision_authorize(decision, &answer, &next). */
+        printf("  auth      %s %.*s/%.*s:%u %.*s %.*s\n",
+               check.protocol == GW_AUTH_PROTOCOL_HTTP ? "HTTP" : "gRPC", SLICE(check.backend.ns),
+               SLICE(check.backend.name), (unsigned)check.backend.port, SLICE(check.method),
+               SLICE(check.path));
     }
     for (size_t i = 0; i < gw_decision_request_edit_count(decision); i++) {
         gw_header_edit e;

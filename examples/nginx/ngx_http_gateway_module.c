@@ -37,6 +37,10 @@
  * Limits of this example: response edits act on the headers nginx keeps in its list, not on
  * the ones it generates itself (Server, Date, Content-Length, Content-Type); mirrors, timeouts
  * and weighted choices beyond the one draw per request are exposed by the ABI but not used here.
+ * External auth (GW_OUTCOME_AUTHORIZE: a subrequest to the auth Service, then
+ * gw_decision_authorize) and backend TLS (proxy_pass cannot verify the chain with
+ * gw_decision_verify_backend_chain) are not implemented: such requests are answered 500, never
+ * forwarded unchecked.
  */
 
 #include <ngx_config.h>
@@ -534,6 +538,7 @@ ngx_http_gateway_handler(ngx_http_request_t *r)
     gw_decision *d = NULL;
     gw_result rc;
     gw_outcome outcome;
+    gw_backend_tls tls;
     gw_slice reason;
     ngx_str_t target;
     uint16_t status;
@@ -623,6 +628,17 @@ ngx_http_gateway_handler(ngx_http_request_t *r)
     outcome = gw_decision_outcome(d);
     switch (outcome) {
     case GW_OUTCOME_FORWARD:
+        /*
+         * This module forwards with proxy_pass, which cannot verify the backend's chain with
+         * gw_decision_verify_backend_chain (the BackendTLSPolicy's CAs and SANs): fail closed
+         * rather than connect in plaintext or with nginx's own, different, checks.
+         */
+        if (gw_decision_backend_tls(d, &tls)) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "gateway: backend TLS (BackendTLSPolicy %*s) is not supported by "
+                          "this module: 500", tls.policy.len, tls.policy.data);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (ngx_http_gateway_request_edits(r, d) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -630,6 +646,14 @@ ngx_http_gateway_handler(ngx_http_request_t *r)
     case GW_OUTCOME_REDIRECT:
     case GW_OUTCOME_RESPOND:
         return ngx_http_gateway_local(r, d, outcome);
+    case GW_OUTCOME_AUTHORIZE:
+        /*
+         * External auth needs a subrequest to the auth Service and gw_decision_authorize with
+         * its answer; this module does not make it yet, so the rule fails closed.
+         */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "gateway: external auth is not supported by this module: 500");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     default:
         status = gw_decision_status(d);
         reason = gw_decision_reason(d);
@@ -713,7 +737,8 @@ ngx_http_gateway_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, u
     u_char *p;
     size_t len;
     static const char *outcomes[] = {"forward", "redirect", "respond", "not_found",
-                                     "bad_request", "misdirected", "server_error"};
+                                     "bad_request", "misdirected", "server_error",
+                                     "authorize", "denied"};
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_gateway_module);
     if (ctx == NULL || ctx->decision == NULL) {
@@ -774,7 +799,7 @@ ngx_http_gateway_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, u
         s = gw_decision_listener(d);
         break;
     case GW_VAR_OUTCOME:
-        if (gw_decision_outcome(d) <= GW_OUTCOME_SERVER_ERROR) {
+        if (gw_decision_outcome(d) <= GW_OUTCOME_DENIED) {
             s.data = (const uint8_t *) outcomes[gw_decision_outcome(d)];
             s.len = ngx_strlen(s.data);
         }

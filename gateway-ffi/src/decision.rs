@@ -71,6 +71,16 @@ pub enum gw_outcome {
     Misdirected = 5,
     /// Answer 500: the matched rule cannot be served (invalid backend, unsupported filter).
     ServerError = 6,
+    /// Ask the external auth service first (an `ExternalAuth` filter applies): send the check
+    /// that `gw_decision_auth_check` and `gw_decision_auth_header` describe, then feed the
+    /// answer to `gw_decision_authorize`, which gives the decision to carry out. Never forward
+    /// without it.
+    Authorize = 7,
+    /// Answer the local response (status, headers, body) as it is: the request was refused on
+    /// the external auth path (the auth service denied it, the check failed closed, or the body
+    /// was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
+    /// `gw_decision_auth_body` give it.
+    Denied = 8,
 }
 
 /// The kind of the matched route.
@@ -206,14 +216,20 @@ pub struct Decision {
     listener: Option<&'static str>,
     route: Option<RouteId<'static>>,
     rule: Option<RuleId<'static>>,
-    plan: Plan<'static>,
-    /// The path and query to forward, then the canonical host.
+    routed: Outcome,
+    pub(crate) plan: Plan<'static>,
+    /// The path and query to forward (for `GW_OUTCOME_AUTHORIZE`: the canonical path and
+    /// query), then the canonical host.
     text: Text,
     path_len: usize,
-    /// Declared last: dropped after every borrow of it (which have no drop glue anyway). Only
-    /// held, never read: it keeps the borrows above valid.
-    #[allow(dead_code)]
-    router: Option<Arc<Router>>,
+    /// Where `?query` starts in `text` (`path_len` when there is no query).
+    query_at: usize,
+    /// For a gRPC auth check: the encoded `CheckRequest`.
+    pub(crate) auth_message: Vec<u8>,
+    /// Declared last: dropped after every borrow of it (which have no drop glue anyway). Held
+    /// to keep the borrows above valid, and cloned into the decision that follows an auth
+    /// answer.
+    pub(crate) router: Option<Arc<Router>>,
 }
 
 impl Castable for gw_decision {
@@ -283,10 +299,12 @@ const STACK_HEADERS: usize = 32;
 /// one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
 /// allocation for up to 32 headers.
 ///
-/// Fails closed where the ABI cannot yet express a step the rule requires: a rule with an
-/// `ExternalAuth` filter, or a backend with a BackendTLSPolicy, answers 500
-/// (`GW_OUTCOME_SERVER_ERROR`, reasons "external auth is not in the C ABI yet" and "backend TLS
-/// (BackendTLSPolicy) is not in the C ABI yet"); `gw_route_json` describes both in full.
+/// A rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`: make the check, then
+/// `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a
+/// BackendTLSPolicy targets carries its settings (`gw_decision_backend_tls`): connect with TLS
+/// and accept the backend's chain only when `gw_decision_verify_backend_chain` says so. Fails
+/// closed (`GW_OUTCOME_SERVER_ERROR`, 500) when the Gateway's backend client certificate is
+/// unusable (the reason starts with "the backend TLS settings cannot be used").
 ///
 /// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
 /// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.
@@ -380,43 +398,35 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
     // them out only for the lifetime of a borrow of the decision.
     let borrowed: &'static Router = unsafe { &*Arc::as_ptr(&router) };
     let d = borrowed.route(&view);
-    let mut plan = fail_closed(plan(&d, &view, request.random));
-    let (outcome, status) = match &mut plan {
-        Plan::Forward(_) => (gw_outcome::Forward, 0),
-        Plan::Respond(local) => {
-            if local.reason.is_empty() {
-                d.reason().clone_into(&mut local.reason);
-            }
-            (respond_outcome(d.outcome(), local), local.status)
-        }
-        _ => (gw_outcome::ServerError, 500),
-    };
-    let query = d.query();
-    let (path, rewritten) = match &plan {
-        Plan::Forward(f) => (f.request.path.as_deref().unwrap_or(d.path()), true),
-        _ => ("", false),
-    };
-    let mut text = Text::default();
-    if rewritten {
-        text.push(path);
-        if let Some(q) = query {
-            text.push("?");
-            text.push(q);
-        }
-    }
-    let path_len = text.len();
-    text.push(d.host());
-    Some(Decision {
-        outcome,
-        status,
+    let routed = Routed {
         listener: d.listener(),
         route: d.route(),
         rule: d.rule(),
-        plan,
-        text,
-        path_len,
-        router: Some(router),
-    })
+        outcome: d.outcome(),
+        reason: d.reason(),
+        canonical: d.path(),
+        query: d.query(),
+        host: d.host(),
+    };
+    Some(Decision::new(
+        plan(&d, &view, request.random),
+        &routed,
+        router,
+    ))
+}
+
+/// What routing found, kept with a decision so that the decision that follows an auth answer
+/// reads the same route, rule and canonical request.
+pub(crate) struct Routed<'a> {
+    pub(crate) listener: Option<&'static str>,
+    pub(crate) route: Option<RouteId<'static>>,
+    pub(crate) rule: Option<RuleId<'static>>,
+    pub(crate) outcome: Outcome,
+    pub(crate) reason: &'a str,
+    /// The canonical path (without the query).
+    pub(crate) canonical: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) host: &'a str,
 }
 
 /// The bytes as text, or why not.
@@ -436,22 +446,24 @@ unsafe fn optional<'a>(s: gw_slice) -> Option<Option<&'a [u8]>> {
     unsafe { ffi::try_bytes(s) }.map(Some)
 }
 
-/// The reason of the 500 answered when a rule needs external authorization, which this ABI
-/// cannot ask for yet.
-pub const EXTERNAL_AUTH_NOT_IN_ABI: &str = "external auth is not in the C ABI yet";
+/// The start of the reason of the 500 answered when backend TLS settings cannot be carried
+/// out through this ABI: chiefly a Gateway backend client certificate
+/// (`tls.backend.clientCertificateRef`) that cannot be used, since connections that would
+/// present it must not be made (core's `BackendTls::client_config` refuses it too).
+pub const BACKEND_TLS_UNUSABLE: &str = "the backend TLS settings cannot be used";
 
-/// The reason of the 500 answered when the backend must be reached over TLS (a
-/// BackendTLSPolicy applies), whose settings this ABI cannot hand out yet.
-pub const BACKEND_TLS_NOT_IN_ABI: &str = "backend TLS (BackendTLSPolicy) is not in the C ABI yet";
-
-/// Plans whose next step the C ABI cannot express yet answer 500 rather than be forwarded
-/// without it: a check with the external auth service, or TLS to the backend.
+/// Plans that must not be carried out answer 500 instead: a forward whose backend TLS
+/// settings are unusable or not expressible here ([`crate::backend_tls`]). Everything else,
+/// external auth and backend TLS included, is expressible.
 fn fail_closed(plan: Plan<'_>) -> Plan<'_> {
     match plan {
-        Plan::Authorize(_) => Plan::Respond(LocalResponse::new(500, EXTERNAL_AUTH_NOT_IN_ABI)),
-        Plan::Forward(f) if f.backend_tls.is_some() => {
-            Plan::Respond(LocalResponse::new(500, BACKEND_TLS_NOT_IN_ABI))
-        }
+        Plan::Forward(f) => match f.backend_tls.and_then(crate::backend_tls::unexpressible) {
+            Some(why) => Plan::Respond(LocalResponse::new(
+                500,
+                format!("{BACKEND_TLS_UNUSABLE}: {why}"),
+            )),
+            None => Plan::Forward(f),
+        },
         other => other,
     }
 }
@@ -477,10 +489,93 @@ impl Decision {
             listener: None,
             route: None,
             rule: None,
+            routed: Outcome::BadRequest,
             plan: Plan::Respond(LocalResponse::new(400, reason)),
             text: Text::default(),
             path_len: 0,
+            query_at: 0,
+            auth_message: Vec::new(),
             router: None,
+        }
+    }
+
+    /// The decision for `plan` (after [`fail_closed`]). `router` holds every `'static` borrow
+    /// of the plan and of `routed`.
+    pub(crate) fn new(plan: Plan<'static>, routed: &Routed<'_>, router: Arc<Router>) -> Self {
+        let mut plan = fail_closed(plan);
+        let (outcome, status) = match &mut plan {
+            Plan::Forward(_) => (gw_outcome::Forward, 0),
+            Plan::Respond(local) => {
+                if local.reason.is_empty() {
+                    routed.reason.clone_into(&mut local.reason);
+                }
+                (respond_outcome(routed.outcome, local), local.status)
+            }
+            Plan::Authorize(_) => (gw_outcome::Authorize, 0),
+            _ => (gw_outcome::ServerError, 500),
+        };
+        let path = match &plan {
+            Plan::Forward(f) => Some(f.request.path.as_deref().unwrap_or(routed.canonical)),
+            Plan::Authorize(_) => Some(routed.canonical),
+            _ => None,
+        };
+        let mut text = Text::default();
+        let mut query_at = 0;
+        if let Some(path) = path {
+            text.push(path);
+            query_at = text.len();
+            if let Some(q) = routed.query {
+                text.push("?");
+                text.push(q);
+            }
+        }
+        let path_len = text.len();
+        text.push(routed.host);
+        let auth_message = match &plan {
+            Plan::Authorize(check) => check.grpc_message().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Self {
+            outcome,
+            status,
+            listener: routed.listener,
+            route: routed.route,
+            rule: routed.rule,
+            routed: routed.outcome,
+            plan,
+            text,
+            path_len,
+            query_at,
+            auth_message,
+            router: Some(router),
+        }
+    }
+
+    /// Marks a local response as a refusal on the auth path (`GW_OUTCOME_DENIED`).
+    pub(crate) fn mark_denied(&mut self) {
+        if self.local().is_some() {
+            self.outcome = gw_outcome::Denied;
+        }
+    }
+
+    /// What routing found, read back (for the decision that follows an auth answer).
+    pub(crate) fn routed(&self) -> Routed<'_> {
+        let bytes = self.text.as_bytes();
+        let part = |range: std::ops::Range<usize>| {
+            bytes
+                .get(range)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        Routed {
+            listener: self.listener,
+            route: self.route,
+            rule: self.rule,
+            outcome: self.routed,
+            reason: "",
+            canonical: part(0..self.query_at),
+            query: (self.query_at < self.path_len).then(|| part(self.query_at + 1..self.path_len)),
+            host: part(self.path_len..bytes.len()),
         }
     }
 
@@ -489,7 +584,7 @@ impl Decision {
         self.outcome
     }
 
-    fn forward(&self) -> Option<&gateway_core::filter::ForwardPlan<'static>> {
+    pub(crate) fn forward(&self) -> Option<&gateway_core::filter::ForwardPlan<'static>> {
         match &self.plan {
             Plan::Forward(f) => Some(f),
             _ => None,
@@ -508,9 +603,11 @@ impl Decision {
 macro_rules! decision {
     ($ptr:expr, $default:expr) => {
         // SAFETY: every accessor requires `decision` to be NULL or a live `gw_decision`.
-        require!(unsafe { ffi::try_ref($ptr) }, $default)
+        require!(unsafe { $crate::ffi::try_ref($ptr) }, $default)
     };
 }
+
+pub(crate) use decision;
 
 /// What the proxy must do; `GW_OUTCOME_SERVER_ERROR` for a NULL decision (fail closed).
 ///
@@ -591,7 +688,7 @@ pub unsafe extern "C" fn gw_decision_route(
     })
 }
 
-fn backend(b: &Backend) -> gw_backend {
+pub(crate) fn backend(b: &Backend) -> gw_backend {
     gw_backend {
         ns: gw_slice::from_bytes(b.namespace.as_bytes()),
         name: gw_slice::from_bytes(b.name.as_bytes()),

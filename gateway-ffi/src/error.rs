@@ -8,7 +8,7 @@ use crate::gw_slice;
 
 /// What a fallible function did. Numbers are stable: a retired number stays here as a comment
 /// and is never reused. Blocks: 0 success; 1xx bad arguments; 2xx bad configuration; 3xx
-/// policy (TLS, external auth: none yet); 9xx internal.
+/// policy (a backend certificate chain refused); 9xx internal.
 #[repr(u32)]
 #[allow(clippy::exhaustive_enums)] // a C enum: new codes are new numbers, C sees a uint32_t
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,12 +23,39 @@ pub enum gw_result {
     BufferTooSmall = 102,
     /// An index is out of range.
     OutOfRange = 103,
+    /// The call does not apply to this decision's outcome (e.g. feeding an auth answer to a
+    /// decision that is not `GW_OUTCOME_AUTHORIZE`, or verifying a backend chain for a decision
+    /// without backend TLS).
+    NotApplicable = 104,
     /// The manifests could not be read or hold invalid resources (details in the `gw_error`).
     InvalidConfig = 200,
     /// No Gateway of ours has the namespace and name asked for.
     UnknownGateway = 201,
     /// No Gateway name was given and the configuration has no Gateway, or several.
     AmbiguousGateway = 202,
+    /// The peer sent no certificate (an empty chain).
+    CertificateMissing = 300,
+    /// A certificate is not valid DER X.509.
+    CertificateBadEncoding = 301,
+    /// The chain does not lead to a CA the BackendTLSPolicy trusts.
+    CertificateUnknownIssuer = 302,
+    /// A certificate on the chain has expired.
+    CertificateExpired = 303,
+    /// A certificate on the chain is not valid yet.
+    CertificateNotYetValid = 304,
+    /// A signature on the chain does not verify.
+    CertificateBadSignature = 305,
+    /// A signature algorithm on the chain is not supported.
+    CertificateUnsupportedAlgorithm = 306,
+    /// The certificate's extended key usage does not allow serverAuth.
+    CertificateWrongUsage = 307,
+    /// The chain is trusted but carries none of the names (subjectAltNames or hostname) the
+    /// policy asks for.
+    CertificateNameMismatch = 308,
+    /// The chain breaks another X.509 rule, or is too long (details in the `gw_error`).
+    CertificateInvalid = 309,
+    /// The TLS settings cannot authenticate anything: every chain is refused.
+    TlsPolicyInvalid = 310,
     /// A panic inside the library was caught at the boundary (a bug: please report it).
     Panic = 900,
     /// An internal error that is not a panic (a bug: please report it).
@@ -44,9 +71,21 @@ impl gw_result {
             Self::InvalidUtf8 => "a text argument is not valid UTF-8",
             Self::BufferTooSmall => "the buffer is too small",
             Self::OutOfRange => "an index is out of range",
+            Self::NotApplicable => "the call does not apply to this decision",
             Self::InvalidConfig => "the manifests are invalid",
             Self::UnknownGateway => "no such Gateway in the configuration",
             Self::AmbiguousGateway => "no Gateway name given and not exactly one Gateway",
+            Self::CertificateMissing => "no certificate was presented",
+            Self::CertificateBadEncoding => "a certificate is not valid DER",
+            Self::CertificateUnknownIssuer => "the chain does not lead to a trusted CA",
+            Self::CertificateExpired => "a certificate has expired",
+            Self::CertificateNotYetValid => "a certificate is not valid yet",
+            Self::CertificateBadSignature => "a signature on the chain does not verify",
+            Self::CertificateUnsupportedAlgorithm => "a signature algorithm is not supported",
+            Self::CertificateWrongUsage => "the certificate does not allow serverAuth",
+            Self::CertificateNameMismatch => "the certificate carries none of the required names",
+            Self::CertificateInvalid => "the certificate chain is invalid",
+            Self::TlsPolicyInvalid => "the TLS settings cannot verify anything",
             Self::Panic => "a panic was caught at the C boundary",
             Self::Internal => "internal error",
         }
@@ -88,15 +127,27 @@ pub unsafe extern "C" fn gw_result_describe(
 }
 
 fn describe_code(code: u32) -> &'static str {
-    const ALL: [gw_result; 10] = [
+    const ALL: [gw_result; 22] = [
         gw_result::Ok,
         gw_result::NullParameter,
         gw_result::InvalidUtf8,
         gw_result::BufferTooSmall,
         gw_result::OutOfRange,
+        gw_result::NotApplicable,
         gw_result::InvalidConfig,
         gw_result::UnknownGateway,
         gw_result::AmbiguousGateway,
+        gw_result::CertificateMissing,
+        gw_result::CertificateBadEncoding,
+        gw_result::CertificateUnknownIssuer,
+        gw_result::CertificateExpired,
+        gw_result::CertificateNotYetValid,
+        gw_result::CertificateBadSignature,
+        gw_result::CertificateUnsupportedAlgorithm,
+        gw_result::CertificateWrongUsage,
+        gw_result::CertificateNameMismatch,
+        gw_result::CertificateInvalid,
+        gw_result::TlsPolicyInvalid,
         gw_result::Panic,
         gw_result::Internal,
     ];

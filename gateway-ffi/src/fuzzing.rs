@@ -9,6 +9,8 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::OnceLock;
 
+use crate::auth::*;
+use crate::backend_tls::*;
 use crate::config::*;
 use crate::decision::*;
 use crate::error::*;
@@ -17,6 +19,10 @@ use crate::{gw_result, gw_slice, gw_version};
 
 /// The example manifests: a router built from them routes the fuzzed requests.
 const SHOP: &[u8] = include_bytes!("../../examples/manifests/shop.yaml");
+
+/// External auth (HTTP, gRPC with forwardBody) and a BackendTLSPolicy backend: the typed auth
+/// and backend TLS exports get real decisions to work on.
+const TYPED: &[u8] = include_bytes!("../tests/fixtures/typed.yaml");
 
 /// Reads the bytes a returned slice names, so that a sanitizer sees any bad pointer, and
 /// checks the UTF-8 promise.
@@ -65,13 +71,29 @@ fn slice(bytes: &[u8]) -> gw_slice {
 /// handle is `Send + Sync`, the raw pointer type is not.
 fn shop_router() -> *const gw_router {
     static ROUTER: OnceLock<usize> = OnceLock::new();
-    *ROUTER.get_or_init(|| {
+    *ROUTER.get_or_init(|| build_router(SHOP)) as *const gw_router
+}
+
+/// The router of [`TYPED`], built once per process.
+fn typed_router() -> *const gw_router {
+    static ROUTER: OnceLock<usize> = OnceLock::new();
+    *ROUTER.get_or_init(|| build_router(TYPED)) as *const gw_router
+}
+
+/// Builds the only Gateway's router of `manifests`; its address.
+fn build_router(manifests: &[u8]) -> usize {
+    {
         let mut config = ptr::null_mut();
         let mut router = ptr::null_mut();
         // SAFETY: valid slices and out-pointers to locals.
         unsafe {
             assert_eq!(
-                gw_config_load(SHOP.as_ptr(), SHOP.len(), &mut config, ptr::null_mut()),
+                gw_config_load(
+                    manifests.as_ptr(),
+                    manifests.len(),
+                    &mut config,
+                    ptr::null_mut()
+                ),
                 gw_result::Ok
             );
             assert_eq!(
@@ -89,7 +111,7 @@ fn shop_router() -> *const gw_router {
             gw_config_free(config);
         }
         router as usize
-    }) as *const gw_router
+    }
 }
 
 /// Loads arbitrary bytes as manifests (with and without options) and reads everything the
@@ -280,7 +302,161 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         let _ = gw_decision_route(d, ptr::null_mut());
         let _ = gw_decision_backend(d, ptr::null_mut());
         let _ = gw_decision_mirror(d, 0, ptr::null_mut());
+        auth_and_tls(d, f);
         gw_decision_free(decision);
+    }
+}
+
+/// Drives the external auth and backend TLS exports on a decision with the remaining fields:
+/// reads the check and the TLS settings, verifies an arbitrary chain, adds an arbitrary body,
+/// feeds an arbitrary answer and reads the decisions they give.
+///
+/// # Safety
+/// `d` is a live decision.
+unsafe fn auth_and_tls(d: *const gw_decision, f: &mut Fields<'_>) {
+    // SAFETY: `d` is live (caller); every other pointer is a live local or a slice of the
+    // input with its length; every decision made here is freed once.
+    unsafe {
+        let mut c = MaybeUninit::<gw_auth_check>::uninit();
+        if gw_decision_auth_check(d, c.as_mut_ptr()) {
+            let c = c.assume_init();
+            for s in [c.backend.ns, c.backend.name, c.method, c.path] {
+                check_str(s);
+            }
+            let _ = read_bytes(c.body);
+            let _ = read_bytes(c.grpc_message);
+        }
+        for index in 0..=gw_decision_auth_header_count(d) {
+            let mut h = MaybeUninit::<gw_header>::uninit();
+            if gw_decision_auth_header(d, index, h.as_mut_ptr()) {
+                let h = h.assume_init();
+                check_str(h.name);
+                check_str(h.value);
+            }
+        }
+        let mut t = MaybeUninit::<gw_backend_tls>::uninit();
+        if gw_decision_backend_tls(d, t.as_mut_ptr()) {
+            let t = t.assume_init();
+            check_str(t.policy);
+            check_str(t.sni);
+            for index in 0..=t.ca_count {
+                let _ = read_bytes(gw_decision_backend_tls_ca(d, index));
+            }
+            for index in 0..=t.identity_count {
+                let mut i = MaybeUninit::<gw_tls_identity>::uninit();
+                if gw_decision_backend_tls_identity(d, index, i.as_mut_ptr()) {
+                    check_str(i.assume_init().value);
+                }
+            }
+            for index in 0..=t.client_certificate_count {
+                let _ = read_bytes(gw_decision_backend_tls_client_certificate(d, index));
+            }
+        }
+        let mut k = MaybeUninit::<gw_private_key>::uninit();
+        if gw_decision_backend_tls_client_key(d, k.as_mut_ptr()) {
+            let _ = read_bytes(k.assume_init().der);
+        }
+        let chain: Vec<gw_slice> = (0..f.byte() % 4).map(|_| slice(f.next())).collect();
+        let now = u64::from(f.byte()) << 24;
+        let mut error = ptr::null_mut();
+        let r = gw_decision_verify_backend_chain(d, chain.as_ptr(), chain.len(), now, &mut error);
+        if r == gw_result::Ok {
+            assert!(error.is_null(), "error_out was written on success");
+        }
+        read_error(error);
+
+        let body = f.next();
+        let mut next = ptr::null_mut();
+        if gw_decision_auth_body(d, body.as_ptr(), body.len(), f.byte() & 1 == 1, &mut next)
+            == gw_result::Ok
+        {
+            read_next(next);
+        } else {
+            assert!(next.is_null(), "an out-parameter was written on failure");
+        }
+
+        let kind = f.byte();
+        let status = u16::from_le_bytes([f.byte(), f.byte()]);
+        let mut headers = Vec::new();
+        for _ in 0..f.byte() % 8 {
+            headers.push(gw_header {
+                name: slice(f.next()),
+                value: slice(f.next()),
+            });
+        }
+        let answer = gw_auth_response {
+            answer: u32::from(kind % 7),
+            status,
+            headers: if headers.is_empty() {
+                ptr::null()
+            } else {
+                headers.as_ptr()
+            },
+            headers_len: headers.len(),
+            body: slice(f.next()),
+            message: slice(f.next()),
+            failure_status: u16::from_le_bytes([f.byte(), f.byte()]),
+        };
+        let mut next = ptr::null_mut();
+        if gw_decision_authorize(d, &answer, &mut next) == gw_result::Ok {
+            read_next(next);
+        } else {
+            assert!(next.is_null(), "an out-parameter was written on failure");
+        }
+    }
+}
+
+/// Reads the bytes of a returned slice (no UTF-8 promise: DER, protobuf, bodies).
+fn read_bytes(s: gw_slice) -> usize {
+    if s.data.is_null() {
+        assert_eq!(s.len, 0, "a NULL slice with a length");
+        return 0;
+    }
+    // SAFETY: the ABI promises `len` readable bytes at `data` while the handle lives.
+    let bytes = unsafe { std::slice::from_raw_parts(s.data, s.len) };
+    bytes.iter().map(|b| usize::from(*b)).sum()
+}
+
+/// Reads the decision that follows an auth answer or body, then frees it.
+///
+/// # Safety
+/// `next` is a live decision, not used afterwards.
+unsafe fn read_next(next: *mut gw_decision) {
+    // SAFETY: `next` is live (caller) and freed once here.
+    unsafe {
+        let n = next.cast_const();
+        let _ = gw_decision_outcome(n);
+        let _ = gw_decision_status(n);
+        for s in [
+            gw_decision_reason(n),
+            gw_decision_path(n),
+            gw_decision_host(n),
+            gw_decision_location(n),
+        ] {
+            check_str(s);
+        }
+        let _ = read_bytes(gw_decision_local_body(n));
+        for index in 0..=gw_decision_local_header_count(n) {
+            let mut h = MaybeUninit::<gw_header>::uninit();
+            if gw_decision_local_header(n, index, h.as_mut_ptr()) {
+                let h = h.assume_init();
+                check_str(h.name);
+                check_str(h.value);
+            }
+        }
+        for index in 0..=gw_decision_request_edit_count(n) {
+            let mut e = MaybeUninit::<gw_header_edit>::uninit();
+            if gw_decision_request_edit(n, index, e.as_mut_ptr()) {
+                let e = e.assume_init();
+                check_str(e.name);
+                check_str(e.value);
+            }
+        }
+        let mut c = MaybeUninit::<gw_auth_check>::uninit();
+        if gw_decision_auth_check(n, c.as_mut_ptr()) {
+            let _ = read_bytes(c.assume_init().grpc_message);
+        }
+        gw_decision_free(next);
     }
 }
 
@@ -290,13 +466,14 @@ pub fn exercise(data: &[u8]) {
         return;
     };
     let mut fields = Fields(rest);
-    match mode % 4 {
+    match mode % 5 {
         0 => {
             let (controller, address, strict) =
                 (fields.next(), fields.next(), fields.byte() & 1 == 1);
             load(fields.0, controller, address, strict);
         }
         1 => route(shop_router(), &mut fields),
+        4 => route(typed_router(), &mut fields),
         2 => {
             let router = shop_router();
             // SAFETY: a slice of the input with its length; the buffer is freed once.
@@ -313,7 +490,7 @@ pub fn exercise(data: &[u8]) {
                 }
             }
         }
-        _ => {
+        3 => {
             let code =
                 u32::from_le_bytes([fields.byte(), fields.byte(), fields.byte(), fields.byte()]);
             let mut buf = vec![0u8; usize::from(fields.byte())];
@@ -335,8 +512,25 @@ pub fn exercise(data: &[u8]) {
                 gw_decision_free(ptr::null_mut());
                 gw_buffer_free(ptr::null_mut());
                 gw_error_free(ptr::null_mut());
+                let _ = gw_decision_auth_check(ptr::null(), ptr::null_mut());
+                let _ = gw_decision_auth_header_count(ptr::null());
+                let _ = gw_decision_authorize(ptr::null(), ptr::null(), ptr::null_mut());
+                let _ = gw_decision_auth_body(ptr::null(), ptr::null(), 7, false, ptr::null_mut());
+                let _ = gw_decision_backend_tls(ptr::null(), ptr::null_mut());
+                let _ = read_bytes(gw_decision_backend_tls_ca(ptr::null(), 0));
+                let _ = read_bytes(gw_decision_backend_tls_client_certificate(ptr::null(), 0));
+                let _ = gw_decision_backend_tls_client_key(ptr::null(), ptr::null_mut());
+                let _ = gw_decision_backend_tls_identity(ptr::null(), 0, ptr::null_mut());
+                let _ = gw_decision_verify_backend_chain(
+                    ptr::null(),
+                    ptr::null(),
+                    2,
+                    0,
+                    ptr::null_mut(),
+                );
             }
             assert!(written <= 4096);
         }
+        _ => {}
     }
 }

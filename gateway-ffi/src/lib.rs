@@ -20,12 +20,21 @@
 //!   routers may be used from many threads at once and replaced while in use (each reader holds
 //!   its own reference).
 //!
-//! Not in the typed ABI yet (they will be added as new functions, without changing these):
-//! backend TLS (BackendTLSPolicy settings, certificate-chain verification), frontend client
-//! certificates, and external authorization (the check to send and feeding its answer back).
-//! Until then `gw_router_route` fails closed: a rule with an `ExternalAuth` filter, or a backend
-//! with a BackendTLSPolicy, is answered 500, never forwarded without that step. `gw_route_json`
-//! already describes both (`ext_auth`, `backend_tls`, `ext_auth_response`).
+//! External auth ([`auth`]): a rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`.
+//! The decision describes the check to send (`gw_decision_auth_check`, `gw_decision_auth_header`;
+//! the body through `gw_decision_auth_body` when `forwardBody` asks for it), and
+//! `gw_decision_authorize` feeds the answer back (HTTP status, headers and body; gRPC
+//! `CheckResponse` bytes; unreachable; timed out) to give the decision to carry out: the forward
+//! with the auth service's headers applied, or `GW_OUTCOME_DENIED` (a denial, or the failure
+//! status when the check failed: fail closed).
+//!
+//! Backend TLS ([`backend_tls`]): a forward to a backend that a BackendTLSPolicy targets carries
+//! its settings (`gw_decision_backend_tls`: SNI, trust, CA certificates, identities, the
+//! Gateway's client certificate and key), and `gw_decision_verify_backend_chain` verifies the
+//! backend's chain with gateway-core's verifier. A forward whose settings cannot be used (an
+//! unusable Gateway client certificate) fails closed with 500.
+//!
+//! Not in the typed ABI yet: frontend client certificates (Gateway `tls.frontend`).
 #![allow(unsafe_code)] // this crate is the C boundary; every block says why it is sound
 #![allow(non_camel_case_types)] // C type names: gw_config, gw_result, ...
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
@@ -33,6 +42,8 @@
 
 mod ffi;
 
+pub mod auth;
+pub mod backend_tls;
 pub mod config;
 pub mod decision;
 pub mod error;

@@ -24,6 +24,7 @@ use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::filter::HeaderEdits;
 use gateway_core::route::Router;
+use gateway_ffi::backend_tls::*;
 use gateway_ffi::config::*;
 use gateway_ffi::decision::*;
 use gateway_ffi::router::*;
@@ -61,7 +62,7 @@ fn conformance_replay_through_the_c_abi_matches_rust() {
     }
     println!(
         "{cases} cases, {compared} decisions identical through gw_route_json and Rust, and \
-         through the typed ABI ({closed} of them failing closed: external auth or backend TLS)"
+         through the typed ABI ({closed} of them failing closed: unusable backend TLS)"
     );
     assert!(
         cases >= 60 && compared >= 500,
@@ -313,31 +314,75 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
             gw_outcome::BadRequest => "bad_request",
             gw_outcome::Misdirected => "misdirected",
             gw_outcome::ServerError => "server_error",
+            gw_outcome::Authorize => "auth_required",
+            gw_outcome::Denied => "auth_denied",
         };
-        // The typed ABI fails closed where it cannot express the next step yet: external auth
-        // and backend TLS answer 500 (the JSON interface describes them).
-        let fail_closed = match decision["outcome"].as_str() {
-            Some("auth_required" | "auth_denied") => Some(EXTERNAL_AUTH_NOT_IN_ABI),
-            Some("forward") if !decision["backend_tls"].is_null() => Some(BACKEND_TLS_NOT_IN_ABI),
-            _ => None,
-        };
-        if let Some(reason) = fail_closed {
-            assert_eq!(outcome, "server_error", "{what}: fail closed");
-            assert_eq!(gw_decision_status(d), 500, "{what}: fail closed");
+        // External auth: the typed ABI stops at the check (the JSON interface, given no
+        // `ext_auth_response`, says `auth_required`); the check must be the same.
+        if outcome == "auth_required" {
+            let check = &decision["ext_auth"];
+            assert!(!check.is_null(), "{what}: only the typed ABI asks for auth");
+            let mut c = std::mem::MaybeUninit::<gateway_ffi::auth::gw_auth_check>::uninit();
+            assert!(gateway_ffi::auth::gw_decision_auth_check(d, c.as_mut_ptr()));
+            let c = c.assume_init();
             assert_eq!(
-                text(gw_decision_reason(d)).as_deref(),
-                Some(reason),
+                backend(&c.backend),
+                check["backend"],
+                "{what}: auth backend"
+            );
+            gw_decision_free(d);
+            return false;
+        }
+        // Backend TLS: the settings must be the same, or the typed ABI fails closed where the
+        // forward cannot be made (an unusable client certificate).
+        if decision["outcome"] == "forward" && !decision["backend_tls"].is_null() {
+            let tls = &decision["backend_tls"];
+            if tls["client_certificate"].is_object() {
+                assert_eq!(outcome, "server_error", "{what}: fail closed");
+                assert_eq!(gw_decision_status(d), 500, "{what}: fail closed");
+                let reason = text(gw_decision_reason(d)).unwrap();
+                assert!(reason.starts_with(BACKEND_TLS_UNUSABLE), "{what}: {reason}");
+                assert!(!gw_decision_backend(d, &mut std::mem::zeroed()), "{what}");
+                gw_decision_free(d);
+                return true;
+            }
+            let mut t = std::mem::MaybeUninit::<gw_backend_tls>::uninit();
+            assert!(
+                gw_decision_backend_tls(d, t.as_mut_ptr()),
+                "{what}: backend TLS"
+            );
+            let t = t.assume_init();
+            let trust = match t.trust {
+                gw_tls_trust::System => json!("system"),
+                gw_tls_trust::CaBundle => json!({"bundles": t.ca_count}),
+            };
+            let sans: Vec<String> = (0..t.identity_count)
+                .map(|i| {
+                    let mut id = std::mem::MaybeUninit::<gw_tls_identity>::uninit();
+                    assert!(gw_decision_backend_tls_identity(d, i, id.as_mut_ptr()));
+                    let id = id.assume_init();
+                    let value = text(id.value).unwrap();
+                    match id.kind {
+                        gw_tls_identity_kind::WildcardHostname => format!("*.{value}"),
+                        _ => value,
+                    }
+                })
+                .collect();
+            let client = if t.client_certificate_count > 0 {
+                json!("resolved")
+            } else {
+                Value::Null
+            };
+            let got = json!({
+                "policy": text(t.policy), "sni": text(t.sni), "trust": trust,
+                "subject_alt_names": sans, "client_certificate": client,
+            });
+            assert_eq!(&got, tls, "{what}: backend TLS");
+        } else {
+            assert!(
+                !gw_decision_backend_tls(d, &mut std::mem::zeroed()),
                 "{what}"
             );
-            assert!(
-                !gw_decision_backend(d, &mut std::mem::zeroed()),
-                "{what}: no backend"
-            );
-            assert_eq!(gw_decision_path(d).len, 0, "{what}: nothing to forward");
-            let listener = text(gw_decision_listener(d));
-            assert_eq!(listener, str_of(&decision["listener"]), "{what}: listener");
-            gw_decision_free(d);
-            return true;
         }
         assert_eq!(outcome, decision["outcome"], "{what}: outcome");
         let status = gw_decision_status(d);
