@@ -156,7 +156,7 @@ pub(super) fn gateway(
 
     let mut listeners = Vec::new();
     let mut listener_statuses = Vec::new();
-    let owner = Owner::gateway(ns);
+    let owner = Owner::gateway(ns, &gw.metadata.name);
     for listener in &gw.spec.listeners {
         let (state, status) = listener_state(
             snapshot,
@@ -496,16 +496,18 @@ pub(super) struct Owner<'a> {
     pub(super) group: &'a str,
     pub(super) kind: &'a str,
     pub(super) namespace: &'a str,
+    pub(super) name: &'a str,
     /// The XListenerSet's index, for listeners of a set.
     pub(super) set: Option<usize>,
 }
 
 impl<'a> Owner<'a> {
-    fn gateway(namespace: &'a str) -> Self {
+    fn gateway(namespace: &'a str, name: &'a str) -> Self {
         Self {
             group: GATEWAY_GROUP,
             kind: "Gateway",
             namespace,
+            name,
             set: None,
         }
     }
@@ -654,6 +656,7 @@ pub(super) fn listener_state(
     let state = ListenerState {
         set: owner.set,
         namespace: ns.to_owned(),
+        owner: owner.name.to_owned(),
         spec: listener.clone(),
         name: listener.name.clone(),
         port,

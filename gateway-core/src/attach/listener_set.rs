@@ -141,6 +141,7 @@ pub(super) fn merge(
                     group: X_GATEWAY_GROUP,
                     kind: "XListenerSet",
                     namespace: ns,
+                    name: &set.metadata.name,
                     set: Some(k),
                 };
                 let mut states = Vec::new();

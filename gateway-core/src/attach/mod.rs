@@ -191,6 +191,8 @@ pub(crate) struct ListenerState {
     pub(crate) set: Option<usize>,
     /// The namespace of the resource that declared it (`allowedRoutes: Same`, certificates).
     pub(crate) namespace: String,
+    /// The name of the resource that declared it (the Gateway or the XListenerSet).
+    pub(crate) owner: String,
     /// The listener as written.
     pub(crate) spec: Listener,
     pub(crate) name: String,

@@ -770,6 +770,16 @@ fn request_is_routed_through_a_listener_set_listener() {
     assert_eq!(d.backend.as_deref(), Some("c"));
     assert_eq!(d.route.as_deref(), Some("r"));
     assert_eq!(d.listener.as_deref(), Some("alt"));
+    let router = router(&c);
+    let headers = [("host", "ls.example.com")];
+    let request = RequestView::new("GET", b"/", Headers::Pairs(&headers)).port(8080);
+    assert_eq!(
+        router.route(&request).listener_set(),
+        Some(("default", "ls"))
+    );
+    let gw_headers = [("host", "gw.example.com")];
+    let request = RequestView::new("GET", b"/", Headers::Pairs(&gw_headers)).port(80);
+    assert_eq!(router.route(&request).listener_set(), None);
     // The Gateway's port 80 does not serve it.
     assert_eq!(get(&c, 80, "ls.example.com").outcome, Outcome::NotFound);
 }
