@@ -11,8 +11,8 @@ use super::status::{
 };
 use super::{AttachOptions, GatewayState, ListenerState, Protocol, RouteKind};
 use crate::api::{
-    FrontendValidationMode, GATEWAY_GROUP, Gateway, GatewayDefaultScope, Listener, Resource,
-    RouteGroupKind, Snapshot, SupportedFeature, TlsModeType,
+    Condition, FrontendValidationMode, GATEWAY_GROUP, Gateway, GatewayDefaultScope, Listener,
+    Resource, RouteGroupKind, Snapshot, SupportedFeature, TlsModeType,
 };
 
 /// Gateway API feature names (pkg/features, v1.4.1 spelling) written to
@@ -388,29 +388,40 @@ fn backend_client_certificate(
 /// hostnames overlap (one's wildcard covers the other, or one has none). Informational: the
 /// listeners still serve; the 421 guard keeps a connection to the listener its SNI chose.
 fn overlapping_tls(gw: &Gateway, c: &Conditions<'_>, statuses: &mut [ListenerStatus]) {
-    let tls = |l: &Listener| matches!(Protocol::parse(&l.protocol), Some(Protocol::Https));
     for (i, listener) in gw.spec.listeners.iter().enumerate() {
-        if !tls(listener) {
-            continue;
-        }
-        let overlaps = gw.spec.listeners.iter().enumerate().any(|(j, other)| {
-            j != i
-                && other.port == listener.port
-                && tls(other)
-                && match (&listener.hostname, &other.hostname) {
-                    (None, _) | (_, None) => true,
-                    (Some(a), Some(b)) => super::hostname::intersect(Some(a), b).is_some(),
-                }
-        });
+        let overlaps = gw
+            .spec
+            .listeners
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && tls_overlap(listener, other));
         if overlaps && let Some(status) = statuses.get_mut(i) {
-            status.conditions.push(c.make(
-                "OverlappingTLSConfig",
-                true,
-                "OverlappingHostnames",
-                "another HTTPS listener on this port serves overlapping hostnames",
-            ));
+            status.conditions.push(overlapping_condition(c));
         }
     }
+}
+
+/// Whether two listeners are TLS-terminating (HTTPS) listeners of one port whose hostnames
+/// overlap (one's wildcard covers the other, or one has none).
+pub(super) fn tls_overlap(a: &Listener, b: &Listener) -> bool {
+    let tls = |l: &Listener| matches!(Protocol::parse(&l.protocol), Some(Protocol::Https));
+    tls(a)
+        && tls(b)
+        && a.port == b.port
+        && match (&a.hostname, &b.hostname) {
+            (None, _) | (_, None) => true,
+            (Some(x), Some(y)) => super::hostname::intersect(Some(x), y).is_some(),
+        }
+}
+
+/// The listener condition `OverlappingTLSConfig`.
+pub(super) fn overlapping_condition(c: &Conditions<'_>) -> Condition {
+    c.make(
+        "OverlappingTLSConfig",
+        true,
+        "OverlappingHostnames",
+        "another HTTPS listener on this port serves overlapping hostnames",
+    )
 }
 
 enum AddressProblem {

@@ -39,9 +39,13 @@
 //! - Sets whose parentRef names no Gateway of ours get no status: another controller may own
 //!   them.
 //! - A missing `creationTimestamp` sorts as the oldest, as it does for routes.
+//! - `OverlappingTLSConfig` (GEP-3567) is computed over the merged list and reported on the
+//!   sets' listeners; a Gateway's listeners report overlaps among themselves only.
 
 use super::conditions::Conditions;
-use super::gateway::{Owner, frontend_validation, listener_state};
+use super::gateway::{
+    Owner, frontend_validation, listener_state, overlapping_condition, tls_overlap,
+};
 use super::refs::Grants;
 use super::status::{GatewayStatus, ListenerEntryStatus, ListenerSetStatus, ObjectStatus, Status};
 use super::{AttachOptions, GatewayState, ListenerSetState, selector_matches};
@@ -213,6 +217,35 @@ pub(super) fn merge(
                         }),
                     },
                 });
+            }
+        }
+        // GEP-3567 `OverlappingTLSConfig` across the merged list, reported on the sets'
+        // listeners only: the Gateway's status stays about its own listeners.
+        for (k, slot) in entries.iter_mut().enumerate() {
+            let Some(entry) = slot else { continue };
+            let Some(&(set, _)) = found.get(k) else {
+                continue;
+            };
+            if entry.state.gateway != gi || !entry.state.merged {
+                continue;
+            }
+            let Status::ListenerSet(status) = &mut entry.status.status else {
+                continue;
+            };
+            let c = Conditions {
+                generation: set.metadata.generation,
+                time: &options.transition_time,
+            };
+            let all = &gw_state.listeners;
+            let mine = all.iter().enumerate().filter(|(_, l)| l.set == Some(k));
+            for ((i, l), ls) in mine.zip(status.listeners.iter_mut()) {
+                let overlaps = all
+                    .iter()
+                    .enumerate()
+                    .any(|(j, other)| j != i && tls_overlap(&l.spec, &other.spec));
+                if overlaps {
+                    ls.conditions.push(overlapping_condition(&c));
+                }
             }
         }
         attached_condition(options, gw, gw_status, named, attached);

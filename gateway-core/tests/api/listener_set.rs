@@ -808,3 +808,58 @@ fn conflicts_within_one_listener_set_mark_both_listeners() {
         );
     }
 }
+
+#[test]
+fn listener_set_https_listener_overlapping_the_gateways_reports_overlapping_tls_config() {
+    let secret = format!(
+        "apiVersion: v1
+kind: Secret
+metadata: {{name: c, namespace: default}}
+stringData: {{tls.crt: \"{CERT}\", tls.key: \"{KEY}\"}}
+---
+"
+    );
+    let c = config(&format!(
+        "{CLASS}{secret}{}{}",
+        "apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: test
+  allowedListeners: {namespaces: {from: All}}
+  listeners:
+  - {name: https, port: 443, protocol: HTTPS, hostname: '*.example.com', tls: {certificateRefs: [{name: c}]}}
+---
+",
+        set(
+            "ls",
+            "default",
+            "",
+            &[
+                "{name: https, port: 443, protocol: HTTPS, hostname: team.example.com, tls: {certificateRefs: [{name: c}]}}",
+                "{name: other, port: 443, protocol: HTTPS, hostname: team.example.org, tls: {certificateRefs: [{name: c}]}}"
+            ]
+        ),
+    ));
+    let (conds, _) = entry(&c, "default", "ls", "https");
+    assert!(
+        has(
+            &conds,
+            "OverlappingTLSConfig",
+            "True",
+            "OverlappingHostnames"
+        ),
+        "{conds:?}"
+    );
+    let (other, _) = entry(&c, "default", "ls", "other");
+    assert!(
+        !other.iter().any(|(t, _, _)| t == "OverlappingTLSConfig"),
+        "{other:?}"
+    );
+    // The Gateway's status is about its own listeners.
+    let own = triples(&gateway_status(&c).listeners[0].conditions);
+    assert!(
+        !own.iter().any(|(t, _, _)| t == "OverlappingTLSConfig"),
+        "{own:?}"
+    );
+}
