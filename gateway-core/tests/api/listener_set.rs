@@ -863,3 +863,44 @@ spec:
         "{own:?}"
     );
 }
+
+#[test]
+fn younger_of_an_http_and_grpc_route_on_a_listener_set_listener_is_conflicted() {
+    // GRPCRouteSpec: the older of an HTTPRoute and a GRPCRoute on one listener with
+    // intersecting hostnames wins; the loser's ListenerSet parent reports it.
+    let grpc = "apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: default, creationTimestamp: '2025-01-02T00:00:00Z'}
+spec:
+  parentRefs: [{group: gateway.networking.x-k8s.io, kind: XListenerSet, name: ls}]
+  rules:
+  - backendRefs: [{name: b, port: 80}]
+---
+";
+    let http = "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: h, namespace: default, creationTimestamp: '2025-01-01T00:00:00Z'}
+spec:
+  parentRefs: [{group: gateway.networking.x-k8s.io, kind: XListenerSet, name: ls}]
+  rules:
+  - backendRefs: [{name: a, port: 80}]
+---
+";
+    let c = config(&format!(
+        "{CLASS}{SERVICES}{}{}{grpc}{http}",
+        gateway(ALLOW_ALL),
+        set("ls", "default", "", &[LS_HTTP]),
+    ));
+    let Status::Route(g) = &status(&c, "GRPCRoute", Some("default"), "g").status else {
+        panic!("not a route status");
+    };
+    let conds = triples(&g.parents[0].conditions);
+    assert!(has(&conds, "Accepted", "False", "Conflicted"), "{conds:?}");
+    assert!(has(
+        &route_conditions(&c, "h"),
+        "Accepted",
+        "True",
+        "Accepted"
+    ));
+    assert_eq!(entry(&c, "default", "ls", "web").1, 1);
+}
