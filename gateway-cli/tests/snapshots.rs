@@ -25,7 +25,10 @@ const LISTENER_SET: &str = "tests/fixtures/listener-set.yaml";
 #[test]
 fn check_shows_listener_set_status() {
     snapshot("check-listener-set.txt", &["check", LISTENER_SET]);
-    let text = snapshot("check-listener-set.json.txt", &["check", "--json", LISTENER_SET]);
+    let text = snapshot(
+        "check-listener-set.json.txt",
+        &["check", "--json", LISTENER_SET],
+    );
     serde_json::from_str::<serde_json::Value>(&text).expect("check --json is JSON");
 }
 

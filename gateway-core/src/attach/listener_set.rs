@@ -23,7 +23,9 @@
 //! Choices where the v1.4 text leaves room (each tested in `tests/api/listener_set.rs`):
 //! - A set's listener is judged by the same code as a Gateway's: a conflicted one keeps
 //!   `Accepted=True` and reports `Conflicted=True` (`HostnameConflict`/`ProtocolConflict`) and
-//!   `Programmed=False` (`Invalid`). Port 0 (dynamic assignment) is `Accepted=False` with
+//!   `Programmed=False` (`Invalid`). v1.4's ListenerEntry text also names `ListenerConflict` for
+//!   a listener that shares port and hostname; we keep `HostnameConflict` there, as for Gateway
+//!   listeners and as upstream's later ListenerSet conformance tests expect. Port 0 (dynamic assignment) is `Accepted=False` with
 //!   `UnsupportedPort`, as ListenerEntry `port` requires of implementations without it.
 //! - Set `Accepted`: `True`/`Accepted` when at least one listener is served;
 //!   `False`/`ListenersNotValid` when none is; `False`/`ParentNotAccepted` when the Gateway is not
