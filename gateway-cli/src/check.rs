@@ -83,29 +83,15 @@ fn summarize(status: &Status) -> String {
                 parts.push(format!("{}={}({})", c.type_, c.status, c.reason));
             }
             for l in &g.listeners {
-                let bad: Vec<String> = l
-                    .conditions
-                    .iter()
-                    .filter(|c| (c.type_ == "Conflicted") == (c.status == "False"))
-                    .count()
-                    .eq(&l.conditions.len())
-                    .then(Vec::new)
-                    .unwrap_or_else(|| {
-                        l.conditions
-                            .iter()
-                            .filter(|c| (c.type_ == "Conflicted") != (c.status == "False"))
-                            .map(|c| format!("{}={}({})", c.type_, c.status, c.reason))
-                            .collect()
-                    });
-                let state = if bad.is_empty() {
-                    "ok".to_owned()
-                } else {
-                    bad.join(" ")
-                };
-                parts.push(format!(
-                    "listener {}: {} route(s) {state}",
-                    l.name, l.attached_routes
-                ));
+                parts.push(listener_summary(&l.name, l.attached_routes, &l.conditions));
+            }
+        }
+        Status::ListenerSet(set) => {
+            for c in &set.conditions {
+                parts.push(format!("{}={}({})", c.type_, c.status, c.reason));
+            }
+            for l in &set.listeners {
+                parts.push(listener_summary(&l.name, l.attached_routes, &l.conditions));
             }
         }
         Status::Route(r) => {
@@ -121,8 +107,14 @@ fn summarize(status: &Status) -> String {
                     .as_deref()
                     .map(|s| format!("/{s}"))
                     .unwrap_or_default();
+                // Gateway parents print as before; others (XListenerSet) name their kind.
+                let kind = if p.parent_ref.kind == "Gateway" {
+                    String::new()
+                } else {
+                    format!("{} ", p.parent_ref.kind)
+                };
                 parts.push(format!(
-                    "parent {}{section}: {}",
+                    "parent {kind}{}{section}: {}",
                     p.parent_ref.name,
                     conds.join(" ")
                 ));
@@ -135,4 +127,24 @@ fn summarize(status: &Status) -> String {
         }
     }
     parts.join("; ")
+}
+
+/// One listener (of a Gateway or a ListenerSet): its routes, and `ok` or the conditions that
+/// are not healthy.
+fn listener_summary(
+    name: &str,
+    attached_routes: i32,
+    conditions: &[gateway_core::api::Condition],
+) -> String {
+    let bad: Vec<String> = conditions
+        .iter()
+        .filter(|c| (c.type_ == "Conflicted") != (c.status == "False"))
+        .map(|c| format!("{}={}({})", c.type_, c.status, c.reason))
+        .collect();
+    let state = if bad.is_empty() {
+        "ok".to_owned()
+    } else {
+        bad.join(" ")
+    };
+    format!("listener {name}: {attached_routes} route(s) {state}")
 }

@@ -59,6 +59,9 @@ struct Explanation {
     agrees_with_router: bool,
     /// Said when the explanation does not cover the decision (GRPCRoute, disagreement).
     note: Option<String>,
+    /// The listener is an XListenerSet's, which the model does not cover (the note says so).
+    #[serde(skip)]
+    listener_set: bool,
 }
 
 /// One candidate match and what became of it.
@@ -228,6 +231,7 @@ fn explain(
         candidates: Vec::new(),
         agrees_with_router: true,
         note: None,
+        listener_set: false,
     };
     let Some(listener) = listener else {
         // Refused before rule matching (no listener, bad request): nothing to rank.
@@ -247,6 +251,15 @@ fn explain(
         out.agrees_with_router = false;
         return out;
     };
+    if let Some((set_ns, set_name)) = routed.listener_set() {
+        out.note = Some(format!(
+            "listener {listener} belongs to XListenerSet {set_ns}/{set_name}; explain models \
+             the Gateway's own listeners only, so its rules are not explained"
+        ));
+        out.agrees_with_router = routed.route().is_none();
+        out.listener_set = true;
+        return out;
+    }
     let Some(model_listener) = gw.listeners.iter().find(|l| l.name == listener) else {
         out.note = Some(format!(
             "listener {listener} is not a listener of the Gateway's spec (a ListenerSet's?); \
@@ -426,6 +439,10 @@ fn print(e: &Explanation, style: Style) {
         return;
     }
     println!();
+    if e.candidates.is_empty() && e.listener_set {
+        // The note said why: the listener is a ListenerSet's, which explain does not model.
+        return;
+    }
     if e.candidates.is_empty() {
         println!(
             "no HTTPRoute rule is attached to listener {}",

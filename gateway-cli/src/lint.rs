@@ -170,6 +170,7 @@ fn lint(loaded: &Loaded, gateways: &[GatewayModel<'_>], only_named: bool) -> Vec
             }
         }
     }
+    conflicted_set_listeners(config, &mut add);
     routes(config, gateways, only_named, &mut add);
     out.sort_by(|a, b| {
         (a.object, &a.field, a.kind, &a.message).cmp(&(b.object, &b.field, b.kind, &b.message))
@@ -210,6 +211,46 @@ fn conflicted_listeners(
                     l.name, c.reason, c.message
                 ),
             );
+        }
+    }
+}
+
+/// The same finding for the listeners of XListenerSets merged into a Gateway of ours.
+fn conflicted_set_listeners(config: &Config, add: &mut impl FnMut(usize, Kind, String, String)) {
+    for (object, o) in config.snapshot().objects.iter().enumerate() {
+        let Resource::XListenerSet(set) = &o.resource else {
+            continue;
+        };
+        let Some(Status::ListenerSet(status)) = config
+            .status()
+            .find(
+                "XListenerSet",
+                Some(model::namespace_of(&set.metadata)),
+                &set.metadata.name,
+            )
+            .map(|s| &s.status)
+        else {
+            continue;
+        };
+        for (i, l) in set.spec.listeners.iter().enumerate() {
+            let Some(ls) = status.listeners.iter().find(|s| s.name == l.name) else {
+                continue;
+            };
+            if let Some(c) = ls
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Conflicted" && c.status == "True")
+            {
+                add(
+                    object,
+                    Kind::ConflictedListener,
+                    format!("spec.listeners[{i}]"),
+                    format!(
+                        "listener {} is Conflicted ({}: {}) and serves nothing",
+                        l.name, c.reason, c.message
+                    ),
+                );
+            }
         }
     }
 }

@@ -20,6 +20,33 @@ fn snapshot(name: &str, args: &[&str]) -> String {
 
 const PRECEDENCE: &str = "tests/fixtures/precedence.yaml";
 const LINT: &str = "tests/fixtures/lint.yaml";
+const LISTENER_SET: &str = "tests/fixtures/listener-set.yaml";
+
+#[test]
+fn check_shows_listener_set_status() {
+    snapshot("check-listener-set.txt", &["check", LISTENER_SET]);
+    let text = snapshot(
+        "check-listener-set.json.txt",
+        &["check", "--json", LISTENER_SET],
+    );
+    serde_json::from_str::<serde_json::Value>(&text).expect("check --json is JSON");
+}
+
+#[test]
+fn lint_and_explain_on_a_listener_set() {
+    snapshot("lint-listener-set.txt", &["lint", LISTENER_SET]);
+    snapshot(
+        "explain-listener-set.txt",
+        &[
+            "explain",
+            "--gateway",
+            "infra/edge",
+            LISTENER_SET,
+            "GET",
+            "http://a.example.com/x",
+        ],
+    );
+}
 
 #[test]
 fn check_human() {

@@ -595,3 +595,39 @@ fn coalesced_request_for_another_listener_is_misdirected() {
         Coalescing::Misdirected
     );
 }
+
+/// GEP-1713: an XListenerSet's HTTPS listener is served on the Gateway's port with the
+/// certificate from the set's own namespace (no ReferenceGrant needed there), beside the
+/// Gateway's listener; a same-named Gateway listener does not stand in for it.
+#[test]
+fn listener_set_https_listener_serves_its_own_certificate() {
+    let ca = Ca::root("listener root");
+    let gw_leaf = ca.leaf_for(&["www.example.com"]);
+    let set_leaf = ca.leaf_for(&["team.example.com"]);
+    let yaml = format!(
+        "{}{}{}apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: edge, namespace: infra}}\n\
+         spec:\n  gatewayClassName: gw\n  allowedListeners: {{namespaces: {{from: All}}}}\n  listeners:\n  \
+         - {{name: https, port: 443, protocol: HTTPS, hostname: www.example.com, tls: {{certificateRefs: [{{name: www}}]}}}}\n---\n\
+         apiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XListenerSet\nmetadata: {{name: team, namespace: apps}}\n\
+         spec:\n  parentRef: {{name: edge, namespace: infra}}\n  listeners:\n  \
+         - {{name: https, port: 443, protocol: HTTPS, hostname: team.example.com, tls: {{certificateRefs: [{{name: team}}]}}}}\n---\n",
+        gateway_class(),
+        tls_secret("infra", "www", &gw_leaf, &[]),
+        tls_secret("apps", "team", &set_leaf, &[]),
+    );
+    let frontend = FrontendTls::for_gateway(&config(&yaml), "infra", "edge").unwrap();
+    let port = frontend.port(443).unwrap();
+    assert_eq!(port.listeners.len(), 2);
+    let server = Arc::new(port.server_config(provider(), time()).unwrap());
+    let client = gateway_client(&ca, None);
+    for (host, leaf) in [
+        ("www.example.com", &gw_leaf),
+        ("team.example.com", &set_leaf),
+    ] {
+        let name = ServerName::try_from(host).unwrap();
+        let mut c = ClientConnection::new(Arc::clone(&client), name).unwrap();
+        let mut s = ServerConnection::new(Arc::clone(&server)).unwrap();
+        assert_eq!(handshake(&mut c, &mut s), Ok(()), "{host}");
+        assert_eq!(c.peer_certificates().unwrap()[0], leaf.cert, "{host}");
+    }
+}

@@ -105,7 +105,8 @@ pub struct GatewaySpec {
     /// Labels and annotations for generated infrastructure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infrastructure: Option<GatewayInfrastructure>,
-    /// Which ListenerSets may attach listeners to this Gateway.
+    /// Which ListenerSets may attach listeners to this Gateway; none when unset (v1.4: "While
+    /// this feature is experimental, the default value is to allow no ListenerSets").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_listeners: Option<AllowedListeners>,
     /// Gateway-wide TLS settings: frontend client validation and the backend client
@@ -401,6 +402,11 @@ impl RouteGroupKind {
 }
 
 /// An XListenerSet: listeners attached to a Gateway from elsewhere (experimental).
+///
+/// When the Gateway's `allowedListeners` admits the set's namespace, `attach` merges its
+/// listeners after the Gateway's own and writes its status
+/// ([`ListenerSetStatus`](crate::attach::ListenerSetStatus)); routes reach them through a
+/// parentRef of group `gateway.networking.x-k8s.io`, kind `XListenerSet`.
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -11,8 +11,8 @@ use super::status::{
 };
 use super::{AttachOptions, GatewayState, ListenerState, Protocol, RouteKind};
 use crate::api::{
-    FrontendValidationMode, GATEWAY_GROUP, Gateway, GatewayDefaultScope, Listener, Resource,
-    RouteGroupKind, Snapshot, SupportedFeature, TlsModeType,
+    Condition, FrontendValidationMode, GATEWAY_GROUP, Gateway, GatewayDefaultScope, Listener,
+    Resource, RouteGroupKind, Snapshot, SupportedFeature, TlsModeType,
 };
 
 /// Gateway API feature names (pkg/features, v1.4.1 spelling) written to
@@ -156,9 +156,17 @@ pub(super) fn gateway(
 
     let mut listeners = Vec::new();
     let mut listener_statuses = Vec::new();
+    let owner = Owner::gateway(ns, &gw.metadata.name);
     for listener in &gw.spec.listeners {
-        let (state, status) =
-            listener_state(snapshot, ns, listener, &c, grants, &gw.spec.listeners);
+        let (state, status) = listener_state(
+            snapshot,
+            owner,
+            listener,
+            &c,
+            grants,
+            &gw.spec.listeners,
+            &[],
+        );
         listeners.push(state);
         listener_statuses.push(status);
     }
@@ -256,7 +264,7 @@ pub(super) fn gateway(
 /// cross-namespace only with a ReferenceGrant. When they are not, the HTTPS and TLS listeners
 /// of that port report `ResolvedRefs=False` and stop serving: a port that must verify clients
 /// but cannot fails closed.
-fn frontend_validation(
+pub(super) fn frontend_validation(
     snapshot: &Snapshot,
     ns: &str,
     gw: &Gateway,
@@ -380,29 +388,40 @@ fn backend_client_certificate(
 /// hostnames overlap (one's wildcard covers the other, or one has none). Informational: the
 /// listeners still serve; the 421 guard keeps a connection to the listener its SNI chose.
 fn overlapping_tls(gw: &Gateway, c: &Conditions<'_>, statuses: &mut [ListenerStatus]) {
-    let tls = |l: &Listener| matches!(Protocol::parse(&l.protocol), Some(Protocol::Https));
     for (i, listener) in gw.spec.listeners.iter().enumerate() {
-        if !tls(listener) {
-            continue;
-        }
-        let overlaps = gw.spec.listeners.iter().enumerate().any(|(j, other)| {
-            j != i
-                && other.port == listener.port
-                && tls(other)
-                && match (&listener.hostname, &other.hostname) {
-                    (None, _) | (_, None) => true,
-                    (Some(a), Some(b)) => super::hostname::intersect(Some(a), b).is_some(),
-                }
-        });
+        let overlaps = gw
+            .spec
+            .listeners
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && tls_overlap(listener, other));
         if overlaps && let Some(status) = statuses.get_mut(i) {
-            status.conditions.push(c.make(
-                "OverlappingTLSConfig",
-                true,
-                "OverlappingHostnames",
-                "another HTTPS listener on this port serves overlapping hostnames",
-            ));
+            status.conditions.push(overlapping_condition(c));
         }
     }
+}
+
+/// Whether two listeners are TLS-terminating (HTTPS) listeners of one port whose hostnames
+/// overlap (one's wildcard covers the other, or one has none).
+pub(super) fn tls_overlap(a: &Listener, b: &Listener) -> bool {
+    let tls = |l: &Listener| matches!(Protocol::parse(&l.protocol), Some(Protocol::Https));
+    tls(a)
+        && tls(b)
+        && a.port == b.port
+        && match (&a.hostname, &b.hostname) {
+            (None, _) | (_, None) => true,
+            (Some(x), Some(y)) => super::hostname::intersect(Some(x), y).is_some(),
+        }
+}
+
+/// The listener condition `OverlappingTLSConfig`.
+pub(super) fn overlapping_condition(c: &Conditions<'_>) -> Condition {
+    c.make(
+        "OverlappingTLSConfig",
+        true,
+        "OverlappingHostnames",
+        "another HTTPS listener on this port serves overlapping hostnames",
+    )
 }
 
 enum AddressProblem {
@@ -480,14 +499,44 @@ fn address_type(value: &str) -> &'static str {
     }
 }
 
-fn listener_state(
+/// The resource that declares a listener: its references are resolved from its namespace and
+/// as its kind (GEP-1713 "ReferenceGrant Semantics": a grant to the Gateway is not inherited by
+/// its ListenerSets, nor the reverse).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Owner<'a> {
+    pub(super) group: &'a str,
+    pub(super) kind: &'a str,
+    pub(super) namespace: &'a str,
+    pub(super) name: &'a str,
+    /// The XListenerSet's index, for listeners of a set.
+    pub(super) set: Option<usize>,
+}
+
+impl<'a> Owner<'a> {
+    fn gateway(namespace: &'a str, name: &'a str) -> Self {
+        Self {
+            group: GATEWAY_GROUP,
+            kind: "Gateway",
+            namespace,
+            name,
+            set: None,
+        }
+    }
+}
+
+/// One listener's state and status. `siblings` are the listeners of the same resource (a
+/// conflict among them makes both lose); `earlier` are the listeners of resources ahead of it
+/// in the merged list (a conflict with one of them makes only this one lose).
+pub(super) fn listener_state(
     snapshot: &Snapshot,
-    ns: &str,
+    owner: Owner<'_>,
     listener: &Listener,
     c: &Conditions<'_>,
     grants: &Grants<'_>,
-    all: &[Listener],
+    siblings: &[Listener],
+    earlier: &[&Listener],
 ) -> (ListenerState, ListenerStatus) {
+    let ns = owner.namespace;
     let protocol = Protocol::parse(&listener.protocol);
     let mut conditions = Vec::new();
     let mut resolved: Result<(), (&str, String)> = Ok(());
@@ -550,7 +599,7 @@ fn listener_state(
                 break;
             }
             if !grants.allows(
-                (GATEWAY_GROUP, "Gateway", ns),
+                (owner.group, owner.kind, ns),
                 ("", "Secret", cert_ns, &cert.name),
             ) {
                 resolved = Err((
@@ -569,17 +618,26 @@ fn listener_state(
         }
     }
 
-    let conflict = conflict(listener, all);
-    let accepted = protocol.is_some();
-    if accepted {
-        conditions.push(c.make("Accepted", true, "Accepted", "accepted"));
-    } else {
+    let conflict = conflict(listener, siblings, earlier);
+    // ListenerEntry `port`: "If the implementation does not support dynamic port assignment,
+    // it MUST set `Accepted` condition to `False` with the `UnsupportedPort` reason."
+    let accepted = protocol.is_some() && listener.port != 0;
+    if protocol.is_none() {
         conditions.push(c.make(
             "Accepted",
             false,
             "UnsupportedProtocol",
             format!("protocol {:?} is not supported", listener.protocol),
         ));
+    } else if !accepted {
+        conditions.push(c.make(
+            "Accepted",
+            false,
+            "UnsupportedPort",
+            "dynamic port assignment (port 0 or unset) is not supported",
+        ));
+    } else {
+        conditions.push(c.make("Accepted", true, "Accepted", "accepted"));
     }
     match &resolved {
         Ok(()) => conditions.push(c.make("ResolvedRefs", true, "ResolvedRefs", "resolved")),
@@ -607,6 +665,10 @@ fn listener_state(
     }
     let port = u16::try_from(listener.port).unwrap_or(0);
     let state = ListenerState {
+        set: owner.set,
+        namespace: ns.to_owned(),
+        owner: owner.name.to_owned(),
+        spec: listener.clone(),
         name: listener.name.clone(),
         port,
         protocol,
@@ -626,11 +688,28 @@ fn listener_state(
 
 /// Gateway API `ListenerConditionReason`: `ProtocolConflict` when listeners on one port want
 /// incompatible protocols, `HostnameConflict` when they share protocol family and hostname.
-fn conflict(listener: &Listener, all: &[Listener]) -> Option<&'static str> {
+///
+/// GEP-1713 "Listener and ListenerSet conflicts": across the merged list "the first Listener on
+/// the precedence list MUST be accepted, and should not have a `Conflicted` condition, while the
+/// conflicting listeners MUST have a `Conflicted` condition set to True", so a conflict with an
+/// `earlier` listener marks only this one. Among `siblings` (one resource) both are marked, as
+/// a Gateway always did. Listeners without a supported protocol or a port never conflict.
+fn conflict(
+    listener: &Listener,
+    siblings: &[Listener],
+    earlier: &[&Listener],
+) -> Option<&'static str> {
     let protocol = Protocol::parse(&listener.protocol)?;
+    if listener.port == 0 {
+        return None;
+    }
     let mut hostname_conflict = false;
-    for other in all {
-        if std::ptr::eq(other, listener) || other.port != listener.port {
+    let others = siblings
+        .iter()
+        .filter(|other| !std::ptr::eq(*other, listener))
+        .chain(earlier.iter().copied());
+    for other in others {
+        if other.port != listener.port {
             continue;
         }
         let Some(other_protocol) = Protocol::parse(&other.protocol) else {

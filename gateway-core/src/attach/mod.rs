@@ -11,21 +11,32 @@
 //!   which route hostnames apply (the reading upstream takes after v1.4).
 //! - Listeners that conflict (same port, incompatible protocol, or same hostname) report
 //!   `Conflicted=True` and `Programmed=False` and serve nothing; the rest are still served.
+//!   Within one Gateway or one XListenerSet both listeners of a conflicting pair lose; across
+//!   resources the earlier one in the merged list wins (see below).
+//!
+//! XListenerSets (GEP-1713, experimental) are merged into their parent Gateway when its
+//! `allowedListeners` admits their namespace (by default it admits none). The merged list is
+//! the Gateway's own listeners, then each admitted set's, sets ordered by `creationTimestamp`
+//! (oldest first; a missing timestamp counts as oldest) then `{namespace}/{name}`, each set's in
+//! spec order. See `listener_set.rs` for the rules and the choices made where GEP-1713 leaves
+//! room.
 
 mod conditions;
 mod gateway;
 mod hostname;
+mod listener_set;
 mod refs;
 mod route;
 mod status;
 
-use crate::api::{ObjectMeta, Resource, ResourceId, Snapshot};
+use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 
 pub use gateway::{PARTLY_VERIFIED_FEATURES, SUPPORTED_FEATURES};
 pub use hostname::{host_matches, intersect};
 pub use status::{
-    ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerStatus, ObjectStatus,
-    PolicyAncestorStatus, PolicyStatus, RouteParentStatus, RouteStatus, Status, StatusReport,
+    ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerEntryStatus, ListenerSetStatus,
+    ListenerStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus,
+    RouteStatus, Status, StatusReport,
 };
 
 /// The controller's identity and the inputs a cluster would supply.
@@ -153,16 +164,37 @@ pub struct Config {
     status: StatusReport,
 }
 
+/// An XListenerSet whose parentRef names one of our Gateways.
+#[derive(Clone, Debug)]
+pub(crate) struct ListenerSetState {
+    pub(crate) id: ResourceId,
+    /// Index of the parent in the list of our Gateways.
+    pub(crate) gateway: usize,
+    /// Admitted by the Gateway and merged into its listeners (the set's `Accepted` may still
+    /// be False with `ListenersNotValid` when none of its listeners is valid).
+    pub(crate) merged: bool,
+}
+
 /// One Gateway of ours, with its listeners.
 #[derive(Clone, Debug)]
 pub(crate) struct GatewayState {
     pub(crate) id: ResourceId,
+    /// The merged list: the Gateway's own listeners, then those of merged XListenerSets.
     pub(crate) listeners: Vec<ListenerState>,
 }
 
 /// One listener and the routes it serves.
 #[derive(Clone, Debug)]
 pub(crate) struct ListenerState {
+    /// `None` for the Gateway's own listeners, else the index of the XListenerSet (in the list
+    /// of [`ListenerSetState`]) that declared it.
+    pub(crate) set: Option<usize>,
+    /// The namespace of the resource that declared it (`allowedRoutes: Same`, certificates).
+    pub(crate) namespace: String,
+    /// The name of the resource that declared it (the Gateway or the XListenerSet).
+    pub(crate) owner: String,
+    /// The listener as written.
+    pub(crate) spec: Listener,
     pub(crate) name: String,
     pub(crate) port: u16,
     pub(crate) protocol: Option<Protocol>,
@@ -285,15 +317,19 @@ fn compute(config: &mut Config) -> StatusReport {
             ));
         }
     }
-    let (routes, route_statuses) = route::attach_routes(snapshot, options, &grants, &mut gateways);
-    for (index, (gw_state, gw_status)) in &gateways {
-        let _ = index;
+    let mut sets = listener_set::merge(snapshot, options, &grants, &mut gateways);
+    let set_states: Vec<ListenerSetState> = sets.iter().map(|s| s.state.clone()).collect();
+    let (routes, route_statuses) =
+        route::attach_routes(snapshot, options, &grants, &mut gateways, &set_states);
+    listener_set::count_routes(&gateways, &mut sets);
+    for (_, (gw_state, gw_status)) in &gateways {
         report.objects.push(ObjectStatus {
             id: gw_state.id.clone(),
             generation: generation(snapshot, gw_state),
             status: Status::Gateway(gw_status.clone()),
         });
     }
+    report.objects.extend(sets.into_iter().map(|s| s.status));
     report.objects.extend(route_statuses);
     report
         .objects

@@ -9,12 +9,13 @@ use super::status::{
     RouteStatus, Status,
 };
 use super::{
-    AttachOptions, Attached, BackendState, GatewayState, RouteKind, RouteState, selector_matches,
+    AttachOptions, Attached, BackendState, GatewayState, ListenerSetState, RouteKind, RouteState,
+    selector_matches,
 };
 use crate::api::{
     BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope,
     GatewayDefaultScopeRef, HttpFilterType, HttpRouteFilter, HttpRouteRule, ParentReference,
-    PathMatchType, Resource, ResourceId, Snapshot, StringMatchType,
+    PathMatchType, Resource, ResourceId, Snapshot, StringMatchType, X_GATEWAY_GROUP,
 };
 
 /// The parts of any route kind that attachment reads.
@@ -245,6 +246,7 @@ pub(super) fn attach_routes(
     options: &AttachOptions,
     grants: &Grants<'_>,
     gateways: &mut [(usize, (GatewayState, GatewayStatus))],
+    sets: &[ListenerSetState],
 ) -> (Vec<RouteState>, Vec<ObjectStatus>) {
     let mut states = Vec::new();
     let mut statuses = Vec::new();
@@ -285,36 +287,71 @@ pub(super) fn attach_routes(
                 })
             });
 
-        // The parents this route names, plus default Gateways when it asks for them.
-        let mut parents: Vec<(ParentReference, Option<usize>)> = Vec::new();
+        // The parents this route names, plus default Gateways when it asks for them: the
+        // Gateway they lead to and, for an XListenerSet parent, the set (GEP-1713 "Route
+        // Attachment": the direct parent's listeners are the relevant ones).
+        let mut parents: Vec<(ParentReference, Parent)> = Vec::new();
         for parent in view.parent_refs {
-            if parent.group != GATEWAY_GROUP || parent.kind != "Gateway" {
-                continue;
-            }
-            let gw_ns = parent.namespace.as_deref().unwrap_or(ns);
-            let gw = gateways.iter().position(|(_, (g, _))| {
-                g.id.name == parent.name && g.id.namespace.as_deref() == Some(gw_ns)
-            });
-            if gw.is_some() {
-                parents.push((parent.clone(), gw));
+            let parent_ns = parent.namespace.as_deref().unwrap_or(ns);
+            if parent.group == GATEWAY_GROUP && parent.kind == "Gateway" {
+                let gw = gateways.iter().position(|(_, (g, _))| {
+                    g.id.name == parent.name && g.id.namespace.as_deref() == Some(parent_ns)
+                });
+                if let Some(gi) = gw {
+                    parents.push((parent.clone(), Parent::Gateway(gi)));
+                }
+            } else if parent.group == X_GATEWAY_GROUP && parent.kind == "XListenerSet" {
+                let set = sets.iter().position(|s| {
+                    s.id.name == parent.name && s.id.namespace.as_deref() == Some(parent_ns)
+                });
+                if let Some(k) = set {
+                    parents.push((parent.clone(), Parent::ListenerSet(k)));
+                }
             }
         }
         if view.use_default {
             for (gi, (gw_index, (g, _))) in gateways.iter().enumerate() {
                 let is_default = matches!(&snapshot.objects.get(*gw_index).map(|o| &o.resource), Some(Resource::Gateway(gw)) if gw.spec.default_scope == Some(GatewayDefaultScope::All));
-                if is_default && !parents.iter().any(|(_, i)| *i == Some(gi)) {
+                if is_default
+                    && !parents
+                        .iter()
+                        .any(|(_, p)| matches!(p, Parent::Gateway(i) if *i == gi))
+                {
                     let p = ParentReference::gateway(g.id.namespace.as_deref(), &g.id.name);
-                    parents.push((p, Some(gi)));
+                    parents.push((p, Parent::Gateway(gi)));
                 }
             }
         }
 
         let all_dropped = !view.dropped.is_empty() && view.dropped.iter().all(Option::is_some);
         let mut parent_statuses = Vec::new();
-        for (parent, gw) in parents {
-            let Some(gi) = gw else { continue };
-            let accepted =
-                attach_to_gateway(snapshot, &view, ns, &parent, gateways, gi, route_index);
+        for (parent, target) in parents {
+            let accepted = match target {
+                Parent::Gateway(gi) => attach_to_gateway(
+                    snapshot,
+                    &view,
+                    ns,
+                    &parent,
+                    gateways,
+                    (gi, None),
+                    route_index,
+                ),
+                Parent::ListenerSet(k) => match sets.get(k) {
+                    Some(set) if set.merged => attach_to_gateway(
+                        snapshot,
+                        &view,
+                        ns,
+                        &parent,
+                        gateways,
+                        (set.gateway, Some(k)),
+                        route_index,
+                    ),
+                    _ => Err((
+                        "NoMatchingParent",
+                        "the ListenerSet is not attached to its Gateway".to_owned(),
+                    )),
+                },
+            };
             let mut conditions = Vec::new();
             match accepted {
                 Ok(()) if all_dropped => conditions.push(c.make(
@@ -365,13 +402,23 @@ pub(super) fn attach_routes(
             backends,
         });
     }
-    resolve_cross_kind_conflicts(snapshot, options, gateways, &states, &mut statuses);
+    resolve_cross_kind_conflicts(snapshot, options, gateways, sets, &states, &mut statuses);
     for (_, (state, status)) in gateways.iter_mut() {
-        for (l, ls) in state.listeners.iter().zip(status.listeners.iter_mut()) {
+        let own = state.listeners.iter().filter(|l| l.set.is_none());
+        for (l, ls) in own.zip(status.listeners.iter_mut()) {
             ls.attached_routes = i32::try_from(l.routes.len()).unwrap_or(i32::MAX);
         }
     }
     (states, statuses)
+}
+
+/// Where a parentRef leads.
+#[derive(Clone, Copy, Debug)]
+enum Parent {
+    /// One of our Gateways (by index): its own listeners.
+    Gateway(usize),
+    /// An XListenerSet of one of our Gateways (by index in the sets): its listeners only.
+    ListenerSet(usize),
 }
 
 /// Gateway API GRPCRouteSpec: "If both an HTTPRoute and GRPCRoute attach to the same listener
@@ -384,6 +431,7 @@ fn resolve_cross_kind_conflicts(
     snapshot: &Snapshot,
     options: &AttachOptions,
     gateways: &mut [(usize, (GatewayState, GatewayStatus))],
+    sets: &[ListenerSetState],
     states: &[RouteState],
     statuses: &mut [ObjectStatus],
 ) {
@@ -404,7 +452,7 @@ fn resolve_cross_kind_conflicts(
             }),
         )
     };
-    for (_, (gw, _)) in gateways.iter_mut() {
+    for (gi, (_, (gw, _))) in gateways.iter_mut().enumerate() {
         let mut losers: Vec<usize> = Vec::new();
         for listener in &mut gw.listeners {
             let kind_of = |a: &Attached| states.get(a.route).map(|s| s.kind);
@@ -456,14 +504,25 @@ fn resolve_cross_kind_conflicts(
                 let Status::Route(route) = &mut object.status else {
                     continue;
                 };
-                for parent in route.parents.iter_mut().filter(|p| {
-                    p.parent_ref.name == gw.id.name
-                        && p.parent_ref
-                            .namespace
-                            .as_deref()
-                            .unwrap_or(state.id.namespace.as_deref().unwrap_or_default())
-                            == gw.id.namespace.as_deref().unwrap_or_default()
-                }) {
+                let route_ns = state.id.namespace.as_deref().unwrap_or_default();
+                // The parents that lead to this Gateway: itself or one of its ListenerSets.
+                let leads_here = |p: &ParentReference| {
+                    let ns = p.namespace.as_deref().unwrap_or(route_ns);
+                    if p.group == X_GATEWAY_GROUP && p.kind == "XListenerSet" {
+                        sets.iter().any(|s| {
+                            s.gateway == gi
+                                && s.id.name == p.name
+                                && s.id.namespace.as_deref() == Some(ns)
+                        })
+                    } else {
+                        p.name == gw.id.name && ns == gw.id.namespace.as_deref().unwrap_or_default()
+                    }
+                };
+                for parent in route
+                    .parents
+                    .iter_mut()
+                    .filter(|p| leads_here(&p.parent_ref))
+                {
                     parent.conditions.retain(|c| c.type_ != "Accepted");
                     parent.conditions.insert(
                         0,
@@ -492,30 +551,28 @@ fn dropped_message(dropped: &[Option<String>]) -> String {
     format!("Dropped Rule(s): {}", parts.join("; "))
 }
 
-/// Attaches a route to the listeners of one Gateway that its parentRef selects, or says why
-/// not (Gateway API RouteConditionReason).
+/// Attaches a route to the listeners its parentRef selects among those of one Gateway declared
+/// by the parent itself (`set` `None`: the Gateway's own listeners, never its ListenerSets', per
+/// GEP-1713 "Gateway parents and sectionName"; `Some(k)`: the listeners of XListenerSet `k`), or
+/// says why not (Gateway API RouteConditionReason).
 fn attach_to_gateway(
     snapshot: &Snapshot,
     view: &RouteView<'_>,
     route_ns: &str,
     parent: &ParentReference,
     gateways: &mut [(usize, (GatewayState, GatewayStatus))],
-    gi: usize,
+    (gi, set): (usize, Option<usize>),
     route_index: usize,
 ) -> Result<(), (&'static str, String)> {
-    let Some((gw_object, (gw, _))) = gateways.get_mut(gi) else {
+    let Some((_, (gw, _))) = gateways.get_mut(gi) else {
         return Err(("NoMatchingParent", "no such Gateway".to_owned()));
     };
-    let gw_resource = snapshot.objects.get(*gw_object).map(|o| &o.resource);
-    let Some(Resource::Gateway(gw_spec)) = gw_resource else {
-        return Err(("NoMatchingParent", "no such Gateway".to_owned()));
-    };
-    let gw_ns = gw_spec.metadata.namespace_or_default().to_owned();
 
     let candidates: Vec<usize> = gw
         .listeners
         .iter()
         .enumerate()
+        .filter(|(_, l)| l.set == set)
         .filter(|(_, l)| parent.section_name.as_ref().is_none_or(|s| *s == l.name))
         .filter(|(_, l)| parent.port.is_none_or(|p| i32::from(l.port) == p))
         .map(|(i, _)| i)
@@ -524,33 +581,31 @@ fn attach_to_gateway(
         let what = match (&parent.section_name, parent.port) {
             (Some(s), _) => format!("no listener named {s:?}"),
             (None, Some(p)) => format!("no listener on port {p}"),
-            (None, None) => "the Gateway has no listeners".to_owned(),
+            (None, None) => "the parent has no listeners".to_owned(),
         };
         return Err(("NoMatchingParent", what));
     }
     let mut allowed = Vec::new();
     for i in candidates {
-        let Some((l, spec)) = gw.listeners.get(i).zip(gw_spec.spec.listeners.get(i)) else {
+        let Some(l) = gw.listeners.get(i) else {
             continue;
         };
         if l.protocol.is_none() || !l.kinds.contains(&view.kind) {
             continue;
         }
-        let ns_ok = match &spec.allowed_routes.namespaces.from {
+        let namespaces = &l.spec.allowed_routes.namespaces;
+        // `Same` is the namespace of the resource that declares the listener: the Gateway's,
+        // or the ListenerSet's for its listeners.
+        let ns_ok = match &namespaces.from {
             FromNamespaces::All => true,
-            FromNamespaces::Same => route_ns == gw_ns,
-            FromNamespaces::Selector => spec
-                .allowed_routes
-                .namespaces
-                .selector
-                .as_ref()
-                .is_some_and(|sel| {
-                    let ns_meta = snapshot.resources().find_map(|r| match r {
-                        Resource::Namespace(n) if n.metadata.name == route_ns => Some(&n.metadata),
-                        _ => None,
-                    });
-                    selector_matches(sel, route_ns, ns_meta)
-                }),
+            FromNamespaces::Same => route_ns == l.namespace,
+            FromNamespaces::Selector => namespaces.selector.as_ref().is_some_and(|sel| {
+                let ns_meta = snapshot.resources().find_map(|r| match r {
+                    Resource::Namespace(n) if n.metadata.name == route_ns => Some(&n.metadata),
+                    _ => None,
+                });
+                selector_matches(sel, route_ns, ns_meta)
+            }),
             _ => false,
         };
         if ns_ok {

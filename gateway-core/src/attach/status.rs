@@ -62,6 +62,8 @@ pub enum Status {
     Class(ClassStatus),
     /// Gateway.
     Gateway(GatewayStatus),
+    /// XListenerSet.
+    ListenerSet(ListenerSetStatus),
     /// Any route kind.
     Route(RouteStatus),
     /// BackendTLSPolicy.
@@ -77,6 +79,11 @@ impl Status {
                 .conditions
                 .iter()
                 .chain(g.listeners.iter().flat_map(|l| l.conditions.iter()))
+                .collect(),
+            Self::ListenerSet(s) => s
+                .conditions
+                .iter()
+                .chain(s.listeners.iter().flat_map(|l| l.conditions.iter()))
                 .collect(),
             Self::Route(r) => r.parents.iter().flat_map(|p| p.conditions.iter()).collect(),
             Self::Policy(p) => p
@@ -136,6 +143,39 @@ pub struct ListenerStatus {
     /// How many routes are attached.
     pub attached_routes: i32,
     /// Conditions.
+    pub conditions: Vec<Condition>,
+}
+
+/// `XListenerSet.status` (Gateway API v1.4 `ListenerSetStatus`).
+///
+/// `listeners` holds only this set's listeners, never the parent Gateway's or a sibling's
+/// (GEP-1713 "ListenerSet Conditions"); it is empty when the set is not merged into its Gateway
+/// (`Accepted=False` with `NotAllowed` or `ParentNotAccepted`).
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerSetStatus {
+    /// Set-level conditions: `Accepted` and `Programmed`.
+    pub conditions: Vec<Condition>,
+    /// One entry per listener of the set, in spec order.
+    pub listeners: Vec<ListenerEntryStatus>,
+}
+
+/// A ListenerSet listener's status (Gateway API v1.4 `ListenerEntryStatus`): a Gateway
+/// [`ListenerStatus`] plus the port.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerEntryStatus {
+    /// The listener name (unique within its ListenerSet only).
+    pub name: String,
+    /// The listener port.
+    pub port: i32,
+    /// Route kinds the listener accepts.
+    pub supported_kinds: Vec<RouteGroupKind>,
+    /// How many routes are attached (through a parentRef to this ListenerSet).
+    pub attached_routes: i32,
+    /// Conditions: `Accepted`, `ResolvedRefs`, `Conflicted`, `Programmed`.
     pub conditions: Vec<Condition>,
 }
 

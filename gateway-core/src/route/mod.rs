@@ -243,6 +243,8 @@ struct RouteMeta {
 #[derive(Clone, Debug)]
 struct CompiledListener {
     name: Box<str>,
+    /// The XListenerSet (namespace, name) that declared it; `None` for the Gateway's own.
+    set: Option<(Box<str>, Box<str>)>,
     port: u16,
     protocol: Protocol,
     hostname: Option<Box<str>>,
@@ -618,6 +620,16 @@ impl<'r, 'q> Decision<'r, 'q> {
             .map(|l| &*l.name)
     }
 
+    /// The XListenerSet that declared the listener, as `(namespace, name)`; `None` for the
+    /// Gateway's own listeners. Listener names are unique only within one resource, so this and
+    /// [`listener`](Self::listener) together name the listener.
+    pub fn listener_set(&self) -> Option<(&'r str, &'r str)> {
+        self.listener
+            .and_then(|l| self.router.listeners.get(usize::from(l)))
+            .and_then(|l| l.set.as_ref())
+            .map(|(ns, name)| (&**ns, &**name))
+    }
+
     /// The matched route.
     pub fn route(&self) -> Option<RouteId<'r>> {
         let rule = self.compiled_rule()?;
@@ -784,6 +796,9 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
         }
         let mut listener = CompiledListener {
             name: l.name.clone().into(),
+            set: l
+                .set
+                .map(|_| (l.namespace.as_str().into(), l.owner.as_str().into())),
             port: l.port,
             protocol,
             hostname: l.hostname.as_ref().map(|h| h.to_ascii_lowercase().into()),

@@ -2,7 +2,8 @@
 //! client-certificate validation (Gateway `spec.tls.frontend`, GEP-91).
 
 use crate::api::{
-    FrontendTlsValidation, FrontendValidationMode, Gateway, Listener, Resource, TlsModeType,
+    FrontendTlsValidation, FrontendValidationMode, GATEWAY_GROUP, Gateway, Listener, Resource,
+    TlsModeType, X_GATEWAY_GROUP,
 };
 use crate::attach::{Config, Protocol, host_matches};
 
@@ -158,20 +159,19 @@ impl FrontendTls {
             _ => None,
         })?;
         let mut ports: Vec<PortTls> = Vec::new();
+        // The merged list: the Gateway's listeners, then its XListenerSets'.
         for listener in &state.listeners {
-            let Some(spec) = gateway
-                .spec
-                .listeners
-                .iter()
-                .find(|l| l.name == listener.name)
-            else {
-                continue;
-            };
+            let spec = &listener.spec;
             if !terminates_tls(listener.protocol, spec) {
                 continue;
             }
             let certificate = if listener.serving {
-                listener_certificate(config, namespace, spec)
+                let owner = if listener.set.is_some() {
+                    (X_GATEWAY_GROUP, "XListenerSet", listener.namespace.as_str())
+                } else {
+                    (GATEWAY_GROUP, "Gateway", namespace)
+                };
+                listener_certificate(config, owner, spec)
             } else {
                 ServerCertificate::Invalid(format!("listener {} is not programmed", spec.name))
             };
@@ -286,7 +286,14 @@ fn terminates_tls(protocol: Option<Protocol>, spec: &Listener) -> bool {
     }
 }
 
-fn listener_certificate(config: &Config, gw_namespace: &str, spec: &Listener) -> ServerCertificate {
+/// The listener's certificate, resolved from the namespace and as the kind of the resource that
+/// declares it (`owner`: group, kind, namespace).
+fn listener_certificate(
+    config: &Config,
+    owner: (&str, &str, &str),
+    spec: &Listener,
+) -> ServerCertificate {
+    let (_, owner_kind, owner_namespace) = owner;
     let Some(reference) = spec.tls.as_ref().and_then(|t| t.certificate_refs.first()) else {
         return ServerCertificate::Invalid(format!(
             "listener {} has no certificateRefs",
@@ -300,10 +307,10 @@ fn listener_certificate(config: &Config, gw_namespace: &str, spec: &Listener) ->
         ));
     }
     let snapshot = config.snapshot();
-    let target_ns = reference.namespace.as_deref().unwrap_or(gw_namespace);
-    if !refs::gateway_may_refer(snapshot, gw_namespace, "Secret", target_ns, &reference.name) {
+    let target_ns = reference.namespace.as_deref().unwrap_or(owner_namespace);
+    if !refs::may_refer(snapshot, owner, "Secret", target_ns, &reference.name) {
         return ServerCertificate::Invalid(format!(
-            "no ReferenceGrant allows the Gateway to use Secret {target_ns}/{}",
+            "no ReferenceGrant allows the {owner_kind} to use Secret {target_ns}/{}",
             reference.name
         ));
     }

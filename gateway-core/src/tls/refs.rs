@@ -135,6 +135,25 @@ pub(crate) fn gateway_may_refer(
     to_namespace: &str,
     to_name: &str,
 ) -> bool {
+    may_refer(
+        snapshot,
+        (GATEWAY_GROUP, "Gateway", from_namespace),
+        to_kind,
+        to_namespace,
+        to_name,
+    )
+}
+
+/// [`gateway_may_refer`] for any referrer `(group, kind, namespace)`: an XListenerSet's
+/// listeners need a grant to XListenerSets, never one to Gateways (GEP-1713 "ReferenceGrant
+/// Semantics").
+pub(crate) fn may_refer(
+    snapshot: &Snapshot,
+    (from_group, from_kind, from_namespace): (&str, &str, &str),
+    to_kind: &str,
+    to_namespace: &str,
+    to_name: &str,
+) -> bool {
     if from_namespace == to_namespace {
         return true;
     }
@@ -142,7 +161,7 @@ pub(crate) fn gateway_may_refer(
         Resource::ReferenceGrant(g) => {
             g.metadata.namespace_or_default() == to_namespace
                 && g.spec.from.iter().any(|f| {
-                    f.group == GATEWAY_GROUP && f.kind == "Gateway" && f.namespace == from_namespace
+                    f.group == from_group && f.kind == from_kind && f.namespace == from_namespace
                 })
                 && g.spec.to.iter().any(|t| {
                     t.group.is_empty()

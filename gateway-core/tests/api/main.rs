@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_methods)] // tests read the corpus from disk and PROPTEST_CASES
 
 mod attach;
+mod listener_set;
 mod properties;
 mod reference;
 mod router;
