@@ -482,16 +482,16 @@ fn resolve_cross_kind_conflicts(
         losers.sort_unstable();
         losers.dedup();
         for loser in losers {
-            let still_attached = gw
-                .listeners
-                .iter()
-                .any(|l| l.routes.iter().any(|a| a.route == loser));
             let Some(state) = states.get(loser) else {
                 continue;
             };
-            if still_attached {
-                continue;
-            }
+            // Still served through the listeners a parent selects: the Gateway's own (`None`)
+            // or those of one of its ListenerSets.
+            let served_in = |scope: Option<usize>| {
+                gw.listeners
+                    .iter()
+                    .any(|l| l.set == scope && l.routes.iter().any(|a| a.route == loser))
+            };
             let meta = snapshot
                 .objects
                 .get(state.object)
@@ -505,23 +505,27 @@ fn resolve_cross_kind_conflicts(
                     continue;
                 };
                 let route_ns = state.id.namespace.as_deref().unwrap_or_default();
-                // The parents that lead to this Gateway: itself or one of its ListenerSets.
-                let leads_here = |p: &ParentReference| {
+                // Which listeners of this Gateway a parent selects, if it leads here at all.
+                let scope = |p: &ParentReference| -> Option<Option<usize>> {
                     let ns = p.namespace.as_deref().unwrap_or(route_ns);
                     if p.group == X_GATEWAY_GROUP && p.kind == "XListenerSet" {
-                        sets.iter().any(|s| {
-                            s.gateway == gi
-                                && s.id.name == p.name
-                                && s.id.namespace.as_deref() == Some(ns)
-                        })
+                        sets.iter()
+                            .position(|s| {
+                                s.gateway == gi
+                                    && s.id.name == p.name
+                                    && s.id.namespace.as_deref() == Some(ns)
+                            })
+                            .map(Some)
                     } else {
-                        p.name == gw.id.name && ns == gw.id.namespace.as_deref().unwrap_or_default()
+                        (p.name == gw.id.name
+                            && ns == gw.id.namespace.as_deref().unwrap_or_default())
+                        .then_some(None)
                     }
                 };
                 for parent in route
                     .parents
                     .iter_mut()
-                    .filter(|p| leads_here(&p.parent_ref))
+                    .filter(|p| scope(&p.parent_ref).is_some_and(|scope| !served_in(scope)))
                 {
                     parent.conditions.retain(|c| c.type_ != "Accepted");
                     parent.conditions.insert(

@@ -904,3 +904,55 @@ spec:
     ));
     assert_eq!(entry(&c, "default", "ls", "web").1, 1);
 }
+
+#[test]
+fn route_losing_only_on_a_listener_set_listener_is_conflicted_on_that_parent_alone() {
+    // The younger GRPCRoute loses the set's listener to the HTTPRoute there, but still serves
+    // the Gateway's own listener: only its ListenerSet parent says Conflicted.
+    let grpc = "apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: default, creationTimestamp: '2025-01-02T00:00:00Z'}
+spec:
+  parentRefs:
+  - {group: gateway.networking.x-k8s.io, kind: XListenerSet, name: ls}
+  - {name: gw}
+  rules:
+  - backendRefs: [{name: b, port: 80}]
+---
+";
+    let http = "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: h, namespace: default, creationTimestamp: '2025-01-01T00:00:00Z'}
+spec:
+  parentRefs: [{group: gateway.networking.x-k8s.io, kind: XListenerSet, name: ls}]
+  rules:
+  - backendRefs: [{name: a, port: 80}]
+---
+";
+    let c = config(&format!(
+        "{CLASS}{SERVICES}{}{}{grpc}{http}",
+        gateway(ALLOW_ALL),
+        set("ls", "default", "", &[LS_HTTP]),
+    ));
+    let Status::Route(g) = &status(&c, "GRPCRoute", Some("default"), "g").status else {
+        panic!("not a route status");
+    };
+    let by_kind = |kind: &str| {
+        let parent = g
+            .parents
+            .iter()
+            .find(|p| p.parent_ref.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} parent: {g:?}"));
+        triples(&parent.conditions)
+    };
+    let on_set = by_kind("XListenerSet");
+    assert!(
+        has(&on_set, "Accepted", "False", "Conflicted"),
+        "{on_set:?}"
+    );
+    let on_gateway = by_kind("Gateway");
+    assert!(
+        has(&on_gateway, "Accepted", "True", "Accepted"),
+        "{on_gateway:?}"
+    );
+}
