@@ -206,22 +206,11 @@ pub unsafe extern "C" fn gw_decision_auth_header(
 ) -> bool {
     ffi_boundary!(false, {
         let d = decision!(decision, false);
-        let Some((name, value)) = pending(d)
+        let pair = pending(d)
             .and_then(AuthCheck::http)
-            .and_then(|h| h.headers.get(index))
-        else {
-            return false;
-        };
-        if out.is_null() {
-            return false;
-        }
-        let h = gw_header {
-            name: gw_slice::from_bytes(name.as_bytes()),
-            value: gw_slice::from_bytes(value.as_bytes()),
-        };
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, h) };
-        true
+            .and_then(|h| h.headers.get(index));
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { crate::decision::write_header(pair, out) }
     })
 }
 

@@ -781,6 +781,25 @@ fn edit(edits: Option<&HeaderEdits>, index: usize) -> Option<gw_header_edit> {
     })
 }
 
+/// Writes a `(name, value)` pair to `*out` when there is one and `out` is not NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+pub(crate) unsafe fn write_header(pair: Option<&(String, String)>, out: *mut gw_header) -> bool {
+    match pair {
+        Some((name, value)) if !out.is_null() => {
+            let h = gw_header {
+                name: gw_slice::from_bytes(name.as_bytes()),
+                value: gw_slice::from_bytes(value.as_bytes()),
+            };
+            // SAFETY: checked non-NULL; the caller guarantees it is writable.
+            unsafe { ffi::write_out(out, h) };
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Writes an edit to `*out` when there is one.
 ///
 /// # Safety
@@ -942,19 +961,8 @@ pub unsafe extern "C" fn gw_decision_local_header(
 ) -> bool {
     ffi_boundary!(false, {
         let d = decision!(decision, false);
-        let Some((name, value)) = d.local().and_then(|l| l.headers.get(index)) else {
-            return false;
-        };
-        if out.is_null() {
-            return false;
-        }
-        let h = gw_header {
-            name: gw_slice::from_bytes(name.as_bytes()),
-            value: gw_slice::from_bytes(value.as_bytes()),
-        };
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, h) };
-        true
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { write_header(d.local().and_then(|l| l.headers.get(index)), out) }
     })
 }
 
