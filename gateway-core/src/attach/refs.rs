@@ -1,6 +1,35 @@
 //! Cross-namespace consent: ReferenceGrant.
 
-use crate::api::{ReferenceGrant, Resource, Snapshot};
+use std::collections::HashMap;
+
+use crate::api::{ReferenceGrant, Resource, Service, Snapshot};
+
+/// The Services of a snapshot by `(namespace, name)`, so that resolving every backendRef of
+/// every route costs one scan of the snapshot, not one per reference. Services without a
+/// namespace are not referable; of two with one name, the first in the snapshot counts.
+#[derive(Debug, Default)]
+pub(crate) struct Services<'a> {
+    by_name: HashMap<(&'a str, &'a str), &'a Service>,
+}
+
+impl<'a> Services<'a> {
+    pub(crate) fn new(snapshot: &'a Snapshot) -> Self {
+        let mut by_name = HashMap::new();
+        for r in snapshot.resources() {
+            if let Resource::Service(s) = r
+                && let Some(ns) = s.metadata.namespace.as_deref()
+            {
+                by_name.entry((ns, s.metadata.name.as_str())).or_insert(s);
+            }
+        }
+        Self { by_name }
+    }
+
+    /// The Service `namespace/name`, if the snapshot has it.
+    pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&'a Service> {
+        self.by_name.get(&(namespace, name)).copied()
+    }
+}
 
 /// The ReferenceGrants of a snapshot, for answering "may this object refer to that one".
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 
 use super::conditions::Conditions;
 use super::hostname::intersect;
-use super::refs::Grants;
+use super::refs::{Grants, Services};
 use super::status::{
     GatewayStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus,
     RouteStatus, Status,
@@ -150,7 +150,8 @@ impl super::Config {
         b: &BackendObjectReference,
     ) -> BackendState {
         let grants = Grants::new(&self.snapshot);
-        resolve_backend(&self.snapshot, &grants, kind, route_namespace, b)
+        let services = Services::new(&self.snapshot);
+        resolve_backend(&services, &grants, kind, route_namespace, b)
     }
 }
 
@@ -250,6 +251,7 @@ pub(super) fn attach_routes(
 ) -> (Vec<RouteState>, Vec<ObjectStatus>) {
     let mut states = Vec::new();
     let mut statuses = Vec::new();
+    let services = Services::new(snapshot);
     for (object, o) in snapshot.objects.iter().enumerate() {
         let Some(view) = view(&o.resource) else {
             continue;
@@ -267,7 +269,7 @@ pub(super) fn attach_routes(
             .iter()
             .map(|refs| {
                 refs.iter()
-                    .map(|b| resolve_backend(snapshot, grants, view.kind, ns, b))
+                    .map(|b| resolve_backend(&services, grants, view.kind, ns, b))
                     .collect()
             })
             .collect();
@@ -280,7 +282,7 @@ pub(super) fn attach_routes(
             })
             .or_else(|| {
                 view.extra_refs.iter().find_map(|b| {
-                    match resolve_backend(snapshot, grants, view.kind, ns, b) {
+                    match resolve_backend(&services, grants, view.kind, ns, b) {
                         BackendState::Invalid { reason, message } => Some((reason, message)),
                         BackendState::Service { .. } => None,
                     }
@@ -456,17 +458,15 @@ fn resolve_cross_kind_conflicts(
         let mut losers: Vec<usize> = Vec::new();
         for listener in &mut gw.listeners {
             let kind_of = |a: &Attached| states.get(a.route).map(|s| s.kind);
-            let mut lose = Vec::new();
-            for a in listener
+            // Split once: the pairs are HTTP x gRPC, usually none at all.
+            let (http, grpc): (Vec<&Attached>, Vec<&Attached>) = listener
                 .routes
                 .iter()
-                .filter(|a| kind_of(a) == Some(RouteKind::Http))
-            {
-                for b in listener
-                    .routes
-                    .iter()
-                    .filter(|b| kind_of(b) == Some(RouteKind::Grpc))
-                {
+                .filter(|a| matches!(kind_of(a), Some(RouteKind::Http | RouteKind::Grpc)))
+                .partition(|a| kind_of(a) == Some(RouteKind::Http));
+            let mut lose = Vec::new();
+            for a in &http {
+                for b in &grpc {
                     if hostnames_intersect(&a.hostnames, &b.hostnames) {
                         lose.push(if age(a.route) <= age(b.route) {
                             b.route
@@ -662,7 +662,7 @@ fn attach_to_gateway(
 
 /// Resolves one backendRef (Gateway API BackendObjectReference + RouteConditionReason).
 fn resolve_backend(
-    snapshot: &Snapshot,
+    services: &Services<'_>,
     grants: &Grants<'_>,
     kind: RouteKind,
     route_ns: &str,
@@ -688,15 +688,7 @@ fn resolve_backend(
             ),
         );
     }
-    let service = snapshot.resources().find_map(|r| match r {
-        Resource::Service(s)
-            if s.metadata.name == b.name && s.metadata.namespace.as_deref() == Some(ns) =>
-        {
-            Some(s)
-        }
-        _ => None,
-    });
-    let Some(service) = service else {
+    let Some(service) = services.get(ns, &b.name) else {
         return invalid(
             "BackendNotFound",
             format!("Service {ns}/{} does not exist", b.name),
