@@ -37,10 +37,11 @@
  * Limits of this example: response edits act on the headers nginx keeps in its list, not on
  * the ones it generates itself (Server, Date, Content-Length, Content-Type); mirrors, timeouts
  * and weighted choices beyond the one draw per request are exposed by the ABI but not used here.
- * External auth (GW_OUTCOME_AUTHORIZE: a subrequest to the auth Service, then
- * gw_decision_authorize) and backend TLS (proxy_pass cannot verify the chain with
- * gw_decision_verify_backend_chain) are not implemented: such requests are answered 500, never
- * forwarded unchecked.
+ * This module answers 500 itself, and never forwards unchecked, when a rule needs external
+ * auth (GW_OUTCOME_AUTHORIZE) or its backend needs TLS: the ABI gives both (gw_decision_authorize,
+ * gw_decision_verify_backend_chain), but a call to the auth Service needs an nginx subrequest
+ * and proxy_pass cannot hand the backend's chain to our verifier. Proxies that can make those
+ * calls use them as examples/c and the C tests in gateway-ffi/tests/c do.
  */
 
 #include <ngx_config.h>

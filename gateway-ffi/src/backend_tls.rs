@@ -147,7 +147,7 @@ pub unsafe extern "C" fn gw_decision_backend_tls(
 ) -> bool {
     ffi_boundary!(false, {
         let d = decision!(decision, false);
-        let (Some(t), false) = (settings(d), out.is_null()) else {
+        let Some(t) = settings(d) else {
             return false;
         };
         let (trust, ca_count) = match &t.trust {
@@ -164,9 +164,8 @@ pub unsafe extern "C" fn gw_decision_backend_tls(
             identity_count: t.identities.len(),
             client_certificate_count: client_chain(t).len(),
         };
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, s) };
-        true
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { ffi::write_if_some(out, s) }
     })
 }
 
@@ -216,16 +215,12 @@ pub unsafe extern "C" fn gw_decision_backend_tls_identity(
             Identity::Uri(uri) => (gw_tls_identity_kind::Uri, uri),
             _ => return false,
         };
-        if out.is_null() {
-            return false;
-        }
         let i = gw_tls_identity {
             kind,
             value: gw_slice::from_bytes(value.as_bytes()),
         };
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, i) };
-        true
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { ffi::write_if_some(out, i) }
     })
 }
 
@@ -270,16 +265,12 @@ pub unsafe extern "C" fn gw_decision_backend_tls_client_key(
             PrivateKeyDer::Pkcs8(_) => gw_private_key_kind::Pkcs8,
             _ => return false,
         };
-        if out.is_null() {
-            return false;
-        }
         let k = gw_private_key {
             kind,
             der: gw_slice::from_bytes(c.key.secret_der()),
         };
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, k) };
-        true
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { ffi::write_if_some(out, k) }
     })
 }
 
@@ -313,45 +304,52 @@ pub unsafe extern "C" fn gw_decision_verify_backend_chain(
         let d = decision!(decision, gw_result::NullParameter);
         // SAFETY: the caller guarantees `chain` points at `n` slices.
         let slices = require!(unsafe { ffi::try_array(chain, n) });
-        let Some(settings) = settings(d) else {
-            let e = Error::new(
-                gw_result::NotApplicable,
-                "the decision has no backend TLS (not a forward, or a plaintext backend)",
-            );
+        // SAFETY: the caller guarantees each slice's bytes are readable for the call.
+        match unsafe { check_chain(d, slices, now_unix_secs) } {
+            None => gw_result::NullParameter,
+            Some(Ok(())) => gw_result::Ok,
             // SAFETY: the caller guarantees `error_out` is NULL or writable.
-            return unsafe { e.report(error_out) };
-        };
-        if slices.len() > GW_MAX_BACKEND_CHAIN {
-            let e = Error::new(
-                gw_result::CertificateInvalid,
-                format!(
-                    "a chain of {} certificates is longer than {GW_MAX_BACKEND_CHAIN}",
-                    slices.len()
-                ),
-            );
-            // SAFETY: the caller guarantees `error_out` is NULL or writable.
-            return unsafe { e.report(error_out) };
+            Some(Err(e)) => unsafe { e.report(error_out) },
         }
-        let mut certs = Vec::with_capacity(slices.len());
-        for s in slices {
-            // SAFETY: the caller guarantees each slice's bytes are readable for the call.
-            let der = require!(unsafe { ffi::try_bytes(*s) });
-            certs.push(CertificateDer::from(der));
-        }
-        let now = UnixTime::since_unix_epoch(Duration::from_secs(now_unix_secs));
-        match verify(settings, &certs, now) {
-            Verdict::Valid => gw_result::Ok,
-            Verdict::Invalid(reason) => {
-                let e = Error::new(code(&reason), reason.to_string());
-                // SAFETY: the caller guarantees `error_out` is NULL or writable.
-                unsafe { e.report(error_out) }
-            }
-            other => {
-                let e = Error::new(gw_result::CertificateInvalid, other.to_string());
-                // SAFETY: the caller guarantees `error_out` is NULL or writable.
-                unsafe { e.report(error_out) }
-            }
-        }
+    })
+}
+
+/// The verification behind `gw_decision_verify_backend_chain`: `None` for a NULL certificate
+/// (reported as `GW_RESULT_NULL_PARAMETER` without an error), else the verdict, a refusal being
+/// the error to report.
+///
+/// # Safety
+/// Each slice's bytes are readable for the call.
+unsafe fn check_chain(
+    d: &Decision,
+    slices: &[gw_slice],
+    now_unix_secs: u64,
+) -> Option<Result<(), Error>> {
+    let Some(settings) = settings(d) else {
+        return Some(Err(Error::new(
+            gw_result::NotApplicable,
+            "the decision has no backend TLS (not a forward, or a plaintext backend)",
+        )));
+    };
+    if slices.len() > GW_MAX_BACKEND_CHAIN {
+        return Some(Err(Error::new(
+            gw_result::CertificateInvalid,
+            format!(
+                "a chain of {} certificates is longer than {GW_MAX_BACKEND_CHAIN}",
+                slices.len()
+            ),
+        )));
+    }
+    let mut certs = Vec::with_capacity(slices.len());
+    for s in slices {
+        // SAFETY: the caller guarantees each slice's bytes are readable for the call.
+        certs.push(CertificateDer::from(unsafe { ffi::try_bytes(*s) }?));
+    }
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(now_unix_secs));
+    Some(match verify(settings, &certs, now) {
+        Verdict::Valid => Ok(()),
+        Verdict::Invalid(reason) => Err(Error::new(code(&reason), reason.to_string())),
+        other => Err(Error::new(gw_result::CertificateInvalid, other.to_string())),
     })
 }
 

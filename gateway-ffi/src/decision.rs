@@ -746,12 +746,8 @@ pub unsafe extern "C" fn gw_decision_mirror(
         let Some(m) = d.forward().and_then(|f| f.mirrors.get(index)) else {
             return false;
         };
-        if out.is_null() {
-            return false;
-        }
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, backend(&m.backend)) };
-        true
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { ffi::write_if_some(out, backend(&m.backend)) }
     })
 }
 
@@ -786,18 +782,14 @@ fn edit(edits: Option<&HeaderEdits>, index: usize) -> Option<gw_header_edit> {
 /// # Safety
 /// `out` is NULL or writable.
 pub(crate) unsafe fn write_header(pair: Option<&(String, String)>, out: *mut gw_header) -> bool {
-    match pair {
-        Some((name, value)) if !out.is_null() => {
-            let h = gw_header {
-                name: gw_slice::from_bytes(name.as_bytes()),
-                value: gw_slice::from_bytes(value.as_bytes()),
-            };
-            // SAFETY: checked non-NULL; the caller guarantees it is writable.
-            unsafe { ffi::write_out(out, h) };
-            true
-        }
-        _ => false,
-    }
+    pair.is_some_and(|(name, value)| {
+        let h = gw_header {
+            name: gw_slice::from_bytes(name.as_bytes()),
+            value: gw_slice::from_bytes(value.as_bytes()),
+        };
+        // SAFETY: the caller guarantees `out` is NULL or writable.
+        unsafe { ffi::write_if_some(out, h) }
+    })
 }
 
 /// Writes an edit to `*out` when there is one.
@@ -805,14 +797,8 @@ pub(crate) unsafe fn write_header(pair: Option<&(String, String)>, out: *mut gw_
 /// # Safety
 /// `out` is NULL or writable.
 unsafe fn write_edit(edit: Option<gw_header_edit>, out: *mut gw_header_edit) -> bool {
-    match edit {
-        Some(e) if !out.is_null() => {
-            // SAFETY: checked non-NULL; the caller guarantees it is writable.
-            unsafe { ffi::write_out(out, e) };
-            true
-        }
-        _ => false,
-    }
+    // SAFETY: the caller guarantees `out` is NULL or writable.
+    edit.is_some_and(|e| unsafe { ffi::write_if_some(out, e) })
 }
 
 /// How many edits to apply to the forwarded request's headers (0 unless forwarding).

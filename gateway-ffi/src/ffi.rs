@@ -146,6 +146,19 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     unsafe { out.write(value) }
 }
 
+/// Writes `value` to an optional out-parameter: false, and nothing written, when `out` is NULL.
+///
+/// # Safety
+/// `out` is NULL, or aligned and writable for one `T`.
+pub(crate) unsafe fn write_if_some<T>(out: *mut T, value: T) -> bool {
+    if out.is_null() {
+        return false;
+    }
+    // SAFETY: checked non-NULL; the caller guarantees it is writable.
+    unsafe { write_out(out, value) };
+    true
+}
+
 /// Runs an export's body, turning a panic into the given value: unwinding never crosses the
 /// C boundary.
 macro_rules! ffi_boundary {
