@@ -258,27 +258,23 @@ pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Ho
 
 // === helpers ===
 
-/// Splits `host[:port]` / `[v6][:port]` and parses the port.
 /// The common case in one pass: an already canonical reg-name (lower-case letters, digits,
 /// `-`, `_`, non-empty labels, no trailing dot, not ending in a number), optionally followed
 /// by `:port`. Anything else returns `None` and takes the general path, which decides.
 fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let bytes = authority.as_bytes();
-    let mut label_start = 0;
-    let mut label_digits_only = true;
+    // A label may not be empty: no leading `.`, no `..`; the last label is checked below.
+    let mut after_dot = true;
+    let mut last_label = 0;
     let mut end = bytes.len();
     for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'a'..=b'z' | b'-' | b'_' => label_digits_only = false,
-            b'0'..=b'9' => {}
-            b'.' => {
-                if i == label_start {
-                    return None;
-                }
-                label_start = i + 1;
-                label_digits_only = true;
+        match LABEL_BYTE.get(usize::from(b)).copied().unwrap_or(NOT_HOST) {
+            IN_LABEL => after_dot = false,
+            DOT if !after_dot => {
+                after_dot = true;
+                last_label = i + 1;
             }
-            b':' => {
+            COLON => {
                 end = i;
                 break;
             }
@@ -287,11 +283,12 @@ fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     }
     // Empty host, empty last label (trailing dot), or a numeric last label (IPv4 and the
     // WHATWG number rules) go the general way.
-    if end == 0 || label_start >= end || label_digits_only || end > MAX_HOST_LEN {
-        return None;
-    }
-    // `0x…` last labels may be hexadecimal numbers (WHATWG "ends in a number").
-    if bytes.get(label_start..label_start + 2) == Some(b"0x") {
+    let last = bytes.get(last_label..end)?;
+    if after_dot
+        || end > MAX_HOST_LEN
+        || last.starts_with(b"0x")
+        || last.iter().all(u8::is_ascii_digit)
+    {
         return None;
     }
     let host = authority.get(..end)?;
@@ -302,6 +299,30 @@ fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     Some((Cow::Borrowed(host), port))
 }
 
+const IN_LABEL: u8 = 0;
+const DOT: u8 = 1;
+const COLON: u8 = 2;
+const NOT_HOST: u8 = 3;
+
+/// Byte classes of [`canonical_fast`]: lower-case letters, digits, `-` and `_` are label bytes.
+// Evaluated at compile time: an out-of-bounds index would be a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
+const LABEL_BYTE: [u8; 256] = {
+    let mut table = [NOT_HOST; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => IN_LABEL,
+            b'.' => DOT,
+            b':' => COLON,
+            _ => NOT_HOST,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Splits `host[:port]` / `[v6][:port]` and parses the port.
 fn split_port(authority: &str) -> Result<(&str, Option<u16>), HostError> {
     if authority.starts_with('[') {
         let Some(close) = authority.find(']') else {

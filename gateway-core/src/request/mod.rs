@@ -127,6 +127,57 @@ impl<'a> Headers<'a> {
         self.len() == 0
     }
 
+    /// What the router needs from the headers, in one pass: the field count, the section size
+    /// ([`Headers::section_len`]) and the first Host line, with whether there was another.
+    pub(crate) fn summary(&self) -> HeaderSummary<'a> {
+        fn field(name: usize, value: usize) -> usize {
+            name.saturating_add(value).saturating_add(4)
+        }
+        fn note<'a>(summary: &mut HeaderSummary<'a>, name: &[u8], value: Host<'a>) {
+            if name.len() == 4 && name.eq_ignore_ascii_case(b"host") {
+                if summary.host.is_none() {
+                    summary.host = Some(value);
+                } else {
+                    summary.hosts += 1;
+                }
+            }
+        }
+        let mut summary = HeaderSummary {
+            fields: self.len(),
+            section_len: 0,
+            host: None,
+            hosts: 0,
+        };
+        match *self {
+            Headers::Pairs(pairs) => {
+                for (name, value) in pairs {
+                    summary.section_len = summary
+                        .section_len
+                        .saturating_add(field(name.len(), value.len()));
+                    note(&mut summary, name.as_bytes(), Host::Str(value));
+                }
+            }
+            Headers::Bytes(pairs) => {
+                for (name, value) in pairs {
+                    summary.section_len = summary
+                        .section_len
+                        .saturating_add(field(name.len(), value.len()));
+                    note(&mut summary, name, Host::Bytes(value));
+                }
+            }
+            Headers::Map(map) => {
+                summary.section_len = self.section_len();
+                let mut hosts = map.get_all(http::header::HOST).iter();
+                summary.host = hosts.next().map(|v| Host::Bytes(v.as_bytes()));
+                summary.hosts = hosts.count();
+            }
+        }
+        if summary.host.is_some() {
+            summary.hosts += 1;
+        }
+        summary
+    }
+
     /// The size of the header section as HTTP/1.1 would carry it: each field's name and value
     /// plus 4 bytes (`": "` and CRLF). Linear in the number of fields.
     ///
@@ -148,6 +199,36 @@ impl<'a> Headers<'a> {
             }),
         }
     }
+}
+
+/// One Host line as the proxy holds it: text already checked, or bytes still to check.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Host<'a> {
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Host<'a> {
+    /// The line as text; `None` when it is not UTF-8.
+    pub(crate) fn as_str(self) -> Option<&'a str> {
+        match self {
+            Host::Str(s) => Some(s),
+            Host::Bytes(b) => std::str::from_utf8(b).ok(),
+        }
+    }
+}
+
+/// See [`Headers::summary`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeaderSummary<'a> {
+    /// How many header fields.
+    pub(crate) fields: usize,
+    /// [`Headers::section_len`].
+    pub(crate) section_len: usize,
+    /// The first Host line.
+    pub(crate) host: Option<Host<'a>>,
+    /// How many Host lines.
+    pub(crate) hosts: usize,
 }
 
 /// A borrowed view of one request, exactly as received (nothing normalized yet).

@@ -417,6 +417,156 @@ pub fn is_canonical(path: &str, policy: &PathPolicy) -> bool {
     check_path_shape(path, policy).is_ok() && first_non_canonical(path.as_bytes(), policy).is_none()
 }
 
+/// An origin-form target that is already canonical under its policy, split in one pass:
+/// what [`split_target_with`] then [`normalize_path`] would return, without the second scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CanonicalOrigin<'a> {
+    /// The path, canonical as received.
+    pub(crate) path: &'a str,
+    /// The query without its `?`, if a `?` was present.
+    pub(crate) query: Option<&'a str>,
+    /// How many `&` the query holds.
+    pub(crate) ampersands: usize,
+    /// Where the path's `/`-boundary prefixes end.
+    pub(crate) segments: Segments,
+}
+
+/// Query bytes that need no further look: everything printable but `#` and `&`.
+// Evaluated at compile time: an out-of-bounds index would be a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
+const QUERY_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21; // everything below (CTL, SP) is forbidden
+    while b < 0x7F {
+        table[b] = !matches!(b as u8, b'#' | b'&');
+        b += 1;
+    }
+    table
+};
+
+/// The common case of [`split_target_with`] and [`normalize_path`] in one pass: an origin-form
+/// target within the length limit whose path has no escape, backslash, empty segment or
+/// segment starting with `.`, and whose query has no forbidden byte or `#`. Such a path is
+/// canonical under every policy. Anything else returns `None`: the general pipeline decides,
+/// and either rewrites the target or refuses it.
+pub(crate) fn canonical_origin<'a>(
+    raw: &'a [u8],
+    policy: &PathPolicy,
+) -> Option<CanonicalOrigin<'a>> {
+    if raw.len() > policy.max_target_len || raw.first() != Some(&b'/') {
+        return None;
+    }
+    let mut segments = Segments::default();
+    let mut i = 0;
+    let path_end = loop {
+        match raw.get(i) {
+            // After a `/`, `/` (an empty segment) or `.` (maybe a dot segment) take the
+            // general way.
+            Some(b'/') => {
+                if matches!(raw.get(i + 1), Some(b'/' | b'.')) {
+                    return None;
+                }
+                if i > 0 {
+                    segments.push(i);
+                }
+            }
+            Some(b'?') => break i,
+            None => break raw.len(),
+            // An escape, a backslash, a fragment or a forbidden byte.
+            Some(_) => return None,
+        }
+        i += 1;
+        i += plain_run(raw.get(i..).unwrap_or_default());
+    };
+    let (path, query) = raw.split_at(path_end);
+    let mut ampersands = 0;
+    let query = match query.split_first() {
+        None => None,
+        Some((_, query)) => {
+            for &b in query {
+                if !QUERY_PLAIN.get(usize::from(b)).copied().unwrap_or(false) {
+                    if b != b'&' {
+                        return None;
+                    }
+                    ampersands += 1;
+                }
+            }
+            Some(std::str::from_utf8(query).ok()?)
+        }
+    };
+    let path = std::str::from_utf8(path).ok()?;
+    segments.finish(path);
+    Some(CanonicalOrigin {
+        path,
+        query,
+        ampersands,
+        segments,
+    })
+}
+
+/// Where the `/`-boundary prefixes of a canonical path end, for the PathPrefix walk
+/// (element-wise matching: `/a/b/c` is under `/a/b`, `/a` and `/`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Segments {
+    /// Offsets of the `/`s after the leading one, as far as they fit; 0 marks one that did not.
+    ends: [u16; 15],
+    /// `/`s seen, then (after `finish`) the path's depth in segments.
+    depth: usize,
+}
+
+impl Segments {
+    /// The segments of `path`, which must be canonical (it starts with `/`).
+    pub(crate) fn of(path: &str) -> Self {
+        let mut segments = Self::default();
+        for (i, b) in path.bytes().enumerate().skip(1) {
+            if b == b'/' {
+                segments.push(i);
+            }
+        }
+        segments.finish(path);
+        segments
+    }
+
+    fn push(&mut self, offset: usize) {
+        if let Some(end) = self.ends.get_mut(self.depth) {
+            *end = u16::try_from(offset).unwrap_or(0);
+        }
+        self.depth += 1;
+    }
+
+    /// Sets the depth: the leading `/` counts, a trailing one does not, and `/` has none.
+    fn finish(&mut self, path: &str) {
+        if path.len() > 1 {
+            self.depth += 1;
+            if path.ends_with('/') {
+                self.depth -= 1;
+            }
+        } else {
+            self.depth = 0;
+        }
+    }
+
+    /// How many segments the path has, not counting a trailing `/`: `/a/b/` has 2, `/` none.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The first `n` segments of `path` (`1 <= n < depth`), without a trailing `/`.
+    pub(crate) fn prefix<'p>(&self, path: &'p str, n: usize) -> Option<&'p str> {
+        let recorded = self
+            .ends
+            .get(n.checked_sub(1)?)
+            .map(|&end| usize::from(end))
+            .filter(|&end| end != 0);
+        let end = match recorded {
+            Some(end) => end,
+            // Deeper than recorded: find the (n+1)-th `/`.
+            None => path.match_indices('/').nth(n)?.0,
+        };
+        path.get(..end)
+    }
+}
+
 // === helpers ===
 
 /// Length, emptiness and leading-`/` checks shared by [`normalize_path`] and [`is_canonical`].

@@ -12,6 +12,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use regex::Regex;
 
+use crate::request::normalize::Segments;
+
 /// One match of one rule, with its predicates, in a bucket.
 #[derive(Clone, Debug)]
 pub(crate) struct Candidate {
@@ -34,8 +36,29 @@ pub(crate) struct PathIndex {
     /// All of `regex` in one automaton: one pass tells whether any can match, so requests
     /// that match none (the common case) pay one scan, not one per pattern.
     pub(crate) regex_set: Option<regex::RegexSet>,
+    /// What the path's second byte must be for any of `regex` to match: most requests skip
+    /// even the one scan.
+    regex_lead: LeadBytes,
     /// The longest prefix key, in `/`-separated segments: no deeper lookups are needed.
     pub(crate) max_prefix_segments: usize,
+    /// The lengths of the exact and of the prefix keys, as [`Lengths`]: a path whose length
+    /// no key has is not hashed.
+    exact_lengths: Lengths,
+    prefix_lengths: Lengths,
+}
+
+/// A set of key lengths, modulo 64: a lookup of a length not in the set cannot hit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Lengths(u64);
+
+impl Lengths {
+    fn of<'k>(keys: impl Iterator<Item = &'k str>) -> Self {
+        Self(keys.fold(0, |set, k| set | 1 << (k.len() % 64)))
+    }
+
+    fn may_hold(self, key: &str) -> bool {
+        self.0 & 1 << (key.len() % 64) != 0
+    }
 }
 
 impl PathIndex {
@@ -48,6 +71,14 @@ impl PathIndex {
             v.sort_by_key(|a| a.rank);
         }
         self.regex.sort_by_key(|a| a.1.rank);
+        self.regex_lead = self
+            .regex
+            .iter()
+            .fold(LeadBytes::default(), |set, (re, _)| {
+                set.union(LeadBytes::of_pattern(re.as_str()))
+            });
+        self.exact_lengths = Lengths::of(self.exact.keys().map(|k| &**k));
+        self.prefix_lengths = Lengths::of(self.prefix.keys().map(|k| &**k));
         self.regex_set = if self.regex.is_empty() {
             None
         } else {
@@ -59,19 +90,30 @@ impl PathIndex {
         };
     }
 
-    /// Calls `f` with each candidate whose path matches `path`, in precedence order, until
-    /// `f` returns true.
-    pub(crate) fn walk<'s>(&'s self, path: &str, mut f: impl FnMut(&'s Candidate) -> bool) -> bool {
-        if let Some(list) = self.exact.get(path)
+    /// Calls `f` with each candidate whose path matches `path` (canonical, with its
+    /// `segments`), in precedence order, until `f` returns true.
+    pub(crate) fn walk<'s>(
+        &'s self,
+        path: &str,
+        segments: &Segments,
+        mut f: impl FnMut(&'s Candidate) -> bool,
+    ) -> bool {
+        if self.exact_lengths.may_hold(path)
+            && let Some(list) = self.exact.get(path)
             && list.iter().any(&mut f)
         {
             return true;
         }
-        let any_regex = match &self.regex_set {
-            Some(set) => set.is_match(path),
-            // No set (it did not compile within its limits): check each pattern.
-            None => !self.regex.is_empty(),
-        };
+        let any_regex = !self.regex.is_empty()
+            && path
+                .as_bytes()
+                .get(1)
+                .is_none_or(|&b| self.regex_lead.contains(b))
+            && match &self.regex_set {
+                Some(set) => set.is_match(path),
+                // No set (it did not compile within its limits): check each pattern.
+                None => true,
+            };
         if any_regex {
             for (re, c) in &self.regex {
                 if re.is_match(path) && f(c) {
@@ -83,37 +125,82 @@ impl PathIndex {
             return false;
         }
         // Gateway API PathPrefix: "matching is done on a path element by element basis"; a
-        // trailing `/` in the request path is ignored for prefix purposes.
-        let mut p = path
+        // trailing `/` in the request path is ignored for prefix purposes. Prefixes deeper than
+        // any key are skipped.
+        let whole = path
             .strip_suffix('/')
             .filter(|p| !p.is_empty())
             .unwrap_or(path);
-        // Skip prefixes deeper than any key.
-        let segments = if p == "/" {
-            0
-        } else {
-            p.bytes().filter(|b| *b == b'/').count()
-        };
-        let mut skip = segments.saturating_sub(self.max_prefix_segments);
-        loop {
-            if skip == 0 {
-                if let Some(list) = self.prefix.get(p)
-                    && list.iter().any(&mut f)
-                {
-                    return true;
-                }
+        let depth = segments.depth();
+        for n in (0..=depth.min(self.max_prefix_segments)).rev() {
+            let key = if n == depth {
+                whole
+            } else if n == 0 {
+                "/"
             } else {
-                skip -= 1;
-            }
-            if p == "/" {
-                return false;
-            }
-            match p.rfind('/') {
-                Some(0) => p = "/",
-                Some(i) => p = p.get(..i).unwrap_or("/"),
-                None => return false,
+                match segments.prefix(path, n) {
+                    Some(key) => key,
+                    None => continue,
+                }
+            };
+            if self.prefix_lengths.may_hold(key)
+                && let Some(list) = self.prefix.get(key)
+                && list.iter().any(&mut f)
+            {
+                return true;
             }
         }
+        false
+    }
+}
+
+/// A set of bytes: those the second byte of a path (the first after its `/`) can be for some
+/// pattern of a group to match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LeadBytes([u64; 4]);
+
+impl LeadBytes {
+    const ALL: Self = Self([u64::MAX; 4]);
+
+    /// From the pattern's literal prefixes: every match starts with one of them (regex-syntax's
+    /// prefix extraction), so their second bytes are the only possible ones. Every byte when
+    /// the prefixes are unknown (too many, or a match can start anywhere) or shorter than two.
+    pub(crate) fn of_pattern(pattern: &str) -> Self {
+        let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+            return Self::ALL;
+        };
+        let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+        let Some(literals) = prefixes.literals() else {
+            return Self::ALL;
+        };
+        let mut set = Self::default();
+        for literal in literals {
+            match literal.as_bytes().get(1) {
+                Some(&b) => set.insert(b),
+                None => return Self::ALL,
+            }
+        }
+        set
+    }
+
+    fn insert(&mut self, b: u8) {
+        if let Some(word) = self.0.get_mut(usize::from(b / 64)) {
+            *word |= 1 << (b % 64);
+        }
+    }
+
+    pub(crate) fn contains(self, b: u8) -> bool {
+        self.0
+            .get(usize::from(b / 64))
+            .is_some_and(|word| word & 1 << (b % 64) != 0)
+    }
+
+    fn union(self, other: Self) -> Self {
+        let mut out = self;
+        for (word, o) in out.0.iter_mut().zip(other.0) {
+            *word |= o;
+        }
+        out
     }
 }
 
@@ -124,6 +211,8 @@ pub(crate) struct HostIndex {
     /// Keyed by the suffix after `*.`.
     pub(crate) wildcard: HashMap<Box<str>, PathIndex>,
     pub(crate) any: PathIndex,
+    /// The lengths of the `wildcard` keys: most suffixes of a host are never hashed.
+    wildcard_lengths: Lengths,
 }
 
 impl HostIndex {
@@ -137,6 +226,7 @@ impl HostIndex {
             .chain(self.wildcard.values_mut())
             .for_each(PathIndex::sort);
         self.any.sort();
+        self.wildcard_lengths = Lengths::of(self.wildcard.keys().map(|k| &**k));
     }
 
     /// The path indexes that apply to `host`, in hostname-precedence order.
@@ -144,8 +234,8 @@ impl HostIndex {
         let exact = self.exact.get(host);
         let wildcards = WildcardSuffixes {
             host,
-            wildcard: &self.wildcard,
-            active: !self.wildcard.is_empty(),
+            at: 0,
+            index: self,
         };
         exact
             .into_iter()
@@ -159,8 +249,8 @@ impl HostIndex {
             || self.exact.contains_key(host)
             || WildcardSuffixes {
                 host,
-                wildcard: &self.wildcard,
-                active: !self.wildcard.is_empty(),
+                at: 0,
+                index: self,
             }
             .next()
             .is_some()
@@ -171,23 +261,76 @@ impl HostIndex {
 /// suffix first.
 struct WildcardSuffixes<'s> {
     host: &'s str,
-    wildcard: &'s HashMap<Box<str>, PathIndex>,
-    active: bool,
+    /// Where to look for the next `.`.
+    at: usize,
+    index: &'s HostIndex,
 }
 
 impl<'s> Iterator for WildcardSuffixes<'s> {
     type Item = &'s PathIndex;
     fn next(&mut self) -> Option<&'s PathIndex> {
-        while self.active {
-            let Some(dot) = self.host.find('.') else {
-                self.active = false;
-                return None;
-            };
-            self.host = self.host.get(dot + 1..).unwrap_or_default();
-            if let Some(index) = self.wildcard.get(self.host) {
+        if self.index.wildcard.is_empty() {
+            return None;
+        }
+        let bytes = self.host.as_bytes();
+        while let Some(dot) = bytes
+            .get(self.at..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'.'))
+        {
+            let start = self.at + dot + 1;
+            self.at = start;
+            let suffix = self.host.get(start..)?;
+            if self.index.wildcard_lengths.may_hold(suffix)
+                && let Some(index) = self.index.wildcard.get(suffix)
+            {
                 return Some(index);
             }
         }
+        self.at = bytes.len();
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::LeadBytes;
+
+    fn lead(pattern: &str) -> Vec<u8> {
+        let set = LeadBytes::of_pattern(pattern);
+        (0..=255u8).filter(|&b| set.contains(b)).collect()
+    }
+
+    #[test]
+    fn lead_bytes_come_from_literal_prefixes() {
+        assert_eq!(lead("/re9/[a-z]+/[0-9]+"), b"r");
+        assert_eq!(lead("/(api|v[0-9])/.*"), b"av");
+        assert_eq!(lead("(?i)/x.*"), b"Xx");
+        // Unknown or too short: every byte.
+        assert_eq!(lead(".*").len(), 256);
+        assert_eq!(lead("/[^/]+/Get").len(), 256);
+        assert_eq!(lead("/").len(), 256);
+        // A pattern that matches nothing admits nothing.
+        assert_eq!(lead("[a&&b]"), b"");
+    }
+
+    proptest! {
+        #[test]
+        fn a_path_a_pattern_matches_has_an_admitted_second_byte(
+            pattern in prop::collection::vec(
+                prop::sample::select(vec!["/", "a", "b", "[ab]", "(a|/b)", ".", "a*", "b?", "(?i)a", "[^/]+", "\\d"]),
+                1..6,
+            ),
+            path in "/[ab1/A]{0,6}",
+        ) {
+            let pattern = pattern.concat();
+            let Ok(re) = crate::route::compile_regex(&pattern) else { return Ok(()) };
+            if re.is_match(&path) && let Some(&b) = path.as_bytes().get(1) {
+                prop_assert!(LeadBytes::of_pattern(re.as_str()).contains(b), "{} on {}", pattern, path);
+            }
+        }
     }
 }

@@ -48,8 +48,10 @@ use crate::api::{
 };
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
-use crate::request::authority::request_host_canonical;
-use crate::request::normalize::{PathPolicy, TargetForm, normalize_path, split_target_with};
+use crate::request::authority::{HostError, canonical_host, request_host_canonical};
+use crate::request::normalize::{
+    PathPolicy, Segments, TargetForm, canonical_origin, normalize_path, split_target_with,
+};
 use crate::tls::BackendTls;
 
 /// Compiles a regular expression the way every matcher uses it: anchored to the whole value
@@ -348,47 +350,70 @@ impl Router {
             return d.fail(Outcome::NotFound, "no HTTP listener on this port");
         };
         // SECURITY.md default limits, checked before any header is read.
-        if req.headers.len() > self.policy.max_header_fields {
+        let headers = req.headers.summary();
+        if headers.fields > self.policy.max_header_fields {
             return d
                 .fail(Outcome::BadRequest, "too many header fields")
                 .with_status(431);
         }
-        if req.headers.section_len() > self.policy.max_header_bytes {
+        if headers.section_len > self.policy.max_header_bytes {
             return d
                 .fail(Outcome::BadRequest, "header section too large")
                 .with_status(431);
         }
-        let form = match split_target_with(req.target, &self.policy) {
-            Ok(form) => form,
-            Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+        // The common case, an origin-form target that is already canonical, in one pass; the
+        // general pipeline (split, then normalize) otherwise.
+        let fast = canonical_origin(req.target, &self.policy);
+        let (absolute_authority, raw_path, query) = match &fast {
+            Some(t) => (None, t.path, t.query),
+            None => match split_target_with(req.target, &self.policy) {
+                Ok(TargetForm::Origin { path, query }) => (None, path, query),
+                Ok(TargetForm::Absolute {
+                    authority,
+                    path,
+                    query,
+                    ..
+                }) => (Some(authority), path, query),
+                Ok(_) => {
+                    return d.fail(
+                        Outcome::BadRequest,
+                        "only origin-form and absolute-form targets are routed",
+                    );
+                }
+                Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+            },
         };
-        let (absolute_authority, raw_path, query) = match form {
-            TargetForm::Origin { path, query } => (None, path, query),
-            TargetForm::Absolute {
-                authority,
-                path,
-                query,
-                ..
-            } => (Some(authority), path, query),
-            _ => {
-                return d.fail(
-                    Outcome::BadRequest,
-                    "only origin-form and absolute-form targets are routed",
-                );
-            }
+        let host = match (absolute_authority, req.authority) {
+            // RFC 9112 §3.2: exactly one Host line (see `request_host_canonical`).
+            (None, None) => match headers.host {
+                None => Err(HostError::Missing),
+                Some(_) if headers.hosts > 1 => Err(HostError::Duplicate),
+                Some(line) => line
+                    .as_str()
+                    .ok_or(HostError::NotUtf8)
+                    .and_then(canonical_host),
+            },
+            (absolute, h2) => request_host_canonical(absolute, h2, &mut req.headers.hosts()),
         };
-        let mut hosts = req.headers.hosts();
-        let host = match request_host_canonical(absolute_authority, req.authority, &mut hosts) {
+        let host = match host {
             Ok((host, _port)) => host,
             Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
         };
-        let path = match normalize_path(raw_path, &self.policy) {
-            Ok(path) => path,
-            Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+        let (path, segments, ampersands) = match fast {
+            Some(t) => (Cow::Borrowed(t.path), t.segments, t.ampersands),
+            None => {
+                let path = match normalize_path(raw_path, &self.policy) {
+                    Ok(path) => path,
+                    Err(e) => {
+                        return d.fail_error(Outcome::BadRequest, e.status(), e.to_string());
+                    }
+                };
+                let ampersands = query.map_or(0, |q| q.bytes().filter(|&b| b == b'&').count());
+                let segments = Segments::of(&path);
+                (path, segments, ampersands)
+            }
         };
-        if let Some(query) = query
-            && query.bytes().filter(|&b| b == b'&').count() >= self.policy.max_query_pairs
-        {
+        if ampersands >= self.policy.max_query_pairs {
             return d.fail(Outcome::BadRequest, "too many query pairs");
         }
         d.host = host;
@@ -401,8 +426,12 @@ impl Router {
         let by_host = self.select_listener(port, &d.host);
         let listener = match req.sni.filter(|s| !s.is_empty()) {
             Some(sni) => {
-                let sni = sni.trim_end_matches('.').to_ascii_lowercase();
-                let by_sni = self.select_listener(port, &sni);
+                let sni = sni.trim_end_matches('.');
+                let by_sni = if sni.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.select_listener(port, &sni.to_ascii_lowercase())
+                } else {
+                    self.select_listener(port, sni)
+                };
                 match (by_sni, by_host) {
                     (Some(a), Some(b)) if a == b => a,
                     (Some(_), Some(_)) => {
@@ -432,7 +461,7 @@ impl Router {
         let table = if grpc { &compiled.grpc } else { &compiled.http };
         let mut found: Option<&Candidate> = None;
         for group in table.groups(&d.host) {
-            let hit = group.walk(&d.path, |c| {
+            let hit = group.walk(&d.path, &segments, |c| {
                 let ok = match c.predicates {
                     None => true,
                     Some(i) => self

@@ -666,9 +666,94 @@ proptest! {
     }
 
     #[test]
+    fn one_pass_scan_agrees_with_split_then_normalize(
+        path in messy_path(),
+        query in prop::option::of("[a-z=&#?%/ ]{0,12}"),
+        policy in policy_strategy(),
+    ) {
+        let raw = match &query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        let Some(fast) = canonical_origin(raw.as_bytes(), &policy) else { return Ok(()) };
+        let Ok(TargetForm::Origin { path: split_path, query: split_query }) =
+            split_target_with(raw.as_bytes(), &policy)
+        else {
+            return Err(TestCaseError::fail(format!("{raw:?}: fast path took a target split refuses")));
+        };
+        prop_assert_eq!(fast.path, split_path);
+        prop_assert_eq!(fast.query, split_query);
+        prop_assert!(matches!(normalize_path(fast.path, &policy), Ok(Cow::Borrowed(p)) if p == fast.path));
+        prop_assert_eq!(fast.ampersands, split_query.map_or(0, |q| q.matches('&').count()));
+        prop_assert_eq!(fast.segments, Segments::of(fast.path));
+        check_segments(fast.path, &fast.segments)?;
+    }
+
+    #[test]
     fn normalize_never_panics_on_arbitrary_ascii(path in "/[ -~]{0,40}", policy in policy_strategy()) {
         let _ = normalize_path(&path, &policy);
         let _ = is_canonical(&path, &policy);
+    }
+}
+
+/// The depth and every prefix of `segments` against a plain reading of the path.
+fn check_segments(path: &str, segments: &Segments) -> Result<(), TestCaseError> {
+    let whole = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let depth = if whole == "/" {
+        0
+    } else {
+        whole.matches('/').count()
+    };
+    prop_assert_eq!(segments.depth(), depth, "{}", path);
+    for n in 1..depth {
+        let end = whole.match_indices('/').nth(n).map(|(i, _)| i).unwrap();
+        prop_assert_eq!(
+            segments.prefix(path, n),
+            Some(&whole[..end]),
+            "{} at {}",
+            path,
+            n
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn segments_of_deep_and_long_paths() {
+    let deep = "/s".repeat(40) + "/";
+    check_segments(&deep, &Segments::of(&deep)).unwrap();
+    let long = format!("/{}/b/c", "a".repeat(70_000));
+    check_segments(&long, &Segments::of(&long)).unwrap();
+    for path in ["/", "/a", "/a/", "/a/b", "/a/b/"] {
+        check_segments(path, &Segments::of(path)).unwrap();
+    }
+    let fast = canonical_origin(b"/a/b/c?x=1&y=2&z", &secure()).unwrap();
+    assert_eq!(
+        (fast.path, fast.query, fast.ampersands),
+        ("/a/b/c", Some("x=1&y=2&z"), 2)
+    );
+    assert_eq!(fast.segments.prefix(fast.path, 2), Some("/a/b"));
+    for refused in [
+        &b"/a//b"[..],
+        b"/./a",
+        b"/a/.b",
+        b"/a%41",
+        b"/a\\b",
+        b"/a#b",
+        b"/a?b#c",
+        b"*",
+        b"a/b",
+        b"/a b",
+    ] {
+        assert_eq!(
+            canonical_origin(refused, &secure()),
+            None,
+            "{}",
+            String::from_utf8_lossy(refused)
+        );
     }
 }
 
