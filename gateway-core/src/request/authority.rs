@@ -263,32 +263,29 @@ pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Ho
 /// by `:port`. Anything else returns `None` and takes the general path, which decides.
 fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let bytes = authority.as_bytes();
-    // A label may not be empty: no leading `.`, no `..`; the last label is checked below.
-    let mut after_dot = true;
-    let mut last_label = 0;
-    let mut end = bytes.len();
-    for (i, &b) in bytes.iter().enumerate() {
-        match LABEL_BYTE.get(usize::from(b)).copied().unwrap_or(NOT_HOST) {
-            IN_LABEL => after_dot = false,
-            DOT if !after_dot => {
-                after_dot = true;
-                last_label = i + 1;
-            }
-            COLON => {
-                end = i;
-                break;
-            }
-            _ => return None,
+    let mut at = 0;
+    let mut last_label;
+    let end = loop {
+        // One label: a run of label bytes, never empty (no leading `.`, `..` or trailing `.`).
+        let rest = bytes.get(at..)?;
+        let run = rest
+            .iter()
+            .position(|&b| !LABEL_BYTE.get(usize::from(b)).copied().unwrap_or(false))
+            .unwrap_or(rest.len());
+        if run == 0 {
+            return None;
         }
-    }
-    // Empty host, empty last label (trailing dot), or a numeric last label (IPv4 and the
-    // WHATWG number rules) go the general way.
+        last_label = at;
+        at += run;
+        match bytes.get(at) {
+            Some(b'.') => at += 1,
+            Some(b':') | None => break at,
+            Some(_) => return None,
+        }
+    };
+    // A numeric last label (IPv4 and the WHATWG number rules) goes the general way.
     let last = bytes.get(last_label..end)?;
-    if after_dot
-        || end > MAX_HOST_LEN
-        || last.starts_with(b"0x")
-        || last.iter().all(u8::is_ascii_digit)
-    {
+    if end > MAX_HOST_LEN || last.starts_with(b"0x") || last.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let host = authority.get(..end)?;
@@ -299,30 +296,19 @@ fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     Some((Cow::Borrowed(host), port))
 }
 
-const IN_LABEL: u8 = 0;
-const DOT: u8 = 1;
-const COLON: u8 = 2;
-const NOT_HOST: u8 = 3;
-
-/// Byte classes of [`canonical_fast`]: lower-case letters, digits, `-` and `_` are label bytes.
+/// Bytes of a canonical label in [`canonical_fast`]: lower-case letters, digits, `-` and `_`.
 // Evaluated at compile time: an out-of-bounds index would be a build error, not a panic.
 #[allow(clippy::indexing_slicing)]
-const LABEL_BYTE: [u8; 256] = {
-    let mut table = [NOT_HOST; 256];
+const LABEL_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = match b as u8 {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => IN_LABEL,
-            b'.' => DOT,
-            b':' => COLON,
-            _ => NOT_HOST,
-        };
+        table[b] = matches!(b as u8, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_');
         b += 1;
     }
     table
 };
 
-/// Splits `host[:port]` / `[v6][:port]` and parses the port.
 fn split_port(authority: &str) -> Result<(&str, Option<u16>), HostError> {
     if authority.starts_with('[') {
         let Some(close) = authority.find(']') else {

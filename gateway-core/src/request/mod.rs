@@ -130,9 +130,6 @@ impl<'a> Headers<'a> {
     /// What the router needs from the headers, in one pass: the field count, the section size
     /// ([`Headers::section_len`]) and the first Host line, with whether there was another.
     pub(crate) fn summary(&self) -> HeaderSummary<'a> {
-        fn field(name: usize, value: usize) -> usize {
-            name.saturating_add(value).saturating_add(4)
-        }
         fn note<'a>(summary: &mut HeaderSummary<'a>, name: &[u8], value: Host<'a>) {
             if name.len() == 4 && name.eq_ignore_ascii_case(b"host") {
                 if summary.host.is_none() {
@@ -153,7 +150,8 @@ impl<'a> Headers<'a> {
                 for (name, value) in pairs {
                     summary.section_len = summary
                         .section_len
-                        .saturating_add(field(name.len(), value.len()));
+                        .saturating_add(name.len())
+                        .saturating_add(value.len());
                     note(&mut summary, name.as_bytes(), Host::Str(value));
                 }
             }
@@ -161,12 +159,18 @@ impl<'a> Headers<'a> {
                 for (name, value) in pairs {
                     summary.section_len = summary
                         .section_len
-                        .saturating_add(field(name.len(), value.len()));
+                        .saturating_add(name.len())
+                        .saturating_add(value.len());
                     note(&mut summary, name, Host::Bytes(value));
                 }
             }
             Headers::Map(map) => {
-                summary.section_len = self.section_len();
+                for (name, value) in map {
+                    summary.section_len = summary
+                        .section_len
+                        .saturating_add(name.as_str().len())
+                        .saturating_add(value.len());
+                }
                 let mut hosts = map.get_all(http::header::HOST).iter();
                 summary.host = hosts.next().map(|v| Host::Bytes(v.as_bytes()));
                 summary.hosts = hosts.count();
@@ -175,6 +179,10 @@ impl<'a> Headers<'a> {
         if summary.host.is_some() {
             summary.hosts += 1;
         }
+        // `": "` and CRLF of every field.
+        summary.section_len = summary
+            .section_len
+            .saturating_add(summary.fields.saturating_mul(4));
         summary
     }
 
@@ -369,5 +377,47 @@ impl<'a> Iterator for HeaderValues<'a> {
                 .map(|(_, v)| *v),
             ValuesInner::Map(it) => it.next().map(http::HeaderValue::as_bytes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::Headers;
+
+    #[test]
+    fn summary_agrees_with_the_separate_readings_in_every_form() {
+        let pairs = [
+            ("Host", "a.example"),
+            ("x-one", "1"),
+            ("HOST", "b.example"),
+            ("accept", ""),
+        ];
+        let bytes: Vec<(&[u8], &[u8])> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        let mut map = http::HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_static(v),
+            );
+        }
+        for headers in [
+            Headers::Pairs(&pairs),
+            Headers::Bytes(&bytes),
+            Headers::Map(&map),
+        ] {
+            let summary = headers.summary();
+            assert_eq!(summary.fields, headers.len());
+            assert_eq!(summary.section_len, headers.section_len());
+            assert_eq!(summary.hosts, 2);
+            assert_eq!(summary.host.and_then(|h| h.as_str()), Some("a.example"));
+        }
+        let none = Headers::EMPTY.summary();
+        assert_eq!((none.fields, none.section_len, none.hosts), (0, 0, 0));
+        assert!(none.host.is_none());
     }
 }

@@ -211,8 +211,9 @@ pub(crate) struct HostIndex {
     /// Keyed by the suffix after `*.`.
     pub(crate) wildcard: HashMap<Box<str>, PathIndex>,
     pub(crate) any: PathIndex,
-    /// The lengths of the `wildcard` keys: most suffixes of a host are never hashed.
-    wildcard_lengths: Lengths,
+    /// The distinct lengths of the `wildcard` keys, longest first: a host is cut only where
+    /// one of them ends at a `.`, so its other suffixes are neither hashed nor looked at.
+    wildcard_lengths: Box<[usize]>,
 }
 
 impl HostIndex {
@@ -226,7 +227,10 @@ impl HostIndex {
             .chain(self.wildcard.values_mut())
             .for_each(PathIndex::sort);
         self.any.sort();
-        self.wildcard_lengths = Lengths::of(self.wildcard.keys().map(|k| &**k));
+        let mut lengths: Vec<usize> = self.wildcard.keys().map(|k| k.len()).collect();
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        lengths.dedup();
+        self.wildcard_lengths = lengths.into();
     }
 
     /// The path indexes that apply to `host`, in hostname-precedence order.
@@ -234,7 +238,7 @@ impl HostIndex {
         let exact = self.exact.get(host);
         let wildcards = WildcardSuffixes {
             host,
-            at: 0,
+            lengths: self.wildcard_lengths.iter(),
             index: self,
         };
         exact
@@ -249,7 +253,7 @@ impl HostIndex {
             || self.exact.contains_key(host)
             || WildcardSuffixes {
                 host,
-                at: 0,
+                lengths: self.wildcard_lengths.iter(),
                 index: self,
             }
             .next()
@@ -261,32 +265,30 @@ impl HostIndex {
 /// suffix first.
 struct WildcardSuffixes<'s> {
     host: &'s str,
-    /// Where to look for the next `.`.
-    at: usize,
+    /// The key lengths still to try, longest first.
+    lengths: std::slice::Iter<'s, usize>,
     index: &'s HostIndex,
 }
 
 impl<'s> Iterator for WildcardSuffixes<'s> {
     type Item = &'s PathIndex;
     fn next(&mut self) -> Option<&'s PathIndex> {
-        if self.index.wildcard.is_empty() {
-            return None;
-        }
         let bytes = self.host.as_bytes();
-        while let Some(dot) = bytes
-            .get(self.at..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'.'))
-        {
-            let start = self.at + dot + 1;
-            self.at = start;
-            let suffix = self.host.get(start..)?;
-            if self.index.wildcard_lengths.may_hold(suffix)
-                && let Some(index) = self.index.wildcard.get(suffix)
+        for &len in self.lengths.by_ref() {
+            // `*.suffix` needs a `.` before the suffix and a non-empty label before that; a
+            // canonical host has no empty labels, so any byte before the `.` is one.
+            let Some(dot) = bytes.len().checked_sub(len + 1).filter(|&dot| dot > 0) else {
+                continue;
+            };
+            if bytes.get(dot) == Some(&b'.')
+                && let Some(index) = self
+                    .host
+                    .get(dot + 1..)
+                    .and_then(|s| self.index.wildcard.get(s))
             {
                 return Some(index);
             }
         }
-        self.at = bytes.len();
         None
     }
 }

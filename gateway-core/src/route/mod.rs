@@ -503,6 +503,7 @@ impl Router {
 
     /// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
     /// none".
+    #[inline]
     fn select_listener(&self, port: &PortTable, host: &str) -> Option<u16> {
         if let Some(l) = port.exact.get(host) {
             return Some(*l);
