@@ -172,7 +172,7 @@ impl<'a> Headers<'a> {
                         .saturating_add(value.len());
                 }
                 let mut hosts = map.get_all(http::header::HOST).iter();
-                summary.host = hosts.next().map(|v| Host::Bytes(v.as_bytes()));
+                summary.host = hosts.next().map(Host::Value);
                 summary.hosts = hosts.count();
             }
         }
@@ -214,6 +214,7 @@ impl<'a> Headers<'a> {
 pub(crate) enum Host<'a> {
     Str(&'a str),
     Bytes(&'a [u8]),
+    Value(&'a http::HeaderValue),
 }
 
 impl<'a> Host<'a> {
@@ -222,6 +223,12 @@ impl<'a> Host<'a> {
         match self {
             Host::Str(s) => Some(s),
             Host::Bytes(b) => std::str::from_utf8(b).ok(),
+            // Visible ASCII is checked in a simpler loop than UTF-8; anything else (obs-text)
+            // gets the full check, which decides as for the other forms.
+            Host::Value(v) => v
+                .to_str()
+                .ok()
+                .or_else(|| std::str::from_utf8(v.as_bytes()).ok()),
         }
     }
 }
@@ -267,6 +274,8 @@ pub struct RequestView<'a> {
     pub sni: Option<&'a str>,
     /// The local port the connection arrived on: it selects the listeners.
     pub port: u16,
+    /// `target` as text, when the proxy holds it so (see [`RequestView::target_str`]).
+    target_text: Option<&'a str>,
 }
 
 impl<'a> RequestView<'a> {
@@ -281,7 +290,32 @@ impl<'a> RequestView<'a> {
             headers,
             sni: None,
             port: 80,
+            target_text: None,
         }
+    }
+
+    /// Sets the request-target from text the proxy already holds as `str` (an `http::Uri`'s
+    /// path and query, say): the same as setting [`RequestView::target`] to its bytes, and
+    /// spares the router checking them as UTF-8 again.
+    ///
+    /// ```
+    /// use gateway_core::request::{Headers, RequestView};
+    /// let req = RequestView::new("GET", b"", Headers::EMPTY).target_str("/cart?id=1");
+    /// assert_eq!(req.target, b"/cart?id=1");
+    /// ```
+    #[must_use]
+    pub fn target_str(mut self, target: &'a str) -> Self {
+        self.target = target.as_bytes();
+        self.target_text = Some(target);
+        self
+    }
+
+    /// `target` as text, if the proxy gave it so and `target` still holds exactly those bytes
+    /// (the field is public: it may have been replaced since).
+    pub(crate) fn target_text(&self) -> Option<&'a str> {
+        self.target_text.filter(|text| {
+            std::ptr::eq(text.as_ptr(), self.target.as_ptr()) && text.len() == self.target.len()
+        })
     }
 
     /// Sets the connection port.
@@ -345,6 +379,11 @@ impl<'a> RequestView<'a> {
             headers: Headers::Map(req.headers()),
             sni: None,
             port,
+            // The common case: `target` is the URI's own path and query, already text.
+            target_text: req
+                .uri()
+                .path_and_query()
+                .map(http::uri::PathAndQuery::as_str),
         }
     }
 }
@@ -384,7 +423,27 @@ impl<'a> Iterator for HeaderValues<'a> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::Headers;
+    use super::{Headers, RequestView};
+
+    #[test]
+    fn target_text_is_used_only_while_it_is_the_target() {
+        let mut req = RequestView::new("GET", b"", Headers::EMPTY).target_str("/a?x");
+        assert_eq!(req.target_text(), Some("/a?x"));
+        req.target = b"/b";
+        assert_eq!(req.target_text(), None);
+
+        let http = http::Request::get("/p?q=1").body(()).unwrap();
+        let own = http.uri().path_and_query().unwrap().as_str();
+        assert_eq!(
+            RequestView::from_http(&http, own.as_bytes(), 80).target_text(),
+            Some(own)
+        );
+        let copy = own.to_owned();
+        assert_eq!(
+            RequestView::from_http(&http, copy.as_bytes(), 80).target_text(),
+            None
+        );
+    }
 
     #[test]
     fn summary_agrees_with_the_separate_readings_in_every_form() {
@@ -416,6 +475,13 @@ mod tests {
             assert_eq!(summary.hosts, 2);
             assert_eq!(summary.host.and_then(|h| h.as_str()), Some("a.example"));
         }
+        let line = map.get_all(http::header::HOST).iter().next().unwrap();
+        assert_eq!(super::Host::Value(line).as_str(), Some("a.example"));
+        let obs_text = http::HeaderValue::from_bytes("h\u{e9}.example".as_bytes()).unwrap();
+        assert_eq!(
+            super::Host::Value(&obs_text).as_str(),
+            Some("h\u{e9}.example")
+        );
         let none = Headers::EMPTY.summary();
         assert_eq!((none.fields, none.section_len, none.hosts), (0, 0, 0));
         assert!(none.host.is_none());

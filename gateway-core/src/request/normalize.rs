@@ -449,8 +449,11 @@ const QUERY_PLAIN: [bool; 256] = {
 /// segment starting with `.`, and whose query has no forbidden byte or `#`. Such a path is
 /// canonical under every policy. Anything else returns `None`: the general pipeline decides,
 /// and either rewrites the target or refuses it.
+///
+/// `text` is `raw` as text when the caller has it so (then `raw` is not checked as UTF-8 again).
 pub(crate) fn canonical_origin<'a>(
     raw: &'a [u8],
+    text: Option<&'a str>,
     policy: &PathPolicy,
 ) -> Option<CanonicalOrigin<'a>> {
     if raw.len() > policy.max_target_len || raw.first() != Some(&b'/') {
@@ -478,23 +481,22 @@ pub(crate) fn canonical_origin<'a>(
         i += 1;
         i += plain_run(raw.get(i..).unwrap_or_default());
     };
-    let (path, query) = raw.split_at(path_end);
     let mut ampersands = 0;
-    let query = match query.split_first() {
-        None => None,
-        Some((_, query)) => {
-            for &b in query {
-                if !QUERY_PLAIN.get(usize::from(b)).copied().unwrap_or(false) {
-                    if b != b'&' {
-                        return None;
-                    }
-                    ampersands += 1;
-                }
+    for &b in raw.get(path_end + 1..).unwrap_or_default() {
+        if !QUERY_PLAIN.get(usize::from(b)).copied().unwrap_or(false) {
+            if b != b'&' {
+                return None;
             }
-            Some(std::str::from_utf8(query).ok()?)
+            ampersands += 1;
         }
+    }
+    // Every byte is ASCII now: `path_end` is a character boundary.
+    let target = match text {
+        Some(text) => text,
+        None => std::str::from_utf8(raw).ok()?,
     };
-    let path = std::str::from_utf8(path).ok()?;
+    let path = target.get(..path_end)?;
+    let query = target.get(path_end + 1..);
     segments.finish(path);
     Some(CanonicalOrigin {
         path,

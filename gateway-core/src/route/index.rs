@@ -5,6 +5,12 @@
 //! the exact path, then the regular-expression rules, then every `/`-boundary prefix of the
 //! path longest first. Every bucket holds its candidates pre-sorted by the remaining
 //! precedence keys, so the first candidate whose predicates hold wins.
+//!
+//! Lookups that cannot hit are not made: each path index knows the lengths of its keys, the
+//! deepest prefix it holds, and which second bytes its regular expressions' literal prefixes
+//! allow; a host is cut into wildcard suffixes only at the lengths wildcard keys have. The
+//! request's prefix ends come from the scan that validated its path
+//! ([`crate::request::normalize`]), so no lookup rescans the path.
 
 // Keys come from configuration, never from requests, so a fast non-keyed hash cannot be
 // flooded by clients (lookups alone cannot create collisions).

@@ -340,10 +340,11 @@ impl Router {
         self.rules.len()
     }
 
-    /// Routes one HTTP request. Cost: one host canonicalization, one path normalization (one
-    /// scan when already canonical), a few hash lookups per hostname group and path prefix,
-    /// then the predicates of the candidates in precedence order; independent of the number of
-    /// routes; no allocation for canonical targets.
+    /// Routes one HTTP request. Cost: one pass over the headers (count, size, Host), one over
+    /// the target when it is already canonical (split, validation and prefix ends together;
+    /// other targets take the general normalization), one over the host, a few hash lookups
+    /// per hostname group and path prefix, then the predicates of the candidates in precedence
+    /// order; independent of the number of routes; no allocation for canonical targets.
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
         let mut d = Decision::new(self);
         let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
@@ -363,7 +364,7 @@ impl Router {
         }
         // The common case, an origin-form target that is already canonical, in one pass; the
         // general pipeline (split, then normalize) otherwise.
-        let fast = canonical_origin(req.target, &self.policy);
+        let fast = canonical_origin(req.target, req.target_text(), &self.policy);
         let (absolute_authority, raw_path, query) = match &fast {
             Some(t) => (None, t.path, t.query),
             None => match split_target_with(req.target, &self.policy) {
