@@ -170,10 +170,15 @@ impl<'a> Headers<'a> {
                         .section_len
                         .saturating_add(name.as_str().len())
                         .saturating_add(value.len());
+                    // A standard name compares as an enum, not as text.
+                    if name == http::header::HOST {
+                        if summary.host.is_none() {
+                            summary.host = Some(Host::Value(value));
+                        } else {
+                            summary.hosts += 1;
+                        }
+                    }
                 }
-                let mut hosts = map.get_all(http::header::HOST).iter();
-                summary.host = hosts.next().map(Host::Value);
-                summary.hosts = hosts.count();
             }
         }
         if summary.host.is_some() {
