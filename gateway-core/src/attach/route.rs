@@ -136,7 +136,8 @@ fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObje
 /// need a ReferenceGrant like any backendRef, and one that does not resolve makes the route's
 /// ResolvedRefs false (requests to the rule then answer 500, see `authz`).
 fn auth_refs(rule: &HttpRouteRule) -> impl Iterator<Item = &BackendObjectReference> {
-    crate::authz::external_auth_filters(&rule.filters, &rule.backend_refs)
+    let backend_filters = rule.backend_refs.iter().map(|b| &*b.filters);
+    crate::authz::external_auth_filters(&rule.filters, backend_filters)
         .filter_map(|(_, f)| f.external_auth.as_ref().map(|a| &a.backend_ref))
 }
 

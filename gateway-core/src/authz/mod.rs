@@ -133,11 +133,11 @@ use std::borrow::Cow;
 pub use check::{AuthBackend, AuthCheck, AuthProtocol, AuthRequest, HttpCheckRequest};
 pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async};
 
-use crate::api::{HttpBackendRef, HttpFilterType, HttpRouteFilter};
+use crate::api::{HttpFilterType, HttpRouteFilter};
 use crate::attach::{BackendState, Config, RouteKind};
 use crate::filter::{LocalResponse, Plan};
 use crate::request::RequestView;
-use crate::route::{Decision, RuleSpec};
+use crate::route::{Decision, RuleFilters};
 
 /// Settings of the auth stage that the Gateway API leaves to the implementation.
 ///
@@ -267,32 +267,35 @@ impl<'r> AuthOutcome<'r> {
 type Reason = Cow<'static, str>;
 
 /// The `ExternalAuth` filters of a rule, in the order the router resolves their backendRefs:
-/// the rule's filters, then each backendRef's (with its index).
+/// the rule's `filters`, then each backendRef's `backend_filters` (with its index).
 pub(crate) fn external_auth_filters<'a>(
     filters: &'a [HttpRouteFilter],
-    backend_refs: &'a [HttpBackendRef],
+    backend_filters: impl Iterator<Item = &'a [HttpRouteFilter]>,
 ) -> impl Iterator<Item = (Option<usize>, &'a HttpRouteFilter)> {
     let own = filters.iter().map(|f| (None, f));
-    let per_backend = backend_refs
-        .iter()
+    let per_backend = backend_filters
         .enumerate()
-        .flat_map(|(i, b)| b.filters.iter().map(move |f| (Some(i), f)));
+        .flat_map(|(i, filters)| filters.iter().map(move |f| (Some(i), f)));
     own.chain(per_backend)
         .filter(|(_, f)| f.type_ == HttpFilterType::ExternalAuth)
 }
 
-/// Resolves the auth backendRefs of a rule when the router is built (one per
+/// [`external_auth_filters`] of a compiled rule.
+fn compiled_auth_filters(
+    rule: &RuleFilters,
+) -> impl Iterator<Item = (Option<usize>, &HttpRouteFilter)> {
+    external_auth_filters(&rule.filters, rule.backend_filters.iter().map(|f| &**f))
+}
+
+/// Resolves the auth backendRefs of an HTTPRoute rule when the router is built (one per
 /// [`external_auth_filters`] item), ReferenceGrant included.
 pub(crate) fn resolve_backends(
     config: &Config,
     kind: RouteKind,
     route_namespace: &str,
-    spec: &RuleSpec,
-) -> Vec<BackendState> {
-    let RuleSpec::Http(rule) = spec else {
-        return Vec::new();
-    };
-    external_auth_filters(&rule.filters, &rule.backend_refs)
+    rule: &RuleFilters,
+) -> Box<[BackendState]> {
+    compiled_auth_filters(rule)
         .map(|(_, f)| match &f.external_auth {
             Some(a) => config.resolve_auth_backend(kind, route_namespace, &a.backend_ref),
             None => BackendState::Invalid {
@@ -311,12 +314,11 @@ pub(crate) fn resolve_backends(
 pub(crate) fn guard<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
-    filters: &'r [HttpRouteFilter],
-    backend_refs: &'r [HttpBackendRef],
+    rule: &'r RuleFilters,
     backend_index: Option<usize>,
     plan: Plan<'r>,
 ) -> Result<Plan<'r>, Reason> {
-    let mut applying = external_auth_filters(filters, backend_refs)
+    let mut applying = compiled_auth_filters(rule)
         .enumerate()
         .filter(|(_, (owner, _))| owner.is_none() || *owner == backend_index);
     let Some((ordinal, (_, filter))) = applying.next() else {
@@ -331,7 +333,7 @@ pub(crate) fn guard<'r>(
         .external_auth
         .as_ref()
         .ok_or("ExternalAuth filter without settings")?;
-    let backend = match decision.auth_backends().get(ordinal) {
+    let backend = match rule.auth_backends.get(ordinal) {
         Some(BackendState::Service {
             namespace,
             name,

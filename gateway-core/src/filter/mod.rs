@@ -101,12 +101,11 @@ pub use duration::parse_duration;
 pub use headers::{HeaderEdits, RequestEdits};
 
 use crate::api::{
-    HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,
-    SessionPersistence,
+    HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts, SessionPersistence,
 };
 use crate::authz::AuthCheck;
 use crate::request::RequestView;
-use crate::route::{Backend, Decision, Outcome, RuleSpec};
+use crate::route::{Backend, Decision, Outcome, RuleFilters, RuleSpec};
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
 // Forwarding is the common case: boxing it would allocate for every request.
@@ -302,39 +301,15 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
     let Some(spec) = decision.rule_spec() else {
         return error("the decision has no rule");
     };
-    let rule = match spec {
-        RuleSpec::Http(r) => Rule {
-            grpc: false,
-            filters: &r.filters,
-            backend_refs: &r.backend_refs,
-            timeouts: r.timeouts.as_ref(),
-            retry: r.retry.as_ref(),
-            session: r.session_persistence.as_ref(),
-        },
-        RuleSpec::Grpc(r) => Rule {
-            grpc: true,
-            filters: &r.filters,
-            backend_refs: &r.backend_refs,
-            timeouts: None,
-            retry: None,
-            session: r.session_persistence.as_ref(),
-        },
-        RuleSpec::L4(_) => return error("the matched rule is not an HTTP rule"),
+    let (grpc, rule) = match spec {
+        RuleSpec::Http(r) => (false, r),
+        RuleSpec::Grpc(r) => (true, r),
+        RuleSpec::L4 => return error("the matched rule is not an HTTP rule"),
     };
-    match forward(decision, req, random, &rule) {
+    match forward(decision, req, random, grpc, rule) {
         Ok(plan) => plan,
         Err(reason) => Plan::Respond(LocalResponse::new(500, reason)),
     }
-}
-
-/// The parts of an HTTPRoute or GRPCRoute rule the filter stage reads.
-struct Rule<'r> {
-    grpc: bool,
-    filters: &'r [HttpRouteFilter],
-    backend_refs: &'r [HttpBackendRef],
-    timeouts: Option<&'r HttpRouteTimeouts>,
-    retry: Option<&'r HttpRouteRetry>,
-    session: Option<&'r SessionPersistence>,
 }
 
 type Reason = Cow<'static, str>;
@@ -347,14 +322,15 @@ fn forward<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
     random: u64,
-    rule: &Rule<'r>,
+    grpc: bool,
+    rule: &'r RuleFilters,
 ) -> Result<Plan<'r>, Reason> {
     let all_filters = || {
         rule.filters
             .iter()
-            .chain(rule.backend_refs.iter().flat_map(|b| b.filters.iter()))
+            .chain(rule.backend_filters.iter().flatten())
     };
-    if rule.grpc {
+    if grpc {
         // GRPCRouteFilter.type: "+kubebuilder:validation:Enum=ResponseHeaderModifier;
         // RequestHeaderModifier;RequestMirror;ExtensionRef" (ExtensionRef answers 500 below).
         if let Some(f) = all_filters().find(|f| {
@@ -388,14 +364,7 @@ fn forward<'r>(
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
         let redirect = redirect_plan(decision, req, f)?;
-        return crate::authz::guard(
-            decision,
-            req,
-            rule.filters,
-            rule.backend_refs,
-            None,
-            redirect,
-        );
+        return crate::authz::guard(decision, req, rule, None, redirect);
     }
 
     let Some(backend) = decision.choose_backend(random) else {
@@ -414,9 +383,9 @@ fn forward<'r>(
         .map(|w| w.index)
         .ok_or("the chosen backend is not one of the rule's")?;
     let backend_filters: &[HttpRouteFilter] = rule
-        .backend_refs
+        .backend_filters
         .get(backend_index)
-        .map_or(&[], |b| &b.filters);
+        .map_or(&[], |filters| filters);
     if rule_cors.is_none()
         && let (Some(f), Some(preflight)) = (
             backend_filters
@@ -433,14 +402,7 @@ fn forward<'r>(
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
         let redirect = redirect_plan(decision, req, f)?;
-        return crate::authz::guard(
-            decision,
-            req,
-            rule.filters,
-            rule.backend_refs,
-            Some(backend_index),
-            redirect,
-        );
+        return crate::authz::guard(decision, req, rule, Some(backend_index), redirect);
     }
 
     let route_namespace = decision.route().map_or("", |r| r.namespace);
@@ -547,22 +509,15 @@ fn forward<'r>(
         request,
         response,
         mirrors,
-        timeouts: timeouts(rule.timeouts)?,
-        retry: rule.retry.map(retry).transpose()?,
-        session_persistence: rule.session,
+        timeouts: timeouts(rule.timeouts.as_ref())?,
+        retry: rule.retry.as_ref().map(retry).transpose()?,
+        session_persistence: rule.session_persistence.as_ref(),
         backend_tls,
     });
     if !guarded {
         return Ok(forward);
     }
-    crate::authz::guard(
-        decision,
-        req,
-        rule.filters,
-        rule.backend_refs,
-        Some(backend_index),
-        forward,
-    )
+    crate::authz::guard(decision, req, rule, Some(backend_index), forward)
 }
 
 fn redirect_plan<'r>(

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use super::{Reason, RequestEdits};
-use crate::api::{HttpPathModifier, PathMatchType, PathModifierType, UrlRewrite};
+use crate::api::{HttpPathModifier, PathModifierType, UrlRewrite};
 use crate::route::{Decision, RuleSpec};
 
 /// Applies a URLRewrite filter: "Hostname is the value to be used to replace the Host header
@@ -68,13 +68,8 @@ fn matched_prefix<'r>(decision: &Decision<'r, '_>) -> Option<&'r str> {
     let Some(RuleSpec::Http(rule)) = decision.rule_spec() else {
         return None;
     };
-    let m = rule.matches.get(decision.match_index()?)?;
-    match &m.path {
-        // The CRD default of a match without a path is PathPrefix `/`.
-        None => Some("/"),
-        Some(p) if p.type_ == PathMatchType::PathPrefix => Some(&p.value),
-        Some(_) => None,
-    }
+    // Kept for every rule with a `ReplacePrefixMatch` filter (see `RuleFilters::prefixes`).
+    rule.prefixes.get(decision.match_index()?)?.as_deref()
 }
 
 /// Replaces the element-wise `prefix` of `path` with `replacement`.

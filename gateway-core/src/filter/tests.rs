@@ -634,6 +634,32 @@ fn rewrite_path_matches_conformance() {
 }
 
 #[test]
+fn replace_prefix_match_replaces_the_prefix_of_the_match_that_matched() {
+    // Two rules with equal filters but different prefixes, one on a backendRef's filter, one on
+    // the second match of its rule: each replaces its own matched prefix (issue #4: compiled
+    // rules share equal filter specs, never different ones). Validation allows a
+    // ReplacePrefixMatch only with a single match; unvalidated input may hold more.
+    let router = build_unvalidated(
+        r#"  - matches: [{path: {type: PathPrefix, value: /a}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /x}}}]
+    backendRefs: [{name: v1, port: 8080}]
+  - matches: [{path: {type: Exact, value: /c}}, {path: {type: PathPrefix, value: /b}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /x}}}]
+    backendRefs: [{name: v1, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /d}}]
+    backendRefs:
+    - name: v2
+      port: 8080
+      filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /y}}}]
+"#,
+    );
+    for (path, expected) in [("/a/1", "/x/1"), ("/b/2", "/x/2"), ("/d/3", "/y/3")] {
+        let f = forward(plan_req(&router, "GET", path, &[], 0));
+        assert_eq!(f.request.path.as_deref(), Some(expected), "{path}");
+    }
+}
+
+#[test]
 fn rewrite_host_replaces_the_authority() {
     // conformance HTTPRouteRewriteHost.
     let router = build(

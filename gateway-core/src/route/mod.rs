@@ -44,7 +44,9 @@ use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
 use crate::api::{
-    GrpcRouteRule, HttpRouteRule, L4RouteRule, PathMatchType, Resource, StringMatchType,
+    GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRetry, HttpRouteRule,
+    HttpRouteTimeouts, L4RouteRule, PathMatchType, PathModifierType, Resource, SessionPersistence,
+    StringMatchType,
 };
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
@@ -199,7 +201,7 @@ pub struct Backend {
 /// One weighted backendRef of a rule: a usable backend, or an invalid one whose share of
 /// traffic answers 500 (Gateway API HTTPBackendRef).
 #[non_exhaustive]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WeightedBackend {
     /// The backend, or `None` when the reference is invalid.
     pub backend: Option<Backend>,
@@ -212,27 +214,48 @@ pub struct WeightedBackend {
     pub tls: Option<Arc<BackendTls>>,
 }
 
-/// The wire form of a compiled rule, for the filter stage.
-#[derive(Clone, Debug)]
+/// What the filter stage reads of a matched rule. Rules with equal specs share one: every rule
+/// without filters, timeouts, retry or session persistence shares the empty spec of its kind.
+#[derive(Debug, PartialEq)]
 pub(crate) enum RuleSpec {
-    Http(HttpRouteRule),
-    Grpc(GrpcRouteRule),
-    L4(L4RouteRule),
+    /// An HTTPRoute rule.
+    Http(RuleFilters),
+    /// A GRPCRoute rule: it allows fewer filter types, and has no timeouts or retry.
+    Grpc(RuleFilters),
+    /// A TLSRoute, TCPRoute or UDPRoute rule: no filter stage.
+    L4,
 }
 
+/// The filters and per-request settings of an HTTPRoute or GRPCRoute rule.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct RuleFilters {
+    /// The rule's own filters, in order.
+    pub(crate) filters: Box<[HttpRouteFilter]>,
+    /// Per backendRef (by index), its filters; empty when no backendRef has any.
+    pub(crate) backend_filters: Box<[Box<[HttpRouteFilter]>]>,
+    pub(crate) timeouts: Option<HttpRouteTimeouts>,
+    pub(crate) retry: Option<HttpRouteRetry>,
+    pub(crate) session_persistence: Option<SessionPersistence>,
+    /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
+    /// for other path matches); empty when no filter replaces a prefix.
+    pub(crate) prefixes: Box<[Option<Box<str>>]>,
+    /// The backendRefs of the ExternalAuth filters, resolved (ReferenceGrant included), in
+    /// `authz::external_auth_filters` order.
+    pub(crate) auth_backends: Box<[BackendState]>,
+}
+
+/// One rule of the router. Its spec and backend list are shared with every rule whose spec or
+/// list is equal (most rules of a route forward to the same Service).
 #[derive(Clone, Debug)]
 struct CompiledRule {
     route: u32,
     index: u16,
     name: Option<Box<str>>,
-    backends: Vec<WeightedBackend>,
+    backends: Arc<[WeightedBackend]>,
     total_weight: u64,
-    spec: RuleSpec,
+    spec: Arc<RuleSpec>,
     /// An ExtensionRef filter the library cannot apply: the rule answers 500.
     unsupported_filter: Option<String>,
-    /// The backendRefs of the rule's ExternalAuth filters, resolved (ReferenceGrant included),
-    /// in `authz::external_auth_filters` order.
-    auth_backends: Vec<BackendState>,
 }
 
 #[derive(Clone, Debug)]
@@ -740,7 +763,7 @@ impl<'r, 'q> Decision<'r, 'q> {
         // evenly spread draws evenly spread.
         let scaled = (u128::from(random) * u128::from(rule.total_weight)) >> 64;
         let mut point = u64::try_from(scaled).unwrap_or(0);
-        for b in &rule.backends {
+        for b in rule.backends.iter() {
             let w = u64::from(b.weight);
             if point < w {
                 return b.backend.as_ref();
@@ -754,14 +777,9 @@ impl<'r, 'q> Decision<'r, 'q> {
         self.rule.and_then(|r| self.router.rules.get(r as usize))
     }
 
-    /// The resolved backendRefs of the matched rule's ExternalAuth filters (for `authz`).
-    pub(crate) fn auth_backends(&self) -> &'r [BackendState] {
-        self.compiled_rule().map_or(&[], |r| &r.auth_backends)
-    }
-
-    /// The wire rule that matched (for the filter stage).
+    /// What the filter stage reads of the matched rule.
     pub(crate) fn rule_spec(&self) -> Option<&'r RuleSpec> {
-        self.compiled_rule().map(|r| &r.spec)
+        self.compiled_rule().map(|r| &*r.spec)
     }
 
     /// The listener's port and protocol.
@@ -814,11 +832,8 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
             *slot = u32::try_from(rank).unwrap_or(u32::MAX);
         }
     }
-    let gw_ns = gateway.id.namespace.clone().unwrap_or_default();
-    let gw_key = (gw_ns.as_str(), gateway.id.name.as_str());
     let mut route_ids: HashMap<usize, u32> = HashMap::default();
-    let mut rule_ids: HashMap<(usize, usize), u32> = HashMap::default();
-    let tls_targets = crate::tls::targeted_services(config.snapshot());
+    let mut compiler = RuleCompiler::new(config, gateway);
 
     for l in &gateway.listeners {
         let Some(protocol) = l.protocol else { continue };
@@ -859,18 +874,13 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                         if state.dropped.get(ri).is_some_and(Option::is_some) {
                             continue;
                         }
-                        let rule_id = rule_id(
+                        let rule_id = compiler.rule_id(
                             &mut router,
-                            config,
-                            gw_key,
-                            &mut rule_ids,
-                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
                             ri,
-                            RuleSpec::Http(rule.clone()),
-                            rule.name.as_deref(),
+                            WireRule::Http(rule),
                         );
                         for (mi, m) in rule.matches.iter().enumerate() {
                             let predicates = Predicates {
@@ -938,19 +948,13 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                         if state.dropped.get(ri).is_some_and(Option::is_some) {
                             continue;
                         }
-                        let name = rule.name.clone();
-                        let rule_id = rule_id(
+                        let rule_id = compiler.rule_id(
                             &mut router,
-                            config,
-                            gw_key,
-                            &mut rule_ids,
-                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
                             ri,
-                            RuleSpec::Grpc(rule.clone()),
-                            name.as_deref(),
+                            WireRule::Grpc(&rule),
                         );
                         let matches = if rule.matches.is_empty() {
                             vec![crate::api::GrpcRouteMatch::default()]
@@ -1001,18 +1005,13 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
                 }
                 Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => {
                     for (ri, rule) in r.spec.rules.iter().enumerate() {
-                        let rule_id = rule_id(
+                        let rule_id = compiler.rule_id(
                             &mut router,
-                            config,
-                            gw_key,
-                            &mut rule_ids,
-                            &tls_targets,
                             state,
                             attached.route,
                             route_id,
                             ri,
-                            RuleSpec::L4(rule.clone()),
-                            rule.name.as_deref(),
+                            WireRule::L4(rule),
                         );
                         let rank = RankKey {
                             specificity: Reverse(0),
@@ -1069,89 +1068,308 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
         // More labels after `*` first.
         p.wildcard.sort_by_key(|(h, _)| Reverse(h.len()));
     }
+    shrink(&mut router);
     router
 }
 
-#[allow(clippy::too_many_arguments)] // internal helper of `compile`
-fn rule_id(
-    router: &mut Router,
-    config: &Config,
-    gateway: (&str, &str),
-    ids: &mut HashMap<(usize, usize), u32>,
-    tls_targets: &std::collections::HashSet<(&str, &str)>,
-    state: &crate::attach::RouteState,
-    route: usize,
-    route_id: u32,
-    ri: usize,
-    spec: RuleSpec,
-    name: Option<&str>,
-) -> u32 {
-    *ids.entry((route, ri)).or_insert_with(|| {
+/// Drops the spare capacity that building by pushes leaves (up to half of a table, three
+/// quarters of a one-candidate bucket): the router keeps its tables as long as it lives.
+fn shrink(router: &mut Router) {
+    router.ports.shrink_to_fit();
+    for p in &mut router.ports {
+        p.exact.shrink_to_fit();
+        p.wildcard.shrink_to_fit();
+    }
+    router.listeners.shrink_to_fit();
+    for l in &mut router.listeners {
+        for index in [&mut l.http, &mut l.grpc] {
+            index.exact.shrink_to_fit();
+            index.wildcard.shrink_to_fit();
+            let groups = index.exact.values_mut().chain(index.wildcard.values_mut());
+            for paths in groups.chain(std::iter::once(&mut index.any)) {
+                paths.exact.shrink_to_fit();
+                paths.prefix.shrink_to_fit();
+                paths.regex.shrink_to_fit();
+                for bucket in paths.exact.values_mut().chain(paths.prefix.values_mut()) {
+                    bucket.shrink_to_fit();
+                }
+            }
+        }
+        l.l4.shrink_to_fit();
+    }
+    router.routes.shrink_to_fit();
+    router.rules.shrink_to_fit();
+    router.predicates.shrink_to_fit();
+    for p in &mut router.predicates {
+        p.headers.shrink_to_fit();
+        p.query.shrink_to_fit();
+    }
+}
+
+/// A rule as written, borrowed from the configuration.
+#[derive(Clone, Copy)]
+enum WireRule<'w> {
+    Http(&'w HttpRouteRule),
+    Grpc(&'w GrpcRouteRule),
+    L4(&'w L4RouteRule),
+}
+
+impl<'w> WireRule<'w> {
+    fn name(self) -> Option<&'w str> {
+        match self {
+            Self::Http(r) => r.name.as_deref(),
+            Self::Grpc(r) => r.name.as_deref(),
+            Self::L4(r) => r.name.as_deref(),
+        }
+    }
+
+    /// The weight of backendRef `index` (CRD default 1).
+    fn weight(self, index: usize) -> i32 {
+        match self {
+            Self::Http(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
+            Self::Grpc(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
+            Self::L4(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
+        }
+    }
+}
+
+/// Compiles each rule once (a rule attached to several listeners keeps one id), sharing equal
+/// specs, equal backend lists and the BackendTLS settings of each Service port between rules.
+struct RuleCompiler<'c> {
+    config: &'c Config,
+    /// The Gateway's (namespace, name), for its client certificate towards TLS backends.
+    gateway: (&'c str, &'c str),
+    /// Services some BackendTLSPolicy targets, as (namespace, name).
+    tls_targets: std::collections::HashSet<(&'c str, &'c str)>,
+    /// Rule ids by (route, rule index).
+    ids: HashMap<(usize, usize), u32>,
+    specs: Interner<RuleSpec>,
+    backends: Interner<[WeightedBackend]>,
+    tls: HashMap<(&'c str, &'c str, u16), Option<Arc<BackendTls>>>,
+}
+
+impl<'c> RuleCompiler<'c> {
+    fn new(config: &'c Config, gateway: &'c crate::attach::GatewayState) -> Self {
+        Self {
+            config,
+            gateway: (
+                gateway.id.namespace.as_deref().unwrap_or_default(),
+                &gateway.id.name,
+            ),
+            tls_targets: crate::tls::targeted_services(config.snapshot()),
+            ids: HashMap::default(),
+            specs: Interner::default(),
+            backends: Interner::default(),
+            tls: HashMap::default(),
+        }
+    }
+
+    /// The id of rule `ri` of the route at `route` in the configuration, compiling it into
+    /// `router` the first time.
+    fn rule_id(
+        &mut self,
+        router: &mut Router,
+        state: &'c crate::attach::RouteState,
+        route: usize,
+        route_id: u32,
+        ri: usize,
+        rule: WireRule<'_>,
+    ) -> u32 {
+        if let Some(id) = self.ids.get(&(route, ri)) {
+            return *id;
+        }
         let backends: Vec<WeightedBackend> = state
             .backends
             .get(ri)
             .map(|bs| {
                 bs.iter()
                     .enumerate()
-                    .map(|(bi, b)| {
-                        let weight = match &spec {
-                            RuleSpec::Http(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
-                            RuleSpec::Grpc(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
-                            RuleSpec::L4(r) => r.backend_refs.get(bi).map_or(1, |b| b.weight),
-                        };
-                        let backend = match b {
-                            BackendState::Service {
-                                namespace,
-                                name,
-                                port,
-                                app_protocol,
-                            } => Some(Backend {
-                                namespace: namespace.clone(),
-                                name: name.clone(),
-                                port: *port,
-                                app_protocol: app_protocol.clone(),
-                            }),
-                            BackendState::Invalid { .. } => None,
-                        };
-                        WeightedBackend {
-                            tls: backend
-                                .as_ref()
-                                .filter(|b| tls_targets.contains(&(&*b.namespace, &*b.name)))
-                                .and_then(|b| BackendTls::for_backend(config, b, Some(gateway)))
-                                .map(Arc::new),
-                            backend,
-                            weight: u32::try_from(weight).unwrap_or(0),
-                            index: bi,
-                        }
-                    })
+                    .map(|(bi, b)| self.weighted_backend(b, bi, rule.weight(bi)))
                     .collect()
             })
             .unwrap_or_default();
         let total_weight = backends.iter().map(|b| u64::from(b.weight)).sum();
-        let unsupported_filter = match &spec {
-            RuleSpec::Http(r) => unsupported_extension(&r.filters),
-            RuleSpec::Grpc(r) => unsupported_extension(&r.filters),
-            RuleSpec::L4(_) => None,
+        let unsupported_filter = match rule {
+            WireRule::Http(r) => unsupported_extension(&r.filters),
+            WireRule::Grpc(r) => unsupported_extension(&r.filters),
+            WireRule::L4(_) => None,
         };
-        let auth_backends = crate::authz::resolve_backends(
-            config,
+        let spec = rule_spec(
+            self.config,
             state.kind,
             // As attachment reads it (`ObjectMeta::namespace_or_default`).
             state.id.namespace.as_deref().unwrap_or("default"),
-            &spec,
+            rule,
         );
         router.rules.push(CompiledRule {
-            auth_backends,
             route: route_id,
             index: u16::try_from(ri).unwrap_or(u16::MAX),
-            name: name.map(Into::into),
-            backends,
+            name: rule.name().map(Into::into),
+            backends: self.backends.intern(backends),
             total_weight,
-            spec,
+            spec: self.specs.intern(spec),
             unsupported_filter,
         });
-        u32::try_from(router.rules.len() - 1).unwrap_or(u32::MAX)
-    })
+        let id = u32::try_from(router.rules.len() - 1).unwrap_or(u32::MAX);
+        self.ids.insert((route, ri), id);
+        id
+    }
+
+    fn weighted_backend(
+        &mut self,
+        b: &'c BackendState,
+        index: usize,
+        weight: i32,
+    ) -> WeightedBackend {
+        let (backend, tls) = match b {
+            BackendState::Service {
+                namespace,
+                name,
+                port,
+                app_protocol,
+            } => {
+                let backend = Backend {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    port: *port,
+                    app_protocol: app_protocol.clone(),
+                };
+                let (config, gateway) = (self.config, self.gateway);
+                let tls = if self
+                    .tls_targets
+                    .contains(&(namespace.as_str(), name.as_str()))
+                {
+                    self.tls
+                        .entry((namespace, name, *port))
+                        .or_insert_with(|| {
+                            BackendTls::for_backend(config, &backend, Some(gateway)).map(Arc::new)
+                        })
+                        .clone()
+                } else {
+                    None
+                };
+                (Some(backend), tls)
+            }
+            BackendState::Invalid { .. } => (None, None),
+        };
+        WeightedBackend {
+            backend,
+            weight: u32::try_from(weight).unwrap_or(0),
+            index,
+            tls,
+        }
+    }
+}
+
+/// What the filter stage reads of `rule`, from a route of `kind` in `namespace`.
+fn rule_spec(config: &Config, kind: RouteKind, namespace: &str, rule: WireRule<'_>) -> RuleSpec {
+    match rule {
+        WireRule::Http(r) => {
+            let mut filters = RuleFilters {
+                filters: r.filters.clone().into(),
+                backend_filters: backend_filters(&r.backend_refs),
+                timeouts: r.timeouts.clone(),
+                retry: r.retry.clone(),
+                session_persistence: r.session_persistence.clone(),
+                prefixes: Box::default(),
+                auth_backends: Box::default(),
+            };
+            let all = || {
+                filters
+                    .filters
+                    .iter()
+                    .chain(filters.backend_filters.iter().flatten())
+            };
+            if all().any(replaces_prefix) {
+                filters.prefixes = r
+                    .matches
+                    .iter()
+                    .map(|m| match &m.path {
+                        // The CRD default of a match without a path is PathPrefix `/`.
+                        None => Some("/".into()),
+                        Some(p) if p.type_ == PathMatchType::PathPrefix => {
+                            Some(p.value.as_str().into())
+                        }
+                        Some(_) => None,
+                    })
+                    .collect();
+            }
+            filters.auth_backends =
+                crate::authz::resolve_backends(config, kind, namespace, &filters);
+            RuleSpec::Http(filters)
+        }
+        WireRule::Grpc(r) => RuleSpec::Grpc(RuleFilters {
+            filters: r.filters.clone().into(),
+            backend_filters: backend_filters(&r.backend_refs),
+            session_persistence: r.session_persistence.clone(),
+            ..RuleFilters::default()
+        }),
+        WireRule::L4(_) => RuleSpec::L4,
+    }
+}
+
+/// The filters of each backendRef; empty when none has any.
+fn backend_filters(refs: &[HttpBackendRef]) -> Box<[Box<[HttpRouteFilter]>]> {
+    if refs.iter().all(|b| b.filters.is_empty()) {
+        return Box::default();
+    }
+    refs.iter().map(|b| b.filters.clone().into()).collect()
+}
+
+/// Whether a URLRewrite or RequestRedirect filter replaces the matched prefix
+/// (HTTPPathModifier `ReplacePrefixMatch`).
+fn replaces_prefix(f: &HttpRouteFilter) -> bool {
+    let rewrite = f.url_rewrite.as_ref().and_then(|r| r.path.as_ref());
+    let redirect = f.request_redirect.as_ref().and_then(|r| r.path.as_ref());
+    rewrite
+        .into_iter()
+        .chain(redirect)
+        .any(|p| p.type_ == PathModifierType::ReplacePrefixMatch)
+}
+
+/// Shares equal compiled values: one allocation per distinct value, however many rules hold it.
+struct Interner<T: ?Sized> {
+    /// Keyed by a hash of the value's `Debug` text (the wire types derive `PartialEq` but not
+    /// `Hash`); equality decides within a bucket, so values that are equal but print
+    /// differently are merely not shared.
+    buckets: HashMap<u64, Vec<Arc<T>>>,
+}
+
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Self {
+            buckets: HashMap::default(),
+        }
+    }
+}
+
+impl<T: ?Sized + PartialEq + fmt::Debug> Interner<T> {
+    fn intern<V: std::borrow::Borrow<T> + Into<Arc<T>>>(&mut self, value: V) -> Arc<T> {
+        let bucket = self.buckets.entry(debug_hash(value.borrow())).or_default();
+        if let Some(shared) = bucket.iter().find(|s| ***s == *value.borrow()) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<T> = value.into();
+        bucket.push(Arc::clone(&shared));
+        shared
+    }
+}
+
+fn debug_hash<T: ?Sized + fmt::Debug>(value: &T) -> u64 {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+
+    struct Hashing(rustc_hash::FxHasher);
+    impl fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Hashing(rustc_hash::FxHasher::default());
+    // Writing to a hasher cannot fail.
+    let _ = write!(h, "{value:?}");
+    h.0.finish()
 }
 
 /// Gateway API ExtensionRef: "If the referent cannot be found, ... the rule MUST answer 500"
