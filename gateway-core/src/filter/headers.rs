@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use http::header::{Entry, HOST};
+use http::header::{CONNECTION, Entry, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::uri::{Authority, PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -193,6 +193,69 @@ impl HeaderEdits {
         if !self.remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             self.remove.push(name.to_ascii_lowercase());
         }
+    }
+}
+
+/// The fields that describe one connection, besides those `Connection` names (RFC 9110
+/// section 7.6.1, plus the obsolete `keep-alive` and `proxy-connection`).
+const HOP_BY_HOP: [HeaderName; 7] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
+
+/// Removes the header fields that belong to one connection and must not be forwarded: every
+/// field `Connection` names, then `connection`, `keep-alive`, `proxy-connection`, `te`,
+/// `trailer`, `transfer-encoding` and `upgrade`.
+///
+/// RFC 9110 section 7.6.1: "a proxy or gateway MUST parse a received Connection header field
+/// before a message is forwarded and, for each connection-option in this field, remove any
+/// header or trailer field(s) from the message with the same name as the connection-option,
+/// and then remove the Connection header field itself". A proxy calls this on the request it
+/// forwards and on the response it returns.
+///
+/// Two choices: `host` is never removed because `Connection` names it (the backend must see
+/// the authority the request was routed on), and a proxy should call this on the client's
+/// request *before* [`RequestEdits::apply`], so that `Connection` cannot remove a header a
+/// filter or the auth service set. Costs one lookup per listed name; allocates only when
+/// `Connection` names other fields.
+///
+/// # Examples
+/// ```
+/// use gateway_core::filter::remove_hop_by_hop;
+///
+/// let mut req = http::Request::builder()
+///     .header("host", "example.com")
+///     .header("connection", "keep-alive, x-trace, host")
+///     .header("keep-alive", "timeout=5")
+///     .header("x-trace", "1")
+///     .header("x-kept", "1")
+///     .body(())
+///     .unwrap();
+/// remove_hop_by_hop(req.headers_mut());
+/// let names: Vec<&str> = req.headers().keys().map(|n| n.as_str()).collect();
+/// assert_eq!(names, ["host", "x-kept"]);
+/// ```
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .filter(|n| *n != HOST)
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 

@@ -12,7 +12,9 @@
 //! [`plan`] reads the matched rule's filters (HTTPRoute or GRPCRoute) and turns them into
 //! concrete edits. The proxy applies [`RequestEdits`] to the request it forwards (one call for
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
-//! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers.
+//! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
+//! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], and strips
+//! what belongs to one connection from what it forwards with [`remove_hop_by_hop`].
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -98,7 +100,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use duration::parse_duration;
-pub use headers::{HeaderEdits, RequestEdits};
+pub use headers::{HeaderEdits, RequestEdits, remove_hop_by_hop};
 
 use crate::api::{
     HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,
@@ -154,6 +156,42 @@ impl LocalResponse {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The response as an `http::Response`, for a server built on the `http` crate to send:
+    /// the status, the headers in order (repeated names stay separate fields) and the body.
+    /// The reason is not part of it: it is for logs.
+    ///
+    /// Every server that embeds the library needs this conversion for redirects, CORS
+    /// preflights, auth denials and errors; it moves the headers and body without copying.
+    /// A status outside 100..=999 becomes 500, and a header that `http` cannot represent is
+    /// left out, as [`HeaderEdits::apply`] does (the library never builds either).
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::filter::LocalResponse;
+    ///
+    /// let mut redirect = LocalResponse::new(302, "RequestRedirect");
+    /// redirect.headers.push(("location".into(), "https://example.com/".into()));
+    /// let response = redirect.into_http();
+    /// assert_eq!(response.status(), 302);
+    /// assert_eq!(response.headers()["location"], "https://example.com/");
+    /// assert!(response.body().is_empty());
+    /// ```
+    pub fn into_http(self) -> http::Response<Vec<u8>> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::try_from(name),
+                http::HeaderValue::try_from(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
     }
 }
 
