@@ -196,6 +196,52 @@ impl HeaderEdits {
     }
 }
 
+/// Turns a request as received, over HTTP/1.x or HTTP/2, into the head an HTTP/1.1 backend
+/// must receive: the routed authority in `Host`, an origin-form target, version HTTP/1.1, and
+/// no field that belongs to the client's connection ([`remove_hop_by_hop`]).
+///
+/// When the URI carries an authority (an HTTP/2 `:authority`, or an HTTP/1.x absolute-form
+/// target), it replaces any `Host` header. That is the authority the router matched (see
+/// [`request::authority`](crate::request::authority): for an absolute-form target RFC 9112
+/// section 3.2.2 says a server "MUST ignore the received Host header field"), so forwarding
+/// the client's own `Host` instead would let the backend see another host than the one routed
+/// and authorized. Otherwise the `Host` header is forwarded as received.
+///
+/// Every server that forwards `http` requests to HTTP/1.1 backends needs this step. Call it
+/// before [`RequestEdits::apply`], which then sets `Host` for a URLRewrite hostname. Costs one
+/// header insertion when the URI has an authority, plus [`remove_hop_by_hop`]; the path and
+/// query are not copied.
+///
+/// # Examples
+/// ```
+/// use gateway_core::filter::for_http1_backend;
+///
+/// let mut req = http::Request::builder()
+///     .version(http::Version::HTTP_2)
+///     .uri("https://shop.example.com/cart?id=1")
+///     .header("te", "trailers")
+///     .body(())
+///     .unwrap();
+/// for_http1_backend(&mut req);
+/// assert_eq!(req.uri(), "/cart?id=1");
+/// assert_eq!(req.headers()["host"], "shop.example.com");
+/// assert_eq!(req.version(), http::Version::HTTP_11);
+/// assert!(req.headers().get("te").is_none());
+/// ```
+pub fn for_http1_backend<B>(req: &mut http::Request<B>) {
+    let authority = req.uri().authority();
+    if let Some(host) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+        req.headers_mut().insert(HOST, host);
+    }
+    let origin = match req.uri().path_and_query() {
+        Some(path_and_query) => Uri::from(path_and_query.clone()),
+        None => Uri::from_static("/"),
+    };
+    *req.uri_mut() = origin;
+    *req.version_mut() = http::Version::HTTP_11;
+    remove_hop_by_hop(req.headers_mut());
+}
+
 /// The fields that describe one connection, besides those `Connection` names (RFC 9110
 /// section 7.6.1, plus the obsolete `keep-alive` and `proxy-connection`).
 const HOP_BY_HOP: [HeaderName; 7] = [

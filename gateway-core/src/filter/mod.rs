@@ -13,8 +13,9 @@
 //! concrete edits. The proxy applies [`RequestEdits`] to the request it forwards (one call for
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
 //! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
-//! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], and strips
-//! what belongs to one connection from what it forwards with [`remove_hop_by_hop`].
+//! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], prepares
+//! what it forwards to an HTTP/1.1 backend with [`for_http1_backend`] (which strips what
+//! belongs to the client's connection, as [`remove_hop_by_hop`] does for responses).
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -100,7 +101,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use duration::parse_duration;
-pub use headers::{HeaderEdits, RequestEdits, remove_hop_by_hop};
+pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
 
 use crate::api::{
     HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,

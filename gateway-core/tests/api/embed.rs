@@ -1,9 +1,10 @@
 //! The conversions a server on the `http` crate uses around a plan: local answers
-//! ([`LocalResponse::into_http`]), the auth service's answer ([`AuthResponse::from_http`]) and
-//! connection-specific headers ([`remove_hop_by_hop`]).
+//! ([`LocalResponse::into_http`]), the auth service's answer ([`AuthResponse::from_http`]),
+//! connection-specific headers ([`remove_hop_by_hop`]) and the request head an HTTP/1.1 backend
+//! receives ([`for_http1_backend`]).
 
 use gateway_core::authz::{AuthOptions, AuthResponse};
-use gateway_core::filter::{LocalResponse, Plan, plan, remove_hop_by_hop};
+use gateway_core::filter::{LocalResponse, Plan, for_http1_backend, plan, remove_hop_by_hop};
 use gateway_core::request::RequestView;
 
 use crate::support::*;
@@ -211,3 +212,83 @@ spec:
     assert_eq!(req.headers()["x-user"], "alice");
     assert!(!req.headers().contains_key("connection"));
 }
+
+// === for_http1_backend ===
+
+/// RFC 9112 section 3.2.2, and the router's choice of authority: an absolute-form target's
+/// authority wins over `Host`, so the backend must get that one, not the client's `Host`.
+#[test]
+fn an_absolute_form_target_forwards_the_routed_authority_not_the_client_host() {
+    let config = with_routes(
+        "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [public.example]
+  rules:
+  - backendRefs: [{name: a, port: 80}]
+",
+    );
+    let router = router(&config);
+    let mut req = http::Request::builder()
+        .uri("http://public.example/x?y=1")
+        .header("host", "internal.example")
+        .body(())
+        .unwrap();
+    let view = RequestView::from_http(&req, b"http://public.example/x?y=1", 80);
+    let decision = router.route(&view);
+    assert_eq!(decision.host(), "public.example");
+    let Plan::Forward(forward) = plan(&decision, &view, 0) else {
+        panic!("not forwarded");
+    };
+    drop(decision);
+    for_http1_backend(&mut req);
+    forward.request.apply(&mut req).unwrap();
+    assert_eq!(req.headers()["host"], "public.example");
+    assert_eq!(req.headers().get_all("host").iter().count(), 1);
+    assert_eq!(req.uri(), "/x?y=1");
+}
+
+#[test]
+fn an_origin_form_request_keeps_its_host_and_target() {
+    let mut req = http::Request::builder()
+        .version(http::Version::HTTP_10)
+        .uri("/a/b?c")
+        .header("host", "Shop.Example")
+        .header("connection", "keep-alive")
+        .body(())
+        .unwrap();
+    for_http1_backend(&mut req);
+    assert_eq!(req.uri(), "/a/b?c");
+    assert_eq!(req.headers()["host"], "Shop.Example");
+    assert_eq!(req.version(), http::Version::HTTP_11);
+    assert!(!req.headers().contains_key("connection"));
+}
+
+#[test]
+fn a_target_without_a_path_is_forwarded_as_slash() {
+    let mut req = http::Request::builder()
+        .uri("example.com:443")
+        .body(())
+        .unwrap();
+    for_http1_backend(&mut req);
+    assert_eq!(req.uri(), "/");
+    assert_eq!(req.headers()["host"], "example.com:443");
+}
+
+#[test]
+fn a_url_rewrite_hostname_applies_after_the_http1_conversion() {
+    let mut edits = gateway_core::filter::RequestEdits::default();
+    edits.authority = Some("backend.internal".to_owned());
+    let mut req = http::Request::builder()
+        .version(http::Version::HTTP_2)
+        .uri("https://shop.example/x")
+        .body(())
+        .unwrap();
+    for_http1_backend(&mut req);
+    edits.apply(&mut req).unwrap();
+    assert_eq!(req.headers()["host"], "backend.internal");
+    assert_eq!(req.uri(), "/x");
+}
+
