@@ -93,6 +93,7 @@ mod cors;
 mod duration;
 mod headers;
 mod mirror;
+mod random;
 mod redirect;
 mod rewrite;
 
@@ -102,6 +103,7 @@ use std::time::Duration;
 
 pub use duration::parse_duration;
 pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
+pub use random::SplitMix64;
 
 use crate::api::{
     HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts,
@@ -307,9 +309,10 @@ impl std::error::Error for FilterError {}
 
 /// Computes what the proxy must do for a routed request.
 ///
-/// `random` is any `u64` (the library reads no RNG): it chooses the weighted backend and which
-/// mirrors fire; the same value always gives the same plan. See the [module docs](self) for
-/// the order of the stages and the choices made.
+/// `random` is any `u64` (the library reads no RNG; [`SplitMix64`] is a cheap source a server
+/// can share): it chooses the weighted backend and which mirrors fire; the same value always
+/// gives the same plan. See the [module docs](self) for the order of the stages and the choices
+/// made.
 ///
 /// # Examples
 /// ```

@@ -1,7 +1,7 @@
 //! The conversions a server on the `http` crate uses around a plan: local answers
 //! ([`LocalResponse::into_http`]), the auth service's answer ([`AuthResponse::from_http`]),
 //! connection-specific headers ([`remove_hop_by_hop`]) and the request head an HTTP/1.1 backend
-//! receives ([`for_http1_backend`]).
+//! receives ([`for_http1_backend`]); and a shared source of `random` ([`SplitMix64`]).
 
 use gateway_core::authz::{AuthOptions, AuthResponse};
 use gateway_core::filter::{LocalResponse, Plan, for_http1_backend, plan, remove_hop_by_hop};
@@ -292,3 +292,21 @@ fn a_url_rewrite_hostname_applies_after_the_http1_conversion() {
     assert_eq!(req.uri(), "/x");
 }
 
+// === SplitMix64 ===
+
+#[test]
+fn threads_sharing_one_sequence_never_draw_the_same_value() {
+    let draws = gateway_core::filter::SplitMix64::new(7);
+    let mut all: Vec<u64> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| (0..1000).map(|_| draws.draw()).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 4000);
+}
