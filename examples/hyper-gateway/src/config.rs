@@ -6,13 +6,14 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME};
+use gateway_core::filter::SplitMix64;
 use gateway_core::route::Router;
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
 use http_body_util::Full;
@@ -80,13 +81,12 @@ impl Endpoints {
                 ["listen", p, a] => endpoints.listen.push((port(p)?, addr(a)?)),
                 [service, a] => {
                     let (ns, rest) = service.split_once('/').ok_or_else(|| bad("no namespace"))?;
-                    let (name, p) = rest
-                        .split_once(':')
-                        .map_or((rest, None), |(n, p)| (n, Some(p)));
-                    let key = (ns.to_owned(), name.to_owned());
-                    endpoints
-                        .services
-                        .push((key, p.map(port).transpose()?, addr(a)?));
+                    let (name, p) = match rest.split_once(':') {
+                        Some((name, p)) => (name, Some(port(p)?)),
+                        None => (rest, None),
+                    };
+                    let service = ((ns.to_owned(), name.to_owned()), p, addr(a)?);
+                    endpoints.services.push(service);
                 }
                 _ => return Err(bad("expected `listen PORT ADDR` or `NS/NAME[:PORT] ADDR`")),
             }
@@ -189,15 +189,10 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 fn stamp(args: &Args) -> Stamp {
-    let stamp = |p| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
-    };
-    args.manifests
-        .iter()
-        .chain([&args.endpoints])
-        .map(stamp)
+    let files = args.manifests.iter().chain([&args.endpoints]);
+    let stamp = |m: std::fs::Metadata| (m.modified().ok(), m.len());
+    files
+        .map(|p| std::fs::metadata(p).ok().map(stamp))
         .collect()
 }
 
@@ -208,8 +203,8 @@ pub(crate) struct Shared {
     /// The pooled client for plaintext backends, mirrors and the auth service.
     pub(crate) client: Client<HttpConnector, Full<Bytes>>,
     pub(crate) served: AtomicU64,
-    /// The state of the SplitMix64 sequence behind [`Shared::random`], randomly seeded.
-    draws: AtomicU64,
+    /// The `random` argument of each plan, from a randomly seeded sequence.
+    pub(crate) draws: SplitMix64,
 }
 
 impl Shared {
@@ -221,24 +216,13 @@ impl Shared {
             state: RwLock::new(Arc::new(state)),
             client: Client::builder(TokioExecutor::new()).build(connector),
             served: AtomicU64::new(0),
-            draws: AtomicU64::new(RandomState::new().hash_one(0u64)),
+            draws: SplitMix64::new(RandomState::new().hash_one(0u64)),
         }
     }
 
     /// The configuration new requests use.
     pub(crate) fn current(&self) -> Arc<State> {
         Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// A fresh random draw for weighted backends and mirror percentages: SplitMix64, a few
-    /// instructions per request; statistical quality is all weights need.
-    pub(crate) fn random(&self) -> u64 {
-        const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut z = self.draws.fetch_add(GAMMA, Ordering::Relaxed);
-        z = z.wrapping_add(GAMMA);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }
 

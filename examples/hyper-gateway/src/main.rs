@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use gateway_core::authz::{AuthCheck, AuthOptions, AuthResponse};
-use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, plan, remove_hop_by_hop};
+use gateway_core::filter::remove_hop_by_hop;
+use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, for_http1_backend, plan};
 use gateway_core::request::RequestView;
 use gateway_core::tls::{BackendTls, ClientAuth, coalescing_check};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderValue};
-use hyper::{Request, Response, Uri, Version};
+use hyper::header::HOST;
+use hyper::{Request, Response, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::UnixTime;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -146,9 +147,9 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
         None => route(req, conn, &state, shared, &mut line).await,
     };
     line[status_at..status_at + 3].copy_from_slice(response.status().as_str().as_bytes());
-    push(&mut line, &[" "]);
-    push_number(&mut line, start.elapsed().as_micros() as u64);
-    push(&mut line, &["us\n"]);
+    let mut micros = itoa::Buffer::new();
+    let micros = micros.format(start.elapsed().as_micros() as u64);
+    push(&mut line, &[" ", micros, "us\n"]);
     let _ = std::io::Write::write_all(&mut std::io::stderr(), &line);
     let served = shared.served.fetch_add(1, Ordering::Relaxed) + 1;
     if shared.args.exit_after == Some(served) {
@@ -160,33 +161,22 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
     response
 }
 
+/// Appends to the log line; numbers are formatted with `itoa`, not the formatting machinery
+/// (this runs for every request).
 fn push(line: &mut Vec<u8>, pieces: &[&str]) {
     for piece in pieces {
         line.extend_from_slice(piece.as_bytes());
     }
 }
 
-/// Appends `n` in decimal without the formatting machinery (this runs once per request).
-fn push_number(line: &mut Vec<u8>, mut n: u64) {
-    let start = line.len();
-    loop {
-        line.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line[start..].reverse();
-}
-
 /// The plain proxy the load benchmark compares with: no routing, one backend.
 async fn bypass(req: Request<Incoming>, addr: SocketAddr, shared: &Shared) -> Response<Body> {
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
         return local(LocalResponse::new(413, "request body too large"));
     };
-    origin_form(&mut parts);
-    let req = Request::from_parts(parts, body.to_bytes());
+    let mut req = Request::from_parts(parts, body.to_bytes());
+    for_http1_backend(&mut req);
     let sent = send(req, addr, None, shared).await;
     sent.map_or_else(local, |response| response.map(BodyExt::boxed))
 }
@@ -204,19 +194,19 @@ async fn route(
         log.push(b'-');
         return local(LocalResponse::new(413, "body too large"));
     };
-    let (head, body) = (Request::from_parts(parts, ()), body.to_bytes());
+    let mut req = Request::from_parts(parts, body.to_bytes());
     // The request target as received: the path (HTTP/2 too), or an HTTP/1.x absolute form,
     // the only one that needs rebuilding into one string.
-    let uri = head.uri();
-    let absolute_form = head.version() != Version::HTTP_2 && uri.scheme().is_some();
+    let uri = req.uri();
+    let absolute_form = req.version() != Version::HTTP_2 && uri.scheme().is_some();
     let absolute = absolute_form.then(|| uri.to_string());
     let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = absolute.as_deref().unwrap_or(path_and_query);
     let sni = conn.tls.as_ref().and_then(|(sni, _)| sni.as_deref());
     let scheme = if conn.tls.is_some() { "https" } else { "http" };
-    let view = RequestView::from_http(&head, target.as_bytes(), conn.port);
+    let view = RequestView::from_http(&req, target.as_bytes(), conn.port);
     let view = view.scheme(scheme).sni(sni);
-    if let Some(status) = misdirected(conn, state, authority(&head)) {
+    if let Some(status) = misdirected(conn, state, authority(&req)) {
         log.extend_from_slice(b"coalescing-guard");
         let refused = LocalResponse::new(status, "refused by the coalescing guard");
         return local(refused);
@@ -224,19 +214,17 @@ async fn route(
     let decision = state.router.route(&view);
     match (decision.route(), decision.rule()) {
         (Some(r), Some(rule)) => {
-            push(log, &[r.namespace, "/", r.name, " rule="]);
-            match rule.name {
-                Some(name) => push(log, &[name]),
-                None => push_number(log, rule.index as u64),
-            }
+            let mut index = itoa::Buffer::new();
+            let rule = rule.name.unwrap_or_else(|| index.format(rule.index));
+            push(log, &[r.namespace, "/", r.name, " rule=", rule]);
         }
         _ => push(log, &["- (", decision.reason(), ")"]),
     }
-    let mut next = plan(&decision, &view, shared.random());
+    let mut next = plan(&decision, &view, shared.draws.draw());
     drop(decision);
     let options = AuthOptions::default();
     if let Plan::Authorize(check) = next {
-        next = match check.with_body(&body, &options) {
+        next = match check.with_body(req.body(), &options) {
             Plan::Authorize(check) => {
                 let answer = ask(&check, state, shared).await;
                 check.answer(answer, &options)
@@ -249,14 +237,21 @@ async fn route(
         Plan::Respond(r) => return local(r),
         _ => return local(LocalResponse::new(500, "unknown plan")),
     };
+    // Connection headers go before the edits, which may set any header.
+    for_http1_backend(&mut req);
+    if let Err(e) = fp.request.apply(&mut req) {
+        return local(LocalResponse::new(500, e.to_string()));
+    }
+    let b = fp.backend;
+    let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
+        return local(LocalResponse::new(503, "the backend has no endpoints"));
+    };
+    mirror(&fp, &req, state, shared);
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
-    let (req, addr, deadline) = match prepare(&fp, head, body, state, shared) {
-        Ok(prepared) => prepared,
-        Err(why) => return local(why),
-    };
     let call = send(req, addr, fp.backend_tls.map(|t| (t, state)), shared);
-    let result = match deadline {
+    let limits = [fp.timeouts.request, fp.timeouts.backend_request];
+    let result = match limits.iter().filter_map(|t| t.duration()).min() {
         Some(limit) => match tokio::time::timeout(limit, call).await {
             Ok(result) => result,
             Err(_) => Err(LocalResponse::new(504, "backend timeout")),
@@ -282,25 +277,9 @@ fn misdirected(conn: &Conn, state: &State, authority: &str) -> Option<u16> {
     coalescing_check(&connection, authority, port).status()
 }
 
-/// Applies a forward plan's request edits, starts its mirrors, and says where to send the
-/// request and within which deadline (the rule's timeouts).
-fn prepare(
-    fp: &ForwardPlan<'_>,
-    head: Request<()>,
-    body: Bytes,
-    state: &State,
-    shared: &Shared,
-) -> Result<(Request<Bytes>, SocketAddr, Option<Duration>), LocalResponse> {
-    let (mut parts, ()) = head.into_parts();
-    // Connection headers go before the edits, which may set any header.
-    origin_form(&mut parts);
-    let mut req = Request::from_parts(parts, body);
-    let edited = fp.request.apply(&mut req);
-    edited.map_err(|e| LocalResponse::new(500, e.to_string()))?;
-    let b = fp.backend;
-    let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
-        return Err(LocalResponse::new(503, "the backend has no endpoints"));
-    };
+/// Sends a copy of the (edited) request to each of the plan's mirrors, in the background; their
+/// answers are ignored.
+fn mirror(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
         if let Some(to) = state.endpoints.find(&m.namespace, &m.name, m.port) {
@@ -312,8 +291,6 @@ fn prepare(
             tokio::spawn(async move { client.request(absolute(copy, to)).await });
         }
     }
-    let limits = [fp.timeouts.request, fp.timeouts.backend_request];
-    Ok((req, addr, limits.iter().filter_map(|t| t.duration()).min()))
 }
 
 /// Sends a request (origin-form URI, Host header set) to a backend address, over TLS with
@@ -378,22 +355,6 @@ async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthRespo
         Ok(None) => AuthResponse::Unreachable,
         Err(_) => AuthResponse::Timeout,
     }
-}
-
-/// Puts the authority in a Host header (HTTP/2 carries it in the URI), makes the URI
-/// origin-form and drops hop-by-hop headers: the request as an HTTP/1.1 backend must
-/// receive it.
-fn origin_form(parts: &mut hyper::http::request::Parts) {
-    if let Some(a) = parts.uri.authority()
-        && !parts.headers.contains_key(HOST)
-        && let Ok(value) = HeaderValue::from_str(a.as_str())
-    {
-        parts.headers.insert(HOST, value);
-    }
-    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = pq.parse().unwrap_or_else(|_| Uri::from_static("/"));
-    parts.version = Version::HTTP_11;
-    remove_hop_by_hop(&mut parts.headers);
 }
 
 /// The same request with an absolute URI naming the backend address, for the pooled client.
