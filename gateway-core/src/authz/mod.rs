@@ -12,7 +12,8 @@
 //! A rule protected by `ExternalAuth` never yields [`Plan::Forward`] directly: the plan to
 //! forward is sealed inside the [`AuthCheck`] and only [`AuthCheck::answer`] with an allowing
 //! answer releases it. [`authorize`] and [`authorize_async`] drive the whole exchange with an
-//! [`AuthClient`] or [`AsyncAuthClient`] the server plugs in.
+//! [`AuthClient`] or [`AsyncAuthClient`] the server plugs in. A client on the `http` crate
+//! sends [`AuthCheck::to_http_request`] and reads the answer with [`AuthResponse::from_http`].
 //!
 //! ```
 //! use gateway_core::authz::{AuthOptions, AuthResponse};
@@ -237,6 +238,51 @@ pub enum AuthResponse {
     Timeout,
     /// An answer that could not be understood (why, for logs).
     Malformed(String),
+}
+
+impl AuthResponse {
+    /// The answer of an HTTP auth service, from the `http::Response` the proxy received (with
+    /// its body collected): the status, the headers in order (repeated names as separate
+    /// fields) and the body.
+    ///
+    /// Every proxy that calls an HTTP auth service with an `http`-based client needs this
+    /// conversion; [`AuthCheck::to_http_request`] is the other direction. A header value that
+    /// is not UTF-8 cannot be judged, so the answer is then [`AuthResponse::Malformed`] and
+    /// the request fails closed rather than go on without that header.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::authz::AuthResponse;
+    ///
+    /// let denied = http::Response::builder()
+    ///     .status(401)
+    ///     .header("www-authenticate", "Basic")
+    ///     .body("who are you?")
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     AuthResponse::from_http(denied),
+    ///     AuthResponse::Http {
+    ///         status: 401,
+    ///         headers: vec![("www-authenticate".into(), "Basic".into())],
+    ///         body: b"who are you?".to_vec(),
+    ///     }
+    /// );
+    /// ```
+    pub fn from_http<B: Into<Vec<u8>>>(response: http::Response<B>) -> Self {
+        let (parts, body) = response.into_parts();
+        let mut headers = Vec::with_capacity(parts.headers.len());
+        for (name, value) in &parts.headers {
+            let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
+                return Self::Malformed(format!("the value of header {name} is not UTF-8"));
+            };
+            headers.push((name.as_str().to_owned(), value.to_owned()));
+        }
+        Self::Http {
+            status: parts.status.as_u16(),
+            headers,
+            body: body.into(),
+        }
+    }
 }
 
 /// The meaning of an answer: [`AuthCheck::judge`].

@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use http::header::{Entry, HOST};
+use http::header::{CONNECTION, Entry, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::uri::{Authority, PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -193,6 +193,115 @@ impl HeaderEdits {
         if !self.remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             self.remove.push(name.to_ascii_lowercase());
         }
+    }
+}
+
+/// Turns a request as received, over HTTP/1.x or HTTP/2, into the head an HTTP/1.1 backend
+/// must receive: the routed authority in `Host`, an origin-form target, version HTTP/1.1, and
+/// no field that belongs to the client's connection ([`remove_hop_by_hop`]).
+///
+/// When the URI carries an authority (an HTTP/2 `:authority`, or an HTTP/1.x absolute-form
+/// target), it replaces any `Host` header. That is the authority the router matched (see
+/// [`request::authority`](crate::request::authority): for an absolute-form target RFC 9112
+/// section 3.2.2 says a server "MUST ignore the received Host header field"), so forwarding
+/// the client's own `Host` instead would let the backend see another host than the one routed
+/// and authorized. Otherwise the `Host` header is forwarded as received.
+///
+/// Every server that forwards `http` requests to HTTP/1.1 backends needs this step. Call it
+/// before [`RequestEdits::apply`], which then sets `Host` for a URLRewrite hostname. Costs one
+/// header insertion when the URI has an authority, plus [`remove_hop_by_hop`]; the path and
+/// query are not copied.
+///
+/// # Examples
+/// ```
+/// use gateway_core::filter::for_http1_backend;
+///
+/// let mut req = http::Request::builder()
+///     .version(http::Version::HTTP_2)
+///     .uri("https://shop.example.com/cart?id=1")
+///     .header("te", "trailers")
+///     .body(())
+///     .unwrap();
+/// for_http1_backend(&mut req);
+/// assert_eq!(req.uri(), "/cart?id=1");
+/// assert_eq!(req.headers()["host"], "shop.example.com");
+/// assert_eq!(req.version(), http::Version::HTTP_11);
+/// assert!(req.headers().get("te").is_none());
+/// ```
+pub fn for_http1_backend<B>(req: &mut http::Request<B>) {
+    let authority = req.uri().authority();
+    if let Some(host) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+        req.headers_mut().insert(HOST, host);
+    }
+    let origin = match req.uri().path_and_query() {
+        Some(path_and_query) => Uri::from(path_and_query.clone()),
+        None => Uri::from_static("/"),
+    };
+    *req.uri_mut() = origin;
+    *req.version_mut() = http::Version::HTTP_11;
+    remove_hop_by_hop(req.headers_mut());
+}
+
+/// The fields that describe one connection, besides those `Connection` names (RFC 9110
+/// section 7.6.1, plus the obsolete `keep-alive` and `proxy-connection`).
+const HOP_BY_HOP: [HeaderName; 7] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
+
+/// Removes the header fields that belong to one connection and must not be forwarded: every
+/// field `Connection` names, then `connection`, `keep-alive`, `proxy-connection`, `te`,
+/// `trailer`, `transfer-encoding` and `upgrade`.
+///
+/// RFC 9110 section 7.6.1: "a proxy or gateway MUST parse a received Connection header field
+/// before a message is forwarded and, for each connection-option in this field, remove any
+/// header or trailer field(s) from the message with the same name as the connection-option,
+/// and then remove the Connection header field itself". A proxy calls this on the request it
+/// forwards and on the response it returns.
+///
+/// Two choices: `host` is never removed because `Connection` names it (the backend must see
+/// the authority the request was routed on), and a proxy should call this on the client's
+/// request *before* [`RequestEdits::apply`], so that `Connection` cannot remove a header a
+/// filter or the auth service set. Costs one lookup per listed name; allocates only when
+/// `Connection` names other fields.
+///
+/// # Examples
+/// ```
+/// use gateway_core::filter::remove_hop_by_hop;
+///
+/// let mut req = http::Request::builder()
+///     .header("host", "example.com")
+///     .header("connection", "keep-alive, x-trace, host")
+///     .header("keep-alive", "timeout=5")
+///     .header("x-trace", "1")
+///     .header("x-kept", "1")
+///     .body(())
+///     .unwrap();
+/// remove_hop_by_hop(req.headers_mut());
+/// let names: Vec<&str> = req.headers().keys().map(|n| n.as_str()).collect();
+/// assert_eq!(names, ["host", "x-kept"]);
+/// ```
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .filter(|n| *n != HOST)
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 

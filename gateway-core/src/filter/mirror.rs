@@ -30,7 +30,7 @@ pub(super) fn fires(
     index: u64,
 ) -> Option<Mirror> {
     let share = share(m)?;
-    if draw(random, index) % PARTS >= share {
+    if super::random::nth(random, index) % PARTS >= share {
         return None;
     }
     let r = &m.backend_ref;
@@ -70,13 +70,4 @@ fn share(m: &RequestMirror) -> Option<u64> {
         }
         (Some(_), Some(_)) => None,
     }
-}
-
-/// The `index + 1`-th output of splitmix64 seeded with `random`.
-pub(super) fn draw(random: u64, index: u64) -> u64 {
-    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut z = random.wrapping_add(index.wrapping_add(1).wrapping_mul(GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

@@ -12,7 +12,10 @@
 //! [`plan`] reads the matched rule's filters (HTTPRoute or GRPCRoute) and turns them into
 //! concrete edits. The proxy applies [`RequestEdits`] to the request it forwards (one call for
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
-//! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers.
+//! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
+//! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], prepares
+//! what it forwards to an HTTP/1.1 backend with [`for_http1_backend`] (which strips what
+//! belongs to the client's connection, as [`remove_hop_by_hop`] does for responses).
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -90,6 +93,7 @@ mod cors;
 mod duration;
 mod headers;
 mod mirror;
+mod random;
 mod redirect;
 mod rewrite;
 
@@ -98,7 +102,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use duration::parse_duration;
-pub use headers::{HeaderEdits, RequestEdits};
+pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
+pub use random::SplitMix64;
 
 use crate::api::{
     HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts, SessionPersistence,
@@ -153,6 +158,42 @@ impl LocalResponse {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The response as an `http::Response`, for a server built on the `http` crate to send:
+    /// the status, the headers in order (repeated names stay separate fields) and the body.
+    /// The reason is not part of it: it is for logs.
+    ///
+    /// Every server that embeds the library needs this conversion for redirects, CORS
+    /// preflights, auth denials and errors; it moves the headers and body without copying.
+    /// A status outside 100..=999 becomes 500, and a header that `http` cannot represent is
+    /// left out, as [`HeaderEdits::apply`] does (the library never builds either).
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::filter::LocalResponse;
+    ///
+    /// let mut redirect = LocalResponse::new(302, "RequestRedirect");
+    /// redirect.headers.push(("location".into(), "https://example.com/".into()));
+    /// let response = redirect.into_http();
+    /// assert_eq!(response.status(), 302);
+    /// assert_eq!(response.headers()["location"], "https://example.com/");
+    /// assert!(response.body().is_empty());
+    /// ```
+    pub fn into_http(self) -> http::Response<Vec<u8>> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::try_from(name),
+                http::HeaderValue::try_from(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
     }
 }
 
@@ -267,9 +308,10 @@ impl std::error::Error for FilterError {}
 
 /// Computes what the proxy must do for a routed request.
 ///
-/// `random` is any `u64` (the library reads no RNG): it chooses the weighted backend and which
-/// mirrors fire; the same value always gives the same plan. See the [module docs](self) for
-/// the order of the stages and the choices made.
+/// `random` is any `u64` (the library reads no RNG; [`SplitMix64`] is a cheap source a server
+/// can share): it chooses the weighted backend and which mirrors fire; the same value always
+/// gives the same plan. See the [module docs](self) for the order of the stages and the choices
+/// made.
 ///
 /// # Examples
 /// ```
