@@ -1329,10 +1329,41 @@ fn replaces_prefix(f: &HttpRouteFilter) -> bool {
 
 /// Shares equal compiled values: one allocation per distinct value, however many rules hold it.
 struct Interner<T: ?Sized> {
-    /// Keyed by a hash of the value's `Debug` text (the wire types derive `PartialEq` but not
-    /// `Hash`); equality decides within a bucket, so values that are equal but print
-    /// differently are merely not shared.
+    /// Keyed by [`ShareHash`]; equality decides within a bucket.
     buckets: HashMap<u64, Vec<Arc<T>>>,
+}
+
+/// A hash consistent with `PartialEq` (equal values hash alike), cheap for the common values.
+trait ShareHash {
+    fn share_hash(&self) -> u64;
+}
+
+impl ShareHash for [WeightedBackend] {
+    /// Every field but the TLS settings, which are a function of the backend.
+    fn share_hash(&self) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = rustc_hash::FxHasher::default();
+        for b in self {
+            b.backend.hash(&mut h);
+            b.weight.hash(&mut h);
+            b.index.hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+impl ShareHash for RuleSpec {
+    /// Most rules have no filters or settings: those hash by kind alone. The wire types of the
+    /// others derive `PartialEq` but not `Hash`, so they hash by their `Debug` text; values
+    /// that are equal but print differently are merely not shared.
+    fn share_hash(&self) -> u64 {
+        match self {
+            Self::Http(f) if *f == RuleFilters::default() => 1,
+            Self::Grpc(f) if *f == RuleFilters::default() => 2,
+            Self::L4 => 3,
+            _ => debug_hash(self),
+        }
+    }
 }
 
 impl<T: ?Sized> Default for Interner<T> {
@@ -1343,9 +1374,9 @@ impl<T: ?Sized> Default for Interner<T> {
     }
 }
 
-impl<T: ?Sized + PartialEq + fmt::Debug> Interner<T> {
+impl<T: ?Sized + PartialEq + ShareHash> Interner<T> {
     fn intern<V: std::borrow::Borrow<T> + Into<Arc<T>>>(&mut self, value: V) -> Arc<T> {
-        let bucket = self.buckets.entry(debug_hash(value.borrow())).or_default();
+        let bucket = self.buckets.entry(value.borrow().share_hash()).or_default();
         if let Some(shared) = bucket.iter().find(|s| ***s == *value.borrow()) {
             return Arc::clone(shared);
         }
