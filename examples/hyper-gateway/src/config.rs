@@ -127,8 +127,8 @@ impl State {
     /// Reads the manifests and the endpoints file and builds the router and TLS settings.
     pub(crate) fn load(args: &Args) -> Result<(Self, Stamp), String> {
         let stamp = stamp(args);
-        let read = |p: &PathBuf| std::fs::read_to_string(p);
-        let read = |p: &PathBuf| read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let read =
+            |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
         let endpoints = Endpoints::parse(&read(&args.endpoints)?)?;
         // More objects than a cluster-sized default: the benchmark loads 10,000 routes.
         let mut load = LoadOptions::default();
@@ -191,9 +191,8 @@ fn provider() -> Arc<CryptoProvider> {
 fn stamp(args: &Args) -> Stamp {
     let files = args.manifests.iter().chain([&args.endpoints]);
     let stamp = |m: std::fs::Metadata| (m.modified().ok(), m.len());
-    files
-        .map(|p| std::fs::metadata(p).ok().map(stamp))
-        .collect()
+    let stamps = files.map(|p| std::fs::metadata(p).ok().map(stamp));
+    stamps.collect()
 }
 
 /// State shared by every connection.
