@@ -211,11 +211,14 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         }
         _ => push(log, &["- (", decision.reason(), ")"]),
     }
-    let next = plan(&decision, &view, shared.draws.draw());
+    let mut next = plan(&decision, &view, shared.draws.draw());
     drop(decision);
-    let ask = async |check: &AuthCheck<'_>| ask(check, state, shared).await;
-    let fp = match authorize_with_body(next, req.body(), &AuthOptions::default(), ask).await {
-        Plan::Forward(fp) => fp,
+    if let Plan::Authorize(_) = next {
+        let auth = async |check: &AuthCheck<'_>| ask(check, state, shared).await;
+        next = authorize_with_body(next, req.body(), &AuthOptions::default(), auth).await;
+    }
+    let fp = match next {
+        Plan::Forward(ref fp) => fp,
         Plan::Respond(r) => return local(r),
         _ => return local(LocalResponse::new(500, "unknown plan")),
     };
@@ -228,17 +231,17 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
         return local(LocalResponse::new(503, "the backend has no endpoints"));
     };
-    mirror(&fp, &req, state, shared);
+    start_mirrors(fp, &req, state, shared);
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
-    let call = send(req, addr, fp.backend_tls.map(|t| (t, state)), shared);
+    let tls = fp.backend_tls.map(|t| (t, state));
     let limits = [fp.timeouts.request, fp.timeouts.backend_request];
     let result = match limits.iter().filter_map(|t| t.duration()).min() {
-        Some(limit) => match tokio::time::timeout(limit, call).await {
+        Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
             Ok(result) => result,
             Err(_) => Err(LocalResponse::new(504, "backend timeout")),
         },
-        None => call.await,
+        None => send(req, addr, tls, shared).await,
     };
     result.map_or_else(local, |mut response| {
         fp.response.apply(response.headers_mut());
@@ -248,7 +251,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
 
 /// Sends a copy of the (edited) request to each of the plan's mirrors, in the background; their
 /// answers are ignored.
-fn mirror(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
+fn start_mirrors(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
         if let Some(to) = state.endpoints.find(&m.namespace, &m.name, m.port) {
