@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::authz::{AuthOptions, authorize, authorize_async};
+use gateway_core::authz::{
+    AuthCheck, AuthOptions, AuthResponse, authorize, authorize_async, authorize_with_body,
+};
 use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{Outcome, Router};
@@ -275,6 +277,41 @@ fn a_body_over_max_size_never_reaches_the_auth_service_or_the_backend() {
     assert_eq!(check.max_body, Some(16));
     let r = responded(check.with_body(&[b'x'; 17], &AuthOptions::default()));
     assert_eq!(r.status, 413);
+}
+
+/// `authorize_with_body`: the body is in the check the server's call receives, one call per
+/// check; a body over `forwardBody.maxSize` and a plan without a check never reach the call.
+#[tokio::test]
+async fn authorize_with_body_puts_the_body_in_the_check_before_asking() {
+    let router = router();
+    let headers = [("host", "example.com")];
+    let options = AuthOptions::default();
+    let req = RequestView::new("POST", b"/admin/allow", Headers::Pairs(&headers));
+    let decision = router.route(&req);
+    let asked = std::cell::Cell::new(0);
+    let allow = async |check: &AuthCheck<'_>| {
+        asked.set(asked.get() + 1);
+        assert_eq!(check.http().unwrap().body, b"hello");
+        AuthResponse::Http {
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    };
+    let first = plan(&decision, &req, 0);
+    let f = forwarded(authorize_with_body(first, b"hello", &options, allow).await);
+    assert_eq!((f.backend.name.as_str(), asked.get()), ("app", 1));
+
+    let never = async |_: &AuthCheck<'_>| -> AuthResponse { panic!("the service was asked") };
+    let first = plan(&decision, &req, 0);
+    let r = responded(authorize_with_body(first, &[b'x'; 17], &options, never).await);
+    assert_eq!(r.status, 413);
+
+    let public = RequestView::new("GET", b"/", Headers::Pairs(&headers));
+    let decision = router.route(&public);
+    let never = async |_: &AuthCheck<'_>| -> AuthResponse { panic!("the service was asked") };
+    let f = forwarded(authorize_with_body(plan(&decision, &public, 0), b"", &options, never).await);
+    assert_eq!(f.backend.name, "public");
 }
 
 // === gRPC auth service ===

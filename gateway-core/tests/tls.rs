@@ -596,6 +596,38 @@ fn coalesced_request_for_another_listener_is_misdirected() {
     );
 }
 
+/// A server that reloads keeps what each handshake established and asks the configuration
+/// current at each request: the answers of `coalescing_check`, and a port on which this
+/// configuration terminates no TLS refuses the connection's requests.
+#[test]
+fn frontend_coalescing_check_asks_the_current_configuration() {
+    let f = frontend();
+    let check = |port: u16, auth: &ClientAuth, authority: &str| {
+        f.tls
+            .coalescing_check(port, Some("app.example.com"), auth, authority)
+    };
+    let none = ClientAuth::NotRequested;
+    assert_eq!(check(443, &none, "app.example.com"), Coalescing::Allow);
+    assert_eq!(check(443, &none, "other.example.com"), Coalescing::NotFound);
+    assert_eq!(
+        check(443, &none, "app.example.com/x"),
+        Coalescing::BadRequest
+    );
+    // 8443 requires a valid client certificate: a connection that proved none (accepted under
+    // an earlier configuration) is refused.
+    assert_eq!(
+        check(8443, &none, "app.example.com"),
+        Coalescing::Misdirected
+    );
+    let verified = ClientAuth::Verified;
+    assert_eq!(check(8443, &verified, "app.example.com"), Coalescing::Allow);
+    // No TLS on 8080 in this configuration.
+    assert_eq!(
+        check(8080, &verified, "app.example.com"),
+        Coalescing::Misdirected
+    );
+}
+
 /// GEP-1713: an XListenerSet's HTTPS listener is served on the Gateway's port with the
 /// certificate from the set's own namespace (no ReferenceGrant needed there), beside the
 /// Gateway's listener; a same-named Gateway listener does not stand in for it.

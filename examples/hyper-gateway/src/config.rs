@@ -99,11 +99,18 @@ impl Endpoints {
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
         let services = &self.services;
         let first = services.partition_point(|((ns, n), ..)| (&**ns, &**n) < (namespace, name));
-        let lines = services.get(first..)?.iter();
-        let mut lines = lines.take_while(|((ns, n), ..)| ns == namespace && n == name);
-        let every = lines.clone().find(|(_, p, _)| p.is_none());
-        let exact = lines.find(|(_, p, _)| *p == Some(port));
-        exact.or(every).map(|(.., addr)| *addr)
+        let mut every = None;
+        for ((ns, n), p, addr) in services.get(first..)? {
+            if ns != namespace || n != name {
+                break;
+            }
+            match p {
+                Some(p) if *p == port => return Some(*addr),
+                None => every = every.or(Some(*addr)),
+                Some(_) => {}
+            }
+        }
+        every
     }
 }
 
@@ -117,7 +124,6 @@ pub(crate) struct State {
     /// Backend TLS client configurations (or why there is none), built on first use, keyed
     /// by policy address (the policies live in `router`, as long as this state).
     backend_clients: Mutex<HashMap<usize, Result<Arc<ClientConfig>, String>>>,
-    roots: SystemRoots,
 }
 
 /// What the file watcher compares: each file's modification time and length.
@@ -127,8 +133,8 @@ impl State {
     /// Reads the manifests and the endpoints file and builds the router and TLS settings.
     pub(crate) fn load(args: &Args) -> Result<(Self, Stamp), String> {
         let stamp = stamp(args);
-        let read = |p: &PathBuf| std::fs::read_to_string(p);
-        let read = |p: &PathBuf| read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let read =
+            |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
         let endpoints = Endpoints::parse(&read(&args.endpoints)?)?;
         // More objects than a cluster-sized default: the benchmark loads 10,000 routes.
         let mut load = LoadOptions::default();
@@ -156,14 +162,13 @@ impl State {
             acceptors.insert(port.port, TlsAcceptor::from(Arc::new(server)));
         }
         eprintln!("loaded {} rules for {ns}/{name}", router.rule_count());
-        let (backend_clients, roots) = (Mutex::default(), SystemRoots::bundled());
+        let backend_clients = Mutex::default();
         let state = State {
             router,
             frontend,
             acceptors,
             endpoints,
             backend_clients,
-            roots,
         };
         Ok((state, stamp))
     }
@@ -176,7 +181,7 @@ impl State {
         let mut cache = cache.unwrap_or_else(PoisonError::into_inner);
         let build = || {
             let time = Arc::new(DefaultTimeProvider);
-            let config = policy.client_config(provider(), time, &self.roots);
+            let config = policy.client_config(provider(), time, &SystemRoots::bundled());
             let config = config.map_err(|e| format!("backend TLS settings: {e}"))?;
             Ok(Arc::new(config))
         };
@@ -191,9 +196,8 @@ fn provider() -> Arc<CryptoProvider> {
 fn stamp(args: &Args) -> Stamp {
     let files = args.manifests.iter().chain([&args.endpoints]);
     let stamp = |m: std::fs::Metadata| (m.modified().ok(), m.len());
-    files
-        .map(|p| std::fs::metadata(p).ok().map(stamp))
-        .collect()
+    let stamps = files.map(|p| std::fs::metadata(p).ok().map(stamp));
+    stamps.collect()
 }
 
 /// State shared by every connection.

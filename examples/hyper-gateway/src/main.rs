@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use gateway_core::authz::{AuthCheck, AuthOptions, AuthResponse};
+use gateway_core::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
 use gateway_core::filter::remove_hop_by_hop;
 use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, for_http1_backend, plan};
 use gateway_core::request::RequestView;
-use gateway_core::tls::{BackendTls, ClientAuth, coalescing_check};
+use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -83,6 +83,7 @@ struct Conn {
     port: u16,
     /// For TLS: the server name and what the client certificate proved.
     tls: Option<(Option<String>, ClientAuth)>,
+    shared: Arc<Shared>,
 }
 
 /// Accepts connections on one listener; terminates TLS on the ports that have it.
@@ -96,7 +97,8 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let state = shared.current();
             let Some(acceptor) = state.acceptors.get(&port).cloned() else {
-                return serve(tcp, Conn { port, tls: None }, shared).await;
+                let tls = None;
+                return serve(tcp, Conn { port, tls, shared }).await;
             };
             let stream = match acceptor.accept(tcp).await {
                 Ok(stream) => stream,
@@ -109,43 +111,33 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
             };
             let tls = Some((session.server_name().map(str::to_owned), auth));
             drop(state);
-            serve(stream, Conn { port, tls }, shared).await;
+            serve(stream, Conn { port, tls, shared }).await;
         });
     }
 }
 
 /// Serves HTTP/1.1 and HTTP/2 (by ALPN, or cleartext with prior knowledge) on a connection.
-async fn serve<S>(io: S, conn: Conn, shared: Arc<Shared>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+async fn serve(io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, conn: Conn) {
     let conn = Arc::new(conn);
     let service = hyper::service::service_fn(move |req| {
-        let (conn, shared) = (Arc::clone(&conn), Arc::clone(&shared));
-        async move { Ok::<_, Infallible>(handle(req, &conn, &shared).await) }
+        let conn = Arc::clone(&conn);
+        async move { Ok::<_, Infallible>(handle(req, &conn).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
-/// One request: route it, or forward it to the bypass backend; log one line,
+/// One request: route it (or forward it to the bypass backend) and log one line,
 /// `METHOD authority+path STATUS namespace/route rule=NAME|INDEX DURATIONus`.
-async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Response<Body> {
-    let start = Instant::now();
-    let state = shared.current();
+async fn handle(req: Request<Incoming>, conn: &Conn) -> Response<Body> {
+    let (start, shared) = (Instant::now(), &*conn.shared);
     // Built in one buffer and written with one call (stderr is unbuffered). The status is
     // written over the `000` once known; what served the request is appended after it.
     let mut line = Vec::with_capacity(128);
     let (method, path) = (req.method().as_str(), req.uri().path());
     push(&mut line, &[method, " ", authority(&req), path, " 000 "]);
     let status_at = line.len() - 4;
-    let response = match shared.args.bypass {
-        Some(addr) => {
-            line.extend_from_slice(b"bypass");
-            bypass(req, addr, shared).await
-        }
-        None => route(req, conn, &state, shared, &mut line).await,
-    };
+    let response = route(req, conn, &mut line).await;
     line[status_at..status_at + 3].copy_from_slice(response.status().as_str().as_bytes());
     let mut micros = itoa::Buffer::new();
     let micros = micros.format(start.elapsed().as_micros() as u64);
@@ -169,32 +161,25 @@ fn push(line: &mut Vec<u8>, pieces: &[&str]) {
     }
 }
 
-/// The plain proxy the load benchmark compares with: no routing, one backend.
-async fn bypass(req: Request<Incoming>, addr: SocketAddr, shared: &Shared) -> Response<Body> {
+/// Routes, authorizes and executes one request, or with `--bypass` forwards it without
+/// routing; appends what served it to `log`.
+async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Response<Body> {
+    let shared = &*conn.shared;
+    // The configuration this request starts with: it keeps it to the end, reloads or not.
+    let state = &*shared.current();
     let (parts, body) = req.into_parts();
     let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
-        return local(LocalResponse::new(413, "request body too large"));
-    };
-    let mut req = Request::from_parts(parts, body.to_bytes());
-    for_http1_backend(&mut req);
-    let sent = send(req, addr, None, shared).await;
-    sent.map_or_else(local, |response| response.map(BodyExt::boxed))
-}
-
-/// Routes, authorizes and executes one request; appends which rule served it to `log`.
-async fn route(
-    req: Request<Incoming>,
-    conn: &Conn,
-    state: &State,
-    shared: &Shared,
-    log: &mut Vec<u8>,
-) -> Response<Body> {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
-        log.push(b'-');
+        push(log, &[shared.args.bypass.map_or("-", |_| "bypass")]);
         return local(LocalResponse::new(413, "body too large"));
     };
     let mut req = Request::from_parts(parts, body.to_bytes());
+    if let Some(addr) = shared.args.bypass {
+        // The plain proxy the load benchmark compares with: no routing, one backend.
+        log.extend_from_slice(b"bypass");
+        for_http1_backend(&mut req);
+        let sent = send(req, addr, None, shared).await;
+        return sent.map_or_else(local, |response| response.map(BodyExt::boxed));
+    }
     // The request target as received: the path (HTTP/2 too), or an HTTP/1.x absolute form,
     // the only one that needs rebuilding into one string.
     let uri = req.uri();
@@ -206,10 +191,16 @@ async fn route(
     let scheme = if conn.tls.is_some() { "https" } else { "http" };
     let view = RequestView::from_http(&req, target.as_bytes(), conn.port);
     let view = view.scheme(scheme).sni(sni);
-    if let Some(status) = misdirected(conn, state, authority(&req)) {
-        log.extend_from_slice(b"coalescing-guard");
-        let refused = LocalResponse::new(status, "refused by the coalescing guard");
-        return local(refused);
+    // GEP-3567: on a TLS connection, a request for another listener's host is refused.
+    if let Some((sni, auth)) = &conn.tls {
+        let (sni, authority) = (sni.as_deref(), authority(&req));
+        let guard = |f: &FrontendTls| f.coalescing_check(conn.port, sni, auth, authority);
+        let frontend = state.frontend.as_ref();
+        if let Some(status) = frontend.map_or(Coalescing::Misdirected, guard).status() {
+            log.extend_from_slice(b"coalescing-guard");
+            let refused = LocalResponse::new(status, "refused by the coalescing guard");
+            return local(refused);
+        }
     }
     let decision = state.router.route(&view);
     match (decision.route(), decision.rule()) {
@@ -222,18 +213,12 @@ async fn route(
     }
     let mut next = plan(&decision, &view, shared.draws.draw());
     drop(decision);
-    let options = AuthOptions::default();
-    if let Plan::Authorize(check) = next {
-        next = match check.with_body(req.body(), &options) {
-            Plan::Authorize(check) => {
-                let answer = ask(&check, state, shared).await;
-                check.answer(answer, &options)
-            }
-            other => other,
-        };
+    if let Plan::Authorize(_) = next {
+        let auth = async |check: &AuthCheck<'_>| ask(check, state, shared).await;
+        next = authorize_with_body(next, req.body(), &AuthOptions::default(), auth).await;
     }
     let fp = match next {
-        Plan::Forward(fp) => fp,
+        Plan::Forward(ref fp) => fp,
         Plan::Respond(r) => return local(r),
         _ => return local(LocalResponse::new(500, "unknown plan")),
     };
@@ -246,17 +231,17 @@ async fn route(
     let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
         return local(LocalResponse::new(503, "the backend has no endpoints"));
     };
-    mirror(&fp, &req, state, shared);
+    start_mirrors(fp, &req, state, shared);
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
-    let call = send(req, addr, fp.backend_tls.map(|t| (t, state)), shared);
+    let tls = fp.backend_tls.map(|t| (t, state));
     let limits = [fp.timeouts.request, fp.timeouts.backend_request];
     let result = match limits.iter().filter_map(|t| t.duration()).min() {
-        Some(limit) => match tokio::time::timeout(limit, call).await {
+        Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
             Ok(result) => result,
             Err(_) => Err(LocalResponse::new(504, "backend timeout")),
         },
-        None => call.await,
+        None => send(req, addr, tls, shared).await,
     };
     result.map_or_else(local, |mut response| {
         fp.response.apply(response.headers_mut());
@@ -264,22 +249,9 @@ async fn route(
     })
 }
 
-/// The coalescing guard (GEP-3567): a request on a TLS connection must be for the listener the
-/// handshake's server name chose. The status to refuse it with (421, or 404 when no listener
-/// of the port serves its host), if any.
-fn misdirected(conn: &Conn, state: &State, authority: &str) -> Option<u16> {
-    let (sni, auth) = conn.tls.as_ref()?;
-    // A port that no longer terminates TLS (after a reload) serves none of its connections.
-    let Some(port) = state.frontend.as_ref().and_then(|f| f.port(conn.port)) else {
-        return Some(421);
-    };
-    let connection = port.connection(sni.as_deref(), auth.clone());
-    coalescing_check(&connection, authority, port).status()
-}
-
 /// Sends a copy of the (edited) request to each of the plan's mirrors, in the background; their
 /// answers are ignored.
-fn mirror(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
+fn start_mirrors(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
         if let Some(to) = state.endpoints.find(&m.namespace, &m.name, m.port) {
@@ -308,9 +280,8 @@ async fn send(
             call.await.map_err(bad_gateway)?
         }
         Some((policy, state)) => {
-            let connector = tokio_rustls::TlsConnector::from(
-                state.backend_client(policy).map_err(bad_gateway)?,
-            );
+            let config = state.backend_client(policy).map_err(bad_gateway)?;
+            let connector = tokio_rustls::TlsConnector::from(config);
             let no_name = || bad_gateway("the policy's hostname is not a server name");
             let name = policy.server_name().ok_or_else(no_name)?;
             let tcp = TcpStream::connect(addr).await.map_err(bad_gateway)?;
@@ -343,12 +314,9 @@ async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthRespo
     let call = async {
         let req = absolute(req.map(|body| Full::new(Bytes::from(body))), addr);
         let (head, body) = shared.client.request(req).await.ok()?.into_parts();
-        let body = Limited::new(body, MAX_BODY)
-            .collect()
-            .await
-            .ok()?
-            .to_bytes();
-        Some(AuthResponse::from_http(Response::from_parts(head, body)))
+        let body = Limited::new(body, MAX_BODY).collect().await.ok()?;
+        let answer = Response::from_parts(head, body.to_bytes());
+        Some(AuthResponse::from_http(answer))
     };
     match tokio::time::timeout(AUTH_TIMEOUT, call).await {
         Ok(Some(answer)) => answer,
@@ -369,9 +337,8 @@ fn absolute<B>(mut req: Request<B>, addr: SocketAddr) -> Request<B> {
 /// `:authority` (HTTP/2) or the Host header, as received.
 fn authority<B>(req: &Request<B>) -> &str {
     let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-    req.uri()
-        .authority()
-        .map_or(host.unwrap_or(""), |a| a.as_str())
+    let authority = req.uri().authority().map(|a| a.as_str());
+    authority.or(host).unwrap_or("")
 }
 
 /// A response the gateway makes itself: a redirect, a CORS preflight, a denial or an error.

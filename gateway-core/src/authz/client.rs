@@ -46,3 +46,46 @@ pub async fn authorize_async<'r>(
         other => other,
     }
 }
+
+/// Completes a plan with the auth service's answer, the request body included: when `plan` is
+/// [`Plan::Authorize`], adds `body` to the check ([`AuthCheck::with_body`], which answers a
+/// body over `forwardBody.maxSize` itself, 413 by default, without asking), awaits `ask` with
+/// the check and returns the plan the answer gives ([`AuthCheck::answer`]). Any other plan is
+/// returned as is, and `ask` is not called.
+///
+/// This is [`authorize_async`] for a server that buffers request bodies and passes its call
+/// to the auth service as an async closure rather than implementing [`AsyncAuthClient`]. The
+/// order matters and is easy to get wrong by hand: the body goes into the check before the
+/// call, and nothing is forwarded without the answer.
+///
+/// # Examples
+/// ```
+/// use gateway_core::authz::{AuthOptions, AuthResponse, authorize_with_body};
+/// # use gateway_core::filter::Plan;
+/// # async fn f(plan: Plan<'_>, body: &[u8]) {
+/// let options = AuthOptions::default();
+/// let plan = authorize_with_body(plan, body, &options, async |check| {
+///     // Send `check.to_http_request()` to `check.backend` and read the answer with
+///     // `AuthResponse::from_http`; without an answer in time:
+///     AuthResponse::Timeout
+/// })
+/// .await;
+/// # }
+/// ```
+pub async fn authorize_with_body<'r>(
+    plan: Plan<'r>,
+    body: &[u8],
+    options: &AuthOptions,
+    ask: impl AsyncFnOnce(&AuthCheck<'r>) -> AuthResponse,
+) -> Plan<'r> {
+    let Plan::Authorize(check) = plan else {
+        return plan;
+    };
+    match check.with_body(body, options) {
+        Plan::Authorize(check) => {
+            let response = ask(&check).await;
+            check.answer(response, options)
+        }
+        other => other,
+    }
+}

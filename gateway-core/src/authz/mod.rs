@@ -12,7 +12,8 @@
 //! A rule protected by `ExternalAuth` never yields [`Plan::Forward`] directly: the plan to
 //! forward is sealed inside the [`AuthCheck`] and only [`AuthCheck::answer`] with an allowing
 //! answer releases it. [`authorize`] and [`authorize_async`] drive the whole exchange with an
-//! [`AuthClient`] or [`AsyncAuthClient`] the server plugs in. A client on the `http` crate
+//! [`AuthClient`] or [`AsyncAuthClient`] the server plugs in; [`authorize_with_body`] adds the
+//! request body first and takes the call as an async closure. A client on the `http` crate
 //! sends [`AuthCheck::to_http_request`] and reads the answer with [`AuthResponse::from_http`].
 //!
 //! ```
@@ -132,7 +133,7 @@ pub mod proto;
 use std::borrow::Cow;
 
 pub use check::{AuthBackend, AuthCheck, AuthProtocol, AuthRequest, HttpCheckRequest};
-pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async};
+pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async, authorize_with_body};
 
 use crate::api::{HttpFilterType, HttpRouteFilter};
 use crate::attach::{BackendState, Config, RouteKind};

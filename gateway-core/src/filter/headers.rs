@@ -53,6 +53,10 @@ impl HeaderEdits {
     /// Applies the edits to an `http` header map. Entries whose name or value `http` cannot
     /// represent are skipped ([`plan`](super::plan) never produces such entries).
     pub fn apply(&self, headers: &mut HeaderMap) {
+        // Most rules edit no headers: return before looking at three empty lists.
+        if self.is_empty() {
+            return;
+        }
         for (name, value) in &self.set {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -376,6 +380,9 @@ impl RequestEdits {
     /// [`FilterError`] when the new path or authority does not form a valid URI; the request is
     /// then left unchanged.
     pub fn apply<B>(&self, req: &mut http::Request<B>) -> Result<(), FilterError> {
+        if self.is_empty() {
+            return Ok(());
+        }
         let mut uri: Option<Uri> = None;
         if let Some(path) = &self.path {
             let pq = match req.uri().query() {

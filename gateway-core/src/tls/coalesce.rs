@@ -3,7 +3,7 @@
 
 use crate::request::authority::canonical_host;
 
-use super::frontend::{ClientAuth, PortTls, ValidationMode};
+use super::frontend::{ClientAuth, FrontendTls, PortTls, ValidationMode};
 
 /// What is known about a TLS connection when a request arrives on it.
 ///
@@ -88,14 +88,71 @@ pub fn coalescing_check(
     authority: &str,
     port: &PortTls,
 ) -> Coalescing {
+    let ConnectionInfo {
+        port: connection_port,
+        listener,
+        client_auth,
+        ..
+    } = connection;
+    check(*connection_port, *listener, client_auth, authority, port)
+}
+
+impl FrontendTls {
+    /// The coalescing guard for a request on a TLS connection accepted on `port`, against this
+    /// configuration: [`coalescing_check`] with that port's listeners and the server name and
+    /// client-certificate state the handshake established.
+    ///
+    /// A port on which this configuration terminates no TLS answers
+    /// [`Coalescing::Misdirected`]: the connection was accepted under an earlier configuration
+    /// (before a reload) and no listener of this one accepted it; the client should reconnect.
+    /// So a server that reloads keeps the handshake's server name and [`ClientAuth`] for each
+    /// connection, and asks the configuration current at each request. Costs one port lookup
+    /// more than [`coalescing_check`]; allocates nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::tls::{ClientAuth, FrontendTls};
+    /// # fn f(frontend: &FrontendTls) {
+    /// let auth = ClientAuth::NotRequested; // what the handshake's client certificate proved
+    /// let verdict = frontend.coalescing_check(443, Some("bar.example.com"), &auth, "foo.example.com");
+    /// if let Some(status) = verdict.status() {
+    ///     // answer `status` (421, 404 or 400) without routing the request
+    /// }
+    /// # }
+    /// ```
+    pub fn coalescing_check(
+        &self,
+        port: u16,
+        sni: Option<&str>,
+        client_auth: &ClientAuth,
+        authority: &str,
+    ) -> Coalescing {
+        match self.port(port) {
+            Some(tls) => {
+                let listener = tls.listener_for_sni(sni).map(|l| l.name.as_str());
+                check(port, listener, client_auth, authority, tls)
+            }
+            None => Coalescing::Misdirected,
+        }
+    }
+}
+
+/// [`coalescing_check`], given the connection's parts.
+fn check(
+    connection_port: u16,
+    listener: Option<&str>,
+    client_auth: &ClientAuth,
+    authority: &str,
+    port: &PortTls,
+) -> Coalescing {
     let Ok((host, _)) = canonical_host(authority) else {
         return Coalescing::BadRequest;
     };
-    if connection.port != port.port {
+    if connection_port != port.port {
         return Coalescing::Misdirected;
     }
     if let Some(validation) = &port.validation {
-        let admitted = match (&connection.client_auth, validation.mode) {
+        let admitted = match (client_auth, validation.mode) {
             (ClientAuth::Verified, _) => true,
             (ClientAuth::Unverified(_), ValidationMode::AllowInsecureFallback) => true,
             (ClientAuth::Unverified(_) | ClientAuth::NotRequested, _) => false,
@@ -106,7 +163,7 @@ pub fn coalescing_check(
     }
     match port.listener_for_host(&host) {
         None => Coalescing::NotFound,
-        Some(by_host) if Some(by_host.name.as_str()) == connection.listener => Coalescing::Allow,
+        Some(by_host) if Some(by_host.name.as_str()) == listener => Coalescing::Allow,
         Some(_) => Coalescing::Misdirected,
     }
 }

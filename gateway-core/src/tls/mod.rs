@@ -10,6 +10,7 @@
 //!                                          └──client_config──▶ rustls::ClientConfig
 //! Config ──FrontendTls::for_gateway──▶ FrontendTls ─port──▶ PortTls ──server_config──▶ ServerConfig
 //! PortTls + ConnectionInfo + authority ──coalescing_check──▶ Coalescing (allow / 421 / 404)
+//! FrontendTls + port, SNI, ClientAuth + authority ──FrontendTls::coalescing_check──▶ Coalescing
 //! ```
 //!
 //! # The `tls` feature
