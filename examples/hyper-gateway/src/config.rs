@@ -99,11 +99,9 @@ impl Endpoints {
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
         let services = &self.services;
         let first = services.partition_point(|((ns, n), ..)| (&**ns, &**n) < (namespace, name));
+        let lines = services.get(first..)?.iter();
         let mut every = None;
-        for ((ns, n), p, addr) in services.get(first..)? {
-            if ns != namespace || n != name {
-                break;
-            }
+        for (_, p, addr) in lines.take_while(|((ns, n), ..)| ns == namespace && n == name) {
             match p {
                 Some(p) if *p == port => return Some(*addr),
                 None => every = every.or(Some(*addr)),

@@ -110,7 +110,7 @@ use crate::api::{
 };
 use crate::authz::AuthCheck;
 use crate::request::RequestView;
-use crate::route::{Backend, Decision, Outcome, RuleFilters, RuleSpec};
+use crate::route::{Backend, Decision, Outcome, RuleFilters, RuleSpec, WeightedBackend};
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
 // Forwarding is the common case: boxing it would allocate for every request.
@@ -348,6 +348,37 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
         RuleSpec::Grpc(r) => (true, r),
         RuleSpec::L4 => return error("the matched rule is not an HTTP rule"),
     };
+    // Most rules have no filters at all. Their plan is built here, in place: the general path
+    // below returns it through a `Result`, which copies a few hundred bytes per request, and
+    // looks for CORS, redirects and ExternalAuth first. Anything it would refuse (no backend
+    // drawn, an unusable BackendTLSPolicy, timeouts or retries that do not parse) goes the
+    // general way, which answers it.
+    if rule.filters.is_empty()
+        && rule
+            .backend_filters
+            .iter()
+            .all(|filters| filters.is_empty())
+        && let Some(backend) = decision.choose_backend(random)
+        && let Some(backend_index) = chosen_index(decision, backend)
+        && let Ok(backend_tls) = backend_tls(decision, backend_index)
+        && let Ok(timeouts) = timeouts(rule.timeouts.as_ref())
+        && let Ok(retry) = rule.retry.as_ref().map(retry).transpose()
+    {
+        return Plan::Forward(ForwardPlan {
+            backend,
+            backend_index,
+            request: RequestEdits {
+                path: canonical_path(decision),
+                ..RequestEdits::default()
+            },
+            response: HeaderEdits::default(),
+            mirrors: Vec::new(),
+            timeouts,
+            retry,
+            session_persistence: rule.session_persistence.as_ref(),
+            backend_tls,
+        });
+    }
     match forward(decision, req, random, grpc, rule) {
         Ok(plan) => plan,
         Err(reason) => Plan::Respond(LocalResponse::new(500, reason)),
@@ -418,12 +449,8 @@ fn forward<'r>(
             "the request drew an invalid backendRef (or every weight is zero)"
         }));
     };
-    let backend_index = decision
-        .backends()
-        .iter()
-        .find(|w| w.backend.as_ref().is_some_and(|b| std::ptr::eq(b, backend)))
-        .map(|w| w.index)
-        .ok_or("the chosen backend is not one of the rule's")?;
+    let backend_index =
+        chosen_index(decision, backend).ok_or("the chosen backend is not one of the rule's")?;
     let backend_filters: &[HttpRouteFilter] = rule
         .backend_filters
         .get(backend_index)
@@ -520,28 +547,10 @@ fn forward<'r>(
         }
     }
 
-    // SECURITY.md rule 1: "The same canonical path is used for matching, sent to ext-auth, and
-    // forwarded upstream": when the received path is not canonical, the edits say so.
-    if request.path.is_none() && decision.received_path() != Some(decision.path()) {
-        request.path = Some(decision.path().to_owned());
+    if request.path.is_none() {
+        request.path = canonical_path(decision);
     }
-
-    let backend_tls = decision
-        .backends()
-        .get(backend_index)
-        .and_then(|b| b.tls.as_deref());
-    if let Some(crate::tls::BackendTls {
-        trust: crate::tls::Trust::Invalid(why),
-        policy,
-        ..
-    }) = backend_tls
-    {
-        // Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never fall
-        // back to an unverified connection.
-        return Err(Cow::Owned(format!(
-            "BackendTLSPolicy {policy} cannot verify the backend: {why}"
-        )));
-    }
+    let backend_tls = backend_tls(decision, backend_index)?;
 
     // Most rules have no ExternalAuth filter: skip the guard's walk over the filters.
     let guarded = all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth);
@@ -560,6 +569,46 @@ fn forward<'r>(
         return Ok(forward);
     }
     crate::authz::guard(decision, req, rule, Some(backend_index), forward)
+}
+
+/// The index of the chosen backend's backendRef in the rule.
+fn chosen_index(decision: &Decision<'_, '_>, backend: &Backend) -> Option<usize> {
+    let chosen =
+        |w: &&WeightedBackend| w.backend.as_ref().is_some_and(|b| std::ptr::eq(b, backend));
+    decision.backends().iter().find(chosen).map(|w| w.index)
+}
+
+/// The path to forward when it is not the received one.
+///
+/// SECURITY.md rule 1: "The same canonical path is used for matching, sent to ext-auth, and
+/// forwarded upstream": when the received path is not canonical, the edits say so.
+fn canonical_path(decision: &Decision<'_, '_>) -> Option<String> {
+    let canonical = decision.path();
+    (decision.received_path() != Some(canonical)).then(|| canonical.to_owned())
+}
+
+/// How to verify the backend at `backend_index`, or why it cannot be reached.
+fn backend_tls<'r>(
+    decision: &Decision<'r, '_>,
+    backend_index: usize,
+) -> Result<Option<&'r crate::tls::BackendTls>, Reason> {
+    let tls = decision
+        .backends()
+        .get(backend_index)
+        .and_then(|b| b.tls.as_deref());
+    if let Some(crate::tls::BackendTls {
+        trust: crate::tls::Trust::Invalid(why),
+        policy,
+        ..
+    }) = tls
+    {
+        // Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never fall
+        // back to an unverified connection.
+        return Err(Cow::Owned(format!(
+            "BackendTLSPolicy {policy} cannot verify the backend: {why}"
+        )));
+    }
+    Ok(tls)
 }
 
 fn redirect_plan<'r>(

@@ -702,6 +702,51 @@ fn non_canonical_paths_are_forwarded_canonical() {
     );
 }
 
+/// `plan` builds the plan of a rule without filters itself, in place; it must be the plan the
+/// general path builds: the drawn backend, the canonical path, timeouts, retries and a
+/// BackendTLSPolicy's settings.
+#[test]
+fn rules_without_filters_plan_as_the_general_path_does() {
+    // Unvalidated: the CRDs would refuse the `10sec` timeout; the plan must answer 500.
+    let router = build_unvalidated(
+        "  - backendRefs: [{name: v1, port: 8080, weight: 1}, {name: v2, port: 8080, weight: 3}]
+    timeouts: {request: 5s, backendRequest: 0s}
+    retry: {codes: [503], attempts: 2}
+  - matches: [{path: {type: PathPrefix, value: /none}}]
+    backendRefs: [{name: v1, port: 8080, weight: 0}]
+  - matches: [{path: {type: PathPrefix, value: /bad}}]
+    backendRefs: [{name: v1, port: 8080}]
+    timeouts: {request: 10sec}
+",
+    );
+    let headers = [("host", "example.com")];
+    let draws = [0, 1 << 62, u64::MAX / 2, u64::MAX];
+    for target in ["/a", "/a/./b/../c?q=1", "/none/x", "/bad"] {
+        for random in draws {
+            let req = RequestView::new("GET", target.as_bytes(), Headers::Pairs(&headers));
+            let decision = router.route(&req);
+            let Some(RuleSpec::Http(rule)) = decision.rule_spec() else {
+                panic!("{target} matched no HTTP rule");
+            };
+            let general = super::forward(&decision, &req, random, false, rule)
+                .unwrap_or_else(|reason| Plan::Respond(LocalResponse::new(500, reason)));
+            assert_eq!(plan(&decision, &req, random), general, "{target} {random}");
+        }
+    }
+    let f = forward(plan_req(&router, "GET", "/a/./b", &[], u64::MAX));
+    assert_eq!(f.backend.name, "v2");
+    assert_eq!(f.request.path.as_deref(), Some("/a/b"));
+    assert_eq!(f.timeouts.backend_request, Timeout::Disabled);
+    assert_eq!(
+        respond(plan_req(&router, "GET", "/none", &[], 0)).status,
+        500
+    );
+    assert_eq!(
+        respond(plan_req(&router, "GET", "/bad", &[], 0)).status,
+        500
+    );
+}
+
 #[test]
 fn request_edits_apply_to_an_http_request() {
     let mut edits = RequestEdits {
