@@ -233,10 +233,18 @@ pub fn request_host<'a>(
 /// assert_eq!((&*host, port), ("example.com", Some(8080)));
 /// assert_eq!(canonical_host("a..b"), Err(HostError::EmptyLabel));
 /// ```
+#[inline]
 pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
-    if let Some(fast) = canonical_fast(authority) {
-        return Ok(fast);
+    match canonical_fast(authority) {
+        Some(fast) => Ok(fast),
+        None => canonical_general(authority),
     }
+}
+
+/// Every authority, canonical or not: trimmed, split, checked and lower-cased step by step.
+#[cold]
+#[inline(never)]
+fn canonical_general(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
     let trimmed = authority.trim_matches([' ', '\t']);
     if trimmed.is_empty() {
         return Err(HostError::Empty);
@@ -261,6 +269,7 @@ pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Ho
 /// The common case in one pass: an already canonical reg-name (lower-case letters, digits,
 /// `-`, `_`, non-empty labels, no trailing dot, not ending in a number), optionally followed
 /// by `:port`. Anything else returns `None` and takes the general path, which decides.
+#[inline]
 fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let bytes = authority.as_bytes();
     let mut at = 0;

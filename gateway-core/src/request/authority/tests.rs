@@ -372,6 +372,21 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_path_agrees_with_the_general_one(authority in messy_authority()) {
+        if let Some(fast) = super::canonical_fast(&authority) {
+            prop_assert_eq!(Ok(fast), super::canonical_general(&authority));
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_long_canonical_names(labels in prop::collection::vec("[a-z0-9_-]{1,9}", 1..8), port in 1..=u16::MAX, with_port in any::<bool>()) {
+        let host = format!("{}.example", labels.join("."));
+        let authority = if with_port { format!("{host}:{port}") } else { host.clone() };
+        let want = (Cow::Borrowed(host.as_str()), with_port.then_some(port));
+        prop_assert_eq!(super::canonical_fast(&authority), Some(want));
+    }
+
+    #[test]
     fn canonical_host_never_panics(authority in "[ -~]{0,40}") {
         let _ = canonical_host(&authority);
     }
