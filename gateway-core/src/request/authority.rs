@@ -148,18 +148,30 @@ pub fn request_host_canonical<'a>(
     host_headers: &mut dyn Iterator<Item = &'a [u8]>,
 ) -> Result<(Cow<'a, str>, Option<u16>), HostError> {
     if absolute_authority.is_none() && h2_authority.is_none() {
-        let first = host_headers.next().ok_or(HostError::Missing)?;
-        if host_headers.next().is_some() {
-            return Err(HostError::Duplicate);
-        }
-        let host = std::str::from_utf8(first).map_err(|_| HostError::NotUtf8)?;
-        return canonical_host(host);
+        let first = host_headers.next();
+        let more = first.is_some() && host_headers.next().is_some();
+        return sole_host_line(first.map(|line| std::str::from_utf8(line).ok()), more);
     }
     canonical_host(request_host(
         absolute_authority,
         h2_authority,
         host_headers,
     )?)
+}
+
+/// The host of a request whose target and pseudo-headers name no authority, from its Host
+/// lines: RFC 9112 §3.2 wants exactly one. `first` is the first line (`None` inside when it is
+/// not UTF-8), `more` whether another follows. The router calls this with the lines its header
+/// scan found, [`request_host_canonical`] with the ones it reads.
+pub(crate) fn sole_host_line(
+    first: Option<Option<&str>>,
+    more: bool,
+) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
+    let line = first.ok_or(HostError::Missing)?;
+    if more {
+        return Err(HostError::Duplicate);
+    }
+    canonical_host(line.ok_or(HostError::NotUtf8)?)
 }
 
 /// Which raw authority a request is for, per SECURITY.md rule 3 (see the module docs).

@@ -236,6 +236,15 @@ impl<'a> Host<'a> {
                 .or_else(|| std::str::from_utf8(v.as_bytes()).ok()),
         }
     }
+
+    /// The line's bytes.
+    pub(crate) fn as_bytes(self) -> &'a [u8] {
+        match self {
+            Host::Str(s) => s.as_bytes(),
+            Host::Bytes(b) => b,
+            Host::Value(v) => v.as_bytes(),
+        }
+    }
 }
 
 /// See [`Headers::summary`].

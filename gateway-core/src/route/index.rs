@@ -14,10 +14,13 @@
 
 // Keys come from configuration, never from requests, so a fast non-keyed hash cannot be
 // flooded by clients (lookups alone cannot create collisions).
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use regex::Regex;
 
+use crate::request::authority::canonical_host;
 use crate::request::normalize::Segments;
 
 /// One match of one rule, with its predicates, in a bucket.
@@ -63,7 +66,45 @@ impl Lengths {
     }
 
     fn may_hold(self, key: &str) -> bool {
+        self.may_hold_bytes(key.as_bytes())
+    }
+
+    fn may_hold_bytes(self, key: &[u8]) -> bool {
         self.0 & 1 << (key.len() % 64) != 0
+    }
+}
+
+/// Host names known to be canonical: a Host line equal to one of them needs no validation, as
+/// canonicalizing it would give it back unchanged. Holds the route and listener hostnames of
+/// one port, each checked with [`canonical_host`] when the router is built.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CanonicalNames {
+    /// Keyed by bytes, so that lines not known to be text can be looked up.
+    names: HashMap<Box<[u8]>, Box<str>>,
+    lengths: Lengths,
+}
+
+impl CanonicalNames {
+    /// Adds `name` if it is canonical (no port, lower case, not re-spelled); ignores it
+    /// otherwise.
+    pub(crate) fn insert(&mut self, name: &str) {
+        if canonical_host(name) == Ok((Cow::Borrowed(name), None)) {
+            self.lengths.0 |= 1 << (name.len() % 64);
+            self.names.insert(name.as_bytes().into(), name.into());
+        }
+    }
+
+    /// Drops the spare capacity left by the inserts.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.names.shrink_to_fit();
+    }
+
+    /// The name `line` is, byte for byte, if it is one.
+    pub(crate) fn get(&self, line: &[u8]) -> Option<&str> {
+        if !self.lengths.may_hold_bytes(line) {
+            return None;
+        }
+        self.names.get(line).map(|name| &**name)
     }
 }
 
@@ -305,11 +346,40 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::LeadBytes;
+    use super::{CanonicalNames, LeadBytes};
 
     fn lead(pattern: &str) -> Vec<u8> {
         let set = LeadBytes::of_pattern(pattern);
         (0..=255u8).filter(|&b| set.contains(b)).collect()
+    }
+
+    #[test]
+    fn canonical_names_hold_only_what_canonicalizing_gives_back() {
+        let mut names = CanonicalNames::default();
+        for name in [
+            "shop.example.com",
+            "Shop.example.org",
+            "a.example.",
+            "01.2.3.4",
+            "x:80",
+        ] {
+            names.insert(name);
+        }
+        names.insert("10.0.0.1");
+        assert_eq!(names.get(b"shop.example.com"), Some("shop.example.com"));
+        assert_eq!(names.get(b"10.0.0.1"), Some("10.0.0.1"));
+        for refused in [
+            "Shop.example.org",
+            "shop.example.org",
+            "a.example.",
+            "01.2.3.4",
+            "x:80",
+        ] {
+            assert_eq!(names.get(refused.as_bytes()), None, "{refused}");
+        }
+        // Byte for byte: another spelling of a known name is not one.
+        assert_eq!(names.get(b"SHOP.example.com"), None);
+        assert_eq!(names.get(b"shop.example.com."), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use std::cmp::Reverse;
 use std::fmt;
 use std::sync::Arc;
 
-use index::{Candidate, HostIndex, PathIndex};
+use index::{Candidate, CanonicalNames, HostIndex, PathIndex};
 use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
@@ -50,7 +50,7 @@ use crate::api::{
 };
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
-use crate::request::authority::{HostError, canonical_host, request_host_canonical};
+use crate::request::authority::{request_host_canonical, sole_host_line};
 use crate::request::normalize::{
     PathPolicy, Segments, TargetForm, canonical_origin, normalize_path, split_target_with,
 };
@@ -286,6 +286,8 @@ struct PortTable {
     /// (listener hostname pattern, listener), most labels first.
     wildcard: Vec<(Box<str>, u16)>,
     any: Option<u16>,
+    /// Every exact hostname of the port's listeners and of their routes.
+    names: CanonicalNames,
 }
 
 /// The immutable router of one Gateway: `Send + Sync`, share it with `Arc` and rebuild it off
@@ -407,22 +409,25 @@ impl Router {
                 Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
             },
         };
-        let host = match (absolute_authority, req.authority) {
-            // RFC 9112 §3.2: exactly one Host line (see `request_host_canonical`).
-            (None, None) => match headers.host {
-                None => Err(HostError::Missing),
-                Some(_) if headers.hosts > 1 => Err(HostError::Duplicate),
-                Some(line) => line
-                    .as_str()
-                    .ok_or(HostError::NotUtf8)
-                    .and_then(canonical_host),
-            },
-            (absolute, h2) => request_host_canonical(absolute, h2, &mut req.headers.hosts()),
+        // A sole Host line equal to a hostname of this port is canonical as it is: the router's
+        // copy of the name serves, neither checked nor converted.
+        let known_host = match (absolute_authority, req.authority, headers.host) {
+            (None, None, Some(line)) if headers.hosts == 1 => port.names.get(line.as_bytes()),
+            _ => None,
         };
-        let host = match host {
-            Ok((host, _port)) => host,
-            Err(e) => return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}")),
-        };
+        if known_host.is_none() {
+            let host = match (absolute_authority, req.authority) {
+                // The Host lines the header scan found: no second scan.
+                (None, None) => sole_host_line(headers.host.map(|h| h.as_str()), headers.hosts > 1),
+                (absolute, h2) => request_host_canonical(absolute, h2, &mut req.headers.hosts()),
+            };
+            match host {
+                Ok((host, _port)) => d.host = host,
+                Err(e) => {
+                    return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}"));
+                }
+            }
+        }
         let (path, segments, ampersands) = match fast {
             Some(t) => (Cow::Borrowed(t.path), t.segments, t.ampersands),
             None => {
@@ -440,14 +445,16 @@ impl Router {
         if ampersands >= self.policy.max_query_pairs {
             return d.fail(Outcome::BadRequest, "too many query pairs");
         }
-        d.host = host;
+        d.known_host = known_host;
         d.path = path;
         d.received_path = Some(raw_path);
         d.query = query;
 
         // Listener selection: by SNI on TLS connections, by Host otherwise; a Host that another
         // listener of this port would serve is misdirected (GEP-3567).
-        let by_host = self.select_listener(port, &d.host);
+        // `host` borrows the one field, so that the others can still be set.
+        let host: &str = known_host.unwrap_or(&d.host);
+        let by_host = self.select_listener(port, host);
         let listener = match req.sni.filter(|s| !s.is_empty()) {
             Some(sni) => {
                 let sni = sni.trim_end_matches('.');
@@ -481,10 +488,10 @@ impl Router {
             return d.fail(Outcome::NotFound, "no listener");
         };
         // Only listeners with GRPCRoutes pay for looking at the content type.
-        let grpc = !compiled.grpc.is_empty() && is_grpc(req) && compiled.grpc.has_host(&d.host);
+        let grpc = !compiled.grpc.is_empty() && is_grpc(req) && compiled.grpc.has_host(host);
         let table = if grpc { &compiled.grpc } else { &compiled.http };
         let mut found: Option<&Candidate> = None;
-        for group in table.groups(&d.host) {
+        for group in table.groups(host) {
             let hit = group.walk(&d.path, &segments, |c| {
                 let ok = match c.predicates {
                     None => true,
@@ -610,6 +617,9 @@ pub struct Decision<'r, 'q> {
     rule: Option<u32>,
     match_index: u16,
     host: Cow<'q, str>,
+    /// The host when it is one of the router's names ([`index::CanonicalNames`]): then `host`
+    /// is not set.
+    known_host: Option<&'r str>,
     path: Cow<'q, str>,
     received_path: Option<&'q str>,
     query: Option<&'q str>,
@@ -626,6 +636,7 @@ impl<'r, 'q> Decision<'r, 'q> {
             rule: None,
             match_index: 0,
             host: Cow::Borrowed(""),
+            known_host: None,
             path: Cow::Borrowed(""),
             received_path: None,
             query: None,
@@ -711,7 +722,7 @@ impl<'r, 'q> Decision<'r, 'q> {
 
     /// The canonical host the request was routed on.
     pub fn host(&self) -> &str {
-        &self.host
+        self.known_host.unwrap_or(&self.host)
     }
 
     /// The canonical path the request was routed on (and is forwarded with, unless rewritten).
@@ -1067,6 +1078,11 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
     for p in &mut router.ports {
         // More labels after `*` first.
         p.wildcard.sort_by_key(|(h, _)| Reverse(h.len()));
+        let listeners = router.listeners.iter().filter(|l| l.port == p.port);
+        let routes = listeners.flat_map(|l| l.http.exact.keys().chain(l.grpc.exact.keys()));
+        for name in p.exact.keys().chain(routes) {
+            p.names.insert(name);
+        }
     }
     shrink(&mut router);
     router
@@ -1079,6 +1095,7 @@ fn shrink(router: &mut Router) {
     for p in &mut router.ports {
         p.exact.shrink_to_fit();
         p.wildcard.shrink_to_fit();
+        p.names.shrink_to_fit();
     }
     router.listeners.shrink_to_fit();
     for l in &mut router.listeners {

@@ -758,3 +758,61 @@ spec:
     );
     assert_eq!(d.route.as_deref(), Some("h"));
 }
+
+/// A Host line equal to a route hostname is taken as it is, without a scan; everything around
+/// that shortcut still holds: other spellings canonicalize to the same route, a second Host
+/// line is refused, and an absolute-form target or HTTP/2 `:authority` decides over the line.
+#[test]
+fn a_host_equal_to_a_route_hostname_is_checked_like_any_other() {
+    let c = with_routes(&format!(
+        "{}{}",
+        r(
+            "shop",
+            T1,
+            "[shop.example.com]",
+            &rule("PathPrefix", "/", "")
+        ),
+        r(
+            "other",
+            T1,
+            "[other.example.com]",
+            &rule("PathPrefix", "/", "")
+        )
+    ));
+    let router = router(&c);
+    for host in [
+        "shop.example.com",
+        "SHOP.example.com",
+        "shop.example.com.",
+        "shop.example.com:80",
+    ] {
+        assert_eq!(
+            hit(&router, host, "/", &[]),
+            Some(("shop".into(), 0)),
+            "{host}"
+        );
+    }
+    let twice = [("host", "shop.example.com"), ("host", "shop.example.com")];
+    let d = router.route(&RequestView::new("GET", b"/", Headers::Pairs(&twice)));
+    assert_eq!((d.outcome(), d.status()), (Outcome::BadRequest, Some(400)));
+
+    let one = [("host", "shop.example.com")];
+    let absolute = RequestView::new("GET", b"http://other.example.com/", Headers::Pairs(&one));
+    let d = router.route(&absolute);
+    assert_eq!(d.route().map(|r| r.name), Some("other"));
+    assert_eq!(d.host(), "other.example.com");
+
+    let mut h2 = RequestView::new("GET", b"/", Headers::Pairs(&one));
+    h2.authority = Some("other.example.com");
+    let d = router.route(&h2);
+    assert_eq!((d.outcome(), d.status()), (Outcome::BadRequest, Some(400)));
+
+    let map: http::HeaderMap = [(http::header::HOST, "shop.example.com".parse().unwrap())]
+        .into_iter()
+        .collect();
+    let d = router.route(&RequestView::new("GET", b"/", Headers::Map(&map)));
+    assert_eq!(
+        (d.route().map(|r| r.name), d.host()),
+        (Some("shop"), "shop.example.com")
+    );
+}
