@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// Tokio worker threads (1: a single-threaded runtime).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub(crate) threads: usize,
+    /// How often to look for changed files, in milliseconds; 0 never looks (for callgrind).
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub(crate) watch_ms: u64,
     /// Exit once this many requests have been answered (for callgrind).
     #[arg(long, value_name = "N")]
     pub(crate) exit_after: Option<u64>,
@@ -232,8 +235,11 @@ impl Shared {
 /// and swaps it in. A configuration that does not load is reported and the old one kept.
 /// Listen addresses are bound once at start.
 pub(crate) async fn watch(shared: Arc<Shared>, mut last: Stamp) {
+    if shared.args.watch_ms == 0 {
+        return std::future::pending().await;
+    }
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(shared.args.watch_ms)).await;
         let seen = stamp(&shared.args);
         if seen == last {
             continue;
