@@ -65,8 +65,9 @@ fn namespaced(text: &str) -> Result<(String, String), String> {
 pub(crate) struct Endpoints {
     /// `(Gateway listener port, local address)`.
     pub(crate) listen: Vec<(u16, SocketAddr)>,
-    /// `((namespace, name), port or None for every port, address)`, sorted by Service and in
-    /// file order within one: found by binary search on `&str` pairs, without allocating.
+    /// `((namespace, name), port or None for every port, address)` in file order: scanned,
+    /// comparing lengths before bytes and without allocating (such a file lists a few
+    /// Services; a gateway with many would index them).
     services: Vec<((String, String), Option<u16>, SocketAddr)>,
 }
 
@@ -94,17 +95,14 @@ impl Endpoints {
                 _ => return Err(bad("expected `listen PORT ADDR` or `NS/NAME[:PORT] ADDR`")),
             }
         }
-        endpoints.services.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(endpoints)
     }
 
     /// The address of a Service port: its own line, else the Service's line for every port.
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
-        let services = &self.services;
-        let first = services.partition_point(|((ns, n), ..)| (&**ns, &**n) < (namespace, name));
-        let lines = services.get(first..)?.iter();
+        let lines = self.services.iter();
         let mut every = None;
-        for (_, p, addr) in lines.take_while(|((ns, n), ..)| ns == namespace && n == name) {
+        for (_, p, addr) in lines.filter(|((ns, n), ..)| n == name && ns == namespace) {
             match p {
                 Some(p) if *p == port => return Some(*addr),
                 None => every = every.or(Some(*addr)),
@@ -231,15 +229,13 @@ impl Shared {
     }
 }
 
-/// Polls the files every 200 ms; when one changed, rebuilds the state off the async threads
-/// and swaps it in. A configuration that does not load is reported and the old one kept.
-/// Listen addresses are bound once at start.
+/// Polls the files every `--watch-ms` (never for 0); when one changed, rebuilds the state off
+/// the async threads and swaps it in. A configuration that does not load is reported and the
+/// old one kept. Listen addresses are bound once at start.
 pub(crate) async fn watch(shared: Arc<Shared>, mut last: Stamp) {
-    if shared.args.watch_ms == 0 {
-        return std::future::pending().await;
-    }
-    loop {
-        tokio::time::sleep(Duration::from_millis(shared.args.watch_ms)).await;
+    let every = Duration::from_millis(shared.args.watch_ms);
+    while !every.is_zero() {
+        tokio::time::sleep(every).await;
         let seen = stamp(&shared.args);
         if seen == last {
             continue;
@@ -258,4 +254,5 @@ pub(crate) async fn watch(shared: Arc<Shared>, mut last: Stamp) {
             Err(e) => eprintln!("reload failed: {e}"),
         }
     }
+    std::future::pending().await
 }

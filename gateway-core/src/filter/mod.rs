@@ -584,7 +584,9 @@ fn chosen_index(decision: &Decision<'_, '_>, backend: &Backend) -> Option<usize>
 /// forwarded upstream": when the received path is not canonical, the edits say so.
 fn canonical_path(decision: &Decision<'_, '_>) -> Option<String> {
     let canonical = decision.path();
-    (decision.received_path() != Some(canonical)).then(|| canonical.to_owned())
+    // Usually the very same bytes (the target was canonical): equal without comparing them.
+    let same = |received: &str| std::ptr::eq(received, canonical) || received == canonical;
+    (!decision.received_path().is_some_and(same)).then(|| canonical.to_owned())
 }
 
 /// How to verify the backend at `backend_index`, or why it cannot be reached.
