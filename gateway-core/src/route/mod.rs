@@ -367,7 +367,8 @@ impl Router {
 
     /// Routes one HTTP request. Cost: one pass over the headers (count, size, Host), one over
     /// the target when it is already canonical (split, validation and prefix ends together;
-    /// other targets take the general normalization), one over the host, a few hash lookups
+    /// other targets take the general normalization), one over the host unless it is byte for
+    /// byte a hostname of the port's listeners or routes, a few hash lookups
     /// per hostname group and path prefix, then the predicates of the candidates in precedence
     /// order; independent of the number of routes; no allocation for canonical targets.
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
