@@ -65,7 +65,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use gateway_core::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
-use gateway_core::filter::{HeaderEdits, LocalResponse, Plan, plan};
+use gateway_core::filter::{HeaderEdits, LocalResponse, Plan, SplitMix64, plan};
 use gateway_core::request::{Headers as RqHeaders, HttpVersion, RequestView};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -512,7 +512,7 @@ impl Stream {
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        splitmix64(nanos ^ n.rotate_left(32) ^ u64::from(self.context_id))
+        SplitMix64::new(nanos ^ n.rotate_left(32) ^ u64::from(self.context_id)).draw()
     }
 }
 
@@ -762,13 +762,6 @@ fn is_token(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 fn log(level: LogLevel, message: &str) {
