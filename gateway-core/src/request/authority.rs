@@ -245,7 +245,6 @@ pub fn request_host<'a>(
 /// assert_eq!((&*host, port), ("example.com", Some(8080)));
 /// assert_eq!(canonical_host("a..b"), Err(HostError::EmptyLabel));
 /// ```
-#[inline]
 pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
     match canonical_fast(authority) {
         Some(fast) => Ok(fast),
@@ -254,8 +253,6 @@ pub fn canonical_host(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Ho
 }
 
 /// Every authority, canonical or not: trimmed, split, checked and lower-cased step by step.
-#[cold]
-#[inline(never)]
 fn canonical_general(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), HostError> {
     let trimmed = authority.trim_matches([' ', '\t']);
     if trimmed.is_empty() {
@@ -281,7 +278,6 @@ fn canonical_general(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Hos
 /// The common case in one pass: an already canonical reg-name (lower-case letters, digits,
 /// `-`, `_`, non-empty labels, no trailing dot, not ending in a number), optionally followed
 /// by `:port`. Anything else returns `None` and takes the general path, which decides.
-#[inline]
 fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let bytes = authority.as_bytes();
     let mut at = 0;

@@ -14,9 +14,11 @@
 
 // Keys come from configuration, never from requests, so a fast non-keyed hash cannot be
 // flooded by clients (lookups alone cannot create collisions).
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
+use std::hash::{Hash, Hasher};
 
 use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::FxHashSet;
 
 use regex::Regex;
 
@@ -62,7 +64,13 @@ pub(crate) struct Lengths(u64);
 
 impl Lengths {
     fn of<'k>(keys: impl Iterator<Item = &'k str>) -> Self {
-        Self(keys.fold(0, |set, k| set | 1 << (k.len() % 64)))
+        let mut set = Self::default();
+        keys.for_each(|k| set.insert(k.len()));
+        set
+    }
+
+    fn insert(&mut self, len: usize) {
+        self.0 |= 1 << (len % 64);
     }
 
     fn may_hold(self, key: &str) -> bool {
@@ -79,9 +87,25 @@ impl Lengths {
 /// one port, each checked with [`canonical_host`] when the router is built.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CanonicalNames {
-    /// Keyed by bytes, so that lines not known to be text can be looked up.
-    names: HashMap<Box<[u8]>, Box<str>>,
+    names: FxHashSet<Name>,
     lengths: Lengths,
+}
+
+/// A name kept as text and looked up by bytes (lines not known to be text are looked up too):
+/// it hashes and compares as its bytes, as `Borrow<[u8]>` requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Name(Box<str>);
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl Borrow<[u8]> for Name {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl CanonicalNames {
@@ -89,8 +113,8 @@ impl CanonicalNames {
     /// otherwise.
     pub(crate) fn insert(&mut self, name: &str) {
         if canonical_host(name) == Ok((Cow::Borrowed(name), None)) {
-            self.lengths.0 |= 1 << (name.len() % 64);
-            self.names.insert(name.as_bytes().into(), name.into());
+            self.lengths.insert(name.len());
+            self.names.insert(Name(name.into()));
         }
     }
 
@@ -104,7 +128,7 @@ impl CanonicalNames {
         if !self.lengths.may_hold_bytes(line) {
             return None;
         }
-        self.names.get(line).map(|name| &**name)
+        self.names.get(line).map(|name| &*name.0)
     }
 }
 
