@@ -18,7 +18,6 @@ use std::borrow::{Borrow, Cow};
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::FxHashMap as HashMap;
-use rustc_hash::FxHashSet;
 
 use regex::Regex;
 
@@ -82,13 +81,29 @@ impl Lengths {
     }
 }
 
-/// Host names known to be canonical: a Host line equal to one of them needs no validation, as
-/// canonicalizing it would give it back unchanged. Holds the route and listener hostnames of
-/// one port, each checked with [`canonical_host`] when the router is built.
+/// Host names known to be canonical, each resolved once when the router is built: a Host
+/// line equal to one of them needs no validation (canonicalizing it would give it back
+/// unchanged), no listener lookup and no hostname-group lookups. Holds the route and listener
+/// hostnames of one port, each checked with [`canonical_host`].
+///
+/// Every exact key of the port's listener and hostname-group tables that a request can reach
+/// is here: a canonical host that is not cannot be one, so its exact lookups are not made.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct CanonicalNames {
-    names: FxHashSet<Name>,
+pub(crate) struct KnownNames {
+    names: HashMap<Name, KnownHost>,
     lengths: Lengths,
+}
+
+/// What a known name resolves to on its port.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KnownHost {
+    /// The listener its hostname selects (Gateway API listener precedence), if any.
+    pub(crate) listener: Option<u16>,
+    /// That listener's HTTPRoute hostname groups for the name, in precedence order (exact, then
+    /// wildcards longest suffix first), as [`HostIndex`] group ids; the catch-all is not listed.
+    pub(crate) http: Box<[u32]>,
+    /// The same for GRPCRoutes.
+    pub(crate) grpc: Box<[u32]>,
 }
 
 /// A name kept as text and looked up by bytes (lines not known to be text are looked up too):
@@ -108,14 +123,17 @@ impl Borrow<[u8]> for Name {
     }
 }
 
-impl CanonicalNames {
-    /// Adds `name` if it is canonical (no port, lower case, not re-spelled); ignores it
-    /// otherwise.
-    pub(crate) fn insert(&mut self, name: &str) {
-        if canonical_host(name) == Ok((Cow::Borrowed(name), None)) {
-            self.lengths.insert(name.len());
-            self.names.insert(Name(name.into()));
+impl KnownNames {
+    /// Adds `name`, resolved by `resolve`, if it is canonical (no port, lower case, not
+    /// re-spelled) and not there yet; ignores it otherwise.
+    pub(crate) fn insert(&mut self, name: &str, resolve: impl FnOnce(&str) -> KnownHost) {
+        if self.names.contains_key(name.as_bytes())
+            || canonical_host(name) != Ok((Cow::Borrowed(name), None))
+        {
+            return;
         }
+        self.lengths.insert(name.len());
+        self.names.insert(Name(name.into()), resolve(name));
     }
 
     /// Drops the spare capacity left by the inserts.
@@ -123,18 +141,30 @@ impl CanonicalNames {
         self.names.shrink_to_fit();
     }
 
-    /// The name `line` is, byte for byte, if it is one.
-    pub(crate) fn get(&self, line: &[u8]) -> Option<&str> {
+    /// The name `line` is, byte for byte, with what it resolves to, if it is one.
+    pub(crate) fn get(&self, line: &[u8]) -> Option<(&str, &KnownHost)> {
         if !self.lengths.may_hold_bytes(line) {
             return None;
         }
-        self.names.get(line).map(|name| &*name.0)
+        self.names
+            .get_key_value(line)
+            .map(|(name, known)| (&*name.0, known))
     }
 }
 
 impl PathIndex {
     pub(crate) fn is_empty(&self) -> bool {
         self.exact.is_empty() && self.prefix.is_empty() && self.regex.is_empty()
+    }
+
+    /// Drops the spare capacity that building by pushes leaves.
+    fn shrink_to_fit(&mut self) {
+        self.exact.shrink_to_fit();
+        self.prefix.shrink_to_fit();
+        self.regex.shrink_to_fit();
+        for bucket in self.exact.values_mut().chain(self.prefix.values_mut()) {
+            bucket.shrink_to_fit();
+        }
     }
 
     pub(crate) fn sort(&mut self) {
@@ -278,9 +308,12 @@ impl LeadBytes {
 /// Path indexes keyed by route hostname.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HostIndex {
-    pub(crate) exact: HashMap<Box<str>, PathIndex>,
-    /// Keyed by the suffix after `*.`.
-    pub(crate) wildcard: HashMap<Box<str>, PathIndex>,
+    /// The path index of each exact hostname and wildcard suffix, by group id.
+    groups: Vec<PathIndex>,
+    /// Group ids by exact hostname.
+    exact: HashMap<Box<str>, u32>,
+    /// Group ids by the suffix after `*.`.
+    wildcard: HashMap<Box<str>, u32>,
     pub(crate) any: PathIndex,
     /// The distinct lengths of the `wildcard` keys, longest first: a host is cut only where
     /// one of them ends at a `.`, so its other suffixes are neither hashed nor looked at.
@@ -289,51 +322,127 @@ pub(crate) struct HostIndex {
 
 impl HostIndex {
     pub(crate) fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.wildcard.is_empty() && self.any.is_empty()
+        self.groups.iter().all(PathIndex::is_empty) && self.any.is_empty()
+    }
+
+    /// The path index of the exact hostname `host`, made empty if it is new.
+    pub(crate) fn exact_mut(&mut self, host: &str) -> &mut PathIndex {
+        let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+        let id = *self.exact.entry(host.into()).or_insert(next);
+        self.group_mut(id)
+    }
+
+    /// The path index of the wildcard hostname `*.{suffix}`, made empty if it is new.
+    pub(crate) fn wildcard_mut(&mut self, suffix: &str) -> &mut PathIndex {
+        let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+        let id = *self.wildcard.entry(suffix.into()).or_insert(next);
+        self.group_mut(id)
+    }
+
+    fn group_mut(&mut self, id: u32) -> &mut PathIndex {
+        let id = id as usize;
+        if id >= self.groups.len() {
+            self.groups.resize_with(id + 1, PathIndex::default);
+        }
+        match self.groups.get_mut(id) {
+            Some(group) => group,
+            // Unreachable: resized above.
+            None => &mut self.any,
+        }
+    }
+
+    /// Every path index, the catch-all last: for sorting and shrinking.
+    pub(crate) fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathIndex> {
+        self.groups.iter_mut().chain(std::iter::once(&mut self.any))
+    }
+
+    /// The exact hostnames with a group.
+    pub(crate) fn exact_hostnames(&self) -> impl Iterator<Item = &str> {
+        self.exact.keys().map(|k| &**k)
     }
 
     pub(crate) fn sort(&mut self) {
-        self.exact
-            .values_mut()
-            .chain(self.wildcard.values_mut())
-            .for_each(PathIndex::sort);
-        self.any.sort();
+        self.paths_mut().for_each(PathIndex::sort);
         let mut lengths: Vec<usize> = self.wildcard.keys().map(|k| k.len()).collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
         self.wildcard_lengths = lengths.into();
     }
 
-    /// The path indexes that apply to `host`, in hostname-precedence order.
-    pub(crate) fn groups<'s>(&'s self, host: &'s str) -> impl Iterator<Item = &'s PathIndex> + 's {
-        let exact = self.exact.get(host);
-        let wildcards = WildcardSuffixes {
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.groups.shrink_to_fit();
+        self.exact.shrink_to_fit();
+        self.wildcard.shrink_to_fit();
+        for paths in self.paths_mut() {
+            paths.shrink_to_fit();
+        }
+    }
+
+    /// The group ids that apply to the canonical host `host` besides the catch-all, in
+    /// hostname-precedence order: what [`KnownHost`] keeps for a known name.
+    pub(crate) fn group_ids(&self, host: &str) -> Box<[u32]> {
+        let exact = self.exact.get(host).copied();
+        exact.into_iter().chain(self.wildcard_ids(host)).collect()
+    }
+
+    /// The path indexes that apply to a host, in hostname-precedence order, the catch-all
+    /// last: those `known` lists for a known name; for any other host, which no exact key can
+    /// be, the wildcard groups its suffixes select.
+    pub(crate) fn groups<'s>(&'s self, host: &'s str, known: Option<&'s [u32]>) -> Groups<'s> {
+        Groups {
+            index: self,
+            known: known.unwrap_or_default().iter(),
+            scan: known.is_none().then(|| self.wildcard_ids(host)),
+            any: Some(&self.any),
+        }
+    }
+
+    /// Whether any host group exists for a host: see [`HostIndex::groups`].
+    pub(crate) fn has_host(&self, host: &str, known: Option<&[u32]>) -> bool {
+        !self.any.is_empty()
+            || match known {
+                Some(ids) => !ids.is_empty(),
+                None => self.wildcard_ids(host).next().is_some(),
+            }
+    }
+
+    fn wildcard_ids<'s>(&'s self, host: &'s str) -> WildcardSuffixes<'s> {
+        WildcardSuffixes {
             host,
             lengths: self.wildcard_lengths.iter(),
             index: self,
-        };
-        exact
-            .into_iter()
-            .chain(wildcards)
-            .chain(std::iter::once(&self.any))
-    }
-
-    /// Whether any host group (besides the catch-all) exists for `host`.
-    pub(crate) fn has_host(&self, host: &str) -> bool {
-        !self.any.is_empty()
-            || self.exact.contains_key(host)
-            || WildcardSuffixes {
-                host,
-                lengths: self.wildcard_lengths.iter(),
-                index: self,
-            }
-            .next()
-            .is_some()
+        }
     }
 }
 
-/// Each wildcard group whose suffix `host` ends with (after at least one label), longest
-/// suffix first.
+/// The path indexes of [`HostIndex::groups`].
+pub(crate) struct Groups<'s> {
+    index: &'s HostIndex,
+    known: std::slice::Iter<'s, u32>,
+    scan: Option<WildcardSuffixes<'s>>,
+    any: Option<&'s PathIndex>,
+}
+
+impl<'s> Iterator for Groups<'s> {
+    type Item = &'s PathIndex;
+    fn next(&mut self) -> Option<&'s PathIndex> {
+        let id = match self.known.next() {
+            Some(&id) => Some(id),
+            None => self.scan.as_mut().and_then(Iterator::next),
+        };
+        match id {
+            Some(id) => self
+                .index
+                .groups
+                .get(id as usize)
+                .or_else(|| self.any.take()),
+            None => self.any.take(),
+        }
+    }
+}
+
+/// The id of each wildcard group whose suffix `host` ends with (after at least one label),
+/// longest suffix first.
 struct WildcardSuffixes<'s> {
     host: &'s str,
     /// The key lengths still to try, longest first.
@@ -341,9 +450,9 @@ struct WildcardSuffixes<'s> {
     index: &'s HostIndex,
 }
 
-impl<'s> Iterator for WildcardSuffixes<'s> {
-    type Item = &'s PathIndex;
-    fn next(&mut self) -> Option<&'s PathIndex> {
+impl Iterator for WildcardSuffixes<'_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
         let bytes = self.host.as_bytes();
         for &len in self.lengths.by_ref() {
             // `*.suffix` needs a `.` before the suffix and a non-empty label before that; a
@@ -352,12 +461,12 @@ impl<'s> Iterator for WildcardSuffixes<'s> {
                 continue;
             };
             if bytes.get(dot) == Some(&b'.')
-                && let Some(index) = self
+                && let Some(&id) = self
                     .host
                     .get(dot + 1..)
                     .and_then(|s| self.index.wildcard.get(s))
             {
-                return Some(index);
+                return Some(id);
             }
         }
         None
@@ -370,7 +479,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{CanonicalNames, LeadBytes};
+    use super::{HostIndex, KnownHost, KnownNames, LeadBytes, PathIndex};
 
     fn lead(pattern: &str) -> Vec<u8> {
         let set = LeadBytes::of_pattern(pattern);
@@ -378,8 +487,12 @@ mod tests {
     }
 
     #[test]
-    fn canonical_names_hold_only_what_canonicalizing_gives_back() {
-        let mut names = CanonicalNames::default();
+    fn known_names_hold_only_what_canonicalizing_gives_back() {
+        let mut names = KnownNames::default();
+        let resolved = |listener| KnownHost {
+            listener: Some(listener),
+            ..KnownHost::default()
+        };
         for name in [
             "shop.example.com",
             "Shop.example.org",
@@ -387,11 +500,14 @@ mod tests {
             "01.2.3.4",
             "x:80",
         ] {
-            names.insert(name);
+            names.insert(name, |_| resolved(1));
         }
-        names.insert("10.0.0.1");
-        assert_eq!(names.get(b"shop.example.com"), Some("shop.example.com"));
-        assert_eq!(names.get(b"10.0.0.1"), Some("10.0.0.1"));
+        names.insert("10.0.0.1", |_| resolved(2));
+        // The first resolution of a name stays.
+        names.insert("shop.example.com", |_| resolved(3));
+        let get = |line: &str| names.get(line.as_bytes()).map(|(n, k)| (n, k.listener));
+        assert_eq!(get("shop.example.com"), Some(("shop.example.com", Some(1))));
+        assert_eq!(get("10.0.0.1"), Some(("10.0.0.1", Some(2))));
         for refused in [
             "Shop.example.org",
             "shop.example.org",
@@ -399,11 +515,36 @@ mod tests {
             "01.2.3.4",
             "x:80",
         ] {
-            assert_eq!(names.get(refused.as_bytes()), None, "{refused}");
+            assert_eq!(get(refused), None, "{refused}");
         }
         // Byte for byte: another spelling of a known name is not one.
-        assert_eq!(names.get(b"SHOP.example.com"), None);
-        assert_eq!(names.get(b"shop.example.com."), None);
+        assert_eq!(get("SHOP.example.com"), None);
+        assert_eq!(get("shop.example.com."), None);
+    }
+
+    #[test]
+    fn host_groups_come_exact_then_wildcards_longest_first_then_the_catch_all() {
+        let mut index = HostIndex::default();
+        index.exact_mut("a.b.example.com");
+        index.wildcard_mut("example.com");
+        index.wildcard_mut("b.example.com");
+        index.exact_mut("other.example.com");
+        index.sort();
+        // Group ids in creation order: the exact name 0, `*.example.com` 1, `*.b.example.com` 2.
+        let ids = index.group_ids("a.b.example.com");
+        assert_eq!(&*ids, &[0, 2, 1]);
+        // A host that is no exact key: its wildcard groups, as a known name's list gives them.
+        let scanned: Vec<&PathIndex> = index.groups("x.b.example.com", None).collect();
+        let listed: Vec<&PathIndex> = index.groups("", Some(&ids[1..])).collect();
+        assert_eq!(scanned.len(), 3);
+        for (a, b) in scanned.iter().zip(&listed) {
+            assert!(std::ptr::eq(*a, *b));
+        }
+        assert!(scanned.last().is_some_and(|p| std::ptr::eq(*p, &index.any)));
+        assert!(index.group_ids("example.com").is_empty());
+        assert!(!index.has_host("example.com", None));
+        assert!(index.has_host("x.example.com", None));
+        assert!(index.has_host("", Some(&ids)));
     }
 
     #[test]

@@ -39,7 +39,7 @@ use std::cmp::Reverse;
 use std::fmt;
 use std::sync::Arc;
 
-use index::{Candidate, CanonicalNames, HostIndex, PathIndex};
+use index::{Candidate, HostIndex, KnownHost, KnownNames, PathIndex};
 use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
@@ -286,8 +286,8 @@ struct PortTable {
     /// (listener hostname pattern, listener), most labels first.
     wildcard: Vec<(Box<str>, u16)>,
     any: Option<u16>,
-    /// Every exact hostname of the port's listeners and of their routes.
-    names: CanonicalNames,
+    /// Every exact hostname of the port's listeners and of their routes, resolved.
+    names: KnownNames,
 }
 
 /// The immutable router of one Gateway: `Send + Sync`, share it with `Arc` and rebuild it off
@@ -368,8 +368,8 @@ impl Router {
     /// Routes one HTTP request. Cost: one pass over the headers (count, size, Host), one over
     /// the target when it is already canonical (split, validation and prefix ends together;
     /// other targets take the general normalization), one over the host unless it is byte for
-    /// byte a hostname of the port's listeners or routes, a few hash lookups
-    /// per hostname group and path prefix, then the predicates of the candidates in precedence
+    /// byte a hostname of the port's listeners or routes (then one hash lookup gives its
+    /// listener and hostname groups), a few hash lookups per hostname group and path prefix, then the predicates of the candidates in precedence
     /// order; independent of the number of routes; no allocation for canonical targets.
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
         let mut d = Decision::new(self);
@@ -410,25 +410,34 @@ impl Router {
                 Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
             },
         };
-        // A sole Host line equal to a hostname of this port is canonical as it is: the router's
-        // copy of the name serves, neither checked nor converted.
-        let known_host = match (absolute_authority, req.authority, headers.host) {
-            (None, None, Some(line)) if headers.hosts == 1 => port.names.get(line.as_bytes()),
+        // A sole Host line equal to a known name of this port is canonical as it is: the
+        // router's copy of the name serves, neither checked nor converted, and comes resolved.
+        let line = match (absolute_authority, req.authority, headers.host) {
+            (None, None, Some(line)) if headers.hosts == 1 => Some(line),
             _ => None,
         };
-        if known_host.is_none() {
+        let mut known = line.and_then(|line| port.names.get(line.as_bytes()));
+        let known_host = known.map(|(name, _)| name);
+        if known.is_none() {
             let host = match (absolute_authority, req.authority) {
                 // The Host lines the header scan found: no second scan.
                 (None, None) => sole_host_line(headers.host.map(|h| h.as_str()), headers.hosts > 1),
                 (absolute, h2) => request_host_canonical(absolute, h2, &mut req.headers.hosts()),
             };
             match host {
-                Ok((host, _port)) => d.host = host,
+                Ok((host, _port)) => {
+                    // Another spelling of a known name (a port, upper case) is still one.
+                    if line.is_none_or(|line| line.as_bytes() != host.as_bytes()) {
+                        known = port.names.get(host.as_bytes());
+                    }
+                    d.host = host;
+                }
                 Err(e) => {
                     return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}"));
                 }
             }
         }
+        let known = known.map(|(_, resolved)| resolved);
         let (path, segments, ampersands) = match fast {
             Some(t) => (Cow::Borrowed(t.path), t.segments, t.ampersands),
             None => {
@@ -455,14 +464,21 @@ impl Router {
         // listener of this port would serve is misdirected (GEP-3567).
         // `host` borrows the one field, so that the others can still be set.
         let host: &str = known_host.unwrap_or(&d.host);
-        let by_host = self.select_listener(port, host);
+        let by_host = match known {
+            Some(resolved) => resolved.listener,
+            None => wildcard_listener(port, host),
+        };
         let listener = match req.sni.filter(|s| !s.is_empty()) {
             Some(sni) => {
                 let sni = sni.trim_end_matches('.');
-                let by_sni = if sni.bytes().any(|b| b.is_ascii_uppercase()) {
-                    self.select_listener(port, &sni.to_ascii_lowercase())
+                let sni = if sni.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(sni.to_ascii_lowercase())
                 } else {
-                    self.select_listener(port, sni)
+                    Cow::Borrowed(sni)
+                };
+                let by_sni = match port.names.get(sni.as_bytes()) {
+                    Some((_, resolved)) => resolved.listener,
+                    None => select_listener(port, &sni),
                 };
                 match (by_sni, by_host) {
                     (Some(a), Some(b)) if a == b => a,
@@ -489,10 +505,16 @@ impl Router {
             return d.fail(Outcome::NotFound, "no listener");
         };
         // Only listeners with GRPCRoutes pay for looking at the content type.
-        let grpc = !compiled.grpc.is_empty() && is_grpc(req) && compiled.grpc.has_host(host);
-        let table = if grpc { &compiled.grpc } else { &compiled.http };
+        let grpc = !compiled.grpc.is_empty()
+            && is_grpc(req)
+            && compiled.grpc.has_host(host, known.map(|k| &*k.grpc));
+        let (table, ids) = if grpc {
+            (&compiled.grpc, known.map(|k| &*k.grpc))
+        } else {
+            (&compiled.http, known.map(|k| &*k.http))
+        };
         let mut found: Option<&Candidate> = None;
-        for group in table.groups(host) {
+        for group in table.groups(host, ids) {
             let hit = group.walk(&d.path, &segments, |c| {
                 let ok = match c.predicates {
                     None => true,
@@ -531,20 +553,6 @@ impl Router {
     /// [`Router::route_l4`].
     pub fn serves_http(&self, port: u16) -> bool {
         self.ports.iter().any(|p| p.port == port)
-    }
-
-    /// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
-    /// none".
-    #[inline]
-    fn select_listener(&self, port: &PortTable, host: &str) -> Option<u16> {
-        if let Some(l) = port.exact.get(host) {
-            return Some(*l);
-        }
-        port.wildcard
-            .iter()
-            .find(|(pattern, _)| host_matches(pattern, host))
-            .map(|(_, l)| *l)
-            .or(port.any)
     }
 
     /// Chooses the backend of a TLS, TCP or UDP listener: by SNI for TLS (exact route hostname,
@@ -618,7 +626,7 @@ pub struct Decision<'r, 'q> {
     rule: Option<u32>,
     match_index: u16,
     host: Cow<'q, str>,
-    /// The host when it is one of the router's names ([`index::CanonicalNames`]): then `host`
+    /// The host when it is one of the router's names ([`index::KnownNames`]): then `host`
     /// is not set.
     known_host: Option<&'r str>,
     path: Cow<'q, str>,
@@ -1079,14 +1087,43 @@ fn compile(config: &Config, gateway: &crate::attach::GatewayState, policy: PathP
     for p in &mut router.ports {
         // More labels after `*` first.
         p.wildcard.sort_by_key(|(h, _)| Reverse(h.len()));
-        let listeners = router.listeners.iter().filter(|l| l.port == p.port);
-        let routes = listeners.flat_map(|l| l.http.exact.keys().chain(l.grpc.exact.keys()));
-        for name in p.exact.keys().chain(routes) {
-            p.names.insert(name);
+        let listeners = || router.listeners.iter().filter(|l| l.port == p.port);
+        let routes =
+            listeners().flat_map(|l| l.http.exact_hostnames().chain(l.grpc.exact_hostnames()));
+        let mut names = KnownNames::default();
+        for name in p.exact.keys().map(|k| &**k).chain(routes) {
+            names.insert(name, |name| {
+                let listener = select_listener(p, name);
+                let compiled = listener.and_then(|l| router.listeners.get(usize::from(l)));
+                KnownHost {
+                    listener,
+                    http: compiled.map(|l| l.http.group_ids(name)).unwrap_or_default(),
+                    grpc: compiled.map(|l| l.grpc.group_ids(name)).unwrap_or_default(),
+                }
+            });
         }
+        p.names = names;
     }
     shrink(&mut router);
     router
+}
+
+/// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
+/// none".
+fn select_listener(port: &PortTable, host: &str) -> Option<u16> {
+    match port.exact.get(host) {
+        Some(l) => Some(*l),
+        None => wildcard_listener(port, host),
+    }
+}
+
+/// [`select_listener`] for a host that is no listener's exact hostname.
+fn wildcard_listener(port: &PortTable, host: &str) -> Option<u16> {
+    port.wildcard
+        .iter()
+        .find(|(pattern, _)| host_matches(pattern, host))
+        .map(|(_, l)| *l)
+        .or(port.any)
 }
 
 /// Drops the spare capacity that building by pushes leaves (up to half of a table, three
@@ -1100,19 +1137,8 @@ fn shrink(router: &mut Router) {
     }
     router.listeners.shrink_to_fit();
     for l in &mut router.listeners {
-        for index in [&mut l.http, &mut l.grpc] {
-            index.exact.shrink_to_fit();
-            index.wildcard.shrink_to_fit();
-            let groups = index.exact.values_mut().chain(index.wildcard.values_mut());
-            for paths in groups.chain(std::iter::once(&mut index.any)) {
-                paths.exact.shrink_to_fit();
-                paths.prefix.shrink_to_fit();
-                paths.regex.shrink_to_fit();
-                for bucket in paths.exact.values_mut().chain(paths.prefix.values_mut()) {
-                    bucket.shrink_to_fit();
-                }
-            }
-        }
+        l.http.shrink_to_fit();
+        l.grpc.shrink_to_fit();
         l.l4.shrink_to_fit();
     }
     router.routes.shrink_to_fit();
@@ -1524,8 +1550,8 @@ fn insert(
     }
     for h in hostnames {
         match h.strip_prefix("*.") {
-            Some(suffix) => put(index.wildcard.entry(suffix.into()).or_default()),
-            None => put(index.exact.entry(h.as_str().into()).or_default()),
+            Some(suffix) => put(index.wildcard_mut(suffix)),
+            None => put(index.exact_mut(h)),
         }
     }
 }
