@@ -322,7 +322,8 @@ pub(crate) struct HostIndex {
 
 impl HostIndex {
     pub(crate) fn is_empty(&self) -> bool {
-        self.groups.iter().all(PathIndex::is_empty) && self.any.is_empty()
+        // A group exists only once a rule is put in it.
+        self.groups.is_empty() && self.any.is_empty()
     }
 
     /// The path index of the exact hostname `host`, made empty if it is new.
