@@ -6,6 +6,12 @@
 //! path longest first. Every bucket holds its candidates pre-sorted by the remaining
 //! precedence keys, so the first candidate whose predicates hold wins.
 //!
+//! The host is resolved once. Every exact hostname of a port's listeners and routes is a
+//! [`KnownNames`] entry, built with the router, holding the listener its hostname selects and
+//! that listener's hostname groups for it in the order above: a request for one of them does
+//! one hash lookup for all of that. Any other canonical host cannot equal an exact key, so its
+//! walk starts at the wildcard suffixes.
+//!
 //! Lookups that cannot hit are not made: each path index knows the lengths of its keys, the
 //! deepest prefix it holds, and which second bytes its regular expressions' literal prefixes
 //! allow; a host is cut into wildcard suffixes only at the lengths wildcard keys have. The

@@ -656,6 +656,31 @@ fn host_of_another_listener_than_the_sni_is_misdirected() {
 }
 
 #[test]
+fn listener_hostnames_resolve_the_same_however_the_host_and_sni_are_spelled() {
+    // A listener's exact hostname is resolved with the router; its other spellings, and hosts
+    // that are nobody's exact hostname, must land where the spec's order puts them.
+    for (host, sni, listener) in [
+        ("foo.example.com", None, "exact"),
+        ("FOO.Example.com:443", None, "exact"),
+        ("foo.example.com.", Some("FOO.EXAMPLE.COM."), "exact"),
+        ("foo.example.com", Some("foo.example.com"), "exact"),
+        ("bar.example.com", Some("BAR.example.com"), "wild"),
+        ("Bar.Example.Com", None, "wild"),
+        ("example.com", None, "any"),
+        ("EXAMPLE.org:443", Some("example.org"), "any"),
+    ] {
+        let d = tls_route(host, sni);
+        assert_eq!(
+            (d.outcome, d.listener.as_deref()),
+            (Outcome::Forward, Some(listener)),
+            "{host} {sni:?}"
+        );
+    }
+    let d = tls_route("FOO.example.com", Some("bar.example.com"));
+    assert_eq!((d.outcome, d.status), (Outcome::Misdirected, Some(421)));
+}
+
+#[test]
 fn wrong_port_is_not_found() {
     let c = config(&format!("{CLASS}{SERVICES}{LISTENERS}"));
     let headers = [("host", "foo.example.com")];
