@@ -2,7 +2,7 @@
 # Load benchmark and instruction-count gate for hyper-gateway (issue #12).
 #
 #   examples/hyper-gateway/load.sh            # gate + reload check + wrk figures
-#   examples/hyper-gateway/load.sh gate       # only the callgrind gate (fails today, not in CI)
+#   examples/hyper-gateway/load.sh gate       # only the callgrind gate (passes on some runs only, not in CI)
 #   examples/hyper-gateway/load.sh reload     # only the reload check (what CI runs)
 #
 # gate:   the gateway runs under `valgrind --tool=callgrind` with a single-threaded runtime and
