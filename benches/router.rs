@@ -1,10 +1,17 @@
 //! Router benchmark: ours against a literal linear scan and against the floor (a bare hash-map
 //! host lookup plus a matchit path lookup, no predicates), on the same tables and requests.
+//! The floor makes both lookups for every request: a Host its map does not hold is looked up
+//! in the paths of the rules without hostnames, as any router must; it knows no wildcard
+//! hostnames. Before the checks are timed it must find the same rule as ours for the exact,
+//! prefix and miss requests.
 //!
 //! `cargo bench --bench router` runs criterion groups `router/{ours,linear,floor}/{size}/{class}`
 //! and writes `router-bench.json` into the cargo target directory with, per table size and
-//! router: the median ns per request (median of 3 runs of 15 batches), build time, and bytes
-//! per rule. Regex programs are reported separately: the time to compile the table's patterns
+//! router, the median ns per request (median of 3 runs of 15 batches), build time, and bytes
+//! per rule, and the growth from the smallest table to the largest. Each of the 3 runs times
+//! every size and router in turn, and the ratios (ours over the floor, the linear scan over
+//! ours, growth) are medians of each run's own ratios, each comparing measurements taken
+//! within a second or so of each other on a machine whose speed drifts. Regex programs are reported separately: the time to compile the table's patterns
 //! as the router does (each one, plus one set per hostname group) and their heap bytes are
 //! subtracted from the build time and the router's bytes.
 //!
@@ -123,6 +130,16 @@ struct Req {
     host: String,
     target: String,
     headers: Vec<(String, String)>,
+}
+
+impl Req {
+    /// The headers as borrowed pairs, as ours and the floor take them.
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
 }
 
 /// Exact hit, prefix hit, wildcard-host hit, miss; each with a few ordinary headers.
@@ -296,27 +313,33 @@ type SpecKey = (usize, usize, u8, usize, bool, usize, usize);
 
 struct Floor {
     hosts: HashMap<String, matchit::Router<u32>>,
+    /// The paths of rules without hostnames: where a Host the map does not hold is looked up.
+    any: matchit::Router<u32>,
 }
 
 impl Floor {
     fn new(rules: &[GenRule]) -> Self {
         let mut hosts: HashMap<String, matchit::Router<u32>> = HashMap::new();
+        let mut any = matchit::Router::new();
         for (i, r) in rules.iter().enumerate() {
             if r.path_kind == "RegularExpression" {
                 continue;
             }
-            let key = r.host.clone().unwrap_or_default();
-            let router = hosts.entry(key).or_default();
+            let router = match &r.host {
+                Some(host) => hosts.entry(host.clone()).or_default(),
+                None => &mut any,
+            };
             let _ = router.insert(r.path.clone(), i as u32);
             if r.path_kind == "PathPrefix" {
                 let _ = router.insert(format!("{}/{{*rest}}", r.path), i as u32);
             }
         }
-        Self { hosts }
+        Self { hosts, any }
     }
 
     /// The least any router must do with the same request: find the Host header, drop its
-    /// port, split the query off, then one hash lookup and one matchit lookup.
+    /// port, split the query off, then one hash lookup and one matchit lookup (in the Host's
+    /// paths, or in those of the rules without hostnames when the map does not hold the Host).
     fn route(&self, target: &str, headers: &[(&str, &str)]) -> Option<u32> {
         let host = headers
             .iter()
@@ -324,10 +347,8 @@ impl Floor {
             .map(|(_, v)| *v)?;
         let host = host.split(':').next().unwrap_or(host);
         let path = target.split('?').next().unwrap_or(target);
-        self.hosts
-            .get(host)
-            .and_then(|r| r.at(path).ok())
-            .map(|m| *m.value)
+        let paths = self.hosts.get(host).unwrap_or(&self.any);
+        paths.at(path).ok().map(|m| *m.value)
     }
 }
 
@@ -367,8 +388,64 @@ fn median_ns(batches: usize, per_batch: usize, mut f: impl FnMut(usize)) -> f64 
     samples[samples.len() / 2]
 }
 
+/// What the timed runs need of one table size.
+struct Sized {
+    n: usize,
+    router: Router,
+    floor: Floor,
+    linear: Linear,
+    reqs: Vec<Req>,
+    build_without_regex: Duration,
+    regex_time: Duration,
+    bytes: isize,
+    regex_bytes: isize,
+}
+
+/// One timed run of one size: ns per request for ours, the linear scan and the floor.
+#[derive(Clone, Copy)]
+struct Run {
+    ours: f64,
+    linear: f64,
+    floor: f64,
+}
+
+fn timed_run(s: &Sized) -> Run {
+    let pairs: Vec<Vec<(&str, &str)>> = s.reqs.iter().map(Req::pairs).collect();
+    let (router, floor, linear, reqs) = (&s.router, &s.floor, &s.linear, &s.reqs);
+    let per_batch_fast = 20_000;
+    let per_batch_linear = if s.n >= 1_000 { 40 } else { 2_000 };
+    let ours = median_ns(15, per_batch_fast, |i| {
+        let k = i % reqs.len();
+        let d = router.route(
+            &RequestView::new("GET", b"", Headers::Pairs(&pairs[k]))
+                .target_str(black_box(&reqs[k].target)),
+        );
+        black_box(d.outcome());
+    });
+    let floor = median_ns(15, per_batch_fast, |i| {
+        let k = i % reqs.len();
+        black_box(floor.route(black_box(&reqs[k].target), &pairs[k]));
+    });
+    let linear = median_ns(15, per_batch_linear, |i| {
+        let r = &reqs[i % reqs.len()];
+        let (path, query) = split(&r.target);
+        black_box(linear.route(black_box(&r.host), path, query, "GET", &r.headers));
+    });
+    Run {
+        ours,
+        linear,
+        floor,
+    }
+}
+
+/// The middle of three values.
+fn median3(mut v: [f64; 3]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[1]
+}
+
 fn bench(c: &mut Criterion) {
-    let mut report = Vec::new();
+    let mut sized = Vec::new();
     for &n in SIZES {
         let (_config, router, build_time, bytes, rules) = build(n);
         let reqs = requests(&rules);
@@ -404,11 +481,7 @@ fn bench(c: &mut Criterion) {
 
         // Every router must agree on the classes before they are timed.
         for r in &reqs {
-            let pairs: Vec<(&str, &str)> = r
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let pairs = r.pairs();
             let d = router
                 .route(&RequestView::new("GET", b"", Headers::Pairs(&pairs)).target_str(&r.target));
             let (path, query) = split(&r.target);
@@ -424,17 +497,20 @@ fn bench(c: &mut Criterion) {
             });
             assert_eq!(got, want, "{} request disagrees at {n} rules", r.class);
             assert_eq!(r.class == "miss", d.outcome() == Outcome::NotFound);
+            // The floor does real lookups: it finds the same rule where it can (it knows no
+            // wildcard hostnames and no predicates).
+            if r.class != "wildcard" {
+                let floor_rule = floor.route(&r.target, &pairs).map(|i| i as usize);
+                let ours = got.map(|(route, rule)| route * RULES_PER_ROUTE + rule);
+                assert_eq!(
+                    floor_rule, ours,
+                    "the floor's {} request at {n} rules",
+                    r.class
+                );
+            }
         }
 
-        let pairs: Vec<Vec<(&str, &str)>> = reqs
-            .iter()
-            .map(|r| {
-                r.headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect()
-            })
-            .collect();
+        let pairs: Vec<Vec<(&str, &str)>> = reqs.iter().map(Req::pairs).collect();
         let mut group = c.benchmark_group(format!("router/{n}"));
         group
             .measurement_time(Duration::from_secs(2))
@@ -461,56 +537,51 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
 
-        // Medians for the JSON report, only under `cargo bench` (`cargo test --benches` runs
-        // each benchmark once and skips them): 3 runs, each the median of 15 batches.
-        if !std::env::args().any(|a| a == "--bench") {
-            continue;
-        }
-        let per_batch_fast = 20_000;
-        let per_batch_linear = if n >= 1_000 { 40 } else { 2_000 };
-        let mut runs = Vec::new();
-        for _ in 0..3 {
-            let ours = median_ns(15, per_batch_fast, |i| {
-                let k = i % reqs.len();
-                let d = router.route(
-                    &RequestView::new("GET", b"", Headers::Pairs(&pairs[k]))
-                        .target_str(black_box(&reqs[k].target)),
-                );
-                black_box(d.outcome());
-            });
-            let floor_ns = median_ns(15, per_batch_fast, |i| {
-                let k = i % reqs.len();
-                black_box(floor.route(black_box(&reqs[k].target), &pairs[k]));
-            });
-            let linear_ns = median_ns(15, per_batch_linear, |i| {
-                let r = &reqs[i % reqs.len()];
-                let (path, query) = split(&r.target);
-                black_box(linear.route(black_box(&r.host), path, query, "GET", &r.headers));
-            });
-            runs.push((ours, linear_ns, floor_ns));
-        }
-        let median = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
-            let mut v: Vec<f64> = runs.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[1]
-        };
-        let (ours, linear_ns, floor_ns) = (median(&|r| r.0), median(&|r| r.1), median(&|r| r.2));
-        let ratio_floor = median(&|r| r.0 / r.2);
-        let ratio_linear = median(&|r| r.1 / r.0);
+        sized.push(Sized {
+            n,
+            router,
+            floor,
+            linear,
+            reqs,
+            build_without_regex,
+            regex_time,
+            bytes,
+            regex_bytes,
+        });
+    }
+
+    // Medians for the JSON report, only under `cargo bench` (`cargo test --benches` runs each
+    // benchmark once and skips them): 3 runs, each the median of 15 batches per router and
+    // size. Each run times every size in turn, so that the ratios between sizes (growth) and
+    // between routers compare measurements of the same moment on a machine whose speed drifts.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let runs: Vec<Vec<Run>> = (0..3)
+        .map(|_| sized.iter().map(timed_run).collect())
+        .collect();
+    let mut report = Vec::new();
+    for (i, s) in sized.iter().enumerate() {
+        let of = |f: &dyn Fn(&Run) -> f64| median3([0, 1, 2].map(|r| f(&runs[r][i])));
+        let (ours, linear_ns, floor_ns) = (of(&|r| r.ours), of(&|r| r.linear), of(&|r| r.floor));
+        let ratio_floor = of(&|r| r.ours / r.floor);
+        let ratio_linear = of(&|r| r.linear / r.ours);
+        let n = s.n;
         println!(
-            "router {n:>6} rules: ours {ours:8.1} ns, floor {floor_ns:7.1} ns ({ratio_floor:.2}x), linear {linear_ns:11.1} ns ({ratio_linear:.0}x slower), build {:.2} ms (+{:.2} ms regex), {:.0} B/rule (+{regex_bytes} B regex)",
-            build_without_regex.as_secs_f64() * 1e3,
-            regex_time.as_secs_f64() * 1e3,
-            (bytes - regex_bytes) as f64 / n as f64
+            "router {n:>6} rules: ours {ours:8.1} ns, floor {floor_ns:7.1} ns ({ratio_floor:.2}x), linear {linear_ns:11.1} ns ({ratio_linear:.0}x slower), build {:.2} ms (+{:.2} ms regex), {:.0} B/rule (+{} B regex)",
+            s.build_without_regex.as_secs_f64() * 1e3,
+            s.regex_time.as_secs_f64() * 1e3,
+            (s.bytes - s.regex_bytes) as f64 / n as f64,
+            s.regex_bytes
         );
         report.push(serde_json::json!({
             "rules": n,
             "ours": {
                 "median_ns": ours,
-                "build_ms": build_without_regex.as_secs_f64() * 1e3,
-                "regex_build_ms": regex_time.as_secs_f64() * 1e3,
-                "bytes_per_rule": (bytes - regex_bytes) as f64 / n as f64,
-                "regex_bytes": regex_bytes,
+                "build_ms": s.build_without_regex.as_secs_f64() * 1e3,
+                "regex_build_ms": s.regex_time.as_secs_f64() * 1e3,
+                "bytes_per_rule": (s.bytes - s.regex_bytes) as f64 / n as f64,
+                "regex_bytes": s.regex_bytes,
             },
             "linear": {"median_ns": linear_ns},
             "floor": {"median_ns": floor_ns},
@@ -518,15 +589,13 @@ fn bench(c: &mut Criterion) {
             "linear_over_ours": ratio_linear,
         }));
     }
-    if let (Some(first), Some(last)) = (report.first(), report.last()) {
-        let growth = last["ours"]["median_ns"].as_f64().unwrap_or(0.0)
-            / first["ours"]["median_ns"].as_f64().unwrap_or(1.0);
-        println!(
-            "router growth {} -> {} rules: {growth:.2}x",
-            SIZES[0],
-            SIZES[SIZES.len() - 1]
-        );
-    }
+    let last = sized.len() - 1;
+    let growth = median3([0, 1, 2].map(|r| runs[r][last].ours / runs[r][0].ours));
+    println!(
+        "router growth {} -> {} rules: {growth:.2}x (median of the 3 runs' own ratios)",
+        SIZES[0], SIZES[last]
+    );
+    let report = serde_json::json!({"sizes": report, "growth": growth});
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
