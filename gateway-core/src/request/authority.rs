@@ -280,24 +280,19 @@ fn canonical_general(authority: &str) -> Result<(Cow<'_, str>, Option<u16>), Hos
 /// by `:port`. Anything else returns `None` and takes the general path, which decides.
 fn canonical_fast(authority: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let bytes = authority.as_bytes();
-    let mut at = 0;
-    let mut last_label;
+    // One look per byte: labels of label bytes, each non-empty (no leading `.`, `..` or
+    // trailing `.`), up to the end or a `:`.
+    let mut i = 0;
+    let mut last_label = 0;
     let end = loop {
-        // One label: a run of label bytes, never empty (no leading `.`, `..` or trailing `.`).
-        let rest = bytes.get(at..)?;
-        let run = rest
-            .iter()
-            .position(|&b| !LABEL_BYTE.get(usize::from(b)).copied().unwrap_or(false))
-            .unwrap_or(rest.len());
-        if run == 0 {
-            return None;
-        }
-        last_label = at;
-        at += run;
-        match bytes.get(at) {
-            Some(b'.') => at += 1,
-            Some(b':') | None => break at,
-            Some(_) => return None,
+        match bytes.get(i) {
+            Some(&b) if LABEL_BYTE.get(usize::from(b)).copied().unwrap_or(false) => i += 1,
+            Some(b'.') if i > last_label => {
+                i += 1;
+                last_label = i;
+            }
+            Some(b':') | None if i > last_label => break i,
+            _ => return None,
         }
     };
     // A numeric last label (IPv4 and the WHATWG number rules) goes the general way.

@@ -460,26 +460,28 @@ pub(crate) fn canonical_origin<'a>(
         return None;
     }
     let mut segments = Segments::default();
-    let mut i = 0;
+    // One look per byte. After a `/`, `/` (an empty segment) or `.` (maybe a dot segment)
+    // take the general way.
+    let dot_or_slash = |b: Option<&u8>| matches!(b, Some(b'/' | b'.'));
+    if dot_or_slash(raw.get(1)) {
+        return None;
+    }
+    let mut i = 1;
     let path_end = loop {
         match raw.get(i) {
-            // After a `/`, `/` (an empty segment) or `.` (maybe a dot segment) take the
-            // general way.
+            Some(&b) if PLAIN.get(usize::from(b)).copied().unwrap_or(false) => i += 1,
             Some(b'/') => {
-                if matches!(raw.get(i + 1), Some(b'/' | b'.')) {
+                if dot_or_slash(raw.get(i + 1)) {
                     return None;
                 }
-                if i > 0 {
-                    segments.push(i);
-                }
+                segments.push(i);
+                i += 1;
             }
             Some(b'?') => break i,
             None => break raw.len(),
             // An escape, a backslash, a fragment or a forbidden byte.
             Some(_) => return None,
         }
-        i += 1;
-        i += plain_run(raw.get(i..).unwrap_or_default());
     };
     let mut ampersands = 0;
     for &b in raw.get(path_end + 1..).unwrap_or_default() {
