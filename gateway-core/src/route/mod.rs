@@ -369,8 +369,9 @@ impl Router {
     /// the target when it is already canonical (split, validation and prefix ends together;
     /// other targets take the general normalization), one over the host unless it is byte for
     /// byte a hostname of the port's listeners or routes (then one hash lookup gives its
-    /// listener and hostname groups), a few hash lookups per hostname group and path prefix, then the predicates of the candidates in precedence
-    /// order; independent of the number of routes; no allocation for canonical targets.
+    /// listener and hostname groups), a few hash lookups per hostname group and path prefix,
+    /// then the predicates of the candidates in precedence order; independent of the number of
+    /// routes; no allocation for canonical targets.
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
         let mut d = Decision::new(self);
         let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
