@@ -389,7 +389,7 @@ fn median_ns(batches: usize, per_batch: usize, mut f: impl FnMut(usize)) -> f64 
 }
 
 /// What the timed runs need of one table size.
-struct Sized {
+struct Table {
     n: usize,
     router: Router,
     floor: Floor,
@@ -409,7 +409,7 @@ struct Run {
     floor: f64,
 }
 
-fn timed_run(s: &Sized) -> Run {
+fn timed_run(s: &Table) -> Run {
     let pairs: Vec<Vec<(&str, &str)>> = s.reqs.iter().map(Req::pairs).collect();
     let (router, floor, linear, reqs) = (&s.router, &s.floor, &s.linear, &s.reqs);
     let per_batch_fast = 20_000;
@@ -445,7 +445,7 @@ fn median3(mut v: [f64; 3]) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut sized = Vec::new();
+    let mut tables = Vec::new();
     for &n in SIZES {
         let (_config, router, build_time, bytes, rules) = build(n);
         let reqs = requests(&rules);
@@ -537,7 +537,7 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
 
-        sized.push(Sized {
+        tables.push(Table {
             n,
             router,
             floor,
@@ -558,10 +558,10 @@ fn bench(c: &mut Criterion) {
         return;
     }
     let runs: Vec<Vec<Run>> = (0..3)
-        .map(|_| sized.iter().map(timed_run).collect())
+        .map(|_| tables.iter().map(timed_run).collect())
         .collect();
     let mut report = Vec::new();
-    for (i, s) in sized.iter().enumerate() {
+    for (i, s) in tables.iter().enumerate() {
         let of = |f: &dyn Fn(&Run) -> f64| median3([0, 1, 2].map(|r| f(&runs[r][i])));
         let (ours, linear_ns, floor_ns) = (of(&|r| r.ours), of(&|r| r.linear), of(&|r| r.floor));
         let ratio_floor = of(&|r| r.ours / r.floor);
@@ -589,7 +589,7 @@ fn bench(c: &mut Criterion) {
             "linear_over_ours": ratio_linear,
         }));
     }
-    let last = sized.len() - 1;
+    let last = tables.len() - 1;
     let growth = median3([0, 1, 2].map(|r| runs[r][last].ours / runs[r][0].ours));
     println!(
         "router growth {} -> {} rules: {growth:.2}x (median of the 3 runs' own ratios)",

@@ -328,34 +328,18 @@ pub(crate) struct HostIndex {
 
 impl HostIndex {
     pub(crate) fn is_empty(&self) -> bool {
-        // A group exists only once a rule is put in it.
+        // A group exists only once a rule has been filed under its hostname.
         self.groups.is_empty() && self.any.is_empty()
     }
 
     /// The path index of the exact hostname `host`, made empty if it is new.
-    pub(crate) fn exact_mut(&mut self, host: &str) -> &mut PathIndex {
-        let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
-        let id = *self.exact.entry(host.into()).or_insert(next);
-        self.group_mut(id)
+    pub(crate) fn exact_mut(&mut self, host: &str) -> Option<&mut PathIndex> {
+        group_mut(&mut self.groups, &mut self.exact, host)
     }
 
     /// The path index of the wildcard hostname `*.{suffix}`, made empty if it is new.
-    pub(crate) fn wildcard_mut(&mut self, suffix: &str) -> &mut PathIndex {
-        let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
-        let id = *self.wildcard.entry(suffix.into()).or_insert(next);
-        self.group_mut(id)
-    }
-
-    fn group_mut(&mut self, id: u32) -> &mut PathIndex {
-        let id = id as usize;
-        if id >= self.groups.len() {
-            self.groups.resize_with(id + 1, PathIndex::default);
-        }
-        match self.groups.get_mut(id) {
-            Some(group) => group,
-            // Unreachable: resized above.
-            None => &mut self.any,
-        }
+    pub(crate) fn wildcard_mut(&mut self, suffix: &str) -> Option<&mut PathIndex> {
+        group_mut(&mut self.groups, &mut self.wildcard, suffix)
     }
 
     /// Every path index, the catch-all last: for sorting and shrinking.
@@ -420,6 +404,20 @@ impl HostIndex {
             index: self,
         }
     }
+}
+
+/// The group `ids` holds for `key` in `groups`, appended empty if `key` is new.
+fn group_mut<'g>(
+    groups: &'g mut Vec<PathIndex>,
+    ids: &mut HashMap<Box<str>, u32>,
+    key: &str,
+) -> Option<&'g mut PathIndex> {
+    let next = u32::try_from(groups.len()).ok()?;
+    let id = *ids.entry(key.into()).or_insert_with(|| {
+        groups.push(PathIndex::default());
+        next
+    });
+    groups.get_mut(id as usize)
 }
 
 /// The path indexes of [`HostIndex::groups`].

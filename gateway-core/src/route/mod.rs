@@ -1550,9 +1550,12 @@ fn insert(
         put(&mut index.any);
     }
     for h in hostnames {
-        match h.strip_prefix("*.") {
-            Some(suffix) => put(index.wildcard_mut(suffix)),
-            None => put(index.exact_mut(h)),
+        let paths = match h.strip_prefix("*.") {
+            Some(suffix) => index.wildcard_mut(suffix),
+            None => index.exact_mut(h),
+        };
+        if let Some(paths) = paths {
+            put(paths);
         }
     }
 }
