@@ -18,12 +18,8 @@
 //! request's prefix ends come from the scan that validated its path
 //! ([`crate::request::normalize`]), so no lookup rescans the path.
 
-// Keys come from configuration, never from requests, so a fast non-keyed hash cannot be
-// flooded by clients (lookups alone cannot create collisions).
-use std::borrow::{Borrow, Cow};
-use std::hash::{Hash, Hasher};
-
-use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
+use std::hash::BuildHasher;
 
 use regex::Regex;
 
@@ -46,8 +42,8 @@ pub(crate) struct Candidate {
 /// Rules keyed by path.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PathIndex {
-    pub(crate) exact: HashMap<Box<str>, Vec<Candidate>>,
-    pub(crate) prefix: HashMap<Box<str>, Vec<Candidate>>,
+    pub(crate) exact: Table<Vec<Candidate>>,
+    pub(crate) prefix: Table<Vec<Candidate>>,
     pub(crate) regex: Vec<(Regex, Candidate)>,
     /// All of `regex` in one automaton: one pass tells whether any can match, so requests
     /// that match none (the common case) pay one scan, not one per pattern.
@@ -96,7 +92,7 @@ impl Lengths {
 /// is here: a canonical host that is not cannot be one, so its exact lookups are not made.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KnownNames {
-    names: HashMap<Name, KnownHost>,
+    names: Table<KnownHost>,
     lengths: Lengths,
 }
 
@@ -112,34 +108,17 @@ pub(crate) struct KnownHost {
     pub(crate) grpc: Box<[u32]>,
 }
 
-/// A name kept as text and looked up by bytes (lines not known to be text are looked up too):
-/// it hashes and compares as its bytes, as `Borrow<[u8]>` requires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Name(Box<str>);
-
-impl Hash for Name {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
-    }
-}
-
-impl Borrow<[u8]> for Name {
-    fn borrow(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
 impl KnownNames {
     /// Adds `name`, resolved by `resolve`, if it is canonical (no port, lower case, not
     /// re-spelled) and not there yet; ignores it otherwise.
     pub(crate) fn insert(&mut self, name: &str, resolve: impl FnOnce(&str) -> KnownHost) {
-        if self.names.contains_key(name.as_bytes())
+        if self.names.get(name.as_bytes()).is_some()
             || canonical_host(name) != Ok((Cow::Borrowed(name), None))
         {
             return;
         }
         self.lengths.insert(name.len());
-        self.names.insert(Name(name.into()), resolve(name));
+        self.names.get_or_insert_with(name, || resolve(name));
     }
 
     /// Drops the spare capacity left by the inserts.
@@ -152,9 +131,90 @@ impl KnownNames {
         if !self.lengths.may_hold_bytes(line) {
             return None;
         }
-        self.names
-            .get_key_value(line)
-            .map(|(name, known)| (&*name.0, known))
+        self.names.get(line)
+    }
+}
+
+/// A hash table keyed by configuration text and looked up by request bytes: keys compare
+/// inline, a word at a time, rather than through a `memcmp` call (most keys are hostnames and
+/// paths of a few dozen bytes, and the lookup is on every request's path).
+///
+/// Keys come from configuration, never from requests, so a fast non-keyed hash (FxHash) cannot
+/// be flooded by clients: lookups alone cannot create collisions.
+#[derive(Clone, Debug)]
+pub(crate) struct Table<V> {
+    entries: hashbrown::HashTable<(Box<str>, V)>,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Self {
+            entries: hashbrown::HashTable::new(),
+        }
+    }
+}
+
+impl<V> Table<V> {
+    fn hash(key: &[u8]) -> u64 {
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    /// The entry `key` is, byte for byte.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<(&str, &V)> {
+        let found = self
+            .entries
+            .find(Self::hash(key), |(k, _)| same_bytes(k.as_bytes(), key));
+        found.map(|(k, v)| (&**k, v))
+    }
+
+    /// The value of `key`, made by `make` if `key` is new.
+    pub(crate) fn get_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
+        let hash = Self::hash(key.as_bytes());
+        let entry = self.entries.entry(
+            hash,
+            |(k, _)| same_bytes(k.as_bytes(), key.as_bytes()),
+            |(k, _)| Self::hash(k.as_bytes()),
+        );
+        &mut entry.or_insert_with(|| (key.into(), make())).into_mut().1
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.entries
+            .shrink_to_fit(|(k, _)| Self::hash(k.as_bytes()));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| &**k)
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+}
+
+/// Whether `a` and `b` hold the same bytes; up to 16 bytes in two overlapping word compares.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word(s: &[u8], at: usize) -> u64 {
+        let w = s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+        w.map_or(0, u64::from_ne_bytes)
+    }
+    fn half(s: &[u8], at: usize) -> u32 {
+        let w = s.get(at..at + 4).and_then(|w| <[u8; 4]>::try_from(w).ok());
+        w.map_or(0, u32::from_ne_bytes)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -184,8 +244,8 @@ impl PathIndex {
             .fold(LeadBytes::default(), |set, (re, _)| {
                 set.union(LeadBytes::of_pattern(re.as_str()))
             });
-        self.exact_lengths = Lengths::of(self.exact.keys().map(|k| &**k));
-        self.prefix_lengths = Lengths::of(self.prefix.keys().map(|k| &**k));
+        self.exact_lengths = Lengths::of(self.exact.keys());
+        self.prefix_lengths = Lengths::of(self.prefix.keys());
         self.regex_set = if self.regex.is_empty() {
             None
         } else {
@@ -206,7 +266,7 @@ impl PathIndex {
         mut f: impl FnMut(&'s Candidate) -> bool,
     ) -> bool {
         if self.exact_lengths.may_hold(path)
-            && let Some(list) = self.exact.get(path)
+            && let Some((_, list)) = self.exact.get(path.as_bytes())
             && list.iter().any(&mut f)
         {
             return true;
@@ -251,7 +311,7 @@ impl PathIndex {
                 }
             };
             if self.prefix_lengths.may_hold(key)
-                && let Some(list) = self.prefix.get(key)
+                && let Some((_, list)) = self.prefix.get(key.as_bytes())
                 && list.iter().any(&mut f)
             {
                 return true;
@@ -317,9 +377,9 @@ pub(crate) struct HostIndex {
     /// The path index of each exact hostname and wildcard suffix, by group id.
     groups: Vec<PathIndex>,
     /// Group ids by exact hostname.
-    exact: HashMap<Box<str>, u32>,
+    exact: Table<u32>,
     /// Group ids by the suffix after `*.`.
-    wildcard: HashMap<Box<str>, u32>,
+    wildcard: Table<u32>,
     pub(crate) any: PathIndex,
     /// The distinct lengths of the `wildcard` keys, longest first: a host is cut only where
     /// one of them ends at a `.`, so its other suffixes are neither hashed nor looked at.
@@ -349,12 +409,12 @@ impl HostIndex {
 
     /// The exact hostnames with a group.
     pub(crate) fn exact_hostnames(&self) -> impl Iterator<Item = &str> {
-        self.exact.keys().map(|k| &**k)
+        self.exact.keys()
     }
 
     pub(crate) fn sort(&mut self) {
         self.paths_mut().for_each(PathIndex::sort);
-        let mut lengths: Vec<usize> = self.wildcard.keys().map(|k| k.len()).collect();
+        let mut lengths: Vec<usize> = self.wildcard.keys().map(str::len).collect();
         lengths.sort_unstable_by(|a, b| b.cmp(a));
         lengths.dedup();
         self.wildcard_lengths = lengths.into();
@@ -372,7 +432,7 @@ impl HostIndex {
     /// The group ids that apply to the canonical host `host` besides the catch-all, in
     /// hostname-precedence order: what [`KnownHost`] keeps for a known name.
     pub(crate) fn group_ids(&self, host: &str) -> Box<[u32]> {
-        let exact = self.exact.get(host).copied();
+        let exact = self.exact.get(host.as_bytes()).map(|(_, &id)| id);
         exact.into_iter().chain(self.wildcard_ids(host)).collect()
     }
 
@@ -409,11 +469,11 @@ impl HostIndex {
 /// The group `ids` holds for `key` in `groups`, appended empty if `key` is new.
 fn group_mut<'g>(
     groups: &'g mut Vec<PathIndex>,
-    ids: &mut HashMap<Box<str>, u32>,
+    ids: &mut Table<u32>,
     key: &str,
 ) -> Option<&'g mut PathIndex> {
     let next = u32::try_from(groups.len()).ok()?;
-    let id = *ids.entry(key.into()).or_insert_with(|| {
+    let id = *ids.get_or_insert_with(key, || {
         groups.push(PathIndex::default());
         next
     });
@@ -466,10 +526,10 @@ impl Iterator for WildcardSuffixes<'_> {
                 continue;
             };
             if bytes.get(dot) == Some(&b'.')
-                && let Some(&id) = self
+                && let Some((_, &id)) = self
                     .host
                     .get(dot + 1..)
-                    .and_then(|s| self.index.wildcard.get(s))
+                    .and_then(|s| self.index.wildcard.get(s.as_bytes()))
             {
                 return Some(id);
             }
@@ -484,7 +544,66 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{HostIndex, KnownHost, KnownNames, LeadBytes, PathIndex};
+    use super::{HostIndex, KnownHost, KnownNames, LeadBytes, PathIndex, Table, same_bytes};
+
+    /// Every length class of the inline comparison (under 4, 4 to 7, 8 to 16, longer), with
+    /// a difference at every position, and lengths that differ.
+    #[test]
+    fn same_bytes_compares_every_byte_of_every_length() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=text.len() {
+            let a = &text[..n];
+            // Another copy: equal bytes at another address.
+            let copy = a.to_vec();
+            assert!(same_bytes(a, &copy));
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(a, &b), "length {n}, byte {at}");
+            }
+            if n > 0 {
+                assert!(!same_bytes(a, &text[..n - 1]));
+                assert!(!same_bytes(&text[..n - 1], a));
+            }
+        }
+    }
+
+    #[test]
+    fn table_finds_each_key_once_and_nothing_else() {
+        let mut table = Table::default();
+        for (i, key) in [
+            "/",
+            "/a",
+            "/api",
+            "/api/v1",
+            "h.example.com",
+            "/a/very/long/path/key",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *table.get_or_insert_with(key, || i) += 10;
+            // A second insert of the same key keeps its value.
+            assert_eq!(*table.get_or_insert_with(key, || 99), i + 10);
+        }
+        table.shrink_to_fit();
+        assert_eq!(table.get(b"/api"), Some(("/api", &12)));
+        assert_eq!(
+            table.get(b"/a/very/long/path/key"),
+            Some(("/a/very/long/path/key", &15))
+        );
+        for missing in [
+            "",
+            "/ap",
+            "/api/",
+            "/API",
+            "h.example.co",
+            "/a/very/long/path/kez",
+        ] {
+            assert_eq!(table.get(missing.as_bytes()), None, "{missing:?}");
+        }
+        assert_eq!(table.keys().count(), 6);
+    }
 
     fn lead(pattern: &str) -> Vec<u8> {
         let set = LeadBytes::of_pattern(pattern);

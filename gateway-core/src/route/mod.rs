@@ -1519,8 +1519,7 @@ fn insert(
     let put = |paths: &mut PathIndex| match type_ {
         PathMatchType::Exact => paths
             .exact
-            .entry(value.into())
-            .or_default()
+            .get_or_insert_with(value, Vec::new)
             .push(candidate.clone()),
         PathMatchType::RegularExpression => {
             if let Ok(re) = compile_regex(value) {
@@ -1541,8 +1540,7 @@ fn insert(
             paths.max_prefix_segments = paths.max_prefix_segments.max(segments);
             paths
                 .prefix
-                .entry(key.into())
-                .or_default()
+                .get_or_insert_with(key, Vec::new)
                 .push(candidate.clone());
         }
     };
