@@ -52,11 +52,15 @@ impl HeaderEdits {
 
     /// Applies the edits to an `http` header map. Entries whose name or value `http` cannot
     /// represent are skipped ([`plan`](super::plan) never produces such entries).
+    #[inline]
     pub fn apply(&self, headers: &mut HeaderMap) {
-        // Most rules edit no headers: return before looking at three empty lists.
-        if self.is_empty() {
-            return;
+        // Most rules edit no headers: the check is inlined into the caller.
+        if !self.is_empty() {
+            self.apply_edits(headers);
         }
+    }
+
+    fn apply_edits(&self, headers: &mut HeaderMap) {
         for (name, value) in &self.set {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -379,10 +383,16 @@ impl RequestEdits {
     /// # Errors
     /// [`FilterError`] when the new path or authority does not form a valid URI; the request is
     /// then left unchanged.
+    #[inline]
     pub fn apply<B>(&self, req: &mut http::Request<B>) -> Result<(), FilterError> {
+        // Most plans edit nothing: the check is inlined into the caller.
         if self.is_empty() {
             return Ok(());
         }
+        self.apply_edits(req)
+    }
+
+    fn apply_edits<B>(&self, req: &mut http::Request<B>) -> Result<(), FilterError> {
         let mut uri: Option<Uri> = None;
         if let Some(path) = &self.path {
             let pq = match req.uri().query() {

@@ -111,6 +111,7 @@ use crate::api::{
 use crate::authz::AuthCheck;
 use crate::request::RequestView;
 use crate::route::{Backend, Decision, Outcome, RuleFilters, RuleSpec, WeightedBackend};
+use crate::tls::{BackendTls, Trust};
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
 // Forwarding is the common case: boxing it would allocate for every request.
@@ -214,8 +215,8 @@ pub struct ForwardPlan<'r> {
     pub mirrors: Vec<Mirror>,
     /// The rule's timeouts.
     pub timeouts: Timeouts,
-    /// The rule's retry policy (HTTPRoute only).
-    pub retry: Option<Retry>,
+    /// The rule's retry policy (HTTPRoute only), parsed when the router was built.
+    pub retry: Option<&'r Retry>,
     /// The rule's session persistence, as configured (borrowed from the router).
     pub session_persistence: Option<&'r SessionPersistence>,
     /// How to verify the backend's TLS (its BackendTLSPolicy), or `None` for plaintext. A
@@ -260,8 +261,33 @@ pub enum Timeout {
     After(Duration),
 }
 
+impl Timeouts {
+    /// The shortest deadline configured, if any: what bounds one exchange with a backend that
+    /// is not retried (`request` bounds the whole transaction, `backendRequest` each attempt).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use gateway_core::filter::{Timeout, Timeouts};
+    /// let mut t = Timeouts::default();
+    /// assert_eq!(t.shortest(), None);
+    /// t.request = Timeout::After(Duration::from_secs(10));
+    /// t.backend_request = Timeout::Disabled;
+    /// assert_eq!(t.shortest(), Some(Duration::from_secs(10)));
+    /// t.backend_request = Timeout::After(Duration::from_secs(2));
+    /// assert_eq!(t.shortest(), Some(Duration::from_secs(2)));
+    /// ```
+    #[inline]
+    pub fn shortest(&self) -> Option<Duration> {
+        match (self.request.duration(), self.backend_request.duration()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 impl Timeout {
     /// The deadline, when one is configured and not disabled.
+    #[inline]
     pub fn duration(self) -> Option<Duration> {
         match self {
             Self::After(d) => Some(d),
@@ -358,15 +384,15 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             .backend_filters
             .iter()
             .all(|filters| filters.is_empty())
-        && let Some(backend) = decision.choose_backend(random)
-        && let Some(backend_index) = chosen_index(decision, backend)
-        && let Ok(backend_tls) = backend_tls(decision, backend_index)
-        && let Ok(timeouts) = timeouts(rule.timeouts.as_ref())
-        && let Ok(retry) = rule.retry.as_ref().map(retry).transpose()
+        && let Some(drawn) = decision.draw_backend(random)
+        && let Some(backend) = &drawn.backend
+        && let Ok(backend_tls) = backend_tls(drawn)
+        && let Ok(timeouts) = rule.settings.timeouts
+        && let Ok(retry) = &rule.settings.retry
     {
         return Plan::Forward(ForwardPlan {
             backend,
-            backend_index,
+            backend_index: drawn.index,
             request: RequestEdits {
                 path: canonical_path(decision),
                 ..RequestEdits::default()
@@ -374,7 +400,7 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             response: HeaderEdits::default(),
             mirrors: Vec::new(),
             timeouts,
-            retry,
+            retry: retry.as_ref(),
             session_persistence: rule.session_persistence.as_ref(),
             backend_tls,
         });
@@ -440,7 +466,8 @@ fn forward<'r>(
         return crate::authz::guard(decision, req, rule, None, redirect);
     }
 
-    let Some(backend) = decision.choose_backend(random) else {
+    let drawn = decision.draw_backend(random);
+    let Some((drawn, backend)) = drawn.and_then(|d| Some((d, d.backend.as_ref()?))) else {
         // HTTPRouteRule.backendRefs: "When a HTTPBackendRef is invalid, 500 status codes MUST be
         // returned for requests that would have otherwise been routed to an invalid backend."
         return Err(Cow::Borrowed(if decision.backends().is_empty() {
@@ -449,8 +476,7 @@ fn forward<'r>(
             "the request drew an invalid backendRef (or every weight is zero)"
         }));
     };
-    let backend_index =
-        chosen_index(decision, backend).ok_or("the chosen backend is not one of the rule's")?;
+    let backend_index = drawn.index;
     let backend_filters: &[HttpRouteFilter] = rule
         .backend_filters
         .get(backend_index)
@@ -550,7 +576,7 @@ fn forward<'r>(
     if request.path.is_none() {
         request.path = canonical_path(decision);
     }
-    let backend_tls = backend_tls(decision, backend_index)?;
+    let backend_tls = backend_tls(drawn).map_err(unverifiable)?;
 
     // Most rules have no ExternalAuth filter: skip the guard's walk over the filters.
     let guarded = all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth);
@@ -560,8 +586,8 @@ fn forward<'r>(
         request,
         response,
         mirrors,
-        timeouts: timeouts(rule.timeouts.as_ref())?,
-        retry: rule.retry.as_ref().map(retry).transpose()?,
+        timeouts: rule.settings.timeouts.clone()?,
+        retry: rule.settings.retry.as_ref().map_err(Clone::clone)?.as_ref(),
         session_persistence: rule.session_persistence.as_ref(),
         backend_tls,
     });
@@ -571,17 +597,11 @@ fn forward<'r>(
     crate::authz::guard(decision, req, rule, Some(backend_index), forward)
 }
 
-/// The index of the chosen backend's backendRef in the rule.
-fn chosen_index(decision: &Decision<'_, '_>, backend: &Backend) -> Option<usize> {
-    let chosen =
-        |w: &&WeightedBackend| w.backend.as_ref().is_some_and(|b| std::ptr::eq(b, backend));
-    decision.backends().iter().find(chosen).map(|w| w.index)
-}
-
 /// The path to forward when it is not the received one.
 ///
 /// SECURITY.md rule 1: "The same canonical path is used for matching, sent to ext-auth, and
 /// forwarded upstream": when the received path is not canonical, the edits say so.
+#[inline]
 fn canonical_path(decision: &Decision<'_, '_>) -> Option<String> {
     let canonical = decision.path();
     // Usually the very same bytes (the target was canonical): equal without comparing them.
@@ -589,28 +609,27 @@ fn canonical_path(decision: &Decision<'_, '_>) -> Option<String> {
     (!decision.received_path().is_some_and(same)).then(|| canonical.to_owned())
 }
 
-/// How to verify the backend at `backend_index`, or why it cannot be reached.
-fn backend_tls<'r>(
-    decision: &Decision<'r, '_>,
-    backend_index: usize,
-) -> Result<Option<&'r crate::tls::BackendTls>, Reason> {
-    let tls = decision
-        .backends()
-        .get(backend_index)
-        .and_then(|b| b.tls.as_deref());
-    if let Some(crate::tls::BackendTls {
-        trust: crate::tls::Trust::Invalid(why),
-        policy,
-        ..
-    }) = tls
-    {
-        // Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never fall
-        // back to an unverified connection.
-        return Err(Cow::Owned(format!(
-            "BackendTLSPolicy {policy} cannot verify the backend: {why}"
-        )));
+/// How to verify the drawn backend: its policy, if any, or `Err` with a policy that cannot
+/// verify it (Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never
+/// fall back to an unverified connection).
+#[inline]
+fn backend_tls(drawn: &WeightedBackend) -> Result<Option<&BackendTls>, &BackendTls> {
+    match drawn.tls.as_deref() {
+        Some(tls) if matches!(tls.trust, Trust::Invalid(_)) => Err(tls),
+        tls => Ok(tls),
     }
-    Ok(tls)
+}
+
+/// Why the backend of a policy with [`Trust::Invalid`] cannot be reached.
+fn unverifiable(tls: &BackendTls) -> Reason {
+    let why = match &tls.trust {
+        Trust::Invalid(why) => why.as_str(),
+        _ => "its trust settings are unusable",
+    };
+    Cow::Owned(format!(
+        "BackendTLSPolicy {} cannot verify the backend: {why}",
+        tls.policy
+    ))
 }
 
 fn redirect_plan<'r>(
@@ -625,7 +644,33 @@ fn redirect_plan<'r>(
     Ok(Plan::Respond(redirect::respond(settings, decision, req)?))
 }
 
-fn timeouts(t: Option<&HttpRouteTimeouts>) -> Result<Timeouts, Reason> {
+/// A rule's timeouts and retry policy, parsed when the router is built: every plan of the
+/// rule copies them, or answers 500 with the reason they do not parse.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RuleSettings {
+    pub(crate) timeouts: Result<Timeouts, Reason>,
+    pub(crate) retry: Result<Option<Retry>, Reason>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        Self {
+            timeouts: Ok(Timeouts::default()),
+            retry: Ok(None),
+        }
+    }
+}
+
+impl RuleSettings {
+    pub(crate) fn parse(timeouts: Option<&HttpRouteTimeouts>, r: Option<&HttpRouteRetry>) -> Self {
+        Self {
+            timeouts: parse_timeouts(timeouts),
+            retry: r.map(retry).transpose(),
+        }
+    }
+}
+
+fn parse_timeouts(t: Option<&HttpRouteTimeouts>) -> Result<Timeouts, Reason> {
     let Some(t) = t else {
         return Ok(Timeouts::default());
     };

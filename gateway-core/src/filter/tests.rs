@@ -1211,7 +1211,7 @@ fn timeouts_zero_means_disabled() {
     assert_eq!(f.timeouts.backend_request.duration(), None);
     assert_eq!(
         f.retry,
-        Some(Retry {
+        Some(&Retry {
             codes: vec![503],
             attempts: Some(2),
             backoff: Some(Duration::from_millis(100))

@@ -44,9 +44,8 @@ use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
 use crate::api::{
-    GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRetry, HttpRouteRule,
-    HttpRouteTimeouts, L4RouteRule, PathMatchType, PathModifierType, Resource, SessionPersistence,
-    StringMatchType,
+    GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRule, L4RouteRule, PathMatchType,
+    PathModifierType, Resource, SessionPersistence, StringMatchType,
 };
 use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
@@ -233,8 +232,8 @@ pub(crate) struct RuleFilters {
     pub(crate) filters: Box<[HttpRouteFilter]>,
     /// Per backendRef (by index), its filters; empty when no backendRef has any.
     pub(crate) backend_filters: Box<[Box<[HttpRouteFilter]>]>,
-    pub(crate) timeouts: Option<HttpRouteTimeouts>,
-    pub(crate) retry: Option<HttpRouteRetry>,
+    /// The rule's timeouts and retry policy, parsed once here rather than per request.
+    pub(crate) settings: crate::filter::RuleSettings,
     pub(crate) session_persistence: Option<SessionPersistence>,
     /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
     /// for other path matches); empty when no filter replaces a prefix.
@@ -776,6 +775,12 @@ impl<'r, 'q> Decision<'r, 'q> {
     /// rule has no weight at all: the proxy answers 500 (Gateway API HTTPBackendRef: "requests
     /// that would have been sent to an invalid backend MUST receive a 500").
     pub fn choose_backend(&self, random: u64) -> Option<&'r Backend> {
+        self.draw_backend(random)?.backend.as_ref()
+    }
+
+    /// The backendRef entry [`Decision::choose_backend`] draws, invalid ones included: its
+    /// index and TLS come with it.
+    pub(crate) fn draw_backend(&self, random: u64) -> Option<&'r WeightedBackend> {
         let rule = self.compiled_rule()?;
         if rule.total_weight == 0 {
             return None;
@@ -787,7 +792,7 @@ impl<'r, 'q> Decision<'r, 'q> {
         for b in rule.backends.iter() {
             let w = u64::from(b.weight);
             if point < w {
-                return b.backend.as_ref();
+                return Some(b);
             }
             point -= w;
         }
@@ -1313,8 +1318,7 @@ fn rule_spec(config: &Config, kind: RouteKind, namespace: &str, rule: WireRule<'
             let mut filters = RuleFilters {
                 filters: r.filters.clone().into(),
                 backend_filters: backend_filters(&r.backend_refs),
-                timeouts: r.timeouts.clone(),
-                retry: r.retry.clone(),
+                settings: crate::filter::RuleSettings::parse(r.timeouts.as_ref(), r.retry.as_ref()),
                 session_persistence: r.session_persistence.clone(),
                 prefixes: Box::default(),
                 auth_backends: Box::default(),
