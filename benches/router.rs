@@ -59,12 +59,14 @@ struct GenRule {
     query: Option<(&'static str, &'static str)>,
 }
 
-/// `n` rules in routes of ten: a third with an exact hostname, a third a wildcard, a third none;
-/// Exact and PathPrefix paths with 1 % RegularExpression; some method, header, query matches.
+/// `n` rules in routes of ten (of fewer in a table under 30 rules, so that it too has the three
+/// kinds of route): a third with an exact hostname, a third a wildcard, a third none; Exact and
+/// PathPrefix paths with 1 % RegularExpression; some method, header, query matches.
 fn table(n: usize) -> Vec<GenRule> {
+    let per_route = RULES_PER_ROUTE.min(n.div_ceil(3)).max(1);
     (0..n)
         .map(|i| {
-            let route = i / RULES_PER_ROUTE;
+            let route = i / per_route;
             let host = match route % 3 {
                 0 => Some(format!("svc{route}.example.com")),
                 1 => Some(format!("*.t{route}.example.com")),
@@ -75,11 +77,11 @@ fn table(n: usize) -> Vec<GenRule> {
             } else if i % 2 == 0 {
                 ("Exact", format!("/api/v{}/items/{i}", route % 7))
             } else {
-                ("PathPrefix", format!("/p{route}/s{}", i % RULES_PER_ROUTE))
+                ("PathPrefix", format!("/p{route}/s{}", i % per_route))
             };
             GenRule {
                 route,
-                rule: i % RULES_PER_ROUTE,
+                rule: i % per_route,
                 host,
                 path_kind,
                 path,
@@ -98,7 +100,7 @@ fn manifests(rules: &[GenRule]) -> String {
             "spec": {"gatewayClassName": "bench", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}),
         serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "default"}, "spec": {"ports": [{"port": 80}]}}),
     ];
-    for chunk in rules.chunks(RULES_PER_ROUTE) {
+    for chunk in rules.chunk_by(|a, b| a.route == b.route) {
         let Some(first) = chunk.first() else { continue };
         let hostnames: Vec<&str> = first.host.iter().map(String::as_str).collect();
         let rules: Vec<serde_json::Value> = chunk
@@ -449,6 +451,13 @@ fn bench(c: &mut Criterion) {
     for &n in SIZES {
         let (_config, router, build_time, bytes, rules) = build(n);
         let reqs = requests(&rules);
+        // The same four classes at every size: growth compares like with like.
+        let classes: Vec<&str> = reqs.iter().map(|r| r.class).collect();
+        assert_eq!(
+            classes,
+            ["exact", "prefix", "wildcard", "miss"],
+            "at {n} rules"
+        );
         let linear = Linear::new(&rules);
         let floor = Floor::new(&rules);
         // Regex programs, reported apart from the per-rule figures: their memory, and the time
@@ -501,7 +510,11 @@ fn bench(c: &mut Criterion) {
             // wildcard hostnames and no predicates).
             if r.class != "wildcard" {
                 let floor_rule = floor.route(&r.target, &pairs).map(|i| i as usize);
-                let ours = got.map(|(route, rule)| route * RULES_PER_ROUTE + rule);
+                let ours = got.and_then(|(route, rule)| {
+                    rules
+                        .iter()
+                        .position(|g| g.route == route && g.rule == rule)
+                });
                 assert_eq!(
                     floor_rule, ours,
                     "the floor's {} request at {n} rules",
