@@ -11,9 +11,10 @@
 //! per rule, and the growth from the smallest table to the largest. Each of the 3 runs times
 //! every size and router in turn, and the ratios (ours over the floor, the linear scan over
 //! ours, growth) are medians of each run's own ratios, each comparing measurements taken
-//! within a second or so of each other on a machine whose speed drifts. Regex programs are reported separately: the time to compile the table's patterns
-//! as the router does (each one, plus one set per hostname group) and their heap bytes are
-//! subtracted from the build time and the router's bytes.
+//! within a second or so of each other on a machine whose speed drifts. Regex programs are
+//! reported separately: the time to compile the table's patterns as the router does (each one,
+//! plus one set per hostname group) and their heap bytes are subtracted from the build time and
+//! the router's bytes.
 //!
 //! Ours and the floor get the same input: the target as text (ours through
 //! `RequestView::target_str`, as a proxy holding an `http::Uri` gives it) and the headers as

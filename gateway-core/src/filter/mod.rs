@@ -609,26 +609,26 @@ fn canonical_path(decision: &Decision<'_, '_>) -> Option<String> {
     (!decision.received_path().is_some_and(same)).then(|| canonical.to_owned())
 }
 
-/// How to verify the drawn backend: its policy, if any, or `Err` with a policy that cannot
-/// verify it (Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail; never
-/// fall back to an unverified connection).
+/// How to verify the drawn backend: its policy, if any, or `Err((policy, why))` when the policy
+/// cannot verify it (Gateway API BackendTLSPolicy: with no usable CA the connection MUST fail;
+/// never fall back to an unverified connection). The reason is formatted only by the caller
+/// that reports it.
 #[inline]
-fn backend_tls(drawn: &WeightedBackend) -> Result<Option<&BackendTls>, &BackendTls> {
+fn backend_tls(drawn: &WeightedBackend) -> Result<Option<&BackendTls>, (&str, &str)> {
     match drawn.tls.as_deref() {
-        Some(tls) if matches!(tls.trust, Trust::Invalid(_)) => Err(tls),
+        Some(BackendTls {
+            trust: Trust::Invalid(why),
+            policy,
+            ..
+        }) => Err((policy, why)),
         tls => Ok(tls),
     }
 }
 
-/// Why the backend of a policy with [`Trust::Invalid`] cannot be reached.
-fn unverifiable(tls: &BackendTls) -> Reason {
-    let why = match &tls.trust {
-        Trust::Invalid(why) => why.as_str(),
-        _ => "its trust settings are unusable",
-    };
+/// Why the drawn backend cannot be reached: see [`backend_tls`].
+fn unverifiable((policy, why): (&str, &str)) -> Reason {
     Cow::Owned(format!(
-        "BackendTLSPolicy {} cannot verify the backend: {why}",
-        tls.policy
+        "BackendTLSPolicy {policy} cannot verify the backend: {why}"
     ))
 }
 
@@ -646,7 +646,7 @@ fn redirect_plan<'r>(
 
 /// A rule's timeouts and retry policy, parsed when the router is built: every plan of the
 /// rule copies them, or answers 500 with the reason they do not parse.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct RuleSettings {
     pub(crate) timeouts: Result<Timeouts, Reason>,
     pub(crate) retry: Result<Option<Retry>, Reason>,
