@@ -225,7 +225,7 @@ impl Linear {
                     (
                         r.clone(),
                         (r.path_kind == "RegularExpression")
-                            .then(|| gateway_core::route::compile_regex(&r.path).ok())
+                            .then(|| gateway_core::api::compile_regex(&r.path).ok())
                             .flatten(),
                     )
                 })
@@ -468,7 +468,7 @@ fn bench(c: &mut Criterion) {
         let regexes: Vec<_> = rules
             .iter()
             .filter(|r| r.path_kind == "RegularExpression")
-            .filter_map(|r| gateway_core::route::compile_regex(&r.path).ok())
+            .filter_map(|r| gateway_core::api::compile_regex(&r.path).ok())
             .collect();
         let mut groups: HashMap<Option<&str>, Vec<&str>> = HashMap::new();
         for (r, re) in rules

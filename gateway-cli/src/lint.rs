@@ -295,7 +295,7 @@ fn routes(
         if let Resource::HttpRoute(r) = &o.resource {
             for (ri, rule) in r.spec.rules.iter().enumerate() {
                 for (field, pattern) in model::rule_regexes(rule) {
-                    if let Err(e) = gateway_core::route::compile_regex(pattern) {
+                    if let Err(e) = gateway_core::api::compile_regex(pattern) {
                         add(
                             object,
                             Kind::InvalidRegex,

@@ -363,7 +363,7 @@ impl PathKey {
     pub(crate) fn matches(&self, path: &str) -> Result<bool, String> {
         Ok(match self {
             Self::Exact(v) => v == path,
-            Self::Regex(v) => gateway_core::route::compile_regex(v)?.is_match(path),
+            Self::Regex(v) => gateway_core::api::compile_regex(v)?.is_match(path),
             Self::Prefix(key) => prefix_matches(key, path),
             Self::Unknown(_) => false,
         })
@@ -404,7 +404,7 @@ impl ValueMatch {
 
     fn holds(&self, actual: &str) -> bool {
         if self.regex {
-            gateway_core::route::compile_regex(&self.value).is_ok_and(|re| re.is_match(actual))
+            gateway_core::api::compile_regex(&self.value).is_ok_and(|re| re.is_match(actual))
         } else {
             self.value == actual
         }
@@ -717,7 +717,7 @@ pub(crate) fn candidates<'a>(config: &'a Config, listener: &ListenerModel) -> Ve
 /// does not know.
 fn rule_problem(rule: &gateway_core::api::HttpRouteRule) -> Option<String> {
     for (field, pattern) in rule_regexes(rule) {
-        if let Err(e) = gateway_core::route::compile_regex(pattern) {
+        if let Err(e) = gateway_core::api::compile_regex(pattern) {
             return Some(format!("invalid regular expression at {field}: {e}"));
         }
     }

@@ -4,10 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::authz::{AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse};
-use crate::filter::{HeaderEdits, Plan};
+use crate::attach::Backend;
+use crate::filter::HeaderEdits;
+use crate::plan::Plan;
+use crate::plan::authz::{
+    AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
+};
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::{Backend, Outcome, Router};
+use crate::route::{Outcome, Router};
 
 /// Largest request line accepted by [`route_json`], in bytes.
 pub const MAX_REQUEST_JSON: usize = 1 << 20;
@@ -257,7 +261,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         index: r.index,
         name: r.name.map(str::to_owned),
     });
-    let plan = match crate::filter::plan(&d, &view, req.random) {
+    let plan = match crate::plan::plan(&d, &view, req.random) {
         Plan::Authorize(check) => {
             out.ext_auth = Some(describe_check(&check));
             let Some(answer) = &req.ext_auth_response else {
@@ -391,7 +395,7 @@ fn describe_check(check: &AuthCheck<'_>) -> serde_json::Value {
 
 /// The `ext_auth_response` of a request, as the auth service's answer.
 fn auth_response(value: &serde_json::Value, protocol: AuthProtocol) -> AuthResponse {
-    use crate::authz::proto;
+    use crate::plan::authz::proto;
     let flag = |name: &str| value.get(name).and_then(serde_json::Value::as_bool) == Some(true);
     if flag("unreachable") {
         return AuthResponse::Unreachable;

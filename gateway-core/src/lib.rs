@@ -28,9 +28,9 @@
 
 pub mod api;
 pub mod attach;
-pub mod authz;
 pub mod filter;
 pub mod json;
+pub mod plan;
 pub mod request;
 pub mod route;
 pub mod tls;

@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::authz::{
+use gateway_core::plan::authz::{
     AuthCheck, AuthOptions, AuthResponse, authorize, authorize_async, authorize_with_body,
 };
-use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, plan};
+use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{Outcome, Router};
 use proptest::prelude::*;

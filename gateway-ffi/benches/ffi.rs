@@ -10,7 +10,7 @@ use std::ptr::null_mut;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::filter::{Plan, plan};
+use gateway_core::plan::{Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::Router;
 use gateway_ffi::config::{gw_config, gw_config_free, gw_config_load};

@@ -11,11 +11,11 @@
 //!                                          REDIRECT, or the denial / failure status)
 //! ```
 
-use gateway_core::authz::{
+use gateway_core::plan::Plan;
+use gateway_core::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse, BodyLimit, grpc,
     proto,
 };
-use gateway_core::filter::Plan;
 
 use crate::decision::{Decision, decision, gw_backend, gw_decision, gw_header};
 use crate::ffi::{self, ffi_boundary, require};

@@ -4,10 +4,12 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
+use gateway_core::attach::Backend;
 use gateway_core::attach::RouteKind;
-use gateway_core::filter::{HeaderEdits, LocalResponse, Plan, Timeout, plan};
+use gateway_core::filter::{HeaderEdits, Timeout};
+use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Backend, Outcome, RouteId, Router, RuleId};
+use gateway_core::route::{Outcome, RouteId, Router, RuleId};
 
 use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
 use crate::router::gw_router;
@@ -584,7 +586,7 @@ impl Decision {
         self.outcome
     }
 
-    pub(crate) fn forward(&self) -> Option<&gateway_core::filter::ForwardPlan<'static>> {
+    pub(crate) fn forward(&self) -> Option<&gateway_core::plan::ForwardPlan<'static>> {
         match &self.plan {
             Plan::Forward(f) => Some(f),
             _ => None,

@@ -24,7 +24,7 @@
 //! # Per request
 //! `on_http_request_headers` reads the request from the pseudo-headers (`:method`, `:scheme`,
 //! `:authority`, `:path`) and the other headers, routes it ([`Router::route`]) and plans it
-//! ([`gateway_core::filter::plan`]):
+//! ([`gateway_core::plan::plan`]):
 //! - **forward**: the request headers are replaced by the upstream request, as the JSON
 //!   interface's `upstream` describes it: the canonical `:path` (and the query as received) and
 //!   `:authority` after rewrites, the header list after edits, and `backend_header` set to the
@@ -64,8 +64,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use gateway_core::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
-use gateway_core::filter::{HeaderEdits, LocalResponse, Plan, SplitMix64, plan};
+use gateway_core::filter::HeaderEdits;
+use gateway_core::plan::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
+use gateway_core::plan::{LocalResponse, Plan, SplitMix64, plan};
 use gateway_core::request::{Headers as RqHeaders, HttpVersion, RequestView};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};

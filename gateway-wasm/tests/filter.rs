@@ -9,7 +9,7 @@
 #[path = "support/host.rs"]
 mod host;
 
-use gateway_core::authz::proto;
+use gateway_core::plan::authz::proto;
 use host::{Vm, header};
 use prost::Message as _;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME};
-use gateway_core::filter::SplitMix64;
+use gateway_core::plan::SplitMix64;
 use gateway_core::route::Router;
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
 use http_body_util::Full;

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use gateway_core::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
+use gateway_core::filter::for_http1_backend;
 use gateway_core::filter::remove_hop_by_hop;
-use gateway_core::filter::{ForwardPlan, LocalResponse, Plan, for_http1_backend, plan};
+use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
+use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
 use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
 use http_body_util::combinators::BoxBody;

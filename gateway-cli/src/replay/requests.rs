@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use gateway_core::filter::{Plan, parse_duration, plan};
+use gateway_core::filter::parse_duration;
+use gateway_core::plan::{Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::Router;
 use gateway_core::tls::{Verdict, verify};

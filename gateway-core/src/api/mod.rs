@@ -48,3 +48,4 @@ pub use route::{
     L4RouteSpec, PathMatchType, PathModifierType, RequestMirror, RequestRedirect,
     SessionPersistence, SessionPersistenceType, StringMatchType, UrlRewrite,
 };
+pub use validate::compile_regex;

@@ -27,7 +27,12 @@ mod hostname;
 mod listener_set;
 mod refs;
 mod route;
+mod rule;
 mod status;
+
+pub(crate) use rule::{
+    RuleFilters, RuleSpec, WireRule, compiled_auth_filters, rule_spec, unsupported_extension,
+};
 
 use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 
@@ -227,6 +232,20 @@ pub(crate) struct RouteState {
 }
 
 /// A backendRef after resolution.
+/// A backend a rule forwards to: a Service port.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Backend {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// Service port.
+    pub port: u16,
+    /// The Service port's appProtocol (e.g. `kubernetes.io/h2c`), a hint for the proxy.
+    pub app_protocol: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum BackendState {
     /// A Service port that exists and may be referred to.

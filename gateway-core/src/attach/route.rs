@@ -84,7 +84,7 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                             if method.type_ == StringMatchType::RegularExpression {
                                 for value in [&method.service, &method.method].into_iter().flatten()
                                 {
-                                    if let Err(e) = crate::route::compile_regex(value) {
+                                    if let Err(e) = crate::api::compile_regex(value) {
                                         return Some(format!(
                                             "invalid regular expression {value:?}: {e}"
                                         ));
@@ -137,7 +137,7 @@ fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObje
 /// ResolvedRefs false (requests to the rule then answer 500, see `authz`).
 fn auth_refs(rule: &HttpRouteRule) -> impl Iterator<Item = &BackendObjectReference> {
     let backend_filters = rule.backend_refs.iter().map(|b| &*b.filters);
-    crate::authz::external_auth_filters(&rule.filters, backend_filters)
+    crate::filter::external_auth_filters(&rule.filters, backend_filters)
         .filter_map(|(_, f)| f.external_auth.as_ref().map(|a| &a.backend_ref))
 }
 
@@ -163,7 +163,7 @@ fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
         if let Some(path) = &m.path {
             match &path.type_ {
                 PathMatchType::RegularExpression => {
-                    if let Err(e) = crate::route::compile_regex(&path.value) {
+                    if let Err(e) = crate::api::compile_regex(&path.value) {
                         return Some(format!("invalid regular expression {:?}: {e}", path.value));
                     }
                 }
@@ -202,7 +202,7 @@ fn headers_problem(headers: &[crate::api::HttpHeaderMatch]) -> Option<String> {
 
 fn string_match_problem(type_: &StringMatchType, value: &str) -> Option<String> {
     match type_ {
-        StringMatchType::RegularExpression => crate::route::compile_regex(value)
+        StringMatchType::RegularExpression => crate::api::compile_regex(value)
             .err()
             .map(|e| format!("invalid regular expression {value:?}: {e}")),
         StringMatchType::Unknown(t) => Some(format!("unsupported match type {t:?}")),

@@ -343,14 +343,14 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
 }
 
 /// `field-value` without CTLs (HTAB allowed); obs-text is allowed.
-pub(super) fn is_field_value(value: &str) -> bool {
+pub(crate) fn is_field_value(value: &str) -> bool {
     value
         .bytes()
         .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 /// RFC 9110 `tchar`.
-pub(super) fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -5,8 +5,8 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::LocalResponse;
-use super::headers::{HeaderEdits, is_field_value, is_tchar};
 use crate::api::Cors;
+use crate::filter::{HeaderEdits, is_field_value, is_tchar};
 use crate::request::RequestView;
 
 /// A CORS preflight request, as received.

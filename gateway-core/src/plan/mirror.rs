@@ -4,7 +4,7 @@
 
 use super::Mirror;
 use crate::api::RequestMirror;
-use crate::route::Backend;
+use crate::attach::Backend;
 
 /// Draws are compared with this many parts: a share is resolved to one part in a million.
 const PARTS: u64 = 1_000_000;

@@ -42,11 +42,11 @@
 //!    later filter acts on the result of the earlier ones (see [`HeaderEdits`]).
 //! 6. **ExternalAuth.** When the rule, or the chosen backendRef, has an `ExternalAuth` filter,
 //!    the plan of steps 3 to 5 is sealed in a [`Plan::Authorize`] check: the proxy asks the
-//!    auth service and [`AuthCheck::answer`](crate::authz::AuthCheck::answer) releases it (with
+//!    auth service and [`AuthCheck::answer`](authz::AuthCheck::answer) releases it (with
 //!    the auth service's headers applied before the edits of step 5) or answers the client. It
 //!    fails closed (HTTPRouteFilter: "If there is any problem communicating with the external
 //!    service, this filter MUST fail closed"); an auth backendRef that does not resolve, or more
-//!    than one applying ExternalAuth filter, answers 500. See [`crate::authz`].
+//!    than one applying ExternalAuth filter, answers 500. See [`crate::plan::authz`].
 //!
 //! A filter that cannot be applied as written (a header name that is not a token, a
 //! `ReplacePrefixMatch` without a `PathPrefix` match, a redirect status other than 301/302, an
@@ -89,29 +89,24 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod authz;
 mod cors;
-mod duration;
-mod headers;
 mod mirror;
 mod random;
 mod redirect;
 mod rewrite;
 
 use std::borrow::Cow;
-use std::fmt;
-use std::time::Duration;
 
-pub use duration::parse_duration;
-pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
 pub use random::SplitMix64;
 
-use crate::api::{
-    HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts, SessionPersistence,
-};
-use crate::authz::AuthCheck;
+use crate::api::{HttpFilterType, HttpRouteFilter, SessionPersistence};
+use crate::attach::{Backend, RuleFilters, RuleSpec};
+use crate::filter::{HeaderEdits, Reason, RequestEdits, Retry, Timeouts};
 use crate::request::RequestView;
-use crate::route::{Backend, Decision, Outcome, RuleFilters, RuleSpec, WeightedBackend};
+use crate::route::{Decision, Outcome, WeightedBackend};
 use crate::tls::{BackendTls, Trust};
+use authz::AuthCheck;
 
 /// What the proxy must do for a matched request, executable without knowing the Gateway API.
 // Forwarding is the common case: boxing it would allocate for every request.
@@ -172,7 +167,7 @@ impl LocalResponse {
     ///
     /// # Examples
     /// ```
-    /// use gateway_core::filter::LocalResponse;
+    /// use gateway_core::plan::LocalResponse;
     ///
     /// let mut redirect = LocalResponse::new(302, "RequestRedirect");
     /// redirect.headers.push(("location".into(), "https://example.com/".into()));
@@ -234,102 +229,6 @@ pub struct Mirror {
     pub backend: Backend,
 }
 
-/// The rule's timeouts (Gateway API HTTPRouteTimeouts).
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Timeouts {
-    /// `timeouts.request`: the whole request-response transaction.
-    pub request: Timeout,
-    /// `timeouts.backendRequest`: one request from the gateway to a backend.
-    pub backend_request: Timeout,
-}
-
-/// One configured timeout.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Timeout {
-    /// Not configured: the proxy's own default applies ("When this field is unspecified,
-    /// request timeout behavior is implementation-specific").
-    #[default]
-    Unset,
-    /// Configured as zero (`0s`): "Setting a timeout to the zero duration (e.g. "0s") SHOULD
-    /// disable the timeout completely. Implementations that cannot completely disable the
-    /// timeout MUST instead interpret the zero duration as the longest possible value to which
-    /// the timeout can be set."
-    Disabled,
-    /// Time out after this long.
-    After(Duration),
-}
-
-impl Timeouts {
-    /// The shortest deadline configured, if any: what bounds one exchange with a backend that
-    /// is not retried (`request` bounds the whole transaction, `backendRequest` each attempt).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use gateway_core::filter::{Timeout, Timeouts};
-    /// let mut t = Timeouts::default();
-    /// assert_eq!(t.shortest(), None);
-    /// t.request = Timeout::After(Duration::from_secs(10));
-    /// t.backend_request = Timeout::Disabled;
-    /// assert_eq!(t.shortest(), Some(Duration::from_secs(10)));
-    /// t.backend_request = Timeout::After(Duration::from_secs(2));
-    /// assert_eq!(t.shortest(), Some(Duration::from_secs(2)));
-    /// ```
-    #[inline]
-    pub fn shortest(&self) -> Option<Duration> {
-        match (self.request.duration(), self.backend_request.duration()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
-impl Timeout {
-    /// The deadline, when one is configured and not disabled.
-    #[inline]
-    pub fn duration(self) -> Option<Duration> {
-        match self {
-            Self::After(d) => Some(d),
-            Self::Unset | Self::Disabled => None,
-        }
-    }
-}
-
-/// The rule's retry policy (Gateway API HTTPRouteRetry).
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Retry {
-    /// Response status codes that are retried (400 to 599).
-    pub codes: Vec<u16>,
-    /// Retries after the first attempt; `None` leaves it to the proxy, `Some(0)` disables
-    /// retries ("An explicit zero value MUST disable retries").
-    pub attempts: Option<u32>,
-    /// Base interval between attempts; `None` leaves it to the proxy.
-    pub backoff: Option<Duration>,
-}
-
-/// Why request edits could not be applied to a request.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FilterError {
-    /// The new path does not form a valid request URI with the request's query.
-    InvalidPath(String),
-    /// The new authority is not a valid URI authority or Host value.
-    InvalidAuthority(String),
-}
-
-impl fmt::Display for FilterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidPath(p) => write!(f, "rewritten path {p:?} is not a valid request target"),
-            Self::InvalidAuthority(a) => write!(f, "rewritten authority {a:?} is not valid"),
-        }
-    }
-}
-
-impl std::error::Error for FilterError {}
-
 // === plan ===
 
 /// Computes what the proxy must do for a routed request.
@@ -343,7 +242,7 @@ impl std::error::Error for FilterError {}
 /// ```
 /// use gateway_core::api::{LoadOptions, Snapshot};
 /// use gateway_core::attach::{AttachOptions, Config};
-/// use gateway_core::filter::{Plan, plan};
+/// use gateway_core::plan::{Plan, plan};
 /// use gateway_core::request::{Headers, RequestView};
 /// use gateway_core::route::Router;
 ///
@@ -411,8 +310,6 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
     }
 }
 
-type Reason = Cow<'static, str>;
-
 fn error(reason: &'static str) -> Plan<'static> {
     Plan::Respond(LocalResponse::new(500, reason))
 }
@@ -463,7 +360,7 @@ fn forward<'r>(
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
         let redirect = redirect_plan(decision, req, f)?;
-        return crate::authz::guard(decision, req, rule, None, redirect);
+        return authz::guard(decision, req, rule, None, redirect);
     }
 
     let drawn = decision.draw_backend(random);
@@ -497,7 +394,7 @@ fn forward<'r>(
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
         let redirect = redirect_plan(decision, req, f)?;
-        return crate::authz::guard(decision, req, rule, Some(backend_index), redirect);
+        return authz::guard(decision, req, rule, Some(backend_index), redirect);
     }
 
     let route_namespace = decision.route().map_or("", |r| r.namespace);
@@ -594,7 +491,7 @@ fn forward<'r>(
     if !guarded {
         return Ok(forward);
     }
-    crate::authz::guard(decision, req, rule, Some(backend_index), forward)
+    authz::guard(decision, req, rule, Some(backend_index), forward)
 }
 
 /// The path to forward when it is not the received one.
@@ -642,84 +539,6 @@ fn redirect_plan<'r>(
         .as_ref()
         .ok_or("RequestRedirect filter without settings")?;
     Ok(Plan::Respond(redirect::respond(settings, decision, req)?))
-}
-
-/// A rule's timeouts and retry policy, parsed when the router is built: every plan of the
-/// rule copies them, or answers 500 with the reason they do not parse.
-#[derive(Debug, PartialEq)]
-pub(crate) struct RuleSettings {
-    pub(crate) timeouts: Result<Timeouts, Reason>,
-    pub(crate) retry: Result<Option<Retry>, Reason>,
-}
-
-impl Default for RuleSettings {
-    fn default() -> Self {
-        Self {
-            timeouts: Ok(Timeouts::default()),
-            retry: Ok(None),
-        }
-    }
-}
-
-impl RuleSettings {
-    pub(crate) fn parse(timeouts: Option<&HttpRouteTimeouts>, r: Option<&HttpRouteRetry>) -> Self {
-        Self {
-            timeouts: parse_timeouts(timeouts),
-            retry: r.map(retry).transpose(),
-        }
-    }
-}
-
-fn parse_timeouts(t: Option<&HttpRouteTimeouts>) -> Result<Timeouts, Reason> {
-    let Some(t) = t else {
-        return Ok(Timeouts::default());
-    };
-    let one = |field: &str, value: Option<&String>| -> Result<Timeout, Reason> {
-        let Some(value) = value else {
-            return Ok(Timeout::Unset);
-        };
-        match parse_duration(value) {
-            Some(d) if d.is_zero() => Ok(Timeout::Disabled),
-            Some(d) => Ok(Timeout::After(d)),
-            None => Err(Cow::Owned(format!(
-                "timeouts.{field} {value:?} is not a Gateway API duration"
-            ))),
-        }
-    };
-    Ok(Timeouts {
-        request: one("request", t.request.as_ref())?,
-        backend_request: one("backendRequest", t.backend_request.as_ref())?,
-    })
-}
-
-fn retry(r: &HttpRouteRetry) -> Result<Retry, Reason> {
-    let codes = r
-        .codes
-        .iter()
-        .map(|&c| {
-            u16::try_from(c)
-                .ok()
-                .filter(|c| (400..=599).contains(c))
-                .ok_or_else(|| Cow::Owned(format!("retry code {c} is not between 400 and 599")))
-        })
-        .collect::<Result<Vec<u16>, Reason>>()?;
-    let attempts = r
-        .attempts
-        .map(|a| {
-            u32::try_from(a).map_err(|_| Cow::Owned(format!("retry attempts {a} is negative")))
-        })
-        .transpose()?;
-    let backoff = match &r.backoff {
-        None => None,
-        Some(b) => Some(parse_duration(b).ok_or_else(|| {
-            Cow::Owned(format!("retry backoff {b:?} is not a Gateway API duration"))
-        })?),
-    };
-    Ok(Retry {
-        codes,
-        attempts,
-        backoff,
-    })
 }
 
 #[cfg(test)]

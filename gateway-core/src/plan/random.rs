@@ -17,7 +17,7 @@ const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 ///
 /// # Examples
 /// ```
-/// use gateway_core::filter::SplitMix64;
+/// use gateway_core::plan::SplitMix64;
 ///
 /// let draws = SplitMix64::new(0);
 /// assert_eq!(draws.draw(), 0xE220_A839_7B1D_CDAF); // the reference sequence from state 0

@@ -4,10 +4,11 @@
 
 use std::borrow::Cow;
 
+use super::LocalResponse;
 use super::rewrite::{check_hostname, modified_path};
-use super::{LocalResponse, Reason};
 use crate::api::RequestRedirect;
 use crate::attach::Protocol;
+use crate::filter::Reason;
 use crate::request::RequestView;
 use crate::route::Decision;
 

@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 
-use super::{Reason, RequestEdits};
 use crate::api::{HttpPathModifier, PathModifierType, UrlRewrite};
-use crate::route::{Decision, RuleSpec};
+use crate::attach::RuleSpec;
+use crate::filter::{Reason, RequestEdits};
+use crate::route::Decision;
 
 /// Applies a URLRewrite filter: "Hostname is the value to be used to replace the Host header
 /// value during forwarding"; the path is modified from the canonical path the request was

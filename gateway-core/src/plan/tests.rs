@@ -14,6 +14,7 @@ use super::rewrite::replace_prefix;
 use super::*;
 use crate::api::{LoadOptions, Snapshot};
 use crate::attach::{AttachOptions, Config};
+use crate::filter::{FilterError, Timeout, parse_duration};
 use crate::request::{Headers, RequestView};
 use crate::route::Router;
 
@@ -1129,8 +1130,8 @@ fn external_auth_is_asked_before_forwarding() {
         panic!("a protected rule must ask the auth service first");
     };
     assert_eq!(check.backend.name, "v2");
-    let options = crate::authz::AuthOptions::default();
-    let r = respond(check.answer(crate::authz::AuthResponse::Unreachable, &options));
+    let options = crate::plan::authz::AuthOptions::default();
+    let r = respond(check.answer(crate::plan::authz::AuthResponse::Unreachable, &options));
     assert_eq!(r.status, 403);
 }
 

@@ -694,7 +694,7 @@ mod tests {
             path in "/[ab1/A]{0,6}",
         ) {
             let pattern = pattern.concat();
-            let Ok(re) = crate::route::compile_regex(&pattern) else { return Ok(()) };
+            let Ok(re) = crate::api::compile_regex(&pattern) else { return Ok(()) };
             if re.is_match(&path) && let Some(&b) = path.as_bytes().get(1) {
                 prop_assert!(LeadBytes::of_pattern(re.as_str()).contains(b), "{} on {}", pattern, path);
             }

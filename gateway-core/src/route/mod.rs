@@ -43,37 +43,17 @@ use index::{Candidate, HostIndex, KnownHost, KnownNames, PathIndex};
 use matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use precedence::RankKey;
 
-use crate::api::{
-    GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRule, L4RouteRule, PathMatchType,
-    PathModifierType, Resource, SessionPersistence, StringMatchType,
+use crate::api::{GrpcRouteRule, PathMatchType, Resource, StringMatchType, compile_regex};
+use crate::attach::{
+    Backend, BackendState, Config, Protocol, RouteKind, RuleFilters, RuleSpec, WireRule,
+    host_matches, rule_spec, unsupported_extension,
 };
-use crate::attach::{BackendState, Config, Protocol, RouteKind, host_matches};
 use crate::request::RequestView;
 use crate::request::authority::{request_host_canonical, sole_host_line};
 use crate::request::normalize::{
     PathPolicy, Segments, TargetForm, canonical_origin, normalize_path, split_target_with,
 };
 use crate::tls::BackendTls;
-
-/// Compiles a regular expression the way every matcher uses it: anchored to the whole value
-/// (a pattern that closes the anchoring group early, like `a)|(b`, is refused), with the size
-/// limit (1 MiB) and nest limit (50) of SECURITY.md, and at most 1024 bytes long.
-///
-/// # Errors
-/// The compile error, as one lowercase line.
-///
-/// # Examples
-/// ```
-/// let re = gateway_core::route::compile_regex("/v[0-9]+").unwrap();
-/// assert!(re.is_match("/v2") && !re.is_match("/v2/x"));
-/// assert!(gateway_core::route::compile_regex("a)|(b").is_err());
-/// ```
-pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
-    if pattern.len() > 1024 {
-        return Err("longer than 1024 bytes".to_owned());
-    }
-    crate::api::validate::compile_anchored(pattern)
-}
 
 /// Why a router could not be built.
 #[non_exhaustive]
@@ -183,20 +163,6 @@ pub struct RuleId<'r> {
     pub name: Option<&'r str>,
 }
 
-/// A backend a rule forwards to: a Service port.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Backend {
-    /// Service namespace.
-    pub namespace: String,
-    /// Service name.
-    pub name: String,
-    /// Service port.
-    pub port: u16,
-    /// The Service port's appProtocol (e.g. `kubernetes.io/h2c`), a hint for the proxy.
-    pub app_protocol: Option<String>,
-}
-
 /// One weighted backendRef of a rule: a usable backend, or an invalid one whose share of
 /// traffic answers 500 (Gateway API HTTPBackendRef).
 #[non_exhaustive]
@@ -211,36 +177,6 @@ pub struct WeightedBackend {
     /// How to verify the backend's TLS (the BackendTLSPolicy that applies), or `None` for
     /// plaintext. Resolved when the router is built.
     pub tls: Option<Arc<BackendTls>>,
-}
-
-/// What the filter stage reads of a matched rule. Rules with equal specs share one: every rule
-/// without filters, timeouts, retry or session persistence shares the empty spec of its kind.
-#[derive(Debug, PartialEq)]
-pub(crate) enum RuleSpec {
-    /// An HTTPRoute rule.
-    Http(RuleFilters),
-    /// A GRPCRoute rule: it allows fewer filter types, and has no timeouts or retry.
-    Grpc(RuleFilters),
-    /// A TLSRoute, TCPRoute or UDPRoute rule: no filter stage.
-    L4,
-}
-
-/// The filters and per-request settings of an HTTPRoute or GRPCRoute rule.
-#[derive(Debug, Default, PartialEq)]
-pub(crate) struct RuleFilters {
-    /// The rule's own filters, in order.
-    pub(crate) filters: Box<[HttpRouteFilter]>,
-    /// Per backendRef (by index), its filters; empty when no backendRef has any.
-    pub(crate) backend_filters: Box<[Box<[HttpRouteFilter]>]>,
-    /// The rule's timeouts and retry policy, parsed once here rather than per request.
-    pub(crate) settings: crate::filter::RuleSettings,
-    pub(crate) session_persistence: Option<SessionPersistence>,
-    /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
-    /// for other path matches); empty when no filter replaces a prefix.
-    pub(crate) prefixes: Box<[Option<Box<str>>]>,
-    /// The backendRefs of the ExternalAuth filters, resolved (ReferenceGrant included), in
-    /// `authz::external_auth_filters` order.
-    pub(crate) auth_backends: Box<[BackendState]>,
 }
 
 /// One rule of the router. Its spec and backend list are shared with every rule whose spec or
@@ -1156,33 +1092,6 @@ fn shrink(router: &mut Router) {
     }
 }
 
-/// A rule as written, borrowed from the configuration.
-#[derive(Clone, Copy)]
-enum WireRule<'w> {
-    Http(&'w HttpRouteRule),
-    Grpc(&'w GrpcRouteRule),
-    L4(&'w L4RouteRule),
-}
-
-impl<'w> WireRule<'w> {
-    fn name(self) -> Option<&'w str> {
-        match self {
-            Self::Http(r) => r.name.as_deref(),
-            Self::Grpc(r) => r.name.as_deref(),
-            Self::L4(r) => r.name.as_deref(),
-        }
-    }
-
-    /// The weight of backendRef `index` (CRD default 1).
-    fn weight(self, index: usize) -> i32 {
-        match self {
-            Self::Http(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
-            Self::Grpc(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
-            Self::L4(r) => r.backend_refs.get(index).map_or(1, |b| b.weight),
-        }
-    }
-}
-
 /// Compiles each rule once (a rule attached to several listeners keeps one id), sharing equal
 /// specs, equal backend lists and the BackendTLS settings of each Service port between rules.
 struct RuleCompiler<'c> {
@@ -1311,71 +1220,6 @@ impl<'c> RuleCompiler<'c> {
     }
 }
 
-/// What the filter stage reads of `rule`, from a route of `kind` in `namespace`.
-fn rule_spec(config: &Config, kind: RouteKind, namespace: &str, rule: WireRule<'_>) -> RuleSpec {
-    match rule {
-        WireRule::Http(r) => {
-            let mut filters = RuleFilters {
-                filters: r.filters.clone().into(),
-                backend_filters: backend_filters(&r.backend_refs),
-                settings: crate::filter::RuleSettings::parse(r.timeouts.as_ref(), r.retry.as_ref()),
-                session_persistence: r.session_persistence.clone(),
-                prefixes: Box::default(),
-                auth_backends: Box::default(),
-            };
-            let all = || {
-                filters
-                    .filters
-                    .iter()
-                    .chain(filters.backend_filters.iter().flatten())
-            };
-            if all().any(replaces_prefix) {
-                filters.prefixes = r
-                    .matches
-                    .iter()
-                    .map(|m| match &m.path {
-                        // The CRD default of a match without a path is PathPrefix `/`.
-                        None => Some("/".into()),
-                        Some(p) if p.type_ == PathMatchType::PathPrefix => {
-                            Some(p.value.as_str().into())
-                        }
-                        Some(_) => None,
-                    })
-                    .collect();
-            }
-            filters.auth_backends =
-                crate::authz::resolve_backends(config, kind, namespace, &filters);
-            RuleSpec::Http(filters)
-        }
-        WireRule::Grpc(r) => RuleSpec::Grpc(RuleFilters {
-            filters: r.filters.clone().into(),
-            backend_filters: backend_filters(&r.backend_refs),
-            session_persistence: r.session_persistence.clone(),
-            ..RuleFilters::default()
-        }),
-        WireRule::L4(_) => RuleSpec::L4,
-    }
-}
-
-/// The filters of each backendRef; empty when none has any.
-fn backend_filters(refs: &[HttpBackendRef]) -> Box<[Box<[HttpRouteFilter]>]> {
-    if refs.iter().all(|b| b.filters.is_empty()) {
-        return Box::default();
-    }
-    refs.iter().map(|b| b.filters.clone().into()).collect()
-}
-
-/// Whether a URLRewrite or RequestRedirect filter replaces the matched prefix
-/// (HTTPPathModifier `ReplacePrefixMatch`).
-fn replaces_prefix(f: &HttpRouteFilter) -> bool {
-    let rewrite = f.url_rewrite.as_ref().and_then(|r| r.path.as_ref());
-    let redirect = f.request_redirect.as_ref().and_then(|r| r.path.as_ref());
-    rewrite
-        .into_iter()
-        .chain(redirect)
-        .any(|p| p.type_ == PathModifierType::ReplacePrefixMatch)
-}
-
 /// Shares equal compiled values: one allocation per distinct value, however many rules hold it.
 struct Interner<T: ?Sized> {
     /// Keyed by [`ShareHash`]; equality decides within a bucket.
@@ -1450,20 +1294,6 @@ fn debug_hash<T: ?Sized + fmt::Debug>(value: &T) -> u64 {
     // Writing to a hasher cannot fail.
     let _ = write!(h, "{value:?}");
     h.0.finish()
-}
-
-/// Gateway API ExtensionRef: "If the referent cannot be found, ... the rule MUST answer 500"
-/// — we know no extension, so every ExtensionRef filter makes its rule answer 500 rather
-/// than silently skip it.
-fn unsupported_extension(filters: &[crate::api::HttpRouteFilter]) -> Option<String> {
-    filters.iter().find_map(|f| {
-        f.extension_ref.as_ref().map(|e| {
-            format!(
-                "ExtensionRef filter {}/{} {:?} is not supported",
-                e.group, e.kind, e.name
-            )
-        })
-    })
 }
 
 fn push_predicates(router: &mut Router, p: Predicates) -> Option<u32> {

@@ -8,8 +8,8 @@ use rustls_pki_types::{CertificateDer, DnsName, PrivateKeyDer, ServerName};
 
 use super::refs;
 use crate::api::{BackendTlsPolicy, Resource, Snapshot, SubjectAltNameType, WellKnownCaType};
+use crate::attach::Backend;
 use crate::attach::Config;
-use crate::route::Backend;
 
 /// How the proxy connects to one backend (Service port) that a BackendTLSPolicy targets.
 ///

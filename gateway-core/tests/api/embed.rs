@@ -3,8 +3,9 @@
 //! connection-specific headers ([`remove_hop_by_hop`]) and the request head an HTTP/1.1 backend
 //! receives ([`for_http1_backend`]); and a shared source of `random` ([`SplitMix64`]).
 
-use gateway_core::authz::{AuthOptions, AuthResponse};
-use gateway_core::filter::{LocalResponse, Plan, for_http1_backend, plan, remove_hop_by_hop};
+use gateway_core::filter::{for_http1_backend, remove_hop_by_hop};
+use gateway_core::plan::authz::{AuthOptions, AuthResponse};
+use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
 
 use crate::support::*;
@@ -296,7 +297,7 @@ fn a_url_rewrite_hostname_applies_after_the_http1_conversion() {
 
 #[test]
 fn threads_sharing_one_sequence_never_draw_the_same_value() {
-    let draws = gateway_core::filter::SplitMix64::new(7);
+    let draws = gateway_core::plan::SplitMix64::new(7);
     let mut all: Vec<u64> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
             .map(|_| s.spawn(|| (0..1000).map(|_| draws.draw()).collect::<Vec<_>>()))

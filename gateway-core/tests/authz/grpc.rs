@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut};
-use gateway_core::authz::{AsyncAuthClient, AuthCheck, AuthResponse, grpc, proto::CHECK_PATH};
+use gateway_core::plan::authz::{
+    AsyncAuthClient, AuthCheck, AuthResponse, grpc, proto::CHECK_PATH,
+};
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::{BoxFuture, Context, Poll, Service, http};

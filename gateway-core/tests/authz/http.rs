@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use gateway_core::authz::{AuthCheck, AuthClient, AuthResponse};
+use gateway_core::plan::authz::{AuthCheck, AuthClient, AuthResponse};
 
 /// What the auth service received.
 #[derive(Clone, Debug, Default)]

@@ -27,7 +27,7 @@ mod names;
 mod policy;
 pub(crate) mod regex;
 
-pub(crate) use self::regex::compile_anchored;
+pub use self::regex::compile_regex;
 mod route;
 
 use super::{Diagnostic, Object, Resource, ResourceId, Snapshot};

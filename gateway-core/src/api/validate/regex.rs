@@ -22,6 +22,26 @@ pub(crate) fn compile_anchored(pattern: &str) -> Result<Regex, String> {
     build(&format!("^(?:{pattern})$"))
 }
 
+/// Compiles a regular expression the way every matcher uses it: anchored to the whole value
+/// (a pattern that closes the anchoring group early, like `a)|(b`, is refused), with the size
+/// limit (1 MiB) and nest limit (50) of SECURITY.md, and at most 1024 bytes long.
+///
+/// # Errors
+/// The compile error, as one lowercase line.
+///
+/// # Examples
+/// ```
+/// let re = gateway_core::api::compile_regex("/v[0-9]+").unwrap();
+/// assert!(re.is_match("/v2") && !re.is_match("/v2/x"));
+/// assert!(gateway_core::api::compile_regex("a)|(b").is_err());
+/// ```
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > 1024 {
+        return Err("longer than 1024 bytes".to_owned());
+    }
+    compile_anchored(pattern)
+}
+
 fn build(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .size_limit(SIZE_LIMIT)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{AuthOptions, AuthOutcome, AuthResponse, BodyLimit, Reason, judge, proto};
 use crate::api::{ExternalAuth, ExternalAuthProtocol};
-use crate::filter::{LocalResponse, Plan};
+use crate::plan::{LocalResponse, Plan};
 use crate::request::normalize::{PathPolicy, normalize_path};
 use crate::request::{HttpVersion, RequestView};
 use crate::route::Decision;

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use super::{AuthCheck, AuthOptions, AuthResponse};
-use crate::filter::Plan;
+use crate::plan::Plan;
 
 /// A blocking client for the auth service: sends the check, returns the answer (or why there
 /// is none). Deadlines are the client's business: past one it returns
@@ -60,8 +60,8 @@ pub async fn authorize_async<'r>(
 ///
 /// # Examples
 /// ```
-/// use gateway_core::authz::{AuthOptions, AuthResponse, authorize_with_body};
-/// # use gateway_core::filter::Plan;
+/// use gateway_core::plan::authz::{AuthOptions, AuthResponse, authorize_with_body};
+/// # use gateway_core::plan::Plan;
 /// # async fn f(plan: Plan<'_>, body: &[u8]) {
 /// let options = AuthOptions::default();
 /// let plan = authorize_with_body(plan, body, &options, async |check| {

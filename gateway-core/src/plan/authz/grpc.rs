@@ -3,7 +3,7 @@
 //!
 //! # Examples
 //! ```
-//! use gateway_core::authz::{AuthResponse, grpc, proto};
+//! use gateway_core::plan::authz::{AuthResponse, grpc, proto};
 //! use prost::Message as _;
 //!
 //! let ok = proto::CheckResponse {

@@ -2,7 +2,8 @@
 
 use super::check::{AuthCheck, CONNECTION_HEADERS, is_field_value, is_token};
 use super::{AuthProtocol, AuthResponse, proto};
-use crate::filter::{HeaderEdits, LocalResponse, Plan};
+use crate::filter::HeaderEdits;
+use crate::plan::{LocalResponse, Plan};
 
 /// What an answer means, before the sealed plan is released.
 pub(super) enum Verdict {

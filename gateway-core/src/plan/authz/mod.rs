@@ -17,10 +17,10 @@
 //! sends [`AuthCheck::to_http_request`] and reads the answer with [`AuthResponse::from_http`].
 //!
 //! ```
-//! use gateway_core::authz::{AuthOptions, AuthResponse};
-//! use gateway_core::filter::{Plan, plan};
+//! use gateway_core::plan::authz::{AuthOptions, AuthResponse};
+//! use gateway_core::plan::{Plan, plan};
 //! # use gateway_core::{api::*, attach::*, request::*, route::Router};
-//! # let yaml = include_str!("../../../examples/manifests/shop.yaml");
+//! # let yaml = include_str!("../../../../examples/manifests/shop.yaml");
 //! # let config = Config::new(Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap().snapshot, AttachOptions::default());
 //! # let router = Router::build(&config, "", "").unwrap();
 //! # let headers = [("host", "shop.example.com")];
@@ -135,17 +135,17 @@ use std::borrow::Cow;
 pub use check::{AuthBackend, AuthCheck, AuthProtocol, AuthRequest, HttpCheckRequest};
 pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async, authorize_with_body};
 
-use crate::api::{HttpFilterType, HttpRouteFilter};
-use crate::attach::{BackendState, Config, RouteKind};
-use crate::filter::{LocalResponse, Plan};
+use crate::attach::BackendState;
+use crate::attach::{RuleFilters, compiled_auth_filters};
+use crate::plan::{LocalResponse, Plan};
 use crate::request::RequestView;
-use crate::route::{Decision, RuleFilters};
+use crate::route::Decision;
 
 /// Settings of the auth stage that the Gateway API leaves to the implementation.
 ///
 /// # Examples
 /// ```
-/// use gateway_core::authz::{AuthOptions, BodyLimit};
+/// use gateway_core::plan::authz::{AuthOptions, BodyLimit};
 /// let options = AuthOptions::default()
 ///     .with_failure_status(503)
 ///     .with_body_limit(BodyLimit::Truncate);
@@ -253,7 +253,7 @@ impl AuthResponse {
     ///
     /// # Examples
     /// ```
-    /// use gateway_core::authz::AuthResponse;
+    /// use gateway_core::plan::authz::AuthResponse;
     ///
     /// let denied = http::Response::builder()
     ///     .status(401)
@@ -294,7 +294,7 @@ impl AuthResponse {
 pub enum AuthOutcome<'r> {
     /// The service allowed the request: the plan to execute (a forward with the auth headers
     /// applied, or the rule's redirect).
-    Allowed(crate::filter::Plan<'r>),
+    Allowed(crate::plan::Plan<'r>),
     /// The service denied the request: its answer, for the client.
     Denied(LocalResponse),
     /// No usable answer: the request fails closed with [`AuthOptions::failure_status`].
@@ -312,46 +312,6 @@ impl<'r> AuthOutcome<'r> {
 }
 
 type Reason = Cow<'static, str>;
-
-/// The `ExternalAuth` filters of a rule, in the order the router resolves their backendRefs:
-/// the rule's `filters`, then each backendRef's `backend_filters` (with its index).
-pub(crate) fn external_auth_filters<'a>(
-    filters: &'a [HttpRouteFilter],
-    backend_filters: impl Iterator<Item = &'a [HttpRouteFilter]>,
-) -> impl Iterator<Item = (Option<usize>, &'a HttpRouteFilter)> {
-    let own = filters.iter().map(|f| (None, f));
-    let per_backend = backend_filters
-        .enumerate()
-        .flat_map(|(i, filters)| filters.iter().map(move |f| (Some(i), f)));
-    own.chain(per_backend)
-        .filter(|(_, f)| f.type_ == HttpFilterType::ExternalAuth)
-}
-
-/// [`external_auth_filters`] of a compiled rule.
-fn compiled_auth_filters(
-    rule: &RuleFilters,
-) -> impl Iterator<Item = (Option<usize>, &HttpRouteFilter)> {
-    external_auth_filters(&rule.filters, rule.backend_filters.iter().map(|f| &**f))
-}
-
-/// Resolves the auth backendRefs of an HTTPRoute rule when the router is built (one per
-/// [`external_auth_filters`] item), ReferenceGrant included.
-pub(crate) fn resolve_backends(
-    config: &Config,
-    kind: RouteKind,
-    route_namespace: &str,
-    rule: &RuleFilters,
-) -> Box<[BackendState]> {
-    compiled_auth_filters(rule)
-        .map(|(_, f)| match &f.external_auth {
-            Some(a) => config.resolve_auth_backend(kind, route_namespace, &a.backend_ref),
-            None => BackendState::Invalid {
-                reason: "InvalidFilter",
-                message: "ExternalAuth filter without settings".to_owned(),
-            },
-        })
-        .collect()
-}
 
 /// Wraps `plan` (a forward, or a redirect) in a check when an `ExternalAuth` filter applies:
 /// the rule's, or the one of the backendRef at `backend_index`.

@@ -11,8 +11,8 @@ use prost::Message as _;
 
 use super::*;
 use crate::api::{LoadOptions, Snapshot};
-use crate::attach::AttachOptions;
-use crate::filter::{ForwardPlan, plan};
+use crate::attach::{AttachOptions, Config};
+use crate::plan::{ForwardPlan, plan};
 use crate::request::normalize::{EncodedSlashes, PathPolicy};
 use crate::request::{Headers, RequestView};
 use crate::route::Router;
