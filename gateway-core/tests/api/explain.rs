@@ -497,7 +497,7 @@ fn winner_is_the_rule_route_chooses_on_the_bundled_example() {
     let yaml = include_str!("../../../examples/manifests/shop.yaml");
     let router = gateway_core::route::Router::build(&config(yaml), "shop", "shop")
         .unwrap_or_else(|e| panic!("{e}"));
-    let requests: &[(&str, &str, &[(&str, &str)])] = &[
+    let requests: &[(&str, &str, Pairs<'_>)] = &[
         (
             "GET",
             "/api/items",
@@ -574,6 +574,9 @@ spec:
     );
     assert!(router_of(&(old + &more)).shadowed().is_empty());
 }
+
+/// Header pairs of a request row.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
 
 fn router_of(routes: &str) -> gateway_core::route::Router {
     router(&with_routes(routes))
