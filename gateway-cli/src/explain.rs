@@ -1,22 +1,27 @@
 //! `gateway explain`: every candidate rule for one request, in precedence order, and why each
 //! did or did not match.
 //!
-//! The explanation is a literal evaluation of the HTTPRoute matches attached to the listener
-//! the router chose (see [`crate::model`]), ordered as `gateway_core::route` documents:
-//! hostname (exact, longer wildcard, none), path (Exact, RegularExpression, PathPrefix by
-//! length), method, header count, query count, route age, `{namespace}/{name}`, rule, match.
-//! Its winner is checked against `Router::route`; a disagreement is printed, never hidden.
+//! The explanation is the library's (`Router::explain`): the candidates of the listener the
+//! router chose, the listeners of XListenerSets included, from the router's own tables, in the
+//! order it tries them: hostname (exact, longer wildcard, none), path (Exact,
+//! RegularExpression, PathPrefix by length), method, header count, query count, route age,
+//! `{namespace}/{name}`, rule, match. Rules the library drops are not candidates. A match the
+//! router files under several hostnames is one row. The winner is checked against
+//! `Router::route`; a disagreement is printed, never hidden.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway_core::attach::{DEFAULT_CONTROLLER_NAME, RouteKind};
+use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
 use gateway_core::json::{JsonDecision, JsonRequest, decide};
 use gateway_core::request::{Headers, HttpVersion, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{
+    CandidateMatch, ExplainedCandidate, HostnameGroup, Mismatch, PathMatch, Router, RuleTable,
+    ValueMatch, ValuePredicate,
+};
 use serde::Serialize;
 
-use crate::model::{self, Candidate, RequestFacts};
+use crate::loaded::{self, Loaded, label, several_matches, why_first};
 use crate::output::{Style, Table, Tone};
 
 /// Arguments of `gateway explain`.
@@ -50,6 +55,8 @@ struct Explanation {
     gateway: String,
     request: String,
     listener: Option<String>,
+    /// The XListenerSet that declared the listener, as `namespace/name`.
+    listener_set: Option<String>,
     host: Option<String>,
     path: Option<String>,
     query: Option<String>,
@@ -57,18 +64,15 @@ struct Explanation {
     candidates: Vec<Verdict>,
     /// Whether the first matching candidate is the rule `Router::route` chose.
     agrees_with_router: bool,
-    /// Said when the explanation does not cover the decision (GRPCRoute, disagreement).
+    /// Said when the explanation disagrees with the decision (a bug in the library).
     note: Option<String>,
-    /// The listener is an XListenerSet's, which the model does not cover (the note says so).
-    #[serde(skip)]
-    listener_set: bool,
 }
 
 /// One candidate match and what became of it.
 #[derive(Debug, Serialize)]
 struct Verdict {
     rank: usize,
-    /// `match` (the winner), `lost` (matched, lost on precedence), `no_match`, `dropped`.
+    /// `match` (the winner), `lost` (matched, lost on precedence), `no_match`.
     result: &'static str,
     route: RouteRef,
     rule: RuleRef,
@@ -125,7 +129,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             }
         }
     };
-    let loaded = match model::load(&files, &args.controller_name) {
+    let loaded = match loaded::load(&files, &args.controller_name) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {
@@ -134,15 +138,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(2));
         }
     };
-    let config = &loaded.config;
     let (ns, name) = match &args.gateway {
-        Some(g) => model::split_gateway(g),
+        Some(g) => loaded::split_gateway(g),
         None => (String::new(), String::new()),
     };
-    let router = Router::build(config, &ns, &name).map_err(|e| e.to_string())?;
+    let router = Router::build(&loaded.config, &ns, &name).map_err(|e| e.to_string())?;
     let style = Style::detect();
     for (i, (text, req)) in requests.into_iter().enumerate() {
-        let explanation = explain(config, &router, text, &req);
+        let explanation = explain(&loaded, &router, text, &req);
         if args.json {
             let line = serde_json::to_string(&explanation).map_err(|e| e.to_string())?;
             println!("{line}");
@@ -193,12 +196,7 @@ fn read_requests(path: &std::path::Path) -> Result<Vec<(String, JsonRequest)>, S
     Ok(out)
 }
 
-fn explain(
-    config: &gateway_core::attach::Config,
-    router: &Router,
-    text: String,
-    req: &JsonRequest,
-) -> Explanation {
+fn explain(loaded: &Loaded, router: &Router, text: String, req: &JsonRequest) -> Explanation {
     let (gw_ns, gw_name) = router.gateway();
     let decision = decide(router, req);
     let pairs: Vec<(&str, &str)> = req
@@ -219,11 +217,15 @@ fn explain(
         .authority(req.authority.as_deref())
         .version(version);
     let routed = router.route(&view);
-    let listener = routed.listener();
+    let explained = router.explain(&view);
     let mut out = Explanation {
         gateway: format!("{gw_ns}/{gw_name}"),
         request: text,
-        listener: listener.map(str::to_owned),
+        listener: explained.listener.map(|l| l.name.to_owned()),
+        listener_set: explained
+            .listener
+            .and_then(|l| l.set)
+            .map(|(ns, name)| format!("{ns}/{name}")),
         host: None,
         path: None,
         query: None,
@@ -231,94 +233,79 @@ fn explain(
         candidates: Vec::new(),
         agrees_with_router: true,
         note: None,
-        listener_set: false,
     };
-    let Some(listener) = listener else {
+    if explained.listener.is_none() {
         // Refused before rule matching (no listener, bad request): nothing to rank.
         out.agrees_with_router = routed.route().is_none();
         return out;
-    };
-    out.host = Some(routed.host().to_owned());
-    out.path = Some(routed.path().to_owned());
-    out.query = routed.query().map(str::to_owned);
-
-    let gateways = model::gateways(config);
-    let Some(gw) = gateways
-        .iter()
-        .find(|g| g.namespace == gw_ns && g.name == gw_name)
-    else {
-        out.note = Some("the Gateway is not in the manifests' model".to_owned());
-        out.agrees_with_router = false;
-        return out;
-    };
-    if let Some((set_ns, set_name)) = routed.listener_set() {
-        out.note = Some(format!(
-            "listener {listener} belongs to XListenerSet {set_ns}/{set_name}; explain models \
-             the Gateway's own listeners only, so its rules are not explained"
-        ));
-        out.agrees_with_router = routed.route().is_none();
-        out.listener_set = true;
-        return out;
     }
-    let Some(model_listener) = gw.listeners.iter().find(|l| l.name == listener) else {
-        out.note = Some(format!(
-            "listener {listener} is not a listener of the Gateway's spec (a ListenerSet's?); \
-             its rules are not explained"
-        ));
-        out.agrees_with_router = routed.route().is_none();
-        return out;
-    };
-    let mut candidates = model::candidates(config, model_listener);
-    model::sort_for_host(&mut candidates, routed.host());
-    let facts = RequestFacts {
-        host: routed.host(),
-        path: routed.path(),
-        query: routed.query(),
-        method: &req.method,
-        headers: &req.headers,
-    };
-    let mut winner: Option<&Candidate<'_>> = None;
-    for (i, c) in candidates.iter().enumerate() {
-        let mismatches = c.mismatches(&facts);
-        let (result, reasons) = if c.dropped.is_some() {
-            ("dropped", mismatches)
-        } else if !mismatches.is_empty() {
-            ("no_match", mismatches)
-        } else if let Some(w) = winner {
-            (
-                "lost",
-                vec![format!(
-                    "lost on precedence to {}: {}",
-                    w.label(),
-                    w.beats_because(c, routed.host())
-                )],
-            )
-        } else {
-            winner = Some(c);
+    out.host = explained.host.clone();
+    out.path = explained.path.clone();
+    out.query = explained.query.clone();
+    let host = explained.host.as_deref().unwrap_or_default();
+    let path = explained.path.as_deref().unwrap_or_default();
+    let all: Vec<&CandidateMatch<'_>> = explained.candidates.iter().map(|c| &c.candidate).collect();
+    let winner = explained.winner().map(|w| &w.candidate);
+
+    // One row per match: the router files a match once per hostname group; its first entry
+    // is in the most specific group that applies, if any does.
+    let mut rows: Vec<(&ExplainedCandidate<'_>, Vec<String>)> = Vec::new();
+    for c in &explained.candidates {
+        let hostname = match c.candidate.hostname {
+            HostnameGroup::Any => None,
+            group => Some(group.to_string()),
+        };
+        match rows
+            .iter_mut()
+            .find(|(first, _)| first.candidate.same_match(&c.candidate))
+        {
+            Some((_, hostnames)) => hostnames.extend(hostname),
+            None => rows.push((c, hostname.into_iter().collect())),
+        }
+    }
+    for (i, (c, hostnames)) in rows.into_iter().enumerate() {
+        let (result, reasons) = if c.winner {
             (
                 "match",
                 vec!["first matching candidate in precedence order".to_owned()],
             )
+        } else if c.matched() {
+            let reason = match (winner, c.lost_to) {
+                (Some(w), Some(key)) => format!(
+                    "lost on precedence to {}: {}",
+                    label(w, several_matches(w, all.iter().copied())),
+                    why_first(loaded, key, w, &c.candidate)
+                ),
+                _ => "lost on precedence".to_owned(),
+            };
+            ("lost", vec![reason])
+        } else {
+            let reasons = c
+                .mismatches()
+                .iter()
+                .map(|m| mismatch(m, &c.candidate, host, path, &hostnames))
+                .collect();
+            ("no_match", reasons)
         };
-        out.candidates.push(verdict(i + 1, result, c, reasons));
+        let several = several_matches(&c.candidate, all.iter().copied());
+        out.candidates.push(verdict(
+            loaded,
+            i + 1,
+            result,
+            &c.candidate,
+            several,
+            hostnames,
+            reasons,
+        ));
     }
 
-    // The router's choice, for the check.
+    // The router's choice, for the check: the library computes both, so they agree unless
+    // one of them is wrong.
     let chosen = routed.route().zip(routed.rule());
     match (chosen, winner) {
-        (Some((route, _)), _) if route.kind != RouteKind::Http => {
-            out.agrees_with_router = winner.is_none();
-            out.note = Some(format!(
-                "the router chose {} {}/{}; explain covers HTTPRoute rules only",
-                route.kind.as_str(),
-                route.namespace,
-                route.name
-            ));
-        }
         (Some((route, rule)), Some(w)) => {
-            let same = route.namespace == w.namespace
-                && route.name == w.route.metadata.name
-                && rule.index == w.rule
+            let same = route == w.route
+                && rule.index == w.rule.index
                 && routed.match_index() == Some(w.match_index);
             if !same {
                 out.agrees_with_router = false;
@@ -344,47 +331,107 @@ fn explain(
             out.agrees_with_router = false;
             out.note = Some(format!(
                 "this explanation found {}, but the router matched no rule",
-                w.label()
+                label(w, several_matches(w, all.iter().copied()))
             ));
         }
     }
     out
 }
 
-fn verdict(rank: usize, result: &'static str, c: &Candidate<'_>, reasons: Vec<String>) -> Verdict {
+/// One reason a candidate does not match, in words.
+fn mismatch(
+    m: &Mismatch<'_>,
+    c: &CandidateMatch<'_>,
+    host: &str,
+    path: &str,
+    hostnames: &[String],
+) -> String {
+    let differs = |expected: &ValueMatch<'_>| match expected {
+        ValueMatch::Exact(v) => format!("is not {v}"),
+        ValueMatch::RegularExpression(v) => format!("does not match {v}"),
+        _ => "does not match".to_owned(),
+    };
+    match m {
+        Mismatch::HostnameDoesNotApply => format!(
+            "host {host} is not among the route hostnames {}",
+            hostnames.join(", ")
+        ),
+        Mismatch::PathDoesNotMatch => match c.path {
+            PathMatch::Exact(v) => format!("path {path} is not {v}"),
+            PathMatch::RegularExpression(v) => format!("path {path} does not match {v}"),
+            PathMatch::PathPrefix(v) => format!("path {path} is not under {v}"),
+            _ => format!("path {path} does not match {}", c.path),
+        },
+        Mismatch::MethodDiffers { expected, actual } => {
+            format!("method {actual} is not {expected}")
+        }
+        Mismatch::HeaderMissing { name } => format!("header {name} is missing"),
+        Mismatch::HeaderDiffers {
+            name,
+            expected,
+            actual,
+        } => format!("header {name}: {actual} {}", differs(expected)),
+        Mismatch::QueryParamMissing { name } => format!("query parameter {name} is missing"),
+        Mismatch::QueryParamDiffers {
+            name,
+            expected,
+            actual,
+        } => format!("query {name}={actual} {}", differs(expected)),
+        _ => "does not match".to_owned(),
+    }
+}
+
+fn verdict(
+    loaded: &Loaded,
+    rank: usize,
+    result: &'static str,
+    c: &CandidateMatch<'_>,
+    several_matches: bool,
+    hostnames: Vec<String>,
+    reasons: Vec<String>,
+) -> Verdict {
+    let value = |v: &ValuePredicate<'_>, separator: &str| match v.value {
+        ValueMatch::RegularExpression(re) => format!("{} ~ {re}", v.name),
+        ValueMatch::Exact(x) => format!("{}{separator}{x}", v.name),
+        _ => v.name.to_owned(),
+    };
     let mut predicates = Vec::new();
-    if let Some(m) = &c.method {
+    // A GRPCRoute's POST is the protocol's, not a predicate anyone wrote.
+    if let Some(m) = c.predicates.method
+        && c.table != RuleTable::Grpc
+    {
         predicates.push(format!("method {m}"));
     }
     predicates.extend(
-        c.headers
+        c.predicates
+            .headers
             .iter()
-            .map(|h| format!("header {}", h.describe(": "))),
+            .map(|h| format!("header {}", value(h, ": "))),
     );
-    predicates.extend(c.query.iter().map(|q| format!("query {}", q.describe("="))));
+    predicates.extend(
+        c.predicates
+            .query
+            .iter()
+            .map(|q| format!("query {}", value(q, "="))),
+    );
     Verdict {
         rank,
         result,
         route: RouteRef {
-            kind: "HTTPRoute",
-            namespace: c.namespace.to_owned(),
-            name: c.route.metadata.name.clone(),
+            kind: c.route.kind.as_str(),
+            namespace: c.route.namespace.to_owned(),
+            name: c.route.name.to_owned(),
         },
         rule: RuleRef {
-            index: c.rule,
-            name: c.rule_name.map(str::to_owned),
+            index: c.rule.index,
+            name: c.rule.name.map(str::to_owned),
         },
         match_index: c.match_index,
-        several_matches: c
-            .route
-            .spec
-            .rules
-            .get(c.rule)
-            .is_some_and(|r| r.matches.len() > 1),
-        hostnames: c.hostnames.clone(),
-        path: c.path.describe(),
+        several_matches,
+        hostnames,
+        path: c.path.to_string(),
         predicates,
-        external_auth: c.auth,
+        external_auth: loaded.external_auth(c.route, c.rule.index),
         reasons,
     }
 }
@@ -398,7 +445,11 @@ fn print(e: &Explanation, style: Style) {
     let d = &e.decision;
     let mut head = Table::default();
     if let Some(l) = &e.listener {
-        head.row(["listener", l.as_str()]);
+        let listener = match &e.listener_set {
+            Some(set) => format!("{l} (XListenerSet {set})"),
+            None => l.clone(),
+        };
+        head.row(["listener".to_owned(), listener]);
     }
     if let Some(h) = &e.host {
         head.row(["host", h.as_str()]);
@@ -439,13 +490,9 @@ fn print(e: &Explanation, style: Style) {
         return;
     }
     println!();
-    if e.candidates.is_empty() && e.listener_set {
-        // The note said why: the listener is a ListenerSet's, which explain does not model.
-        return;
-    }
     if e.candidates.is_empty() {
         println!(
-            "no HTTPRoute rule is attached to listener {}",
+            "no route rule is attached to listener {}",
             e.listener.as_deref().unwrap_or("")
         );
         return;
@@ -474,7 +521,6 @@ fn print(e: &Explanation, style: Style) {
         let (result, tone) = match v.result {
             "match" => ("match", Tone::Good),
             "lost" => ("lost", Tone::Warn),
-            "dropped" => ("dropped", Tone::Bad),
             _ => ("no match", Tone::Dim),
         };
         let rule = match &v.rule.name {

@@ -1,9 +1,10 @@
 //! `gateway lint`: configuration that loads and attaches but does not do what it says.
 //!
 //! Finding kinds (stable ids, also in `--json`):
-//! - `shadowed-rule`: a match that can never win, because an earlier match (older route, or
-//!   earlier rule) has the same hostnames, the same path and the same predicates, so it ranks
-//!   first for every request this one matches;
+//! - `shadowed-rule`: a match that can never win on a listener, because in every hostname group
+//!   it sits in an earlier match of another rule (older route, or earlier rule) has the same
+//!   path and predicates it implies, so it ranks first for every request this one matches
+//!   (`Router::shadowed`);
 //! - `unattached-route`: a route no Gateway listener of ours accepts (no parent
 //!   `Accepted=True`);
 //! - `conflicted-listener`: a listener reporting `Conflicted=True`, which serves nothing;
@@ -14,16 +15,21 @@
 //! - `invalid-regex`: a RegularExpression path, header or query match that does not compile
 //!   (the library drops the rule).
 //!
+//! Listeners, candidates and precedence are the library's compiled router's
+//! (`Router::candidates`, `Router::shadowed`), so the listeners of XListenerSets are covered
+//! like the Gateway's own.
+//!
 //! Exit status: 0 no findings, 1 findings, 2 usage or load errors.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway_core::api::{GATEWAY_GROUP, Resource};
+use gateway_core::api::{GATEWAY_GROUP, Gateway, Resource};
 use gateway_core::attach::{Config, DEFAULT_CONTROLLER_NAME, Status, intersect};
+use gateway_core::route::{CandidateMatch, HostnameGroup, PathMatch, Router, RuleTable};
 use serde::Serialize;
 
-use crate::model::{self, Candidate, GatewayModel, Loaded, PathKey};
+use crate::loaded::{self, Loaded, label, rule_label, several_matches, why_first};
 use crate::output::{Style, Table, Tone};
 
 /// Arguments of `gateway lint`.
@@ -94,7 +100,7 @@ struct Ref {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let loaded = match model::load(&args.files, &args.controller_name) {
+    let loaded = match loaded::load(&args.files, &args.controller_name) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {
@@ -105,9 +111,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
     };
     let config = &loaded.config;
-    let mut gateways = model::gateways(config);
+    let mut gateways = gateways(config);
     if let Some(g) = &args.gateway {
-        let (ns, name) = model::split_gateway(g);
+        let (ns, name) = loaded::split_gateway(g);
         let known: Vec<String> = gateways
             .iter()
             .map(|g| format!("{}/{}", g.namespace, g.name))
@@ -135,7 +141,39 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     })
 }
 
-fn lint(loaded: &Loaded, gateways: &[GatewayModel<'_>], only_named: bool) -> Vec<Finding> {
+/// One Gateway of ours: its object and spec.
+struct GatewayRef<'a> {
+    object: usize,
+    namespace: String,
+    name: String,
+    spec: &'a Gateway,
+}
+
+/// The Gateways of our classes (those the library computed status for), in input order.
+fn gateways(config: &Config) -> Vec<GatewayRef<'_>> {
+    let ours: Vec<(&str, &str)> = config.gateways().collect();
+    config
+        .snapshot()
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(object, o)| {
+            let Resource::Gateway(gw) = &o.resource else {
+                return None;
+            };
+            let ns = loaded::namespace_of(&gw.metadata);
+            ours.contains(&(ns, gw.metadata.name.as_str()))
+                .then(|| GatewayRef {
+                    object,
+                    namespace: ns.to_owned(),
+                    name: gw.metadata.name.clone(),
+                    spec: gw,
+                })
+        })
+        .collect()
+}
+
+fn lint(loaded: &Loaded, gateways: &[GatewayRef<'_>], only_named: bool) -> Vec<Finding> {
     let config = &loaded.config;
     let mut out = Vec::new();
     let mut add = |object: usize, kind: Kind, field: String, message: String| {
@@ -160,12 +198,37 @@ fn lint(loaded: &Loaded, gateways: &[GatewayModel<'_>], only_named: bool) -> Vec
     };
     for gw in gateways {
         conflicted_listeners(config, gw, &mut add);
-        for listener in &gw.listeners {
-            let candidates = model::candidates(config, listener);
-            for (object, field, message) in shadowed(&candidates) {
-                add(object, Kind::ShadowedRule, field, message);
-            }
-            for (object, field, message) in auth_bypass(&candidates) {
+        // Every Gateway here is ours, so the router builds.
+        let Ok(router) = Router::build(config, &gw.namespace, &gw.name) else {
+            continue;
+        };
+        let listeners = router.candidates();
+        for s in router.shadowed() {
+            let Some(object) = loaded.route_object(s.shadowed.route) else {
+                continue;
+            };
+            let peers: Vec<&CandidateMatch<'_>> = listeners
+                .iter()
+                .filter(|l| l.listener == s.listener)
+                .flat_map(|l| &l.candidates)
+                .collect();
+            let several = |c| several_matches(c, peers.iter().copied());
+            add(
+                object,
+                Kind::ShadowedRule,
+                field(&s.shadowed),
+                format!(
+                    "{} can never match: {} has the same hostnames, path ({}) and predicates and \
+                     ranks first ({})",
+                    rule_label(&s.shadowed, several(&s.shadowed)),
+                    label(&s.by, several(&s.by)),
+                    s.shadowed.path,
+                    why_first(loaded, s.key, &s.by, &s.shadowed)
+                ),
+            );
+        }
+        for l in &listeners {
+            for (object, field, message) in auth_bypass(loaded, &l.candidates) {
                 add(object, Kind::AuthBypass, field, message);
             }
         }
@@ -179,11 +242,16 @@ fn lint(loaded: &Loaded, gateways: &[GatewayModel<'_>], only_named: bool) -> Vec
     out
 }
 
+/// The field path of a candidate's match.
+fn field(c: &CandidateMatch<'_>) -> String {
+    format!("spec.rules[{}].matches[{}]", c.rule.index, c.match_index)
+}
+
 // === listeners ===
 
 fn conflicted_listeners(
     config: &Config,
-    gw: &GatewayModel<'_>,
+    gw: &GatewayRef<'_>,
     add: &mut impl FnMut(usize, Kind, String, String),
 ) {
     let Some(Status::Gateway(status)) = config
@@ -225,7 +293,7 @@ fn conflicted_set_listeners(config: &Config, add: &mut impl FnMut(usize, Kind, S
             .status()
             .find(
                 "XListenerSet",
-                Some(model::namespace_of(&set.metadata)),
+                Some(loaded::namespace_of(&set.metadata)),
                 &set.metadata.name,
             )
             .map(|s| &s.status)
@@ -259,7 +327,7 @@ fn conflicted_set_listeners(config: &Config, add: &mut impl FnMut(usize, Kind, S
 
 fn routes(
     config: &Config,
-    gateways: &[GatewayModel<'_>],
+    gateways: &[GatewayRef<'_>],
     only_named: bool,
     add: &mut impl FnMut(usize, Kind, String, String),
 ) {
@@ -273,9 +341,9 @@ fn routes(
             _ => continue,
         };
         let meta = o.resource.metadata();
-        let ns = model::namespace_of(meta);
+        let ns = loaded::namespace_of(meta);
         // The parentRefs that name a Gateway we lint.
-        let parents: Vec<(usize, &GatewayModel<'_>)> = common
+        let parents: Vec<(usize, &GatewayRef<'_>)> = common
             .parent_refs
             .iter()
             .enumerate()
@@ -294,7 +362,7 @@ fn routes(
 
         if let Resource::HttpRoute(r) = &o.resource {
             for (ri, rule) in r.spec.rules.iter().enumerate() {
-                for (field, pattern) in model::rule_regexes(rule) {
+                for (field, pattern) in loaded::rule_regexes(rule) {
                     if let Err(e) = gateway_core::api::compile_regex(pattern) {
                         add(
                             object,
@@ -373,132 +441,103 @@ fn routes(
     }
 }
 
-// === shadowed rules ===
-
-/// Matches that a higher-precedence match of another rule always beats: same hostnames, same
-/// path, same predicates, earlier in route age / name / rule order.
-fn shadowed(candidates: &[Candidate<'_>]) -> Vec<(usize, String, String)> {
-    let mut out = Vec::new();
-    for b in candidates.iter().filter(|c| c.dropped.is_none()) {
-        let winner = candidates
-            .iter()
-            .filter(|a| a.dropped.is_none())
-            .filter(|a| !(a.object == b.object && a.rule == b.rule))
-            .filter(|a| same_hosts(a, b) && a.path == b.path && same_predicates(a, b))
-            .filter(|a| a.rank() < b.rank())
-            .min_by_key(|a| a.rank());
-        if let Some(a) = winner {
-            out.push((
-                b.object,
-                b.field(),
-                format!(
-                    "{} can never match: {} has the same hostnames, path ({}) and predicates and \
-                     ranks first ({})",
-                    b.rule_label(),
-                    a.label(),
-                    b.path.describe(),
-                    why_first(a, b)
-                ),
-            ));
-        }
-    }
-    out
-}
-
-fn why_first(a: &Candidate<'_>, b: &Candidate<'_>) -> &'static str {
-    if a.object != b.object {
-        if a.age.0 != b.age.0 {
-            "older route"
-        } else {
-            "route name first in {namespace}/{name} order"
-        }
-    } else {
-        "earlier rule"
-    }
-}
-
-fn same_hosts(a: &Candidate<'_>, b: &Candidate<'_>) -> bool {
-    let mut x = a.hostnames.clone();
-    let mut y = b.hostnames.clone();
-    x.sort();
-    y.sort();
-    // `a` covers every host of `b` in the same hostname group when it names each of them.
-    y.iter().all(|h| x.contains(h)) && (x.is_empty() == y.is_empty())
-}
-
-fn same_predicates(a: &Candidate<'_>, b: &Candidate<'_>) -> bool {
-    let sorted = |v: &[model::ValueMatch]| {
-        let mut v: Vec<String> = v
-            .iter()
-            .map(|m| format!("{}\u{0}{}\u{0}{}", m.name, m.regex, m.value))
-            .collect();
-        v.sort();
-        v
-    };
-    a.method == b.method
-        && sorted(&a.headers) == sorted(&b.headers)
-        && sorted(&a.query) == sorted(&b.query)
-}
-
 // === external auth bypass ===
+
+/// One match of a listener's HTTP table, over every hostname group it sits in.
+struct Row<'c, 'r> {
+    /// Its first entry.
+    candidate: &'c CandidateMatch<'r>,
+    /// The route hostnames it sits under (empty: every host of the listener).
+    hostnames: Vec<String>,
+    label: String,
+    auth: bool,
+}
 
 /// Protected matches whose paths an unprotected match of the same listener also serves, on an
 /// overlapping hostname.
-fn auth_bypass(candidates: &[Candidate<'_>]) -> Vec<(usize, String, String)> {
+fn auth_bypass(loaded: &Loaded, candidates: &[CandidateMatch<'_>]) -> Vec<(usize, String, String)> {
+    let mut rows: Vec<Row<'_, '_>> = Vec::new();
+    for c in candidates.iter().filter(|c| c.table == RuleTable::Http) {
+        let hostname = match c.hostname {
+            HostnameGroup::Any => None,
+            group => Some(group.to_string()),
+        };
+        match rows.iter_mut().find(|r| r.candidate.same_match(c)) {
+            Some(row) => row.hostnames.extend(hostname),
+            None => rows.push(Row {
+                candidate: c,
+                hostnames: hostname.into_iter().collect(),
+                label: label(c, several_matches(c, candidates)),
+                auth: loaded.external_auth(c.route, c.rule.index),
+            }),
+        }
+    }
     let mut out = Vec::new();
-    for a in candidates.iter().filter(|c| c.auth && c.dropped.is_none()) {
-        for s in candidates.iter().filter(|c| !c.auth && c.dropped.is_none()) {
+    for a in rows.iter().filter(|r| r.auth) {
+        let Some(object) = loaded.route_object(a.candidate.route) else {
+            continue;
+        };
+        for s in rows.iter().filter(|r| !r.auth) {
             if !hosts_overlap(a, s) {
                 continue;
             }
-            let bypass = match (&a.path, &s.path) {
+            let bypass = match (a.candidate.path, s.candidate.path) {
                 // Auth on Exact E: a prefix covering E serves `E/` and everything below it.
-                (PathKey::Exact(e), PathKey::Prefix(k)) if model::prefix_matches(k, e) => {
+                (PathMatch::Exact(e), PathMatch::PathPrefix(k)) if prefix_matches(k, e) => {
                     let below = format!("{}/", e.trim_end_matches('/'));
                     Some(format!(
                         "{} protects only Exact {e}; {below} and paths below it reach {} \
                          (PathPrefix {k}) without auth",
-                        a.label(),
-                        s.label()
+                        a.label, s.label
                     ))
                 }
                 // Auth on prefix P: a more specific path under P wins without auth.
-                (PathKey::Prefix(p), PathKey::Exact(e)) if model::prefix_matches(p, e) => {
+                (PathMatch::PathPrefix(p), PathMatch::Exact(e)) if prefix_matches(p, e) => {
                     Some(format!(
                         "{e} is under protected PathPrefix {p} of {}, but {} (Exact {e}) beats it \
                          without auth",
-                        a.label(),
-                        s.label()
+                        a.label, s.label
                     ))
                 }
-                (PathKey::Prefix(p), PathKey::Prefix(k))
-                    if k.len() > p.len() && model::prefix_matches(p, k) =>
+                (PathMatch::PathPrefix(p), PathMatch::PathPrefix(k))
+                    if k.len() > p.len() && prefix_matches(p, k) =>
                 {
                     Some(format!(
                         "{k} is under protected PathPrefix {p} of {}, but {} (longer PathPrefix \
                          {k}) beats it without auth",
-                        a.label(),
-                        s.label()
+                        a.label, s.label
                     ))
                 }
                 // The same path: the unprotected match wins when it ranks first.
-                (x, y) if x == y && s.rank() < a.rank() => Some(format!(
-                    "{} ({}) ranks before protected {} and serves the same path without auth",
-                    s.label(),
-                    y.describe(),
-                    a.label()
+                (x, y) if x == y && s.candidate.outranks(a.candidate).is_some() => Some(format!(
+                    "{} ({y}) ranks before protected {} and serves the same path without auth",
+                    s.label, a.label
                 )),
                 _ => None,
             };
             if let Some(message) = bypass {
-                out.push((a.object, a.field(), message));
+                out.push((object, field(a.candidate), message));
             }
         }
     }
     out
 }
 
-fn hosts_overlap(a: &Candidate<'_>, b: &Candidate<'_>) -> bool {
+/// Gateway API PathPrefix: element-wise; a trailing `/` of the request path is ignored.
+fn prefix_matches(key: &str, path: &str) -> bool {
+    if key == "/" {
+        return true;
+    }
+    let p = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    p == key
+        || p.strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+fn hosts_overlap(a: &Row<'_, '_>, b: &Row<'_, '_>) -> bool {
     a.hostnames.is_empty()
         || b.hostnames.is_empty()
         || a.hostnames

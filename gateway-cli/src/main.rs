@@ -4,8 +4,8 @@
 mod check;
 mod explain;
 mod lint;
+mod loaded;
 mod manifests;
-mod model;
 mod output;
 mod replay;
 mod route;

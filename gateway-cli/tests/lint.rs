@@ -330,3 +330,69 @@ fn load_and_usage_errors_exit_2() {
     let out = gateway(["lint"]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
+
+#[test]
+fn shadowed_rule_on_a_listener_set_listener() {
+    let set_route = |name: &str, created: &str, path: &str| {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}, namespace: infra, creationTimestamp: '{created}'}}
+spec:
+  parentRefs: [{{group: gateway.networking.x-k8s.io, kind: XListenerSet, name: team}}]
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: {path}}}}}]
+    backendRefs: [{{name: web, port: 8080}}]
+---
+"
+        )
+    };
+    let text = |second_path: &str| {
+        format!(
+            "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {{name: ours}}
+spec: {{controllerName: gateway.example.dev/gateway-core}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: infra}}
+spec:
+  gatewayClassName: ours
+  allowedListeners: {{namespaces: {{from: All}}}}
+  listeners:
+  - {{name: http, port: 80, protocol: HTTP, hostname: www.example.com}}
+---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: XListenerSet
+metadata: {{name: team, namespace: infra}}
+spec:
+  parentRef: {{name: gw}}
+  listeners:
+  - {{name: team, port: 80, protocol: HTTP, hostname: team.example.com}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: infra}}
+spec: {{ports: [{{port: 8080}}]}}
+---
+{}{}",
+            set_route("a", "2025-01-01T00:00:00Z", "/app"),
+            set_route("b", "2025-01-02T00:00:00Z", second_path)
+        )
+    };
+    let f = check(
+        "shadowed-rule",
+        "spec.rules[0].matches[0]",
+        &text("/app"),
+        &text("/other"),
+    );
+    assert_eq!(f["resource"]["name"], "b");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("infra/a rule #0 has the same hostnames, path (PathPrefix /app)"),
+        "{f}"
+    );
+}

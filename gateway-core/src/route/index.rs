@@ -194,6 +194,11 @@ impl<V> Table<V> {
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
+
+    /// Every entry, in no particular order (read-only, for explanations).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries.iter().map(|(k, v)| (&**k, v))
+    }
 }
 
 /// Whether `a` and `b` hold the same bytes; up to 16 bytes in two overlapping word compares.
@@ -255,6 +260,21 @@ impl PathIndex {
                 .build()
                 .ok()
         };
+    }
+
+    /// Every candidate with the path match it is filed under, in no particular order
+    /// (read-only, for explanations; [`PathIndex::walk`] is the request path).
+    pub(crate) fn candidates(&self) -> impl Iterator<Item = (PathKey<'_>, &Candidate)> {
+        let exact = self
+            .exact
+            .iter()
+            .flat_map(|(k, list)| list.iter().map(move |c| (PathKey::Exact(k), c)));
+        let regex = self.regex.iter().map(|(re, c)| (PathKey::Regex(re), c));
+        let prefix = self
+            .prefix
+            .iter()
+            .flat_map(|(k, list)| list.iter().map(move |c| (PathKey::Prefix(k), c)));
+        exact.chain(regex).chain(prefix)
     }
 
     /// Calls `f` with each candidate whose path matches `path` (canonical, with its
@@ -319,6 +339,17 @@ impl PathIndex {
         }
         false
     }
+}
+
+/// The path match a candidate is filed under in a [`PathIndex`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PathKey<'s> {
+    /// An `Exact` path.
+    Exact(&'s str),
+    /// A `RegularExpression` path, compiled (anchored).
+    Regex(&'s Regex),
+    /// A `PathPrefix` key: no trailing `/` except for `/` itself.
+    Prefix(&'s str),
 }
 
 /// A set of bytes: those the second byte of a path (the first after its `/`) can be for some
@@ -405,6 +436,22 @@ impl HostIndex {
     /// Every path index, the catch-all last: for sorting and shrinking.
     pub(crate) fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathIndex> {
         self.groups.iter_mut().chain(std::iter::once(&mut self.any))
+    }
+
+    /// Every exact hostname with its path index, in no particular order (read-only, for
+    /// explanations).
+    pub(crate) fn exact_groups(&self) -> impl Iterator<Item = (&str, &PathIndex)> {
+        self.exact
+            .iter()
+            .filter_map(|(k, &id)| Some((k, self.groups.get(id as usize)?)))
+    }
+
+    /// Every wildcard hostname, as the suffix after `*.`, with its path index, in no
+    /// particular order (read-only, for explanations).
+    pub(crate) fn wildcard_groups(&self) -> impl Iterator<Item = (&str, &PathIndex)> {
+        self.wildcard
+            .iter()
+            .filter_map(|(k, &id)| Some((k, self.groups.get(id as usize)?)))
     }
 
     /// The exact hostnames with a group.

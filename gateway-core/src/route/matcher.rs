@@ -59,7 +59,7 @@ impl Predicates {
 /// A header predicate holds against the header's combined value: field lines joined with `, `
 /// (RFC 9110 §5.3), or `; ` for `cookie` (RFC 9113 §8.2.3). A missing header never matches.
 /// Single-valued headers (the common case) are compared without allocation.
-fn header_matches(predicate: &HeaderPredicate, headers: &Headers<'_>) -> bool {
+pub(super) fn header_matches(predicate: &HeaderPredicate, headers: &Headers<'_>) -> bool {
     let mut first: Option<&[u8]> = None;
     let mut count = 0;
     headers.for_each_value(&predicate.name, |v| {
@@ -107,7 +107,7 @@ fn trim_ows(v: &[u8]) -> &[u8] {
 /// A query predicate: pairs are separated by `&` only; the first pair with the name decides
 /// (Gateway API HTTPQueryParamMatch recommends the first value); names and values are compared
 /// as sent (not percent-decoded), a pair without `=` has the empty value.
-fn query_matches(predicate: &QueryPredicate, query: Option<&str>) -> bool {
+pub(super) fn query_matches(predicate: &QueryPredicate, query: Option<&str>) -> bool {
     let Some(query) = query else { return false };
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));

@@ -29,9 +29,16 @@
 //! combined value of repeated fields; a repeated query key is decided by its first value; the
 //! method is case-sensitive.
 
+mod explain;
 mod index;
 mod matcher;
 mod precedence;
+
+pub use explain::{
+    CandidateMatch, ExplainedCandidate, Explanation, HostnameGroup, ListenerCandidates, ListenerId,
+    MatchPredicates, Mismatch, PathMatch, PrecedenceKey, RuleTable, Shadowed, ValueMatch,
+    ValuePredicate, Verdict,
+};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;

@@ -4,6 +4,7 @@
 
 mod attach;
 mod embed;
+mod explain;
 mod listener_set;
 mod properties;
 mod reference;

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use crate::reference;
 use crate::support::*;
 
-fn cases() -> u32 {
+pub(crate) fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -43,7 +43,7 @@ struct GenMatch {
 }
 
 #[derive(Clone, Debug)]
-struct GenRoute {
+pub(crate) struct GenRoute {
     name: String,
     time: &'static str,
     hostnames: Vec<&'static str>,
@@ -103,11 +103,11 @@ fn gen_route(i: usize) -> impl Strategy<Value = GenRoute> {
         })
 }
 
-fn table() -> impl Strategy<Value = Vec<GenRoute>> {
+pub(crate) fn table() -> impl Strategy<Value = Vec<GenRoute>> {
     (1usize..6).prop_flat_map(|n| (0..n).map(gen_route).collect::<Vec<_>>())
 }
 
-fn yaml(routes: &[GenRoute]) -> String {
+pub(crate) fn yaml(routes: &[GenRoute]) -> String {
     let mut out = String::new();
     for r in routes {
         let hostnames: Vec<String> = r.hostnames.iter().map(|h| format!("'{h}'")).collect();
@@ -153,15 +153,15 @@ fn yaml(routes: &[GenRoute]) -> String {
 }
 
 #[derive(Clone, Debug)]
-struct GenRequest {
+pub(crate) struct GenRequest {
     host: &'static str,
     path: String,
-    method: &'static str,
+    pub(crate) method: &'static str,
     headers: Vec<(&'static str, &'static str)>,
     query: Vec<(&'static str, &'static str)>,
 }
 
-fn request() -> impl Strategy<Value = GenRequest> {
+pub(crate) fn request() -> impl Strategy<Value = GenRequest> {
     (
         prop::sample::select(HOSTS),
         path(),
@@ -184,14 +184,14 @@ impl GenRequest {
         pairs.join("&")
     }
 
-    fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         match self.query() {
             q if q.is_empty() => self.path.clone(),
             q => format!("{}?{q}", self.path),
         }
     }
 
-    fn headers(&self) -> Vec<(&'static str, &'static str)> {
+    pub(crate) fn headers(&self) -> Vec<(&'static str, &'static str)> {
         let mut all = vec![("host", self.host)];
         all.extend(self.headers.iter().copied());
         all
