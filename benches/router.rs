@@ -30,8 +30,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 /// Counts heap bytes, to report memory per rule.
@@ -506,7 +507,10 @@ fn bench(c: &mut Criterion) {
                 )
             });
             assert_eq!(got, want, "{} request disagrees at {n} rules", r.class);
-            assert_eq!(r.class == "miss", d.outcome() == Outcome::NotFound);
+            assert_eq!(
+                r.class == "miss",
+                d.outcome() == Outcome::NotFound(NotFound::NoRule)
+            );
             // The floor does real lookups: it finds the same rule where it can (it knows no
             // wildcard hostnames and no predicates).
             if r.class != "wildcard" {

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::attach::Backend;
 use crate::filter::HeaderEdits;
+use crate::outcome::{BadRequest, Outcome, ServerError};
 use crate::plan::Plan;
 use crate::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
 };
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::{Outcome, Router};
+use crate::route::Router;
 
 /// Largest request line accepted by [`route_json`], in bytes.
 pub const MAX_REQUEST_JSON: usize = 1 << 20;
@@ -138,6 +139,11 @@ pub struct JsonDecision {
     /// `forward`, `redirect`, `respond`, `not_found`, `bad_request`, `misdirected`,
     /// `server_error`, `auth_required`, `auth_denied`.
     pub outcome: String,
+    /// Why the proxy answers itself, for `not_found`, `bad_request`, `server_error` and
+    /// `auth_denied` (see [`crate::outcome`]: `no_rule`, `invalid_host`, `invalid_backend`,
+    /// `auth_failed`, ...); null for the other outcomes and for a request line that is not
+    /// valid JSON.
+    pub cause: Option<String>,
     /// The status the proxy answers with when it answers itself.
     pub status: Option<u16>,
     /// The listener name.
@@ -173,10 +179,22 @@ pub struct JsonDecision {
 }
 
 impl JsonDecision {
-    fn error(outcome: &str, status: u16, reason: String) -> Self {
+    /// A decision of `outcome` with the status the outcome fixes and a reason.
+    fn of(outcome: Outcome, reason: String) -> Self {
+        let mut d = Self::malformed(reason);
+        d.set_outcome(outcome);
+        d.status = outcome.status();
+        d
+    }
+
+    /// The decision for a request line that is not a valid request.
+    fn malformed(reason: String) -> Self {
         Self {
-            outcome: outcome.to_owned(),
-            status: Some(status),
+            outcome: Outcome::BadRequest(BadRequest::InvalidTarget)
+                .as_str()
+                .to_owned(),
+            cause: None,
+            status: Some(400),
             listener: None,
             route: None,
             rule: None,
@@ -190,6 +208,12 @@ impl JsonDecision {
             backend_tls: None,
             reason: Some(reason),
         }
+    }
+
+    /// Sets `outcome` and `cause` from the core's vocabulary, one to one.
+    fn set_outcome(&mut self, outcome: Outcome) {
+        outcome.as_str().clone_into(&mut self.outcome);
+        self.cause = outcome.cause_str().map(str::to_owned);
     }
 }
 
@@ -208,18 +232,14 @@ impl JsonDecision {
 /// ```
 pub fn route_json(router: &Router, line: &[u8]) -> String {
     let decision = if line.len() > MAX_REQUEST_JSON {
-        JsonDecision::error(
-            "bad_request",
-            400,
-            format!(
-                "request JSON is {} bytes, more than {MAX_REQUEST_JSON}",
-                line.len()
-            ),
-        )
+        JsonDecision::malformed(format!(
+            "request JSON is {} bytes, more than {MAX_REQUEST_JSON}",
+            line.len()
+        ))
     } else {
         match serde_json::from_slice::<JsonRequest>(line) {
             Ok(req) => decide(router, &req),
-            Err(e) => JsonDecision::error("bad_request", 400, format!("invalid request JSON: {e}")),
+            Err(e) => JsonDecision::malformed(format!("invalid request JSON: {e}")),
         }
     };
     serde_json::to_string(&decision)
@@ -246,11 +266,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         .authority(req.authority.as_deref())
         .version(version);
     let d = router.route(&view);
-    let mut out = JsonDecision::error(
-        d.outcome().as_str(),
-        d.status().unwrap_or(0),
-        d.reason().to_owned(),
-    );
+    let mut out = JsonDecision::of(d.outcome(), d.reason().to_owned());
     out.listener = d.listener().map(str::to_owned);
     out.route = d.route().map(|r| JsonRoute {
         kind: r.kind.as_str().to_owned(),
@@ -265,7 +281,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         Plan::Authorize(check) => {
             out.ext_auth = Some(describe_check(&check));
             let Some(answer) = &req.ext_auth_response else {
-                out.outcome = "auth_required".to_owned();
+                out.set_outcome(Outcome::Authorize);
                 out.status = None;
                 out.reason = Some(format!(
                     "external auth required: ask Service {}/{} port {} ({})",
@@ -280,7 +296,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
             match check.judge(answer, &AuthOptions::default()) {
                 AuthOutcome::Allowed(plan) => plan,
                 AuthOutcome::Denied(local) | AuthOutcome::Failed(local) => {
-                    out.outcome = "auth_denied".to_owned();
+                    out.set_outcome(local.outcome);
                     out.status = Some(local.status);
                     out.response_headers = local.headers;
                     out.reason = Some(local.reason);
@@ -292,7 +308,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
     };
     match plan {
         Plan::Forward(fp) => {
-            out.outcome = "forward".to_owned();
+            out.set_outcome(Outcome::Forward);
             out.status = None;
             out.reason = None;
             out.backend = Some(backend(fp.backend));
@@ -330,14 +346,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
             out.backend_tls = fp.backend_tls.map(backend_tls);
         }
         Plan::Respond(local) => {
-            let outcome = match (d.outcome(), local.header("location")) {
-                (Outcome::Forward, Some(_)) => "redirect",
-                (Outcome::Forward, None) if local.status < 400 => "respond",
-                (Outcome::Forward, None) if local.status == 400 => "bad_request",
-                (Outcome::Forward, None) => "server_error",
-                (other, _) => other.as_str(),
-            };
-            out.outcome = outcome.to_owned();
+            out.set_outcome(local.outcome);
             out.status = Some(local.status);
             out.location = local.header("location").map(str::to_owned);
             out.response_headers = local.headers.clone();
@@ -348,7 +357,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
             });
         }
         Plan::Authorize(_) => {
-            out.outcome = "server_error".to_owned();
+            out.set_outcome(Outcome::ServerError(ServerError::ConflictingAuthFilters));
             out.status = Some(500);
             out.reason = Some("the auth answer asked for another check".to_owned());
         }

@@ -13,7 +13,8 @@
 //! use gateway_core::api::{LoadOptions, Snapshot};
 //! use gateway_core::attach::{AttachOptions, Config};
 //! use gateway_core::request::{Headers, RequestView};
-//! use gateway_core::route::{Outcome, Router};
+//! use gateway_core::outcome::Outcome;
+//! use gateway_core::route::Router;
 //!
 //! let yaml = include_str!("../../examples/manifests/shop.yaml");
 //! let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
@@ -30,6 +31,7 @@ pub mod api;
 pub mod attach;
 pub mod filter;
 pub mod json;
+pub mod outcome;
 pub mod plan;
 pub mod request;
 pub mod route;

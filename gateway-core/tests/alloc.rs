@@ -5,8 +5,9 @@ use std::alloc::System;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -56,7 +57,7 @@ fn routing_a_canonical_request_does_not_allocate() {
             "GET",
             b"/",
             &[("host", "nowhere.example.org")],
-            Outcome::NotFound,
+            Outcome::NotFound(NotFound::NoListenerForHost),
         ),
     ];
     for (method, target, headers, outcome) in cases {

@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::outcome::{BadRequest, Outcome};
 use gateway_core::plan::authz::{
     AuthCheck, AuthOptions, AuthResponse, authorize, authorize_async, authorize_with_body,
 };
 use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 use proptest::prelude::*;
 
 const MANIFESTS: &str = r#"
@@ -417,7 +418,7 @@ fn assert_protected(router: &Router, target: &str) {
             let path = path.split('?').next().unwrap();
             assert_eq!(path.strip_prefix("/auth").unwrap(), decision.path());
         }
-        Outcome::BadRequest => {}
+        Outcome::BadRequest(BadRequest::InvalidTarget) => {}
         other => panic!("{target}: {other:?}"),
     }
 }

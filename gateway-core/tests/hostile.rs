@@ -7,8 +7,9 @@
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::outcome::{BadRequest, NotFound, Outcome};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 
 const HEAD: &str = "apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -68,7 +69,10 @@ fn a_64_kib_path_is_414_after_one_length_check() {
     let mut target = b"/".to_vec();
     target.extend(std::iter::repeat_n(b'a', 64 * 1024));
     let (outcome, status, _) = get(&router, &target, &[HOST]);
-    assert_eq!((outcome, status), (Outcome::BadRequest, Some(414)));
+    assert_eq!(
+        (outcome, status),
+        (Outcome::BadRequest(BadRequest::TargetTooLong), Some(414))
+    );
 }
 
 #[test]
@@ -78,7 +82,7 @@ fn malformed_percent_encoding_is_400() {
         let (outcome, status, _) = get(&router, target, &[HOST]);
         assert_eq!(
             (outcome, status),
-            (Outcome::BadRequest, Some(400)),
+            (Outcome::BadRequest(BadRequest::InvalidTarget), Some(400)),
             "{target:?}"
         );
     }
@@ -98,7 +102,7 @@ fn control_bytes_nul_and_non_ascii_in_the_target_are_400() {
         let (outcome, status, _) = get(&router, target, &[HOST]);
         assert_eq!(
             (outcome, status),
-            (Outcome::BadRequest, Some(400)),
+            (Outcome::BadRequest(BadRequest::InvalidTarget), Some(400)),
             "{target:?}"
         );
     }
@@ -108,7 +112,13 @@ fn control_bytes_nul_and_non_ascii_in_the_target_are_400() {
 fn authority_form_is_refused_and_absolute_form_uses_its_authority() {
     let router = router(&route("r", 0, PLAIN));
     let (outcome, status, _) = get(&router, b"app.example:80", &[HOST]);
-    assert_eq!((outcome, status), (Outcome::BadRequest, Some(400)));
+    assert_eq!(
+        (outcome, status),
+        (
+            Outcome::BadRequest(BadRequest::UnsupportedTargetForm),
+            Some(400)
+        )
+    );
     let (outcome, _, name) = get(
         &router,
         b"http://app.example/x",
@@ -116,7 +126,7 @@ fn authority_form_is_refused_and_absolute_form_uses_its_authority() {
     );
     assert_eq!((outcome, name.as_deref()), (Outcome::Forward, Some("r")));
     let (outcome, _, _) = get(&router, b"http://other.example/x", &[HOST]);
-    assert_eq!(outcome, Outcome::NotFound);
+    assert_eq!(outcome, Outcome::NotFound(NotFound::NoRule));
 }
 
 #[test]
@@ -169,7 +179,10 @@ fn header_count_section_size_and_query_pairs_are_bounded() {
         let (outcome, status, _) = get(&router, b"/", &headers);
         assert_eq!(
             (outcome, status),
-            (Outcome::BadRequest, Some(431)),
+            (
+                Outcome::BadRequest(BadRequest::TooManyHeaderFields),
+                Some(431)
+            ),
             "{} fields",
             headers.len()
         );
@@ -177,13 +190,25 @@ fn header_count_section_size_and_query_pairs_are_bounded() {
     // A 64 KiB header section in few fields: 431.
     let big = vec![b'v'; 64 * 1024];
     let (outcome, status, _) = get(&router, b"/", &[HOST, (b"x-big", &big)]);
-    assert_eq!((outcome, status), (Outcome::BadRequest, Some(431)));
+    assert_eq!(
+        (outcome, status),
+        (
+            Outcome::BadRequest(BadRequest::HeaderSectionTooLarge),
+            Some(431)
+        )
+    );
     // 1,000 query pairs are routed; 1,001 are refused with 400.
     let query = |pairs: usize| format!("/?{}", vec!["a=1"; pairs].join("&"));
     let (outcome, _, _) = get(&router, query(1000).as_bytes(), &[HOST]);
     assert_eq!(outcome, Outcome::Forward);
     let (outcome, status, _) = get(&router, query(1001).as_bytes(), &[HOST]);
-    assert_eq!((outcome, status), (Outcome::BadRequest, Some(400)));
+    assert_eq!(
+        (outcome, status),
+        (
+            Outcome::BadRequest(BadRequest::TooManyQueryPairs),
+            Some(400)
+        )
+    );
 }
 
 #[test]
@@ -206,7 +231,7 @@ fn thousands_of_routes_on_one_host_and_prefix_keep_precedence() {
         assert_eq!((outcome, name), (Outcome::Forward, Some(format!("r{i}"))));
     }
     let (outcome, _, _) = get(&router, b"/api/x", &[HOST, (b"x-n", b"nope")]);
-    assert_eq!(outcome, Outcome::NotFound);
+    assert_eq!(outcome, Outcome::NotFound(NotFound::NoRule));
 }
 
 #[test]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use gateway_core::attach::Backend;
 use gateway_core::attach::RouteKind;
 use gateway_core::filter::{HeaderEdits, Timeout};
+use gateway_core::outcome::{BadRequest, Outcome, ServerError};
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, RouteId, Router, RuleId};
+use gateway_core::route::{RouteId, Router, RuleId};
 
 use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
 use crate::router::gw_router;
@@ -461,6 +462,7 @@ fn fail_closed(plan: Plan<'_>) -> Plan<'_> {
     match plan {
         Plan::Forward(f) => match f.backend_tls.and_then(crate::backend_tls::unexpressible) {
             Some(why) => Plan::Respond(LocalResponse::new(
+                Outcome::ServerError(ServerError::BackendTlsUnverifiable),
                 500,
                 format!("{BACKEND_TLS_UNUSABLE}: {why}"),
             )),
@@ -470,16 +472,21 @@ fn fail_closed(plan: Plan<'_>) -> Plan<'_> {
     }
 }
 
-/// The outcome of a local response, as the JSON interface names it.
-fn respond_outcome(routed: Outcome, local: &LocalResponse) -> gw_outcome {
-    match routed {
-        Outcome::Forward if local.header("location").is_some() => gw_outcome::Redirect,
-        Outcome::Forward if local.status < 400 => gw_outcome::Respond,
-        Outcome::Forward if local.status == 400 => gw_outcome::BadRequest,
-        Outcome::NotFound => gw_outcome::NotFound,
-        Outcome::BadRequest => gw_outcome::BadRequest,
-        Outcome::Misdirected => gw_outcome::Misdirected,
-        _ => gw_outcome::ServerError,
+impl gw_outcome {
+    /// The C number of the core's outcome, one to one.
+    pub(crate) fn of(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Forward => Self::Forward,
+            Outcome::Redirect => Self::Redirect,
+            Outcome::Respond => Self::Respond,
+            Outcome::NotFound(_) => Self::NotFound,
+            Outcome::BadRequest(_) => Self::BadRequest,
+            Outcome::Misdirected => Self::Misdirected,
+            Outcome::Authorize => Self::Authorize,
+            Outcome::Denied(_) => Self::Denied,
+            // `ServerError`, and any outcome a later core adds: fail closed.
+            _ => Self::ServerError,
+        }
     }
 }
 
@@ -491,8 +498,12 @@ impl Decision {
             listener: None,
             route: None,
             rule: None,
-            routed: Outcome::BadRequest,
-            plan: Plan::Respond(LocalResponse::new(400, reason)),
+            routed: Outcome::BadRequest(BadRequest::MalformedRequest),
+            plan: Plan::Respond(LocalResponse::new(
+                Outcome::BadRequest(BadRequest::MalformedRequest),
+                400,
+                reason,
+            )),
             text: Text::default(),
             path_len: 0,
             query_at: 0,
@@ -511,7 +522,7 @@ impl Decision {
                 if local.reason.is_empty() {
                     routed.reason.clone_into(&mut local.reason);
                 }
-                (respond_outcome(routed.outcome, local), local.status)
+                (gw_outcome::of(local.outcome), local.status)
             }
             Plan::Authorize(_) => (gw_outcome::Authorize, 0),
             _ => (gw_outcome::ServerError, 500),

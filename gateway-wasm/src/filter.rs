@@ -65,6 +65,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use gateway_core::filter::HeaderEdits;
+use gateway_core::outcome::{BadRequest, Outcome};
 use gateway_core::plan::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
 use gateway_core::plan::{LocalResponse, Plan, SplitMix64, plan};
 use gateway_core::request::{Headers as RqHeaders, HttpVersion, RequestView};
@@ -332,7 +333,7 @@ impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let Some(filter) = self.filter.clone() else {
             // on_configure failed: the host should not have created streams; fail closed.
-            return self.respond(&LocalResponse::new(500, "the filter is not configured"));
+            return self.respond(&LocalResponse::proxy(500, "the filter is not configured"));
         };
         let request = match self.read_request(&filter) {
             Ok(r) => r,
@@ -373,7 +374,7 @@ impl Stream {
     /// Reads the request from the pseudo-headers, headers and connection properties.
     fn read_request(&self, filter: &Filter) -> Result<Request, LocalResponse> {
         let map = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(|s| {
-            LocalResponse::new(500, format!("cannot read the request headers: {s:?}"))
+            LocalResponse::proxy(500, format!("cannot read the request headers: {s:?}"))
         })?;
         let mut request = Request {
             method: String::new(),
@@ -388,8 +389,13 @@ impl Stream {
             random: self.random(),
         };
         for (name, value) in map {
-            let value = String::from_utf8(value)
-                .map_err(|_| LocalResponse::new(400, format!("header {name} is not UTF-8")))?;
+            let value = String::from_utf8(value).map_err(|_| {
+                LocalResponse::new(
+                    Outcome::BadRequest(BadRequest::MalformedRequest),
+                    400,
+                    format!("header {name} is not UTF-8"),
+                )
+            })?;
             match name.as_str() {
                 ":method" => request.method = value,
                 ":path" => request.target = value,
@@ -401,7 +407,7 @@ impl Stream {
         }
         request.port = match filter.port.or_else(connection_port) {
             Some(port) => port,
-            None => return Err(LocalResponse::new(500, "the connection port is unknown")),
+            None => return Err(LocalResponse::proxy(500, "the connection port is unknown")),
         };
         request.sni =
             property_text(&["connection", "requested_server_name"]).filter(|s| !s.is_empty());
@@ -432,10 +438,10 @@ impl Stream {
     /// Routes the kept request again with the auth answer and carries the plan out.
     fn run(&mut self, filter: &Filter, answer: AuthResponse) -> Action {
         let Some(request) = self.request.take() else {
-            return self.respond(&LocalResponse::new(500, "the request was not kept"));
+            return self.respond(&LocalResponse::proxy(500, "the request was not kept"));
         };
         match evaluate(filter, &request, Some(answer)) {
-            Step::Authorize(_) => self.respond(&LocalResponse::new(500, "a second auth check")),
+            Step::Authorize(_) => self.respond(&LocalResponse::proxy(500, "a second auth check")),
             step => self.execute(filter, step),
         }
     }
@@ -471,7 +477,7 @@ impl Stream {
                 }
                 if let Err(s) = hostcalls::set_map(MapType::HttpRequestHeaders, pairs) {
                     let why = format!("cannot set the request headers: {s:?}");
-                    return self.respond(&LocalResponse::new(500, why));
+                    return self.respond(&LocalResponse::proxy(500, why));
                 }
                 if !response.is_empty() {
                     self.response_edits = Some(response);
@@ -479,7 +485,7 @@ impl Stream {
                 Action::Continue
             }
             Step::Respond(local) => self.respond(&local),
-            Step::Authorize(_) => self.respond(&LocalResponse::new(500, "unexpected auth check")),
+            Step::Authorize(_) => self.respond(&LocalResponse::proxy(500, "unexpected auth check")),
         }
     }
 
@@ -582,7 +588,7 @@ fn evaluate(filter: &Filter, r: &Request, answer: Option<AuthResponse>) -> Step 
             }
         }
         Plan::Respond(local) => Step::Respond(local),
-        _ => Step::Respond(LocalResponse::new(500, "a plan the filter does not know")),
+        _ => Step::Respond(LocalResponse::proxy(500, "a plan the filter does not know")),
     }
 }
 
@@ -590,7 +596,7 @@ fn evaluate(filter: &Filter, r: &Request, answer: Option<AuthResponse>) -> Step 
 fn auth_call(filter: &Filter, check: &AuthCheck<'_>) -> Step {
     if check.max_body.is_some() {
         // The filter does not buffer request bodies: fail closed rather than check without.
-        return Step::Respond(LocalResponse::new(
+        return Step::Respond(LocalResponse::proxy(
             500,
             "ExternalAuth forwardBody is not supported by the proxy-wasm filter",
         ));
@@ -616,9 +622,9 @@ fn auth_call(filter: &Filter, check: &AuthCheck<'_>) -> Step {
         }
         AuthRequest::Grpc(_) => match check.grpc_message() {
             Some(message) => Step::Authorize(AuthCall::Grpc { cluster, message }),
-            None => Step::Respond(LocalResponse::new(500, "the gRPC check did not encode")),
+            None => Step::Respond(LocalResponse::proxy(500, "the gRPC check did not encode")),
         },
-        _ => Step::Respond(LocalResponse::new(
+        _ => Step::Respond(LocalResponse::proxy(
             500,
             "an auth protocol the filter does not know",
         )),

@@ -177,7 +177,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let (parts, body) = req.into_parts();
     let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
         push(log, &[shared.args.bypass.map_or("-", |_| "bypass")]);
-        return local(LocalResponse::new(413, "body too large"));
+        return local(LocalResponse::proxy(413, "body too large"));
     };
     let mut req = Request::from_parts(parts, body.to_bytes());
     if let Some(addr) = shared.args.bypass {
@@ -205,7 +205,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         let frontend = state.frontend.as_ref();
         if let Some(status) = frontend.map_or(Coalescing::Misdirected, guard).status() {
             log.extend_from_slice(b"coalescing-guard");
-            let refused = LocalResponse::new(status, "refused by the coalescing guard");
+            let refused = LocalResponse::proxy(status, "refused by the coalescing guard");
             return local(refused);
         }
     }
@@ -227,16 +227,16 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let fp = match next {
         Plan::Forward(ref fp) => fp,
         Plan::Respond(r) => return local(r),
-        _ => return local(LocalResponse::new(500, "unknown plan")),
+        _ => return local(LocalResponse::proxy(500, "unknown plan")),
     };
     // Connection headers go before the edits, which may set any header.
     for_http1_backend(&mut req);
     if let Err(e) = fp.request.apply(&mut req) {
-        return local(LocalResponse::new(500, e.to_string()));
+        return local(LocalResponse::proxy(500, e.to_string()));
     }
     let b = fp.backend;
     let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
-        return local(LocalResponse::new(503, "the backend has no endpoints"));
+        return local(LocalResponse::proxy(503, "the backend has no endpoints"));
     };
     start_mirrors(fp, &req, state, shared);
     // The backend call is awaited here, not in a nested future: each level of nesting copies
@@ -245,7 +245,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let result = match fp.timeouts.shortest() {
         Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
             Ok(result) => result,
-            Err(_) => Err(LocalResponse::new(504, "backend timeout")),
+            Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
         },
         None => send(req, addr, tls, shared).await,
     };
@@ -304,7 +304,7 @@ async fn send(
 }
 
 fn bad_gateway(why: impl ToString) -> LocalResponse {
-    LocalResponse::new(502, why.to_string())
+    LocalResponse::proxy(502, why.to_string())
 }
 
 /// Calls the external auth service over HTTP and reads its answer. gRPC auth is not

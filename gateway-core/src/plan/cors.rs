@@ -7,6 +7,7 @@
 use super::LocalResponse;
 use crate::api::Cors;
 use crate::filter::{HeaderEdits, is_field_value, is_tchar};
+use crate::outcome::Outcome;
 use crate::request::RequestView;
 
 /// A CORS preflight request, as received.
@@ -77,9 +78,13 @@ pub(super) fn single_origin<'q>(req: &RequestView<'q>) -> Option<&'q str> {
 /// The local answer to a preflight.
 pub(super) fn preflight_response(cors: &Cors, preflight: &Preflight<'_>) -> LocalResponse {
     let Some(origin) = preflight.origin.filter(|o| origin_allowed(cors, o)) else {
-        return LocalResponse::new(200, "CORS preflight from an origin that is not allowed");
+        return LocalResponse::new(
+            Outcome::Respond,
+            200,
+            "CORS preflight from an origin that is not allowed",
+        );
     };
-    let mut r = LocalResponse::new(200, "CORS preflight");
+    let mut r = LocalResponse::new(Outcome::Respond, 200, "CORS preflight");
     let credentials = cors.allow_credentials == Some(true);
     let echoed = allow_origin_value(cors, origin);
     r.headers

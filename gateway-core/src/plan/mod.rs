@@ -103,8 +103,9 @@ pub use random::SplitMix64;
 use crate::api::{HttpFilterType, HttpRouteFilter, SessionPersistence};
 use crate::attach::{Backend, RuleFilters, RuleSpec};
 use crate::filter::{HeaderEdits, Reason, RequestEdits, Retry, Timeouts};
+use crate::outcome::{Outcome, ServerError};
 use crate::request::RequestView;
-use crate::route::{Decision, Outcome, WeightedBackend};
+use crate::route::{Decision, WeightedBackend};
 use crate::tls::{BackendTls, Trust};
 use authz::AuthCheck;
 
@@ -123,10 +124,26 @@ pub enum Plan<'r> {
     Authorize(AuthCheck<'r>),
 }
 
+impl Plan<'_> {
+    /// What the proxy must do, in the one vocabulary every binding maps
+    /// ([`crate::outcome`]): forward, authorize, or the kind and cause of the local response.
+    #[inline]
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Forward(_) => Outcome::Forward,
+            Self::Authorize(_) => Outcome::Authorize,
+            Self::Respond(local) => local.outcome,
+        }
+    }
+}
+
 /// A response the proxy sends itself, without contacting a backend.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalResponse {
+    /// What kind of answer this is, and why: redirect, respond (a CORS preflight), not found,
+    /// bad request, misdirected, server error or denied, with the cause.
+    pub outcome: Outcome,
     /// The status code.
     pub status: u16,
     /// Response headers (lower-case names), in order.
@@ -138,9 +155,10 @@ pub struct LocalResponse {
 }
 
 impl LocalResponse {
-    /// A response with a status and a reason, no headers and no body.
-    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+    /// A response of `outcome` with a status and a reason, no headers and no body.
+    pub fn new(outcome: Outcome, status: u16, reason: impl Into<String>) -> Self {
         Self {
+            outcome,
             status,
             headers: Vec::new(),
             body: Vec::new(),
@@ -156,6 +174,20 @@ impl LocalResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// An answer of the embedding proxy's own, not of the library (a backend it cannot reach,
+    /// a limit of its own): its outcome is `ServerError(Proxy)` whatever the status.
+    ///
+    /// ```
+    /// use gateway_core::outcome::{Outcome, ServerError};
+    /// use gateway_core::plan::LocalResponse;
+    ///
+    /// let r = LocalResponse::proxy(502, "connection refused");
+    /// assert_eq!(r.outcome, Outcome::ServerError(ServerError::Proxy));
+    /// ```
+    pub fn proxy(status: u16, reason: impl Into<String>) -> Self {
+        Self::new(Outcome::ServerError(ServerError::Proxy), status, reason)
+    }
+
     /// The response as an `http::Response`, for a server built on the `http` crate to send:
     /// the status, the headers in order (repeated names stay separate fields) and the body.
     /// The reason is not part of it: it is for logs.
@@ -169,7 +201,9 @@ impl LocalResponse {
     /// ```
     /// use gateway_core::plan::LocalResponse;
     ///
-    /// let mut redirect = LocalResponse::new(302, "RequestRedirect");
+    /// use gateway_core::outcome::Outcome;
+    ///
+    /// let mut redirect = LocalResponse::new(Outcome::Redirect, 302, "RequestRedirect");
     /// redirect.headers.push(("location".into(), "https://example.com/".into()));
     /// let response = redirect.into_http();
     /// assert_eq!(response.status(), 302);
@@ -261,17 +295,23 @@ pub struct Mirror {
 /// }
 /// ```
 pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64) -> Plan<'r> {
-    if decision.outcome() != Outcome::Forward {
+    let outcome = decision.outcome();
+    if outcome != Outcome::Forward {
         let status = decision.status().unwrap_or(500);
-        return Plan::Respond(LocalResponse::new(status, decision.reason()));
+        return Plan::Respond(LocalResponse::new(outcome, status, decision.reason()));
     }
     let Some(spec) = decision.rule_spec() else {
-        return error("the decision has no rule");
+        return error(ServerError::NotAnHttpRule, "the decision has no rule");
     };
     let (grpc, rule) = match spec {
         RuleSpec::Http(r) => (false, r),
         RuleSpec::Grpc(r) => (true, r),
-        RuleSpec::L4 => return error("the matched rule is not an HTTP rule"),
+        RuleSpec::L4 => {
+            return error(
+                ServerError::NotAnHttpRule,
+                "the matched rule is not an HTTP rule",
+            );
+        }
     };
     // Most rules have no filters at all. Their plan is built here, in place: the general path
     // below returns it through a `Result`, which copies a few hundred bytes per request, and
@@ -306,12 +346,21 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
     }
     match forward(decision, req, random, grpc, rule) {
         Ok(plan) => plan,
-        Err(reason) => Plan::Respond(LocalResponse::new(500, reason)),
+        Err((cause, reason)) => error(cause, reason),
     }
 }
 
-fn error(reason: &'static str) -> Plan<'static> {
-    Plan::Respond(LocalResponse::new(500, reason))
+/// Why a matched rule cannot be served: the cause, and the reason for logs.
+pub(crate) type Refusal = (ServerError, Reason);
+
+/// The 500 of a rule that cannot be served.
+fn error(cause: ServerError, reason: impl Into<String>) -> Plan<'static> {
+    Plan::Respond(LocalResponse::new(Outcome::ServerError(cause), 500, reason))
+}
+
+/// A filter that cannot be applied as written.
+fn invalid_filter(reason: impl Into<Reason>) -> Refusal {
+    (ServerError::InvalidFilter, reason.into())
 }
 
 fn forward<'r>(
@@ -320,7 +369,7 @@ fn forward<'r>(
     random: u64,
     grpc: bool,
     rule: &'r RuleFilters,
-) -> Result<Plan<'r>, Reason> {
+) -> Result<Plan<'r>, Refusal> {
     let all_filters = || {
         rule.filters
             .iter()
@@ -338,10 +387,13 @@ fn forward<'r>(
                     | HttpFilterType::ExtensionRef
             )
         }) {
-            return Err(Cow::Owned(format!(
-                "filter type {} is not supported on a GRPCRoute",
-                f.type_
-            )));
+            return Err((
+                ServerError::UnsupportedFilter,
+                Cow::Owned(format!(
+                    "filter type {} is not supported on a GRPCRoute",
+                    f.type_
+                )),
+            ));
         }
     }
 
@@ -351,7 +403,10 @@ fn forward<'r>(
         .iter()
         .find(|f| f.type_ == HttpFilterType::Cors);
     if let (Some(f), Some(preflight)) = (rule_cors, &preflight) {
-        let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+        let cors = f
+            .cors
+            .as_ref()
+            .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
         return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
     }
     if let Some(f) = rule
@@ -359,7 +414,7 @@ fn forward<'r>(
         .iter()
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
-        let redirect = redirect_plan(decision, req, f)?;
+        let redirect = redirect_plan(decision, req, f).map_err(invalid_filter)?;
         return authz::guard(decision, req, rule, None, redirect);
     }
 
@@ -367,11 +422,17 @@ fn forward<'r>(
     let Some((drawn, backend)) = drawn.and_then(|d| Some((d, d.backend.as_ref()?))) else {
         // HTTPRouteRule.backendRefs: "When a HTTPBackendRef is invalid, 500 status codes MUST be
         // returned for requests that would have otherwise been routed to an invalid backend."
-        return Err(Cow::Borrowed(if decision.backends().is_empty() {
-            "the rule has no backendRefs"
+        return Err(if decision.backends().is_empty() {
+            (
+                ServerError::NoBackendRefs,
+                Cow::Borrowed("the rule has no backendRefs"),
+            )
         } else {
-            "the request drew an invalid backendRef (or every weight is zero)"
-        }));
+            (
+                ServerError::InvalidBackend,
+                Cow::Borrowed("the request drew an invalid backendRef (or every weight is zero)"),
+            )
+        });
     };
     let backend_index = drawn.index;
     let backend_filters: &[HttpRouteFilter] = rule
@@ -386,14 +447,17 @@ fn forward<'r>(
             &preflight,
         )
     {
-        let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+        let cors = f
+            .cors
+            .as_ref()
+            .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
         return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
     }
     if let Some(f) = backend_filters
         .iter()
         .find(|f| f.type_ == HttpFilterType::RequestRedirect)
     {
-        let redirect = redirect_plan(decision, req, f)?;
+        let redirect = redirect_plan(decision, req, f).map_err(invalid_filter)?;
         return authz::guard(decision, req, rule, Some(backend_index), redirect);
     }
 
@@ -416,29 +480,27 @@ fn forward<'r>(
     for f in rule.filters.iter().chain(backend_filters) {
         match &f.type_ {
             HttpFilterType::RequestHeaderModifier => {
-                let m = f
-                    .request_header_modifier
-                    .as_ref()
-                    .ok_or("RequestHeaderModifier filter without settings")?;
+                let m = f.request_header_modifier.as_ref().ok_or_else(|| {
+                    invalid_filter("RequestHeaderModifier filter without settings")
+                })?;
                 request
                     .headers
                     .merge_modifier(m)
-                    .map_err(|e| Cow::Owned(format!("RequestHeaderModifier: {e}")))?;
+                    .map_err(|e| invalid_filter(format!("RequestHeaderModifier: {e}")))?;
             }
             HttpFilterType::ResponseHeaderModifier => {
-                let m = f
-                    .response_header_modifier
-                    .as_ref()
-                    .ok_or("ResponseHeaderModifier filter without settings")?;
+                let m = f.response_header_modifier.as_ref().ok_or_else(|| {
+                    invalid_filter("ResponseHeaderModifier filter without settings")
+                })?;
                 response
                     .merge_modifier(m)
-                    .map_err(|e| Cow::Owned(format!("ResponseHeaderModifier: {e}")))?;
+                    .map_err(|e| invalid_filter(format!("ResponseHeaderModifier: {e}")))?;
             }
             HttpFilterType::RequestMirror => {
                 let m = f
                     .request_mirror
                     .as_ref()
-                    .ok_or("RequestMirror filter without settings")?;
+                    .ok_or_else(|| invalid_filter("RequestMirror filter without settings"))?;
                 if let Some(mirror) = mirror::fires(m, route_namespace, random, mirror_index) {
                     mirrors.push(mirror);
                 }
@@ -448,24 +510,31 @@ fn forward<'r>(
                 let rewrite = f
                     .url_rewrite
                     .as_ref()
-                    .ok_or("URLRewrite filter without settings")?;
-                rewrite::apply(rewrite, decision, &mut request)?;
+                    .ok_or_else(|| invalid_filter("URLRewrite filter without settings"))?;
+                rewrite::apply(rewrite, decision, &mut request).map_err(invalid_filter)?;
             }
             HttpFilterType::Cors => {
-                let cors = f.cors.as_ref().ok_or("CORS filter without settings")?;
+                let cors = f
+                    .cors
+                    .as_ref()
+                    .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
                 if let Some(origin) = origin {
                     cors::response_headers(cors, origin, &mut response);
                 }
             }
             HttpFilterType::ExtensionRef => {
-                return Err(Cow::Borrowed("ExtensionRef filters are not supported"));
+                return Err((
+                    ServerError::UnsupportedFilter,
+                    Cow::Borrowed("ExtensionRef filters are not supported"),
+                ));
             }
             // Applied around the whole plan, below.
             HttpFilterType::ExternalAuth => {}
             other => {
-                return Err(Cow::Owned(format!(
-                    "filter type {other} cannot be applied here"
-                )));
+                return Err((
+                    ServerError::UnsupportedFilter,
+                    Cow::Owned(format!("filter type {other} cannot be applied here")),
+                ));
             }
         }
     }
@@ -483,8 +552,13 @@ fn forward<'r>(
         request,
         response,
         mirrors,
-        timeouts: rule.settings.timeouts.clone()?,
-        retry: rule.settings.retry.as_ref().map_err(Clone::clone)?.as_ref(),
+        timeouts: rule.settings.timeouts.clone().map_err(settings)?,
+        retry: rule
+            .settings
+            .retry
+            .as_ref()
+            .map_err(|why| settings(why.clone()))?
+            .as_ref(),
         session_persistence: rule.session_persistence.as_ref(),
         backend_tls,
     });
@@ -523,10 +597,18 @@ fn backend_tls(drawn: &WeightedBackend) -> Result<Option<&BackendTls>, (&str, &s
 }
 
 /// Why the drawn backend cannot be reached: see [`backend_tls`].
-fn unverifiable((policy, why): (&str, &str)) -> Reason {
-    Cow::Owned(format!(
-        "BackendTLSPolicy {policy} cannot verify the backend: {why}"
-    ))
+fn unverifiable((policy, why): (&str, &str)) -> Refusal {
+    (
+        ServerError::BackendTlsUnverifiable,
+        Cow::Owned(format!(
+            "BackendTLSPolicy {policy} cannot verify the backend: {why}"
+        )),
+    )
+}
+
+/// Timeouts or a retry policy that do not parse.
+fn settings(why: Reason) -> Refusal {
+    (ServerError::InvalidRuleSettings, why)
 }
 
 fn redirect_plan<'r>(

@@ -9,6 +9,7 @@ use super::rewrite::{check_hostname, modified_path};
 use crate::api::RequestRedirect;
 use crate::attach::Protocol;
 use crate::filter::Reason;
+use crate::outcome::Outcome;
 use crate::request::RequestView;
 use crate::route::Decision;
 
@@ -31,7 +32,7 @@ pub(super) fn respond(
         }
     };
     let location = location(r, decision, req)?;
-    let mut response = LocalResponse::new(status, "RequestRedirect filter");
+    let mut response = LocalResponse::new(Outcome::Redirect, status, "RequestRedirect filter");
     response.headers.push(("location".to_owned(), location));
     Ok(response)
 }

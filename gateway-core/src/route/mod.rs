@@ -52,10 +52,12 @@ use matcher::Predicates;
 use precedence::RankKey;
 
 use crate::attach::{Backend, Config, Protocol, RouteKind, RuleSpec, host_matches};
+use crate::outcome::{BadRequest, NotFound, Outcome, ServerError};
 use crate::request::RequestView;
 use crate::request::authority::{request_host_canonical, sole_host_line};
 use crate::request::normalize::{
-    PathPolicy, Segments, TargetForm, canonical_origin, normalize_path, split_target_with,
+    PathPolicy, Segments, TargetError, TargetForm, canonical_origin, normalize_path,
+    split_target_with,
 };
 use crate::tls::BackendTls;
 
@@ -104,46 +106,6 @@ impl fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
-
-/// What the proxy must do with a request.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// Forward to a backend of the matched rule.
-    Forward,
-    /// Answer 404: no listener or rule matches.
-    NotFound,
-    /// Answer 400: the request cannot be canonicalized (see [`crate::request`]).
-    BadRequest,
-    /// Answer 421: the Host belongs to another listener than the connection's SNI chose.
-    Misdirected,
-    /// Answer 500: the matched rule cannot be served (no usable backend, unknown filter).
-    ServerError,
-}
-
-impl Outcome {
-    /// The status the proxy answers with, when it answers itself.
-    pub fn status(self) -> Option<u16> {
-        match self {
-            Self::Forward => None,
-            Self::NotFound => Some(404),
-            Self::BadRequest => Some(400),
-            Self::Misdirected => Some(421),
-            Self::ServerError => Some(500),
-        }
-    }
-
-    /// The stable lower-case name used by the JSON interface.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Forward => "forward",
-            Self::NotFound => "not_found",
-            Self::BadRequest => "bad_request",
-            Self::Misdirected => "misdirected",
-            Self::ServerError => "server_error",
-        }
-    }
-}
 
 /// Which route matched.
 #[non_exhaustive]
@@ -314,19 +276,24 @@ impl Router {
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
         let mut d = Decision::new(self);
         let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
-            return d.fail(Outcome::NotFound, "no HTTP listener on this port");
+            return d.fail(
+                Outcome::NotFound(NotFound::NoListenerOnPort),
+                "no HTTP listener on this port",
+            );
         };
         // SECURITY.md default limits, checked before any header is read.
         let headers = req.headers.summary();
         if headers.fields > self.policy.max_header_fields {
-            return d
-                .fail(Outcome::BadRequest, "too many header fields")
-                .with_status(431);
+            return d.fail(
+                Outcome::BadRequest(BadRequest::TooManyHeaderFields),
+                "too many header fields",
+            );
         }
         if headers.section_len > self.policy.max_header_bytes {
-            return d
-                .fail(Outcome::BadRequest, "header section too large")
-                .with_status(431);
+            return d.fail(
+                Outcome::BadRequest(BadRequest::HeaderSectionTooLarge),
+                "header section too large",
+            );
         }
         // The common case, an origin-form target that is already canonical, in one pass; the
         // general pipeline (split, then normalize) otherwise.
@@ -343,11 +310,13 @@ impl Router {
                 }) => (Some(authority), path, query),
                 Ok(_) => {
                     return d.fail(
-                        Outcome::BadRequest,
+                        Outcome::BadRequest(BadRequest::UnsupportedTargetForm),
                         "only origin-form and absolute-form targets are routed",
                     );
                 }
-                Err(e) => return d.fail_error(Outcome::BadRequest, e.status(), e.to_string()),
+                Err(e) => {
+                    return d.fail_owned(Outcome::BadRequest(target_cause(&e)), e.to_string());
+                }
             },
         };
         // A sole Host line equal to a known name of this port is canonical as it is: the
@@ -373,7 +342,10 @@ impl Router {
                     d.host = host;
                 }
                 Err(e) => {
-                    return d.fail_error(Outcome::BadRequest, 400, format!("invalid host: {e}"));
+                    return d.fail_owned(
+                        Outcome::BadRequest(BadRequest::InvalidHost),
+                        format!("invalid host: {e}"),
+                    );
                 }
             }
         }
@@ -384,7 +356,7 @@ impl Router {
                 let path = match normalize_path(raw_path, &self.policy) {
                     Ok(path) => path,
                     Err(e) => {
-                        return d.fail_error(Outcome::BadRequest, e.status(), e.to_string());
+                        return d.fail_owned(Outcome::BadRequest(target_cause(&e)), e.to_string());
                     }
                 };
                 let ampersands = query.map_or(0, |q| q.bytes().filter(|&b| b == b'&').count());
@@ -393,7 +365,10 @@ impl Router {
             }
         };
         if ampersands >= self.policy.max_query_pairs {
-            return d.fail(Outcome::BadRequest, "too many query pairs");
+            return d.fail(
+                Outcome::BadRequest(BadRequest::TooManyQueryPairs),
+                "too many query pairs",
+            );
         }
         d.known_host = known_host;
         d.path = path;
@@ -428,21 +403,36 @@ impl Router {
                             "the Host belongs to another listener than the TLS server name",
                         );
                     }
-                    (_, None) => return d.fail(Outcome::NotFound, "no listener matches the Host"),
+                    (_, None) => {
+                        return d.fail(
+                            Outcome::NotFound(NotFound::NoListenerForHost),
+                            "no listener matches the Host",
+                        );
+                    }
                     (None, Some(_)) => {
-                        return d
-                            .fail(Outcome::NotFound, "no listener matches the TLS server name");
+                        return d.fail(
+                            Outcome::NotFound(NotFound::NoListenerForSni),
+                            "no listener matches the TLS server name",
+                        );
                     }
                 }
             }
             None => match by_host {
                 Some(l) => l,
-                None => return d.fail(Outcome::NotFound, "no listener matches the Host"),
+                None => {
+                    return d.fail(
+                        Outcome::NotFound(NotFound::NoListenerForHost),
+                        "no listener matches the Host",
+                    );
+                }
             },
         };
         d.listener = Some(listener);
         let Some(compiled) = self.listeners.get(usize::from(listener)) else {
-            return d.fail(Outcome::NotFound, "no listener");
+            return d.fail(
+                Outcome::NotFound(NotFound::NoListenerForHost),
+                "no listener",
+            );
         };
         // Only listeners with GRPCRoutes pay for looking at the content type.
         let grpc = !compiled.grpc.is_empty()
@@ -473,15 +463,15 @@ impl Router {
             }
         }
         let Some(c) = found else {
-            return d.fail(Outcome::NotFound, "no rule matches");
+            return d.fail(Outcome::NotFound(NotFound::NoRule), "no rule matches");
         };
         d.rule = Some(c.rule);
         d.match_index = c.match_index;
         let Some(rule) = self.rules.get(c.rule as usize) else {
-            return d.fail(Outcome::NotFound, "no rule");
+            return d.fail(Outcome::NotFound(NotFound::NoRule), "no rule");
         };
         if let Some(why) = &rule.unsupported_filter {
-            d.outcome = Outcome::ServerError;
+            d.outcome = Outcome::ServerError(ServerError::UnsupportedFilter);
             d.reason = Cow::Owned(why.clone());
             return d;
         }
@@ -547,6 +537,14 @@ impl Router {
     }
 }
 
+/// The cause of a refused target: over the length limit, or not canonicalizable.
+fn target_cause(e: &TargetError) -> BadRequest {
+    match e {
+        TargetError::TooLong { .. } => BadRequest::TargetTooLong,
+        _ => BadRequest::InvalidTarget,
+    }
+}
+
 fn is_grpc(req: &RequestView<'_>) -> bool {
     let mut grpc = false;
     req.headers.for_each_value("content-type", |v| {
@@ -561,7 +559,6 @@ fn is_grpc(req: &RequestView<'_>) -> bool {
 pub struct Decision<'r, 'q> {
     router: &'r Router,
     outcome: Outcome,
-    status: Option<u16>,
     listener: Option<u16>,
     rule: Option<u32>,
     match_index: u16,
@@ -579,8 +576,7 @@ impl<'r, 'q> Decision<'r, 'q> {
     fn new(router: &'r Router) -> Self {
         Self {
             router,
-            outcome: Outcome::NotFound,
-            status: None,
+            outcome: Outcome::NotFound(NotFound::NoRule),
             listener: None,
             rule: None,
             match_index: 0,
@@ -599,14 +595,8 @@ impl<'r, 'q> Decision<'r, 'q> {
         self
     }
 
-    fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    fn fail_error(mut self, outcome: Outcome, status: u16, reason: String) -> Self {
+    fn fail_owned(mut self, outcome: Outcome, reason: String) -> Self {
         self.outcome = outcome;
-        self.status = Some(status);
         self.reason = Cow::Owned(reason);
         self
     }
@@ -619,7 +609,7 @@ impl<'r, 'q> Decision<'r, 'q> {
     /// The status to answer with when the proxy answers itself (e.g. 414 for an over-long
     /// target).
     pub fn status(&self) -> Option<u16> {
-        self.status.or(self.outcome.status())
+        self.outcome.status()
     }
 
     /// Why, for every outcome but `Forward`.

@@ -4,6 +4,7 @@
 //! receives ([`for_http1_backend`]); and a shared source of `random` ([`SplitMix64`]).
 
 use gateway_core::filter::{for_http1_backend, remove_hop_by_hop};
+use gateway_core::outcome::{Denied, Outcome, ServerError};
 use gateway_core::plan::authz::{AuthOptions, AuthResponse};
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
@@ -14,7 +15,11 @@ use crate::support::*;
 
 #[test]
 fn a_local_response_keeps_status_headers_in_order_and_body() {
-    let mut local = LocalResponse::new(401, "denied by the auth service");
+    let mut local = LocalResponse::new(
+        Outcome::Denied(Denied::ByAuthService),
+        401,
+        "denied by the auth service",
+    );
     local.headers = vec![
         ("www-authenticate".to_owned(), "Basic".to_owned()),
         ("set-cookie".to_owned(), "a=1".to_owned()),
@@ -35,7 +40,11 @@ fn a_local_response_keeps_status_headers_in_order_and_body() {
 
 #[test]
 fn a_local_response_with_an_impossible_status_or_header_degrades_safely() {
-    let mut local = LocalResponse::new(1000, "out of range");
+    let mut local = LocalResponse::new(
+        Outcome::ServerError(ServerError::InvalidFilter),
+        1000,
+        "out of range",
+    );
     local.headers = vec![
         ("bad name".to_owned(), "v".to_owned()),
         ("x-bad-value".to_owned(), "a\r\nb".to_owned()),

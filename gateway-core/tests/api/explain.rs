@@ -2,10 +2,10 @@
 //! listener in the router's precedence order, typed verdicts, a winner that is always the rule
 //! `Router::route` chose, and ListenerSet listeners covered like the Gateway's own.
 
+use gateway_core::outcome::{BadRequest, NotFound, Outcome};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{
-    Explanation, HostnameGroup, Mismatch, Outcome, PathMatch, PrecedenceKey, RuleTable, ValueMatch,
-    Verdict,
+    Explanation, HostnameGroup, Mismatch, PathMatch, PrecedenceKey, RuleTable, ValueMatch, Verdict,
 };
 use proptest::prelude::*;
 
@@ -354,13 +354,13 @@ fn request_refused_before_a_listener_explains_why_and_has_no_candidates() {
     let headers = [("host", "api.example.com")];
     let e =
         router.explain(&RequestView::new("GET", b"/users", Headers::Pairs(&headers)).port(8080));
-    assert_eq!(e.outcome, Outcome::NotFound);
+    assert_eq!(e.outcome, Outcome::NotFound(NotFound::NoListenerOnPort));
     assert!(e.listener.is_none() && e.table.is_none() && e.candidates.is_empty());
     assert_eq!(e.reason, "no HTTP listener on this port");
 
     let bad = [("host", "not a host")];
     let e = router.explain(&RequestView::new("GET", b"/users", Headers::Pairs(&bad)));
-    assert_eq!(e.outcome, Outcome::BadRequest);
+    assert_eq!(e.outcome, Outcome::BadRequest(BadRequest::InvalidHost));
     assert!(e.listener.is_none() && e.path.is_none() && e.host.is_none());
     assert!(e.reason.starts_with("invalid host"), "{}", e.reason);
 }
@@ -382,7 +382,7 @@ spec:
     let headers = [("host", "x.example.com")];
     let req = RequestView::new("GET", b"/b", Headers::Pairs(&headers));
     let e = router.explain(&req);
-    assert_eq!(e.outcome, Outcome::NotFound);
+    assert_eq!(e.outcome, Outcome::NotFound(NotFound::NoRule));
     assert_eq!(e.reason, "no rule matches");
     assert_eq!(e.listener.map(|l| l.name), Some("http"));
     assert_eq!(e.candidates.len(), 1);

@@ -2,8 +2,8 @@
 //! through a set's listeners. One test per rule.
 
 use gateway_core::attach::{ListenerSetStatus, Status};
+use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Outcome;
 
 use crate::support::*;
 
@@ -152,7 +152,10 @@ fn listener_set_not_allowed_by_default() {
     );
     assert!(has(&gw, "Accepted", "True", "Accepted"), "{gw:?}");
     // Its listeners are not served, and a route to it has nowhere to attach.
-    assert_eq!(get(&c, 80, "ls.example.com").outcome, Outcome::NotFound);
+    assert_eq!(
+        get(&c, 80, "ls.example.com").outcome,
+        Outcome::NotFound(NotFound::NoListenerForHost)
+    );
     let route = route_conditions(&c, "r");
     assert!(
         has(&route, "Accepted", "False", "NoMatchingParent"),
@@ -554,7 +557,10 @@ fn route_attaches_to_listener_set_section() {
         ("gateway.networking.x-k8s.io", "XListenerSet", "ls")
     );
     assert_eq!(get(&c, 80, "ls.example.com").backend.as_deref(), Some("b"));
-    assert_eq!(get(&c, 80, "other.example.com").outcome, Outcome::NotFound);
+    assert_eq!(
+        get(&c, 80, "other.example.com").outcome,
+        Outcome::NotFound(NotFound::NoRule)
+    );
 }
 
 #[test]
@@ -601,7 +607,10 @@ fn route_to_the_gateway_never_attaches_to_listener_set_listeners() {
     ));
     assert_eq!(entry(&c, "default", "ls", "web").1, 0);
     assert_eq!(gateway_status(&c).listeners[0].attached_routes, 1);
-    assert_eq!(get(&c, 80, "ls.example.com").outcome, Outcome::NotFound);
+    assert_eq!(
+        get(&c, 80, "ls.example.com").outcome,
+        Outcome::NotFound(NotFound::NoRule)
+    );
     assert_eq!(get(&c, 80, "gw.example.com").backend.as_deref(), Some("a"));
     // `web` is a listener of the set, not of the Gateway.
     let section = route_conditions(&c, "section");
@@ -781,7 +790,10 @@ fn request_is_routed_through_a_listener_set_listener() {
     let request = RequestView::new("GET", b"/", Headers::Pairs(&gw_headers)).port(80);
     assert_eq!(router.route(&request).listener_set(), None);
     // The Gateway's port 80 does not serve it.
-    assert_eq!(get(&c, 80, "ls.example.com").outcome, Outcome::NotFound);
+    assert_eq!(
+        get(&c, 80, "ls.example.com").outcome,
+        Outcome::NotFound(NotFound::NoListenerForHost)
+    );
 }
 
 #[test]

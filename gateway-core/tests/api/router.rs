@@ -1,7 +1,7 @@
 //! The router, one test per precedence or canonicalization rule.
 
+use gateway_core::outcome::{BadRequest, NotFound, Outcome, ServerError};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Outcome;
 
 use crate::support::*;
 
@@ -118,7 +118,7 @@ fn method_is_matched_case_sensitively() {
     let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", method: GET")));
     assert_eq!(
         route(&router(&c), "get", "/", &[("host", "h")]).outcome,
-        Outcome::NotFound
+        Outcome::NotFound(NotFound::NoRule)
     );
 }
 
@@ -517,7 +517,7 @@ fn dot_segments_and_encodings_cannot_reach_a_different_rule() {
     ] {
         assert_eq!(
             route(&router, "GET", p, &[("host", "h")]).outcome,
-            Outcome::BadRequest,
+            Outcome::BadRequest(BadRequest::InvalidTarget),
             "{p}"
         );
     }
@@ -527,10 +527,13 @@ fn dot_segments_and_encodings_cannot_reach_a_different_rule() {
 fn no_host_or_two_hosts_is_a_bad_request() {
     let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", "")));
     let router = router(&c);
-    assert_eq!(route(&router, "GET", "/", &[]).outcome, Outcome::BadRequest);
+    assert_eq!(
+        route(&router, "GET", "/", &[]).outcome,
+        Outcome::BadRequest(BadRequest::InvalidHost)
+    );
     assert_eq!(
         route(&router, "GET", "/", &[("host", "a"), ("host", "b")]).outcome,
-        Outcome::BadRequest
+        Outcome::BadRequest(BadRequest::InvalidHost)
     );
 }
 
@@ -538,7 +541,10 @@ fn no_host_or_two_hosts_is_a_bad_request() {
 fn no_rule_is_a_404() {
     let c = with_routes(&r("x", T1, "[]", &rule("Exact", "/a", "")));
     let d = route(&router(&c), "GET", "/b", &[("host", "h")]);
-    assert_eq!((d.outcome, d.status), (Outcome::NotFound, Some(404)));
+    assert_eq!(
+        (d.outcome, d.status),
+        (Outcome::NotFound(NotFound::NoRule), Some(404))
+    );
 }
 
 #[test]
@@ -587,7 +593,13 @@ fn extension_ref_filters_answer_500_rather_than_being_skipped() {
     let rules = "  - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Magic, name: m}}]\n    backendRefs: [{name: a, port: 80}]\n";
     let c = with_routes(&r("x", T1, "[]", rules));
     let d = route(&router(&c), "GET", "/", &[("host", "h")]);
-    assert_eq!((d.outcome, d.status), (Outcome::ServerError, Some(500)));
+    assert_eq!(
+        (d.outcome, d.status),
+        (
+            Outcome::ServerError(ServerError::UnsupportedFilter),
+            Some(500)
+        )
+    );
 }
 
 const LISTENERS: &str = "apiVersion: gateway.networking.k8s.io/v1
@@ -688,7 +700,7 @@ fn wrong_port_is_not_found() {
         &router(&c),
         RequestView::new("GET", b"/", Headers::Pairs(&headers)).port(8443),
     );
-    assert_eq!(d.outcome, Outcome::NotFound);
+    assert_eq!(d.outcome, Outcome::NotFound(NotFound::NoListenerOnPort));
 }
 
 #[test]
@@ -730,7 +742,10 @@ spec:
         (Some("g".into()), Some(0))
     );
     assert_eq!(grpc_req("/echo.Echo/Other").rule, Some(1));
-    assert_eq!(grpc_req("/other.Svc/Ping").outcome, Outcome::NotFound);
+    assert_eq!(
+        grpc_req("/other.Svc/Ping").outcome,
+        Outcome::NotFound(NotFound::NoRule)
+    );
     // The HTTPRoute serves its own host; its rules never serve the GRPCRoute's host.
     assert_eq!(
         hit(&router, "web.example.com", "/echo.Echo/Ping", &[]),
@@ -819,7 +834,10 @@ fn a_host_equal_to_a_route_hostname_is_checked_like_any_other() {
     }
     let twice = [("host", "shop.example.com"), ("host", "shop.example.com")];
     let d = router.route(&RequestView::new("GET", b"/", Headers::Pairs(&twice)));
-    assert_eq!((d.outcome(), d.status()), (Outcome::BadRequest, Some(400)));
+    assert_eq!(
+        (d.outcome(), d.status()),
+        (Outcome::BadRequest(BadRequest::InvalidHost), Some(400))
+    );
 
     let one = [("host", "shop.example.com")];
     let absolute = RequestView::new("GET", b"http://other.example.com/", Headers::Pairs(&one));
@@ -830,7 +848,10 @@ fn a_host_equal_to_a_route_hostname_is_checked_like_any_other() {
     let mut h2 = RequestView::new("GET", b"/", Headers::Pairs(&one));
     h2.authority = Some("other.example.com");
     let d = router.route(&h2);
-    assert_eq!((d.outcome(), d.status()), (Outcome::BadRequest, Some(400)));
+    assert_eq!(
+        (d.outcome(), d.status()),
+        (Outcome::BadRequest(BadRequest::InvalidHost), Some(400))
+    );
 
     let map: http::HeaderMap = [(http::header::HOST, "shop.example.com".parse().unwrap())]
         .into_iter()

@@ -2,8 +2,9 @@
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config, ObjectStatus, Status};
+use gateway_core::outcome::Outcome;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Outcome, Router};
+use gateway_core::route::Router;
 
 /// A GatewayClass of ours plus the given documents.
 pub(crate) const CLASS: &str = "apiVersion: gateway.networking.k8s.io/v1

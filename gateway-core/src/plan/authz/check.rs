@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{AuthOptions, AuthOutcome, AuthResponse, BodyLimit, Reason, judge, proto};
 use crate::api::{ExternalAuth, ExternalAuthProtocol};
+use crate::outcome::{BadRequest, Denied, Outcome};
 use crate::plan::{LocalResponse, Plan};
 use crate::request::normalize::{PathPolicy, normalize_path};
 use crate::request::{HttpVersion, RequestView};
@@ -158,6 +159,7 @@ impl<'r> AuthCheck<'r> {
                     413
                 };
                 return Plan::Respond(LocalResponse::new(
+                    Outcome::Denied(Denied::BodyTooLarge),
                     status,
                     format!("the request body is larger than forwardBody.maxSize ({max} bytes)"),
                 ));
@@ -343,6 +345,7 @@ fn http_request(
     let canonical = checked_canonical(decision)?;
     if !prefix.is_empty() && has_encoded_separator(canonical) {
         return Ok(Err(LocalResponse::new(
+            Outcome::BadRequest(BadRequest::UnsafeAuthPath),
             400,
             "an encoded slash or backslash in the path could escape the auth path prefix",
         )));
@@ -458,6 +461,7 @@ fn grpc_request(
 
 fn unsendable(name: &str) -> LocalResponse {
     LocalResponse::new(
+        Outcome::BadRequest(BadRequest::InvalidHeaderValue),
         400,
         format!(
             "header {name:?} has a value the auth check cannot carry (not UTF-8, or CR/LF/NUL)"

@@ -3,6 +3,7 @@
 use super::check::{AuthCheck, CONNECTION_HEADERS, is_field_value, is_token};
 use super::{AuthProtocol, AuthResponse, proto};
 use crate::filter::HeaderEdits;
+use crate::outcome::{Denied, Outcome};
 use crate::plan::{LocalResponse, Plan};
 
 /// What an answer means, before the sealed plan is released.
@@ -21,6 +22,7 @@ pub(super) enum Verdict {
 pub(super) fn judge(check: &AuthCheck<'_>, response: AuthResponse, failure: u16) -> Verdict {
     let fail = |why: &str| {
         Verdict::Fail(LocalResponse::new(
+            Outcome::Denied(Denied::AuthFailed),
             failure,
             format!("external auth failed closed: {why}"),
         ))
@@ -150,7 +152,11 @@ fn http(
     Ok(Verdict::Deny(LocalResponse {
         headers: out,
         body,
-        ..LocalResponse::new(status, format!("external auth answered {status}"))
+        ..LocalResponse::new(
+            Outcome::Denied(Denied::ByAuthService),
+            status,
+            format!("external auth answered {status}"),
+        )
     }))
 }
 
@@ -250,6 +256,7 @@ fn grpc(check: &AuthCheck<'_>, resp: proto::CheckResponse) -> Result<Verdict, St
         headers,
         body,
         ..LocalResponse::new(
+            Outcome::Denied(Denied::ByAuthService),
             http_status,
             format!(
                 "external auth answered {http_status} (gRPC status {})",

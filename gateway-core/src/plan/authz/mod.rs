@@ -137,6 +137,8 @@ pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async, author
 
 use crate::attach::BackendState;
 use crate::attach::{RuleFilters, compiled_auth_filters};
+use crate::outcome::ServerError;
+use crate::plan::Refusal;
 use crate::plan::{LocalResponse, Plan};
 use crate::request::RequestView;
 use crate::route::Decision;
@@ -324,7 +326,7 @@ pub(crate) fn guard<'r>(
     rule: &'r RuleFilters,
     backend_index: Option<usize>,
     plan: Plan<'r>,
-) -> Result<Plan<'r>, Reason> {
+) -> Result<Plan<'r>, Refusal> {
     let mut applying = compiled_auth_filters(rule)
         .enumerate()
         .filter(|(_, (owner, _))| owner.is_none() || *owner == backend_index);
@@ -332,14 +334,17 @@ pub(crate) fn guard<'r>(
         return Ok(plan);
     };
     if applying.next().is_some() {
-        return Err(Cow::Borrowed(
-            "more than one ExternalAuth filter applies to the request (not supported)",
+        return Err((
+            ServerError::ConflictingAuthFilters,
+            Cow::Borrowed(
+                "more than one ExternalAuth filter applies to the request (not supported)",
+            ),
         ));
     }
-    let config = filter
-        .external_auth
-        .as_ref()
-        .ok_or("ExternalAuth filter without settings")?;
+    let config = filter.external_auth.as_ref().ok_or((
+        ServerError::InvalidFilter,
+        Cow::Borrowed("ExternalAuth filter without settings"),
+    ))?;
     let backend = match rule.auth_backends.get(ordinal) {
         Some(BackendState::Service {
             namespace,
@@ -352,11 +357,20 @@ pub(crate) fn guard<'r>(
             port: *port,
         },
         Some(BackendState::Invalid { message, .. }) => {
-            return Err(Cow::Owned(format!("ExternalAuth backendRef: {message}")));
+            return Err((
+                ServerError::AuthBackendUnresolved,
+                Cow::Owned(format!("ExternalAuth backendRef: {message}")),
+            ));
         }
-        None => return Err(Cow::Borrowed("ExternalAuth backendRef was not resolved")),
+        None => {
+            return Err((
+                ServerError::AuthBackendUnresolved,
+                Cow::Borrowed("ExternalAuth backendRef was not resolved"),
+            ));
+        }
     };
-    Ok(check::begin(decision, req, config, backend, plan)?
+    Ok(check::begin(decision, req, config, backend, plan)
+        .map_err(|why| (ServerError::InvalidFilter, why))?
         .map_or_else(Plan::Respond, Plan::Authorize))
 }
 
