@@ -19,7 +19,7 @@ fn schema() -> Value {
 
 fn forward() -> Value {
     json!({
-        "outcome": "forward", "status": null, "listener": "http",
+        "outcome": "forward", "cause": null, "status": null, "listener": "http",
         "route": {"kind": "HTTPRoute", "namespace": "default", "name": "app"},
         "rule": {"index": 0, "name": null}, "ext_auth": null,
         "backend": {"namespace": "default", "name": "svc", "port": 8080},
@@ -97,14 +97,31 @@ fn validator_requires_status_and_reason_when_the_proxy_answers() {
     v["upstream"] = Value::Null;
     v["response_edits"] = Value::Null;
     assert!(!validate(&s, &v).is_empty(), "status and reason null");
+    v["cause"] = json!("no_rule");
     v["status"] = json!(404);
     v["reason"] = json!("no rule matches");
     assert_eq!(validate(&s, &v), Vec::<String>::new());
     v["outcome"] = json!("redirect");
+    v["cause"] = Value::Null;
     v["status"] = json!(302);
     assert!(!validate(&s, &v).is_empty(), "redirect without location");
     v["location"] = json!("https://a.example.com/");
     assert_eq!(validate(&s, &v), Vec::<String>::new());
+}
+
+#[test]
+fn schema_cause_names_are_the_core_vocabulary() {
+    let s = schema();
+    let listed: Vec<Value> = s["properties"]["cause"]["enum"]
+        .as_array()
+        .expect("cause enum")
+        .clone();
+    let mut core: Vec<Value> = gateway_core::outcome::Outcome::CAUSES
+        .iter()
+        .map(|o| json!(o.cause_str()))
+        .collect();
+    core.push(Value::Null);
+    assert_eq!(listed, core);
 }
 
 #[test]
