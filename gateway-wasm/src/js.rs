@@ -59,6 +59,9 @@ export interface RouteBackend { namespace: string; name: string; port: number; }
 export interface RouteDecision {
   outcome: "forward" | "redirect" | "respond" | "not_found" | "bad_request" | "misdirected"
     | "server_error" | "auth_required" | "auth_denied";
+  /** Why the proxy answers itself (e.g. "no_rule", "invalid_host", "invalid_backend",
+   * "auth_failed"); null for forward, redirect, respond, misdirected and auth_required. */
+  cause: string | null;
   /** The status the proxy answers with when it answers itself. */
   status: number | null;
   listener: string | null;

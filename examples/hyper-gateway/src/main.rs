@@ -203,9 +203,10 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         let (sni, authority) = (sni.as_deref(), authority(&req));
         let guard = |f: &FrontendTls| f.coalescing_check(conn.port, sni, auth, authority);
         let frontend = state.frontend.as_ref();
-        if let Some(status) = frontend.map_or(Coalescing::Misdirected, guard).status() {
+        let verdict = frontend.map_or(Coalescing::Misdirected, guard);
+        if let (Some(outcome), Some(status)) = (verdict.outcome(), verdict.status()) {
             log.extend_from_slice(b"coalescing-guard");
-            let refused = LocalResponse::proxy(status, "refused by the coalescing guard");
+            let refused = LocalResponse::new(outcome, status, "refused by the coalescing guard");
             return local(refused);
         }
     }

@@ -1,6 +1,7 @@
 //! The coalescing guard: whether a request on an established TLS connection may be served
 //! there, or belongs to another listener (421), or to none (404).
 
+use crate::outcome::{BadRequest, NotFound, Outcome};
 use crate::request::authority::canonical_host;
 
 use super::frontend::{ClientAuth, FrontendTls, PortTls, ValidationMode};
@@ -52,6 +53,25 @@ impl Coalescing {
             Self::Misdirected => Some(421),
             Self::NotFound => Some(404),
             Self::BadRequest => Some(400),
+        }
+    }
+
+    /// The refusal in the one decision vocabulary ([`crate::outcome`]); `None` for
+    /// [`Coalescing::Allow`].
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::outcome::Outcome;
+    /// use gateway_core::tls::Coalescing;
+    /// assert_eq!(Coalescing::Misdirected.outcome(), Some(Outcome::Misdirected));
+    /// assert_eq!(Coalescing::Allow.outcome(), None);
+    /// ```
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            Self::Allow => None,
+            Self::Misdirected => Some(Outcome::Misdirected),
+            Self::NotFound => Some(Outcome::NotFound(NotFound::NoListenerForHost)),
+            Self::BadRequest => Some(Outcome::BadRequest(BadRequest::InvalidHost)),
         }
     }
 }
