@@ -229,6 +229,20 @@ pub(crate) struct RouteState {
     pub(crate) dropped: Vec<Option<String>>,
     /// Per rule, per backendRef: the resolved backend or why it is unusable.
     pub(crate) backends: Vec<Vec<BackendState>>,
+    /// Per rule: the backendRefs its filters hold (ExternalAuth services, mirrors), resolved
+    /// by the same rules as `backends`.
+    pub(crate) filter_refs: Vec<FilterRefs>,
+}
+
+/// The backendRefs held by a rule's filters (its own, then each backendRef's), resolved in
+/// attachment like the rule's backendRefs: a Service port that exists, in the route's
+/// namespace or allowed by a ReferenceGrant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FilterRefs {
+    /// One per ExternalAuth filter, in `filter::external_auth_filters` order.
+    pub(crate) auth: Box<[BackendState]>,
+    /// One per RequestMirror filter: the rule's filters in order, then each backendRef's.
+    pub(crate) mirrors: Box<[BackendState]>,
 }
 
 /// A backendRef after resolution.

@@ -9,8 +9,8 @@ use super::status::{
     RouteStatus, Status,
 };
 use super::{
-    AttachOptions, Attached, BackendState, GatewayState, ListenerSetState, RouteKind, RouteState,
-    selector_matches,
+    AttachOptions, Attached, BackendState, FilterRefs, GatewayState, ListenerSetState, RouteKind,
+    RouteState, selector_matches,
 };
 use crate::api::{
     BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope,
@@ -29,8 +29,15 @@ struct RouteView<'a> {
     rule_backends: Vec<Vec<&'a BackendObjectReference>>,
     /// Per rule: `Some(reason)` when the rule cannot be served.
     dropped: Vec<Option<String>>,
-    /// Extra references to check (mirror backends), per rule.
-    extra_refs: Vec<&'a BackendObjectReference>,
+    /// Per rule, the references its filters hold: ExternalAuth services, then mirrors.
+    filter_refs: Vec<WireFilterRefs<'a>>,
+}
+
+/// The backendRefs of a rule's filters, as written.
+#[derive(Default)]
+struct WireFilterRefs<'a> {
+    auth: Vec<&'a BackendObjectReference>,
+    mirrors: Vec<&'a BackendObjectReference>,
 }
 
 fn view(resource: &Resource) -> Option<RouteView<'_>> {
@@ -48,11 +55,17 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                 .map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect())
                 .collect(),
             dropped: r.spec.rules.iter().map(http_rule_problem).collect(),
-            extra_refs: r
+            filter_refs: r
                 .spec
                 .rules
                 .iter()
-                .flat_map(|rule| mirror_refs(&rule.filters).chain(auth_refs(rule)))
+                .map(|rule| {
+                    let per_backend = rule.backend_refs.iter().map(|b| &*b.filters);
+                    WireFilterRefs {
+                        auth: auth_refs(rule).collect(),
+                        mirrors: mirror_refs(&rule.filters, per_backend).collect(),
+                    }
+                })
                 .collect(),
         },
         Resource::GrpcRoute(r) => RouteView {
@@ -96,11 +109,17 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                     })
                 })
                 .collect(),
-            extra_refs: r
+            filter_refs: r
                 .spec
                 .rules
                 .iter()
-                .flat_map(|rule| mirror_refs(&rule.filters))
+                .map(|rule| {
+                    let per_backend = rule.backend_refs.iter().map(|b| &*b.filters);
+                    WireFilterRefs {
+                        auth: Vec::new(),
+                        mirrors: mirror_refs(&rule.filters, per_backend).collect(),
+                    }
+                })
                 .collect(),
         },
         Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => RouteView {
@@ -120,15 +139,21 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                 .map(|rule| rule.backend_refs.iter().map(|b| &b.backend).collect())
                 .collect(),
             dropped: r.spec.rules.iter().map(|_| None).collect(),
-            extra_refs: Vec::new(),
+            filter_refs: Vec::new(),
         },
         _ => return None,
     })
 }
 
-fn mirror_refs(filters: &[HttpRouteFilter]) -> impl Iterator<Item = &BackendObjectReference> {
+/// The RequestMirror backendRefs of a rule: its own filters, then each backendRef's, in order
+/// (the order the plan stage counts mirrors in).
+fn mirror_refs<'a>(
+    filters: &'a [HttpRouteFilter],
+    backend_filters: impl Iterator<Item = &'a [HttpRouteFilter]>,
+) -> impl Iterator<Item = &'a BackendObjectReference> {
     filters
         .iter()
+        .chain(backend_filters.flatten())
         .filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref))
 }
 
@@ -139,21 +164,6 @@ fn auth_refs(rule: &HttpRouteRule) -> impl Iterator<Item = &BackendObjectReferen
     let backend_filters = rule.backend_refs.iter().map(|b| &*b.filters);
     crate::filter::external_auth_filters(&rule.filters, backend_filters)
         .filter_map(|(_, f)| f.external_auth.as_ref().map(|a| &a.backend_ref))
-}
-
-impl super::Config {
-    /// Resolves an ExternalAuth backendRef of a route in `route_namespace` like a backendRef:
-    /// a Service port that exists, in the same namespace or allowed by a ReferenceGrant.
-    pub(crate) fn resolve_auth_backend(
-        &self,
-        kind: RouteKind,
-        route_namespace: &str,
-        b: &BackendObjectReference,
-    ) -> BackendState {
-        let grants = Grants::new(&self.snapshot);
-        let services = Services::new(&self.snapshot);
-        resolve_backend(&services, &grants, kind, route_namespace, b)
-    }
 }
 
 /// Why an HTTPRoute rule cannot be served (it is then dropped and the route reports
@@ -274,6 +284,19 @@ pub(super) fn attach_routes(
                     .collect()
             })
             .collect();
+        let resolve = |refs: &[&BackendObjectReference]| -> Box<[BackendState]> {
+            refs.iter()
+                .map(|b| resolve_backend(&services, grants, view.kind, ns, b))
+                .collect()
+        };
+        let filter_refs: Vec<FilterRefs> = view
+            .filter_refs
+            .iter()
+            .map(|r| FilterRefs {
+                auth: resolve(&r.auth),
+                mirrors: resolve(&r.mirrors),
+            })
+            .collect();
         let resolved = backends
             .iter()
             .flatten()
@@ -282,12 +305,15 @@ pub(super) fn attach_routes(
                 BackendState::Service { .. } => None,
             })
             .or_else(|| {
-                view.extra_refs.iter().find_map(|b| {
-                    match resolve_backend(&services, grants, view.kind, ns, b) {
-                        BackendState::Invalid { reason, message } => Some((reason, message)),
+                filter_refs
+                    .iter()
+                    .flat_map(|r| r.auth.iter().chain(&r.mirrors))
+                    .find_map(|b| match b {
+                        BackendState::Invalid { reason, message } => {
+                            Some((*reason, message.clone()))
+                        }
                         BackendState::Service { .. } => None,
-                    }
-                })
+                    })
             });
 
         // The parents this route names, plus default Gateways when it asks for them: the
@@ -403,6 +429,7 @@ pub(super) fn attach_routes(
             id,
             dropped: view.dropped.clone(),
             backends,
+            filter_refs,
         });
     }
     resolve_cross_kind_conflicts(snapshot, options, gateways, sets, &states, &mut statuses);

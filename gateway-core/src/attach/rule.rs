@@ -1,7 +1,7 @@
 //! Rules compiled for the stages above: what the plan stage reads of a matched rule, with every
 //! reference it holds resolved here, once, by the rules of attachment.
 
-use super::{BackendState, Config, RouteKind};
+use super::{FilterRefs, RouteState};
 use crate::api::{
     GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRule, L4RouteRule, PathMatchType,
     PathModifierType, SessionPersistence,
@@ -33,9 +33,9 @@ pub(crate) struct RuleFilters {
     /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
     /// for other path matches); empty when no filter replaces a prefix.
     pub(crate) prefixes: Box<[Option<Box<str>>]>,
-    /// The backendRefs of the ExternalAuth filters, resolved (ReferenceGrant included), in
-    /// `filter::external_auth_filters` order.
-    pub(crate) auth_backends: Box<[BackendState]>,
+    /// The backendRefs of the rule's filters (ExternalAuth services, mirrors), resolved in
+    /// attachment (ReferenceGrant included).
+    pub(crate) refs: FilterRefs,
 }
 
 /// A rule as written, borrowed from the configuration.
@@ -65,13 +65,9 @@ impl<'w> WireRule<'w> {
     }
 }
 
-/// What the filter stage reads of `rule`, from a route of `kind` in `namespace`.
-pub(crate) fn rule_spec(
-    config: &Config,
-    kind: RouteKind,
-    namespace: &str,
-    rule: WireRule<'_>,
-) -> RuleSpec {
+/// What the filter stage reads of `rule`, rule `index` of the attached route `state`.
+pub(crate) fn rule_spec(state: &RouteState, index: usize, rule: WireRule<'_>) -> RuleSpec {
+    let refs = state.filter_refs.get(index).cloned().unwrap_or_default();
     match rule {
         WireRule::Http(r) => {
             let mut filters = RuleFilters {
@@ -80,7 +76,7 @@ pub(crate) fn rule_spec(
                 settings: RuleSettings::parse(r.timeouts.as_ref(), r.retry.as_ref()),
                 session_persistence: r.session_persistence.clone(),
                 prefixes: Box::default(),
-                auth_backends: Box::default(),
+                refs,
             };
             let all = || {
                 filters
@@ -102,13 +98,13 @@ pub(crate) fn rule_spec(
                     })
                     .collect();
             }
-            filters.auth_backends = resolve_auth_backends(config, kind, namespace, &filters);
             RuleSpec::Http(filters)
         }
         WireRule::Grpc(r) => RuleSpec::Grpc(RuleFilters {
             filters: r.filters.clone().into(),
             backend_filters: backend_filters(&r.backend_refs),
             session_persistence: r.session_persistence.clone(),
+            refs,
             ..RuleFilters::default()
         }),
         WireRule::L4(_) => RuleSpec::L4,
@@ -153,23 +149,4 @@ pub(crate) fn compiled_auth_filters(
     rule: &RuleFilters,
 ) -> impl Iterator<Item = (Option<usize>, &HttpRouteFilter)> {
     external_auth_filters(&rule.filters, rule.backend_filters.iter().map(|f| &**f))
-}
-
-/// Resolves the auth backendRefs of an HTTPRoute rule when the router is built (one per
-/// [`external_auth_filters`] item), ReferenceGrant included.
-fn resolve_auth_backends(
-    config: &Config,
-    kind: RouteKind,
-    route_namespace: &str,
-    rule: &RuleFilters,
-) -> Box<[BackendState]> {
-    compiled_auth_filters(rule)
-        .map(|(_, f)| match &f.external_auth {
-            Some(a) => config.resolve_auth_backend(kind, route_namespace, &a.backend_ref),
-            None => BackendState::Invalid {
-                reason: "InvalidFilter",
-                message: "ExternalAuth filter without settings".to_owned(),
-            },
-        })
-        .collect()
 }

@@ -4,7 +4,7 @@
 
 use super::Mirror;
 use crate::api::RequestMirror;
-use crate::attach::Backend;
+use crate::attach::{Backend, BackendState};
 
 /// Draws are compared with this many parts: a share is resolved to one part in a million.
 const PARTS: u64 = 1_000_000;
@@ -18,14 +18,14 @@ const PARTS: u64 = 1_000_000;
 /// in millionths. HTTPRequestMirrorFilter: "Only one of Fraction or Percent may be specified.
 /// If neither field is specified, 100% of requests will be mirrored."
 ///
-/// A mirror that cannot be configured never fires (HTTPRequestMirrorFilter.backendRef: an
-/// invalid reference "must be dropped ... and not configure this backend"): a reference that is
-/// not to a core Service with a port, an invalid share, and, until attachment exposes resolved
-/// mirror references, a reference to another namespace (we cannot check its ReferenceGrant
-/// here, and mirroring across namespaces without one would bypass consent).
+/// `target` is the mirror's backendRef as attachment resolved it, by the rules of every
+/// backendRef: a Service port that exists, in the route's namespace or allowed by a
+/// ReferenceGrant. A mirror that cannot be configured never fires (HTTPRequestMirrorFilter
+/// .backendRef: an invalid reference "must be dropped ... and not configure this backend"; the
+/// route reports `ResolvedRefs=False`): an unresolved reference, or an invalid share.
 pub(super) fn fires(
     m: &RequestMirror,
-    route_namespace: &str,
+    target: Option<&BackendState>,
     random: u64,
     index: u64,
 ) -> Option<Mirror> {
@@ -33,26 +33,22 @@ pub(super) fn fires(
     if super::random::nth(random, index) % PARTS >= share {
         return None;
     }
-    let r = &m.backend_ref;
-    if !(r.group.is_empty() && r.kind == "Service") || r.name.is_empty() {
-        return None;
-    }
-    let namespace = r.namespace.as_deref().unwrap_or(route_namespace);
-    if namespace != route_namespace {
-        return None;
-    }
-    let port = r
-        .port
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|p| *p != 0)?;
-    Some(Mirror {
-        backend: Backend {
-            namespace: namespace.to_owned(),
-            name: r.name.clone(),
+    match target? {
+        BackendState::Service {
+            namespace,
+            name,
             port,
-            app_protocol: None,
-        },
-    })
+            app_protocol,
+        } => Some(Mirror {
+            backend: Backend {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                port: *port,
+                app_protocol: app_protocol.clone(),
+            },
+        }),
+        BackendState::Invalid { .. } => None,
+    }
 }
 
 /// The share of requests mirrored, in millionths; `None` when invalid.

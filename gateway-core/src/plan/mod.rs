@@ -76,10 +76,12 @@
 //! # Other choices
 //! - Header edits may not name `content-length` or `transfer-encoding` (request smuggling),
 //!   and values may not hold control characters: such a filter answers 500.
-//! - Mirrors: see [`Mirror`]; each fires on its own splitmix64 draw from `random`. A mirror
-//!   that cannot be configured (not a core Service with a port, an invalid share, or another
-//!   namespace, whose ReferenceGrant this stage cannot check) is dropped, as the spec says of
-//!   invalid mirror references; it never fails the request.
+//! - Mirrors: see [`Mirror`]; each fires on its own splitmix64 draw from `random`. Mirror
+//!   backendRefs are resolved in attachment like every backendRef (a Service port that exists,
+//!   in the route's namespace or allowed by a ReferenceGrant). A mirror that cannot be
+//!   configured (an unresolved reference, reported as `ResolvedRefs=False`, or an invalid
+//!   share) is dropped, as the spec says of invalid mirror references; it never fails the
+//!   request.
 //! - Redirect statuses other than 301 and 302 answer 500; timeouts, retry codes or backoff
 //!   that do not parse answer 500 (the CRDs refuse them; we do not rely on it).
 //!
@@ -259,7 +261,7 @@ pub struct ForwardPlan<'r> {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mirror {
-    /// The Service port (its `app_protocol` is not known here and always `None`).
+    /// The Service port, as attachment resolved the mirror's backendRef.
     pub backend: Backend,
 }
 
@@ -461,7 +463,6 @@ fn forward<'r>(
         return authz::guard(decision, req, rule, Some(backend_index), redirect);
     }
 
-    let route_namespace = decision.route().map_or("", |r| r.namespace);
     // Only rules with a CORS filter look for the Origin header.
     let any_cors = rule
         .filters
@@ -477,6 +478,16 @@ fn forward<'r>(
     let mut response = HeaderEdits::default();
     let mut mirrors = Vec::new();
     let mut mirror_index = 0u64;
+    // The mirrors' backendRefs, resolved in attachment: the rule's, then the chosen
+    // backendRef's (after those of the backendRefs before it).
+    let holds_mirror = |f: &&HttpRouteFilter| f.request_mirror.is_some();
+    let own_mirrors = rule.filters.iter().filter(holds_mirror).count();
+    let earlier_mirrors = (rule.backend_filters.iter().take(backend_index))
+        .flat_map(|filters| filters.iter())
+        .filter(holds_mirror)
+        .count();
+    let mut mirror_targets = (rule.refs.mirrors.iter().take(own_mirrors))
+        .chain(rule.refs.mirrors.iter().skip(own_mirrors + earlier_mirrors));
     for f in rule.filters.iter().chain(backend_filters) {
         match &f.type_ {
             HttpFilterType::RequestHeaderModifier => {
@@ -501,7 +512,8 @@ fn forward<'r>(
                     .request_mirror
                     .as_ref()
                     .ok_or_else(|| invalid_filter("RequestMirror filter without settings"))?;
-                if let Some(mirror) = mirror::fires(m, route_namespace, random, mirror_index) {
+                let target = mirror_targets.next();
+                if let Some(mirror) = mirror::fires(m, target, random, mirror_index) {
                     mirrors.push(mirror);
                 }
                 mirror_index += 1;

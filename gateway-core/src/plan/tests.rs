@@ -898,8 +898,9 @@ fn mirrors_fire_independently() {
 }
 
 #[test]
-fn mirror_to_another_namespace_is_dropped() {
-    // Without the resolved ReferenceGrant state, a cross-namespace mirror is not configured.
+fn mirror_to_another_namespace_without_a_reference_grant_is_dropped() {
+    // HTTPRequestMirrorFilter.backendRef: an invalid reference "must be dropped" and the route
+    // reports ResolvedRefs=False (RefNotPermitted): consent is checked like any backendRef.
     let router = build(
         r#"  - backendRefs: [{name: v1, port: 8080}]
     filters:
@@ -910,6 +911,84 @@ fn mirror_to_another_namespace_is_dropped() {
         forward(plan_req(&router, "GET", "/", &[], 0))
             .mirrors
             .is_empty()
+    );
+}
+
+const MIRROR_GRANT: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: mirrors, namespace: other}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: infra}]
+  to: [{group: "", kind: Service}]
+"#;
+
+#[test]
+fn mirror_to_another_namespace_fires_when_a_reference_grant_allows_it() {
+    let route = route_yaml(
+        r#"  - backendRefs: [{name: v1, port: 8080}]
+    filters:
+    - {type: RequestMirror, requestMirror: {backendRef: {name: elsewhere, namespace: other, port: 8080}}}
+"#,
+    );
+    let router = router_with(&format!("{route}\n---\n{MIRROR_GRANT}"));
+    let f = forward(plan_req(&router, "GET", "/", &[], 0));
+    let mirrored: Vec<(&str, &str, u16)> = f
+        .mirrors
+        .iter()
+        .map(|m| {
+            (
+                m.backend.namespace.as_str(),
+                m.backend.name.as_str(),
+                m.backend.port,
+            )
+        })
+        .collect();
+    assert_eq!(mirrored, [("other", "elsewhere", 8080)]);
+}
+
+#[test]
+fn mirror_to_a_service_that_does_not_exist_is_dropped() {
+    let router = build(
+        r#"  - backendRefs: [{name: v1, port: 8080}]
+    filters:
+    - {type: RequestMirror, requestMirror: {backendRef: {name: missing, port: 8080}}}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: v2, port: 8080}}}
+"#,
+    );
+    let f = forward(plan_req(&router, "GET", "/", &[], 0));
+    let names: Vec<&str> = f.mirrors.iter().map(|m| m.backend.name.as_str()).collect();
+    assert_eq!(names, ["v2"]);
+}
+
+#[test]
+fn backend_ref_mirrors_use_the_references_of_the_chosen_backend_ref() {
+    // Mirrors are resolved per filter: the rule's own first, then each backendRef's in order;
+    // a request that draws the second backendRef gets the rule's mirror and that backendRef's.
+    let router = build(
+        r#"  - backendRefs:
+    - name: v1
+      port: 8080
+      filters: [{type: RequestMirror, requestMirror: {backendRef: {name: v2, port: 8080}}}]
+    - name: v2
+      port: 8080
+      filters: [{type: RequestMirror, requestMirror: {backendRef: {name: v3, port: 8080}}}]
+    filters:
+    - {type: RequestMirror, requestMirror: {backendRef: {name: v1, port: 8080}}}
+"#,
+    );
+    let first = forward(plan_req(&router, "GET", "/", &[], 0));
+    let last = forward(plan_req(&router, "GET", "/", &[], u64::MAX));
+    let names = |f: &ForwardPlan<'_>| -> Vec<String> {
+        f.mirrors.iter().map(|m| m.backend.name.clone()).collect()
+    };
+    assert_eq!(
+        (first.backend.name.as_str(), names(&first)),
+        ("v1", vec!["v1".into(), "v2".into()])
+    );
+    assert_eq!(
+        (last.backend.name.as_str(), names(&last)),
+        ("v2", vec!["v1".into(), "v3".into()])
     );
 }
 

@@ -421,13 +421,7 @@ impl<'c> RuleCompiler<'c> {
             WireRule::Grpc(r) => unsupported_extension(&r.filters),
             WireRule::L4(_) => None,
         };
-        let spec = rule_spec(
-            self.config,
-            state.kind,
-            // As attachment reads it (`ObjectMeta::namespace_or_default`).
-            state.id.namespace.as_deref().unwrap_or("default"),
-            rule,
-        );
+        let spec = rule_spec(state, ri, rule);
         router.rules.push(CompiledRule {
             route: route_id,
             index: u16::try_from(ri).unwrap_or(u16::MAX),

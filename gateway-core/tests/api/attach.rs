@@ -279,6 +279,49 @@ spec:
 }
 
 #[test]
+fn mirror_backend_refs_need_a_reference_grant_wherever_the_filter_sits() {
+    // HTTPRequestMirrorFilter.backendRef is resolved like a backendRef: a cross-namespace
+    // mirror, on the rule or on one of its backendRefs, needs a ReferenceGrant.
+    let other_svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: other}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec: {ports: [{port: 80}]}\n---\n";
+    let mirror =
+        "{type: RequestMirror, requestMirror: {backendRef: {name: s, namespace: other, port: 80}}}";
+    for rules in [
+        format!("  rules: [{{backendRefs: [{{name: a, port: 80}}], filters: [{mirror}]}}]"),
+        format!("  rules: [{{backendRefs: [{{name: a, port: 80, filters: [{mirror}]}}]}}]"),
+    ] {
+        let r = route("r", "default", "{name: gw}", &rules);
+        let c = with_routes(&format!("{other_svc}{r}"));
+        assert!(
+            has(
+                &route_conditions(&c, "r"),
+                "ResolvedRefs",
+                "False",
+                "RefNotPermitted"
+            ),
+            "{rules}"
+        );
+        let grant = "apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: g, namespace: other}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+  to: [{group: '', kind: Service}]
+---
+";
+        let c = with_routes(&format!("{other_svc}{grant}{r}"));
+        assert!(
+            has(
+                &route_conditions(&c, "r"),
+                "ResolvedRefs",
+                "True",
+                "ResolvedRefs"
+            ),
+            "{rules}"
+        );
+    }
+}
+
+#[test]
 fn reference_grant_for_another_kind_does_not_admit() {
     let other_svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: other}\nspec: {ports: [{port: 80}]}\n---\n";
     let grant = "apiVersion: gateway.networking.k8s.io/v1beta1

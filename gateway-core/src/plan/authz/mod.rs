@@ -345,7 +345,7 @@ pub(crate) fn guard<'r>(
         ServerError::InvalidFilter,
         Cow::Borrowed("ExternalAuth filter without settings"),
     ))?;
-    let backend = match rule.auth_backends.get(ordinal) {
+    let backend = match rule.refs.auth.get(ordinal) {
         Some(BackendState::Service {
             namespace,
             name,
