@@ -1,7 +1,5 @@
 //! Gateway API durations (GEP-2257).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
 use std::time::Duration;
 
 /// Parses a Gateway API duration such as `1h30m`, `500ms` or `0s`.
@@ -21,40 +19,6 @@ use std::time::Duration;
 /// assert_eq!(parse_duration("1d"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    let mut components = 0;
-    let mut millis: u64 = 0;
-    while i < bytes.len() {
-        components += 1;
-        if components > 4 {
-            return None;
-        }
-        let start = i;
-        let mut value: u64 = 0;
-        while let Some(d) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
-            if i - start == 5 {
-                return None;
-            }
-            value = value * 10 + u64::from(d - b'0');
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let unit_ms = match (bytes.get(i), bytes.get(i + 1)) {
-            (Some(b'h'), _) => 3_600_000,
-            (Some(b'm'), Some(b's')) => {
-                i += 1;
-                1
-            }
-            (Some(b'm'), _) => 60_000,
-            (Some(b's'), _) => 1_000,
-            _ => return None,
-        };
-        i += 1;
-        // At most 4 × 99,999 h: far below u64::MAX milliseconds.
-        millis = millis.saturating_add(value.saturating_mul(unit_ms));
-    }
-    (components > 0).then(|| Duration::from_millis(millis))
+    // The same parser validation uses: a duration is valid exactly when it parses here.
+    crate::api::validate::parse_duration_ms(text).map(Duration::from_millis)
 }

@@ -10,7 +10,10 @@ use super::index::{Candidate, HostIndex, KnownHost, KnownNames, PathIndex};
 use super::matcher::{HeaderPredicate, Predicates, QueryPredicate, StringMatch};
 use super::precedence::RankKey;
 use super::{CompiledListener, CompiledRule, PortTable, RouteMeta, Router, WeightedBackend};
-use crate::api::{GrpcRouteRule, PathMatchType, Resource, StringMatchType, compile_regex};
+use crate::api::{
+    GrpcRouteMatch, GrpcRouteRule, HttpHeaderMatch, PathMatchType, Resource, StringMatchType,
+    compile_regex,
+};
 use crate::attach::{
     Backend, BackendState, Config, Protocol, RuleFilters, RuleSpec, WireRule, host_matches,
     rule_spec, unsupported_extension,
@@ -115,16 +118,7 @@ pub(super) fn compile(
                         for (mi, m) in rule.matches.iter().enumerate() {
                             let predicates = Predicates {
                                 method: m.method.as_ref().map(|m| m.as_str().into()),
-                                headers: m
-                                    .headers
-                                    .iter()
-                                    .filter_map(|h| {
-                                        Some(HeaderPredicate {
-                                            name: h.name.to_ascii_lowercase().into(),
-                                            value: string_match(&h.type_, &h.value)?,
-                                        })
-                                    })
-                                    .collect(),
+                                headers: header_predicates(&m.headers),
                                 query: m
                                     .query_params
                                     .iter()
@@ -136,25 +130,8 @@ pub(super) fn compile(
                                     })
                                     .collect(),
                             };
-                            let rank = RankKey {
-                                specificity: Reverse(0),
-                                method: Reverse(predicates.method.is_some()),
-                                headers: Reverse(
-                                    u16::try_from(predicates.headers.len()).unwrap_or(u16::MAX),
-                                ),
-                                query: Reverse(
-                                    u16::try_from(predicates.query.len()).unwrap_or(u16::MAX),
-                                ),
-                                route_order: order,
-                                rule: u16::try_from(ri).unwrap_or(u16::MAX),
-                                match_index: u16::try_from(mi).unwrap_or(u16::MAX),
-                            };
-                            let candidate = Candidate {
-                                rule: rule_id,
-                                match_index: rank.match_index,
-                                predicates: push_predicates(&mut router, predicates),
-                                rank,
-                            };
+                            let rank = rank_key(0, &predicates, order, ri, mi);
+                            let candidate = candidate(&mut router, rule_id, rank, predicates);
                             let path = m.path.clone().unwrap_or_default();
                             insert(
                                 &mut listener.http,
@@ -167,14 +144,16 @@ pub(super) fn compile(
                     }
                 }
                 Resource::GrpcRoute(r) => {
-                    let rules: Vec<(usize, GrpcRouteRule)> =
-                        r.spec.rules.iter().cloned().enumerate().collect();
-                    let rules = if rules.is_empty() {
-                        vec![(0, GrpcRouteRule::default())]
+                    // GRPCRoute: no rules means one rule matching every request, and a rule
+                    // without matches matches every method.
+                    let any_rule = [GrpcRouteRule::default()];
+                    let rules = if r.spec.rules.is_empty() {
+                        &any_rule[..]
                     } else {
-                        rules
+                        &r.spec.rules[..]
                     };
-                    for (ri, rule) in rules {
+                    let any_match = [GrpcRouteMatch::default()];
+                    for (ri, rule) in rules.iter().enumerate() {
                         if state.dropped.get(ri).is_some_and(Option::is_some) {
                             continue;
                         }
@@ -184,45 +163,24 @@ pub(super) fn compile(
                             attached.route,
                             route_id,
                             ri,
-                            WireRule::Grpc(&rule),
+                            WireRule::Grpc(rule),
                         );
                         let matches = if rule.matches.is_empty() {
-                            vec![crate::api::GrpcRouteMatch::default()]
+                            &any_match[..]
                         } else {
-                            rule.matches.clone()
+                            &rule.matches[..]
                         };
                         for (mi, m) in matches.iter().enumerate() {
-                            let headers: Vec<HeaderPredicate> = m
-                                .headers
-                                .iter()
-                                .filter_map(|h| {
-                                    Some(HeaderPredicate {
-                                        name: h.name.to_ascii_lowercase().into(),
-                                        value: string_match(&h.type_, &h.value)?,
-                                    })
-                                })
-                                .collect();
                             let (path_type, path_value, specificity) = grpc_path(m.method.as_ref());
-                            let rank = RankKey {
-                                specificity: Reverse(specificity),
-                                method: Reverse(false),
-                                headers: Reverse(u16::try_from(headers.len()).unwrap_or(u16::MAX)),
-                                query: Reverse(0),
-                                route_order: order,
-                                rule: u16::try_from(ri).unwrap_or(u16::MAX),
-                                match_index: u16::try_from(mi).unwrap_or(u16::MAX),
-                            };
                             let predicates = Predicates {
                                 method: Some("POST".into()),
-                                headers,
+                                headers: header_predicates(&m.headers),
                                 query: Vec::new(),
                             };
-                            let candidate = Candidate {
-                                rule: rule_id,
-                                match_index: rank.match_index,
-                                predicates: push_predicates(&mut router, predicates),
-                                rank,
-                            };
+                            // gRPC requests are all POSTs: the method does not rank.
+                            let mut rank = rank_key(specificity, &predicates, order, ri, mi);
+                            rank.method = Reverse(false);
+                            let candidate = candidate(&mut router, rule_id, rank, predicates);
                             insert(
                                 &mut listener.grpc,
                                 &attached.hostnames,
@@ -243,15 +201,7 @@ pub(super) fn compile(
                             ri,
                             WireRule::L4(rule),
                         );
-                        let rank = RankKey {
-                            specificity: Reverse(0),
-                            method: Reverse(false),
-                            headers: Reverse(0),
-                            query: Reverse(0),
-                            route_order: order,
-                            rule: u16::try_from(ri).unwrap_or(u16::MAX),
-                            match_index: 0,
-                        };
+                        let rank = rank_key(0, &Predicates::default(), order, ri, 0);
                         listener.l4.push((
                             attached
                                 .hostnames
@@ -556,6 +506,43 @@ fn debug_hash<T: ?Sized + fmt::Debug>(value: &T) -> u64 {
     // Writing to a hasher cannot fail.
     let _ = write!(h, "{value:?}");
     h.0.finish()
+}
+
+/// The precedence key of match `mi` of rule `ri` (see `precedence.rs`).
+fn rank_key(specificity: u32, p: &Predicates, route_order: u32, ri: usize, mi: usize) -> RankKey {
+    let count = |n: usize| Reverse(u16::try_from(n).unwrap_or(u16::MAX));
+    RankKey {
+        specificity: Reverse(specificity),
+        method: Reverse(p.method.is_some()),
+        headers: count(p.headers.len()),
+        query: count(p.query.len()),
+        route_order,
+        rule: u16::try_from(ri).unwrap_or(u16::MAX),
+        match_index: u16::try_from(mi).unwrap_or(u16::MAX),
+    }
+}
+
+/// A candidate of rule `rule`, its predicates stored in the router.
+fn candidate(router: &mut Router, rule: u32, rank: RankKey, predicates: Predicates) -> Candidate {
+    Candidate {
+        rule,
+        match_index: rank.match_index,
+        predicates: push_predicates(router, predicates),
+        rank,
+    }
+}
+
+/// The header predicates of a match: names lower-cased, values compiled.
+fn header_predicates(headers: &[HttpHeaderMatch]) -> Vec<HeaderPredicate> {
+    headers
+        .iter()
+        .filter_map(|h| {
+            Some(HeaderPredicate {
+                name: h.name.to_ascii_lowercase().into(),
+                value: string_match(&h.type_, &h.value)?,
+            })
+        })
+        .collect()
 }
 
 fn push_predicates(router: &mut Router, p: Predicates) -> Option<u32> {

@@ -28,6 +28,7 @@ mod policy;
 pub(crate) mod regex;
 
 pub use self::regex::compile_regex;
+pub(crate) use names::parse_duration_ms;
 mod route;
 
 use super::{Diagnostic, Object, Resource, ResourceId, Snapshot};

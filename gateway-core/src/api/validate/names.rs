@@ -237,7 +237,7 @@ pub(super) fn is_label_value(s: &str) -> bool {
 
 /// Parses a Gateway API Duration (`^([0-9]{1,5}(h|m|s|ms)){1,4}$`, GEP-2257) into
 /// milliseconds; `None` when it does not match the pattern.
-pub(super) fn parse_duration_ms(s: &str) -> Option<u64> {
+pub(crate) fn parse_duration_ms(s: &str) -> Option<u64> {
     let bytes = s.as_bytes();
     let mut i = 0;
     let mut groups = 0;
