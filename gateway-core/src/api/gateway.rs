@@ -223,6 +223,20 @@ pub struct GatewayTlsConfig {
     pub frontend: Option<FrontendTlsConfig>,
 }
 
+impl Gateway {
+    /// `spec.tls.backend.clientCertificateRef`: the certificate the Gateway presents to
+    /// backends, if it names one.
+    pub fn backend_client_certificate_ref(&self) -> Option<&SecretObjectReference> {
+        self.spec
+            .tls
+            .as_ref()?
+            .backend
+            .as_ref()?
+            .client_certificate_ref
+            .as_ref()
+    }
+}
+
 /// `Gateway.spec.tls.backend`.
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -447,6 +447,18 @@ impl Snapshot {
         self.objects.iter().map(|o| &o.resource)
     }
 
+    /// The Gateway `namespace/name` (a Gateway without a namespace is in `default`).
+    pub fn gateway(&self, namespace: &str, name: &str) -> Option<&Gateway> {
+        self.resources().find_map(|r| match r {
+            Resource::Gateway(g)
+                if g.metadata.name == name && g.metadata.namespace_or_default() == namespace =>
+            {
+                Some(g)
+            }
+            _ => None,
+        })
+    }
+
     /// The snapshot as a Kubernetes `List` in JSON; loading it again gives an equal snapshot
     /// (document indexes aside).
     pub fn to_json(&self) -> String {

@@ -349,14 +349,7 @@ fn backend_client_certificate(
     gw: &Gateway,
     grants: &Grants<'_>,
 ) -> Option<(&'static str, String)> {
-    let r = gw
-        .spec
-        .tls
-        .as_ref()?
-        .backend
-        .as_ref()?
-        .client_certificate_ref
-        .as_ref()?;
+    let r = gw.backend_client_certificate_ref()?;
     let ref_ns = r.namespace.as_deref().unwrap_or(ns);
     if !(r.group.is_empty() && r.kind == "Secret") {
         return Some((

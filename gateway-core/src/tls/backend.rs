@@ -379,22 +379,9 @@ fn gateway_client_certificate(
     namespace: &str,
     name: &str,
 ) -> Option<ClientCertificate> {
-    let gateway = snapshot.resources().find_map(|r| match r {
-        Resource::Gateway(g)
-            if g.metadata.name == name && g.metadata.namespace_or_default() == namespace =>
-        {
-            Some(g)
-        }
-        _ => None,
-    })?;
-    let reference = gateway
-        .spec
-        .tls
-        .as_ref()?
-        .backend
-        .as_ref()?
-        .client_certificate_ref
-        .as_ref()?;
+    let reference = snapshot
+        .gateway(namespace, name)?
+        .backend_client_certificate_ref()?;
     if !(reference.group.is_empty() && reference.kind == "Secret") {
         return Some(ClientCertificate::Invalid(format!(
             "clientCertificateRef kind {:?} of group {:?} is not supported",

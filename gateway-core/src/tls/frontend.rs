@@ -2,8 +2,8 @@
 //! client-certificate validation (Gateway `spec.tls.frontend`, GEP-91).
 
 use crate::api::{
-    FrontendTlsValidation, FrontendValidationMode, GATEWAY_GROUP, Gateway, Listener, Resource,
-    TlsModeType, X_GATEWAY_GROUP,
+    FrontendTlsValidation, FrontendValidationMode, GATEWAY_GROUP, Gateway, Listener, TlsModeType,
+    X_GATEWAY_GROUP,
 };
 use crate::attach::{Config, Protocol, host_matches};
 
@@ -150,14 +150,7 @@ impl FrontendTls {
             g.id.namespace.as_deref().unwrap_or("default") == namespace && g.id.name == name
         })?;
         let snapshot = config.snapshot();
-        let gateway = snapshot.resources().find_map(|r| match r {
-            Resource::Gateway(g)
-                if g.metadata.name == name && g.metadata.namespace_or_default() == namespace =>
-            {
-                Some(g)
-            }
-            _ => None,
-        })?;
+        let gateway = snapshot.gateway(namespace, name)?;
         let mut ports: Vec<PortTls> = Vec::new();
         // The merged list: the Gateway's listeners, then its XListenerSets'.
         for listener in &state.listeners {
