@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::attach::Backend;
 use crate::filter::HeaderEdits;
 use crate::outcome::{BadRequest, Outcome, ServerError};
+
+/// The outcome of a request line that is not a valid request.
+const MALFORMED: Outcome = Outcome::BadRequest(BadRequest::MalformedRequest);
 use crate::plan::Plan;
 use crate::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
@@ -141,8 +144,8 @@ pub struct JsonDecision {
     pub outcome: String,
     /// Why the proxy answers itself, for `not_found`, `bad_request`, `server_error` and
     /// `auth_denied` (see [`crate::outcome`]: `no_rule`, `invalid_host`, `invalid_backend`,
-    /// `auth_failed`, ...); null for the other outcomes and for a request line that is not
-    /// valid JSON.
+    /// `auth_failed`, ...; `malformed_request` for a request line that is not a valid
+    /// request); null for the other outcomes.
     pub cause: Option<String>,
     /// The status the proxy answers with when it answers itself.
     pub status: Option<u16>,
@@ -181,20 +184,10 @@ pub struct JsonDecision {
 impl JsonDecision {
     /// A decision of `outcome` with the status the outcome fixes and a reason.
     fn of(outcome: Outcome, reason: String) -> Self {
-        let mut d = Self::malformed(reason);
-        d.set_outcome(outcome);
-        d.status = outcome.status();
-        d
-    }
-
-    /// The decision for a request line that is not a valid request.
-    fn malformed(reason: String) -> Self {
         Self {
-            outcome: Outcome::BadRequest(BadRequest::InvalidTarget)
-                .as_str()
-                .to_owned(),
-            cause: None,
-            status: Some(400),
+            outcome: outcome.as_str().to_owned(),
+            cause: outcome.cause_str().map(str::to_owned),
+            status: outcome.status(),
             listener: None,
             route: None,
             rule: None,
@@ -232,14 +225,17 @@ impl JsonDecision {
 /// ```
 pub fn route_json(router: &Router, line: &[u8]) -> String {
     let decision = if line.len() > MAX_REQUEST_JSON {
-        JsonDecision::malformed(format!(
-            "request JSON is {} bytes, more than {MAX_REQUEST_JSON}",
-            line.len()
-        ))
+        JsonDecision::of(
+            MALFORMED,
+            format!(
+                "request JSON is {} bytes, more than {MAX_REQUEST_JSON}",
+                line.len()
+            ),
+        )
     } else {
         match serde_json::from_slice::<JsonRequest>(line) {
             Ok(req) => decide(router, &req),
-            Err(e) => JsonDecision::malformed(format!("invalid request JSON: {e}")),
+            Err(e) => JsonDecision::of(MALFORMED, format!("invalid request JSON: {e}")),
         }
     };
     serde_json::to_string(&decision)
