@@ -13,8 +13,7 @@
 
 use gateway_core::plan::Plan;
 use gateway_core::plan::authz::{
-    AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse, BodyLimit, grpc,
-    proto,
+    AuthCheck, AuthOptions, AuthProtocol, AuthRequest, AuthResponse, BodyLimit, grpc, proto,
 };
 
 use crate::decision::{Decision, decision, gw_backend, gw_decision, gw_header};
@@ -253,8 +252,7 @@ pub unsafe extern "C" fn gw_decision_auth_body(
         };
         let options = AuthOptions::default().with_body_limit(limit);
         let plan = check.clone().with_body(body, &options);
-        let mut next = Decision::new(plan, &d.routed(), router);
-        next.mark_denied();
+        let next = Decision::new(plan, &d.routed(), router);
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { ffi::write_out(next_out, ffi::to_boxed_mut_ptr::<gw_decision>(next)) };
         gw_result::Ok
@@ -305,14 +303,9 @@ pub unsafe extern "C" fn gw_decision_authorize(
             s => s,
         };
         let options = AuthOptions::default().with_failure_status(failure);
-        let (plan, denied) = match check.clone().judge(answer, &options) {
-            AuthOutcome::Allowed(plan) => (plan, false),
-            other => (other.into_plan(), true),
-        };
-        let mut next = Decision::new(plan, &d.routed(), router);
-        if denied {
-            next.mark_denied();
-        }
+        // A denial or a failure is the core's `Denied(ByAuthService | AuthFailed)` response.
+        let plan = check.clone().judge(answer, &options).into_plan();
+        let next = Decision::new(plan, &d.routed(), router);
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { ffi::write_out(next_out, ffi::to_boxed_mut_ptr::<gw_decision>(next)) };
         gw_result::Ok

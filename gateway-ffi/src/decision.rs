@@ -564,13 +564,6 @@ impl Decision {
         }
     }
 
-    /// Marks a local response as a refusal on the auth path (`GW_OUTCOME_DENIED`).
-    pub(crate) fn mark_denied(&mut self) {
-        if self.local().is_some() {
-            self.outcome = gw_outcome::Denied;
-        }
-    }
-
     /// What routing found, read back (for the decision that follows an auth answer).
     pub(crate) fn routed(&self) -> Routed<'_> {
         let bytes = self.text.as_bytes();
