@@ -12,6 +12,7 @@ use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{RouteId, Router, RuleId};
 
+use crate::cause::gw_cause;
 use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
 use crate::router::gw_router;
 use crate::{gw_result, gw_slice};
@@ -55,7 +56,8 @@ pub struct gw_request {
     pub random: u64,
 }
 
-/// What the proxy must do with the request.
+/// What the proxy must do with the request; `gw_decision_cause` says why when the proxy answers
+/// itself.
 #[repr(u32)]
 #[allow(clippy::exhaustive_enums)] // a C enum: new outcomes get new numbers
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -214,7 +216,8 @@ pub struct gw_decision {
 /// value keeps alive (an immutable `Router` behind an `Arc` never moves).
 #[derive(Debug)]
 pub struct Decision {
-    outcome: gw_outcome,
+    /// What to do and why, in the core's vocabulary (`gw_outcome` and `gw_cause` map it).
+    outcome: Outcome,
     status: u16,
     listener: Option<&'static str>,
     route: Option<RouteId<'static>>,
@@ -306,11 +309,12 @@ const STACK_HEADERS: usize = 32;
 /// `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a
 /// BackendTLSPolicy targets carries its settings (`gw_decision_backend_tls`): connect with TLS
 /// and accept the backend's chain only when `gw_decision_verify_backend_chain` says so. Fails
-/// closed (`GW_OUTCOME_SERVER_ERROR`, 500) when the Gateway's backend client certificate is
-/// unusable (the reason starts with "the backend TLS settings cannot be used").
+/// closed (`GW_OUTCOME_SERVER_ERROR`, 500, cause `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`) when the
+/// Gateway's backend client certificate is unusable.
 ///
 /// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
-/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.
+/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
+/// why the proxy answers itself: switch on it rather than on the reason text.
 ///
 /// # Errors
 /// `GW_RESULT_NULL_PARAMETER` for a NULL router, request or `decision_out`, or a slice with a
@@ -449,11 +453,12 @@ unsafe fn optional<'a>(s: gw_slice) -> Option<Option<&'a [u8]>> {
     unsafe { ffi::try_bytes(s) }.map(Some)
 }
 
-/// The start of the reason of the 500 answered when backend TLS settings cannot be carried
-/// out through this ABI: chiefly a Gateway backend client certificate
+/// The start of the reason (for logs) of the 500 answered when backend TLS settings cannot be
+/// carried out through this ABI: chiefly a Gateway backend client certificate
 /// (`tls.backend.clientCertificateRef`) that cannot be used, since connections that would
-/// present it must not be made (core's `BackendTls::client_config` refuses it too).
-pub const BACKEND_TLS_UNUSABLE: &str = "the backend TLS settings cannot be used";
+/// present it must not be made (core's `BackendTls::client_config` refuses it too). Programs
+/// read the cause instead: `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`.
+pub(crate) const BACKEND_TLS_UNUSABLE: &str = "the backend TLS settings cannot be used";
 
 /// Plans that must not be carried out answer 500 instead: a forward whose backend TLS
 /// settings are unusable or not expressible here ([`crate::backend_tls`]). Everything else,
@@ -493,7 +498,7 @@ impl gw_outcome {
 impl Decision {
     fn bad_request(reason: String) -> Self {
         Self {
-            outcome: gw_outcome::BadRequest,
+            outcome: Outcome::BadRequest(BadRequest::MalformedRequest),
             status: 400,
             listener: None,
             route: None,
@@ -517,15 +522,16 @@ impl Decision {
     pub(crate) fn new(plan: Plan<'static>, routed: &Routed<'_>, router: Arc<Router>) -> Self {
         let mut plan = fail_closed(plan);
         let (outcome, status) = match &mut plan {
-            Plan::Forward(_) => (gw_outcome::Forward, 0),
+            Plan::Forward(_) => (Outcome::Forward, 0),
             Plan::Respond(local) => {
                 if local.reason.is_empty() {
                     routed.reason.clone_into(&mut local.reason);
                 }
-                (gw_outcome::of(local.outcome), local.status)
+                (local.outcome, local.status)
             }
-            Plan::Authorize(_) => (gw_outcome::Authorize, 0),
-            _ => (gw_outcome::ServerError, 500),
+            Plan::Authorize(_) => (Outcome::Authorize, 0),
+            // A plan a later core adds, which no accessor can describe: fail closed.
+            _ => (Outcome::ServerError(ServerError::Proxy), 500),
         };
         let path = match &plan {
             Plan::Forward(f) => Some(f.request.path.as_deref().unwrap_or(routed.canonical)),
@@ -587,7 +593,12 @@ impl Decision {
 
     /// What to do.
     pub fn outcome(&self) -> gw_outcome {
-        self.outcome
+        gw_outcome::of(self.outcome)
+    }
+
+    /// Why, when the proxy answers itself.
+    pub fn cause(&self) -> gw_cause {
+        gw_cause::of(self.outcome)
     }
 
     pub(crate) fn forward(&self) -> Option<&gateway_core::plan::ForwardPlan<'static>> {
@@ -622,7 +633,23 @@ pub(crate) use decision;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_decision_outcome(decision: *const gw_decision) -> gw_outcome {
     ffi_boundary!(gw_outcome::ServerError, {
-        decision!(decision, gw_outcome::ServerError).outcome
+        decision!(decision, gw_outcome::ServerError).outcome()
+    })
+}
+
+/// Why the proxy answers the client itself: a `GW_CAUSE_*` value of the block of the outcome
+/// (1xx for `GW_OUTCOME_NOT_FOUND`, 2xx `_BAD_REQUEST`, 3xx `_SERVER_ERROR`, 4xx `_DENIED`), or
+/// `GW_CAUSE_NONE` for the outcomes without a cause (forward, redirect, respond, misdirected,
+/// authorize). `GW_CAUSE_PROXY` for a NULL decision, which pairs with the fail-closed
+/// `GW_OUTCOME_SERVER_ERROR` and 500 of the other accessors. Switch on it for metrics, logs or
+/// error pages: unlike `gw_decision_reason`, whose text may change, the numbers are stable.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_cause(decision: *const gw_decision) -> gw_cause {
+    ffi_boundary!(gw_cause::Proxy, {
+        decision!(decision, gw_cause::Proxy).cause()
     })
 }
 
@@ -636,7 +663,8 @@ pub unsafe extern "C" fn gw_decision_status(decision: *const gw_decision) -> u16
     ffi_boundary!(500, { decision!(decision, 500).status })
 }
 
-/// Why, for every outcome but `GW_OUTCOME_FORWARD` (for logs; never send it to clients).
+/// Why, for every outcome but `GW_OUTCOME_FORWARD`: text for people (logs; never send it to
+/// clients), which may change in any release. Programs switch on `gw_decision_cause` instead.
 ///
 /// # Safety
 /// `decision` is NULL or a live `gw_decision`.
