@@ -450,7 +450,8 @@ typedef struct gw_config gw_config;
 typedef struct gw_config_options gw_config_options;
 
 // The answer for one request: an immutable handle read with the `gw_decision_*` accessors,
-// which never allocate. It keeps its router alive; it does not borrow the request. Free with
+// which never allocate. It keeps its router alive (and, for a decision that answers an auth
+// check, the decision it answers); it does not borrow the request. Free with
 // `gw_decision_free`.
 typedef struct gw_decision gw_decision;
 
@@ -709,7 +710,7 @@ bool gw_decision_auth_header(const struct gw_decision *decision,
 // the first `max_body` bytes instead; Gateway API v1.4 says both "must be rejected with a 4xx"
 // and "must be truncated"). Passing more than `max_body` + 1 bytes is never needed. Without
 // `forward_body` the new decision is the same check. The original decision stays valid and
-// must still be freed.
+// must still be freed, in any order (the new decision holds its own reference to it).
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` unless the outcome is
@@ -735,7 +736,8 @@ gw_result gw_decision_auth_body(const struct gw_decision *decision,
 // - unreachable, timed out, malformed, or of the other protocol: `GW_OUTCOME_DENIED` with
 //   `failure_status` (403 by default), never forwarded.
 //
-// The original decision stays valid and must still be freed.
+// The original decision stays valid and must still be freed, in any order (the new decision
+// holds its own reference to it).
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER` for a NULL argument or a slice with a NULL pointer and a
@@ -928,8 +930,8 @@ void gw_buffer_free(struct gw_buffer *buffer);
 // Routes one request: listener by port and host (or SNI), route and rule by the Gateway API
 // precedence, then the rule's filters (redirects, rewrites, header edits, mirrors, weighted
 // backend choice with `request->random`). Cost: as `Router::route` plus `filter::plan`, plus
-// one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
-// allocation for up to 32 headers.
+// two allocations for the handle (three when the forwarded path and host exceed 200 bytes);
+// no allocation for up to 32 headers.
 //
 // A rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`: make the check, then
 // `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a

@@ -590,6 +590,39 @@ fn external_auth_arguments_are_checked() {
     }
 }
 
+#[test]
+fn decisions_after_an_auth_check_outlive_the_router_and_the_check() {
+    let router = typed_router();
+    let d = route_typed(router, "POST", "/grpc/a", &[("content-length", "3")]);
+    let mut with_body = null_mut();
+    // SAFETY: live handles; each is freed once, parents before the decisions made from them.
+    unsafe {
+        gw_router_free(router);
+        assert_eq!(
+            gw_decision_auth_body(d, b"abc".as_ptr(), 3, false, &mut with_body),
+            gw_result::Ok
+        );
+        gw_decision_free(d);
+        let mut ok = answer(gw_auth_answer::Grpc);
+        ok.message = gw_slice::from_bytes(GRPC_ALLOW);
+        let next = authorize(with_body, &ok);
+        gw_decision_free(with_body);
+        // The route, rule, backend and canonical request all come through the freed handles.
+        assert_eq!(gw_decision_outcome(next), gw_outcome::Forward);
+        assert_eq!(gw_decision_cause(next), gw_cause::None);
+        assert_eq!(text(gw_decision_path(next)), "/grpc/a");
+        assert_eq!(text(gw_decision_host(next)), "app.example.com");
+        assert_eq!(text(gw_decision_listener(next)), "http");
+        let mut m = std::mem::MaybeUninit::<gw_route_match>::uninit();
+        assert!(gw_decision_route(next, m.as_mut_ptr()));
+        assert_eq!(m.assume_init().kind, gw_route_kind::Http);
+        let mut b = std::mem::MaybeUninit::<gw_backend>::uninit();
+        assert!(gw_decision_backend(next, b.as_mut_ptr()));
+        assert_eq!(text(b.assume_init().name), "app");
+        gw_decision_free(next);
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -242,10 +242,18 @@ static void grpc_auth(const gw_router *router) {
     answer.message = slice("\x7f garbage");
     next = authorize(d, &answer);
     CHECK(gw_decision_outcome(next) == GW_OUTCOME_DENIED && gw_decision_status(next) == 403);
+    CHECK(gw_decision_cause(next) == GW_CAUSE_AUTH_FAILED);
     gw_decision_free(next);
 
+    /* Decisions may be freed in any order: the answer's decision outlives its checks. */
+    answer.message = bytes(ok, sizeof ok);
+    next = authorize(with_body, &answer);
     gw_decision_free(with_body);
     gw_decision_free(d);
+    CHECK(gw_decision_outcome(next) == GW_OUTCOME_FORWARD);
+    CHECK(eq(gw_decision_path(next), "/grpc/a"));
+    CHECK(has_request_edit(next, GW_HEADER_OP_SET, "x-auth-user", "bob"));
+    gw_decision_free(next);
 }
 
 static gw_result verify(const gw_decision *d, const unsigned char *der, size_t len,
