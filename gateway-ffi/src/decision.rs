@@ -226,6 +226,16 @@ pub(crate) enum Source {
     Check(Arc<Decision>),
 }
 
+impl Source {
+    /// The router every borrow points into, directly or through the decision asked.
+    fn router(&self) -> &Router {
+        match self {
+            Self::Router(router) => router,
+            Self::Check(parent) => parent.borrow_owner().router(),
+        }
+    }
+}
+
 self_cell::self_cell!(
     /// The Rust side of [`gw_decision`]: its [`Source`] and the [`Parts`] that borrow from it,
     /// in one allocation (`self_cell` ties the borrows to the owner without `unsafe` here).
@@ -421,10 +431,7 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
         .sni(sni.filter(|s| !s.is_empty()))
         .authority(authority);
     Some(Decision::new(Source::Router(router), |source| {
-        let Source::Router(router) = source else {
-            return Parts::unroutable();
-        };
-        let d = router.route(&view);
+        let d = source.router().route(&view);
         let routed = Routed {
             listener: d.listener(),
             route: d.route(),
