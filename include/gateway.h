@@ -18,6 +18,9 @@
  *   the handle they come from.
  * - No call unwinds or aborts on bad input: a panic inside the library is caught and returned as
  *   GW_RESULT_PANIC (or NULL / false / 0 where no gw_result is returned).
+ * - gw_decision_outcome says what to do; when the proxy answers itself, gw_decision_cause says
+ *   why (GW_CAUSE_*: 1xx not found, 2xx bad request, 3xx server error, 4xx denied). Switch on
+ *   the cause; gw_decision_reason is text for logs and may change in any release.
  * - A gw_router is immutable and thread-safe: route with it from any number of threads at once.
  *   To reconfigure while others route, build a new router and publish it; each reader takes its
  *   own reference with gw_router_clone (under the lock or RCU/epoch scheme that protects the
@@ -32,7 +35,8 @@
  * BackendTLSPolicy targets has gw_decision_backend_tls settings; accept the backend's chain only
  * when gw_decision_verify_backend_chain returns GW_RESULT_OK. Not in the typed ABI yet:
  * frontend client certificates (Gateway tls.frontend validation). Forwards whose
- * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500.
+ * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500,
+ * GW_CAUSE_BACKEND_TLS_UNVERIFIABLE.
  */
 
 #ifndef GATEWAY_H
@@ -204,7 +208,8 @@ typedef uint32_t gw_private_key_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What the proxy must do with the request.
+// What the proxy must do with the request; `gw_decision_cause` says why when the proxy answers
+// itself.
 enum gw_outcome
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -240,6 +245,95 @@ enum gw_outcome
 typedef enum gw_outcome gw_outcome;
 #else
 typedef uint32_t gw_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the proxy answers the client itself (`gw_decision_cause`): one value per cause of
+// gateway-core's outcome vocabulary, with the core's numbers. Numbers are grouped by outcome:
+// 1xx with `GW_OUTCOME_NOT_FOUND`, 2xx with `GW_OUTCOME_BAD_REQUEST`, 3xx with
+// `GW_OUTCOME_SERVER_ERROR`, 4xx with `GW_OUTCOME_DENIED`; `GW_CAUSE_NONE` for the outcomes
+// that have no cause. A number is never reused for another cause.
+//
+// Switch on the cause to tell cases apart (metrics, logs, a custom error page); never match
+// the text of `gw_decision_reason`, which is for people and may change in any release.
+enum gw_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No cause: `GW_OUTCOME_FORWARD`, `_REDIRECT`, `_RESPOND`, `_MISDIRECTED`, `_AUTHORIZE`.
+  GW_CAUSE_NONE = 0,
+  // Not found: no HTTP or HTTPS listener serves the connection's port.
+  GW_CAUSE_NO_LISTENER_ON_PORT = 101,
+  // Not found: no listener of the port matches the Host.
+  GW_CAUSE_NO_LISTENER_FOR_HOST = 102,
+  // Not found: no listener of the port matches the TLS server name.
+  GW_CAUSE_NO_LISTENER_FOR_SNI = 103,
+  // Not found: the listener has no rule whose matches all hold.
+  GW_CAUSE_NO_RULE = 104,
+  // Bad request (431): more header fields than the limit.
+  GW_CAUSE_TOO_MANY_HEADER_FIELDS = 201,
+  // Bad request (431): a header section larger than the limit.
+  GW_CAUSE_HEADER_SECTION_TOO_LARGE = 202,
+  // Bad request (414): a request-target longer than the limit.
+  GW_CAUSE_TARGET_TOO_LONG = 203,
+  // Bad request: a target or path that cannot be canonicalized (bytes, escapes, fragments,
+  // encoded slashes, backslashes, path-parameter dot segments).
+  GW_CAUSE_INVALID_TARGET = 204,
+  // Bad request: an authority-form or asterisk-form target on a routed request.
+  GW_CAUSE_UNSUPPORTED_TARGET_FORM = 205,
+  // Bad request: no Host, two Hosts, an `:authority` that disagrees with Host, or a
+  // malformed host.
+  GW_CAUSE_INVALID_HOST = 206,
+  // Bad request: more query pairs than the limit.
+  GW_CAUSE_TOO_MANY_QUERY_PAIRS = 207,
+  // Bad request: a header the external auth check must carry cannot be sent as it is.
+  GW_CAUSE_INVALID_HEADER_VALUE = 208,
+  // Bad request: a path that could climb out of the auth check's path prefix.
+  GW_CAUSE_UNSAFE_AUTH_PATH = 209,
+  // Bad request: a method, scheme, `:authority` or TLS server name that is not UTF-8.
+  GW_CAUSE_MALFORMED_REQUEST = 210,
+  // Server error: the rule has no backendRefs.
+  GW_CAUSE_NO_BACKEND_REFS = 301,
+  // Server error: the request drew an invalid backendRef's share, or every weight is zero.
+  GW_CAUSE_INVALID_BACKEND = 302,
+  // Server error: a filter the library does not apply (an ExtensionRef, a filter type the
+  // route kind does not allow).
+  GW_CAUSE_UNSUPPORTED_FILTER = 303,
+  // Server error: a filter that cannot be applied as written.
+  GW_CAUSE_INVALID_FILTER = 304,
+  // Server error: the rule's timeouts or retry policy do not parse.
+  GW_CAUSE_INVALID_RULE_SETTINGS = 305,
+  // Server error: the backend's TLS settings cannot be carried out (a BackendTLSPolicy
+  // whose CA references are unusable, or an unusable Gateway backend client certificate):
+  // the forward is refused rather than made without them.
+  GW_CAUSE_BACKEND_TLS_UNVERIFIABLE = 306,
+  // Server error: the ExternalAuth filter's backendRef does not resolve.
+  GW_CAUSE_AUTH_BACKEND_UNRESOLVED = 307,
+  // Server error: more than one ExternalAuth filter applies to the request.
+  GW_CAUSE_CONFLICTING_AUTH_FILTERS = 308,
+  // Server error: the matched rule is not an HTTP rule (a TLS, TCP or UDP rule).
+  GW_CAUSE_NOT_AN_HTTP_RULE = 309,
+  // Server error: the proxy could not carry out the decision. The library gives it only for
+  // a NULL decision (`gw_decision_cause(NULL)`) and for a decision this ABI cannot describe;
+  // use it for failures of your own (a backend unreachable, a limit of the proxy).
+  GW_CAUSE_PROXY = 310,
+  // Denied: the auth service denied the request (its status, headers and body).
+  GW_CAUSE_BY_AUTH_SERVICE = 401,
+  // Denied: no usable answer from the auth service (unreachable, timed out, malformed):
+  // fail closed with the failure status.
+  GW_CAUSE_AUTH_FAILED = 402,
+  // Denied: the body is over the ExternalAuth filter's `forwardBody.maxSize`.
+  GW_CAUSE_BODY_TOO_LARGE = 403,
+  // A cause this version of the header does not name (never given while the library and
+  // the header come from the same release): act on `gw_decision_outcome` alone.
+  GW_CAUSE_OTHER = 999,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_cause gw_cause;
+#else
+typedef uint32_t gw_cause;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -356,7 +450,8 @@ typedef struct gw_config gw_config;
 typedef struct gw_config_options gw_config_options;
 
 // The answer for one request: an immutable handle read with the `gw_decision_*` accessors,
-// which never allocate. It keeps its router alive; it does not borrow the request. Free with
+// which never allocate. It keeps its router alive (and, for a decision that answers an auth
+// check, the decision it answers); it does not borrow the request. Free with
 // `gw_decision_free`.
 typedef struct gw_decision gw_decision;
 
@@ -615,7 +710,7 @@ bool gw_decision_auth_header(const struct gw_decision *decision,
 // the first `max_body` bytes instead; Gateway API v1.4 says both "must be rejected with a 4xx"
 // and "must be truncated"). Passing more than `max_body` + 1 bytes is never needed. Without
 // `forward_body` the new decision is the same check. The original decision stays valid and
-// must still be freed.
+// must still be freed, in any order (the new decision holds its own reference to it).
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` unless the outcome is
@@ -641,7 +736,8 @@ gw_result gw_decision_auth_body(const struct gw_decision *decision,
 // - unreachable, timed out, malformed, or of the other protocol: `GW_OUTCOME_DENIED` with
 //   `failure_status` (403 by default), never forwarded.
 //
-// The original decision stays valid and must still be freed.
+// The original decision stays valid and must still be freed, in any order (the new decision
+// holds its own reference to it).
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER` for a NULL argument or a slice with a NULL pointer and a
@@ -834,18 +930,19 @@ void gw_buffer_free(struct gw_buffer *buffer);
 // Routes one request: listener by port and host (or SNI), route and rule by the Gateway API
 // precedence, then the rule's filters (redirects, rewrites, header edits, mirrors, weighted
 // backend choice with `request->random`). Cost: as `Router::route` plus `filter::plan`, plus
-// one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
-// allocation for up to 32 headers.
+// two allocations for the handle (three when the forwarded path and host exceed 200 bytes);
+// no allocation for up to 32 headers.
 //
 // A rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`: make the check, then
 // `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a
 // BackendTLSPolicy targets carries its settings (`gw_decision_backend_tls`): connect with TLS
 // and accept the backend's chain only when `gw_decision_verify_backend_chain` says so. Fails
-// closed (`GW_OUTCOME_SERVER_ERROR`, 500) when the Gateway's backend client certificate is
-// unusable (the reason starts with "the backend TLS settings cannot be used").
+// closed (`GW_OUTCOME_SERVER_ERROR`, 500, cause `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`) when the
+// Gateway's backend client certificate is unusable.
 //
 // A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
-// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.
+// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
+// why the proxy answers itself: switch on it rather than on the reason text.
 //
 // # Errors
 // `GW_RESULT_NULL_PARAMETER` for a NULL router, request or `decision_out`, or a slice with a
@@ -865,6 +962,17 @@ gw_result gw_router_route(const struct gw_router *router,
 // `decision` is NULL or a live `gw_decision`.
 gw_outcome gw_decision_outcome(const struct gw_decision *decision);
 
+// Why the proxy answers the client itself: a `GW_CAUSE_*` value of the block of the outcome
+// (1xx for `GW_OUTCOME_NOT_FOUND`, 2xx `_BAD_REQUEST`, 3xx `_SERVER_ERROR`, 4xx `_DENIED`), or
+// `GW_CAUSE_NONE` for the outcomes without a cause (forward, redirect, respond, misdirected,
+// authorize). `GW_CAUSE_PROXY` for a NULL decision, which pairs with the fail-closed
+// `GW_OUTCOME_SERVER_ERROR` and 500 of the other accessors. Switch on it for metrics, logs or
+// error pages: unlike `gw_decision_reason`, whose text may change, the numbers are stable.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`.
+gw_cause gw_decision_cause(const struct gw_decision *decision);
+
 // The status to answer with when the proxy answers itself; 0 for `GW_OUTCOME_FORWARD`; 500 for
 // a NULL decision.
 //
@@ -872,7 +980,8 @@ gw_outcome gw_decision_outcome(const struct gw_decision *decision);
 // `decision` is NULL or a live `gw_decision`.
 uint16_t gw_decision_status(const struct gw_decision *decision);
 
-// Why, for every outcome but `GW_OUTCOME_FORWARD` (for logs; never send it to clients).
+// Why, for every outcome but `GW_OUTCOME_FORWARD`: text for people (logs; never send it to
+// clients), which may change in any release. Programs switch on `gw_decision_cause` instead.
 //
 // # Safety
 // `decision` is NULL or a live `gw_decision`.

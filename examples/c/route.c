@@ -76,6 +76,10 @@ static void route(const gw_router *router, const char *method, const char *targe
     gw_outcome outcome = gw_decision_outcome(decision);
     printf("  outcome   %s", OUTCOMES[outcome <= GW_OUTCOME_DENIED ? outcome : 6]);
     if (outcome != GW_OUTCOME_FORWARD) printf(" %u", (unsigned)gw_decision_status(decision));
+    /* Why the proxy answers itself: switch on the cause, never on the reason text. */
+    gw_cause cause = gw_decision_cause(decision);
+    if (cause == GW_CAUSE_NO_LISTENER_FOR_HOST || cause == GW_CAUSE_NO_RULE) printf(" (no route)");
+    else if (cause != GW_CAUSE_NONE) printf(" (cause %u)", (unsigned)cause);
     printf("\n");
 
     gw_route_match match;

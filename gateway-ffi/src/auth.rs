@@ -11,13 +11,14 @@
 //!                                          REDIRECT, or the denial / failure status)
 //! ```
 
+use std::sync::Arc;
+
 use gateway_core::plan::Plan;
 use gateway_core::plan::authz::{
-    AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse, BodyLimit, grpc,
-    proto,
+    AuthCheck, AuthOptions, AuthProtocol, AuthRequest, AuthResponse, BodyLimit, grpc, proto,
 };
 
-use crate::decision::{Decision, decision, gw_backend, gw_decision, gw_header};
+use crate::decision::{Decision, Parts, decision, gw_backend, gw_decision, gw_header};
 use crate::ffi::{self, ffi_boundary, require};
 use crate::{gw_result, gw_slice};
 
@@ -115,7 +116,7 @@ pub const GW_MAX_AUTH_RESPONSE_HEADERS: usize = 256;
 /// The largest HTTP auth answer body accepted; larger makes it malformed.
 pub const GW_MAX_AUTH_RESPONSE_BODY: usize = 1 << 20;
 
-fn pending(d: &Decision) -> Option<&AuthCheck<'static>> {
+fn pending<'a>(d: &'a Parts<'_>) -> Option<&'a AuthCheck<'a>> {
     match &d.plan {
         Plan::Authorize(check) => Some(check),
         _ => None,
@@ -220,7 +221,7 @@ pub unsafe extern "C" fn gw_decision_auth_header(
 /// the first `max_body` bytes instead; Gateway API v1.4 says both "must be rejected with a 4xx"
 /// and "must be truncated"). Passing more than `max_body` + 1 bytes is never needed. Without
 /// `forward_body` the new decision is the same check. The original decision stays valid and
-/// must still be freed.
+/// must still be freed, in any order (the new decision holds its own reference to it).
 ///
 /// # Errors
 /// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_NOT_APPLICABLE` unless the outcome is
@@ -244,19 +245,19 @@ pub unsafe extern "C" fn gw_decision_auth_body(
         if next_out.is_null() {
             return gw_result::NullParameter;
         }
-        let check = require!(pending(d), gw_result::NotApplicable);
-        let router = require!(d.router.clone(), gw_result::Internal);
+        require!(pending(d), gw_result::NotApplicable);
+        // SAFETY: the caller guarantees `decision` is a live `gw_decision` (checked non-NULL).
+        let parent = require!(unsafe { ffi::clone_arc(decision) });
         let limit = if truncate {
             BodyLimit::Truncate
         } else {
             BodyLimit::Reject { status: 413 }
         };
         let options = AuthOptions::default().with_body_limit(limit);
-        let plan = check.clone().with_body(body, &options);
-        let mut next = Decision::new(plan, &d.routed(), router);
-        next.mark_denied();
+        let next = Decision::after_check(parent, |check| check.clone().with_body(body, &options));
+        let ptr = ffi::to_arc_mut_ptr::<gw_decision>(Arc::new(next));
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(next_out, ffi::to_boxed_mut_ptr::<gw_decision>(next)) };
+        unsafe { ffi::write_out(next_out, ptr) };
         gw_result::Ok
     })
 }
@@ -272,7 +273,8 @@ pub unsafe extern "C" fn gw_decision_auth_body(
 /// - unreachable, timed out, malformed, or of the other protocol: `GW_OUTCOME_DENIED` with
 ///   `failure_status` (403 by default), never forwarded.
 ///
-/// The original decision stays valid and must still be freed.
+/// The original decision stays valid and must still be freed, in any order (the new decision
+/// holds its own reference to it).
 ///
 /// # Errors
 /// `GW_RESULT_NULL_PARAMETER` for a NULL argument or a slice with a NULL pointer and a
@@ -298,23 +300,21 @@ pub unsafe extern "C" fn gw_decision_authorize(
         }
         // SAFETY: the caller guarantees the response's slices are readable for the call.
         let answer = require!(unsafe { answer(response) });
-        let check = require!(pending(d), gw_result::NotApplicable);
-        let router = require!(d.router.clone(), gw_result::Internal);
+        require!(pending(d), gw_result::NotApplicable);
+        // SAFETY: the caller guarantees `decision` is a live `gw_decision` (checked non-NULL).
+        let parent = require!(unsafe { ffi::clone_arc(decision) });
         let failure = match response.failure_status {
             0 => 403,
             s => s,
         };
         let options = AuthOptions::default().with_failure_status(failure);
-        let (plan, denied) = match check.clone().judge(answer, &options) {
-            AuthOutcome::Allowed(plan) => (plan, false),
-            other => (other.into_plan(), true),
-        };
-        let mut next = Decision::new(plan, &d.routed(), router);
-        if denied {
-            next.mark_denied();
-        }
+        // A denial or a failure is the core's `Denied(ByAuthService | AuthFailed)` response.
+        let next = Decision::after_check(parent, |check| {
+            check.clone().judge(answer, &options).into_plan()
+        });
+        let ptr = ffi::to_arc_mut_ptr::<gw_decision>(Arc::new(next));
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(next_out, ffi::to_boxed_mut_ptr::<gw_decision>(next)) };
+        unsafe { ffi::write_out(next_out, ptr) };
         gw_result::Ok
     })
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use gateway_core::tls::{BackendTls, ClientCertificate, Identity, Reason, Trust, Verdict, verify};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
-use crate::decision::{Decision, decision, gw_decision};
+use crate::decision::{Parts, decision, gw_decision};
 use crate::error::{Error, gw_error};
 use crate::ffi::{self, ffi_boundary, require};
 use crate::{gw_result, gw_slice};
@@ -122,7 +122,7 @@ pub(crate) fn unexpressible(t: &BackendTls) -> Option<String> {
     }
 }
 
-fn settings(d: &Decision) -> Option<&'static BackendTls> {
+fn settings<'a>(d: &'a Parts<'_>) -> Option<&'a BackendTls> {
     d.forward().and_then(|f| f.backend_tls)
 }
 
@@ -321,7 +321,7 @@ pub unsafe extern "C" fn gw_decision_verify_backend_chain(
 /// # Safety
 /// Each slice's bytes are readable for the call.
 unsafe fn check_chain(
-    d: &Decision,
+    d: &Parts<'_>,
     slices: &[gw_slice],
     now_unix_secs: u64,
 ) -> Option<Result<(), Error>> {

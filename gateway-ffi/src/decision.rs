@@ -8,11 +8,13 @@ use gateway_core::attach::Backend;
 use gateway_core::attach::RouteKind;
 use gateway_core::filter::{HeaderEdits, Timeout};
 use gateway_core::outcome::{BadRequest, Outcome, ServerError};
+use gateway_core::plan::authz::AuthCheck;
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{RouteId, Router, RuleId};
 
-use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
+use crate::cause::gw_cause;
+use crate::ffi::{self, ArcCastable, Castable, ffi_boundary, require};
 use crate::router::gw_router;
 use crate::{gw_result, gw_slice};
 
@@ -55,7 +57,8 @@ pub struct gw_request {
     pub random: u64,
 }
 
-/// What the proxy must do with the request.
+/// What the proxy must do with the request; `gw_decision_cause` says why when the proxy answers
+/// itself.
 #[repr(u32)]
 #[allow(clippy::exhaustive_enums)] // a C enum: new outcomes get new numbers
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -204,23 +207,58 @@ pub struct gw_timeouts {
 }
 
 /// The answer for one request: an immutable handle read with the `gw_decision_*` accessors,
-/// which never allocate. It keeps its router alive; it does not borrow the request. Free with
+/// which never allocate. It keeps its router alive (and, for a decision that answers an auth
+/// check, the decision it answers); it does not borrow the request. Free with
 /// `gw_decision_free`.
 pub struct gw_decision {
     _private: [u8; 0],
 }
 
-/// The Rust side of [`gw_decision`]. The `'static` borrows point into `router`, which this
-/// value keeps alive (an immutable `Router` behind an `Arc` never moves).
+/// What a decision's borrows point into, and keeps alive: the router it was routed with, or
+/// the decision whose auth check it answers (which keeps the router alive in turn). Borrows
+/// never outlive their source: [`Decision`] owns it.
 #[derive(Debug)]
-pub struct Decision {
-    outcome: gw_outcome,
+pub(crate) enum Source {
+    /// A decision of `gw_router_route`.
+    Router(Arc<Router>),
+    /// A decision of `gw_decision_auth_body` or `gw_decision_authorize`: its plan comes from
+    /// the check of this decision, so borrows its router data through it.
+    Check(Arc<Decision>),
+}
+
+impl Source {
+    /// The router every borrow points into, directly or through the decision asked.
+    fn router(&self) -> &Router {
+        match self {
+            Self::Router(router) => router,
+            Self::Check(parent) => parent.borrow_owner().router(),
+        }
+    }
+}
+
+self_cell::self_cell!(
+    /// The Rust side of [`gw_decision`]: its [`Source`] and the [`Parts`] that borrow from it,
+    /// in one allocation (`self_cell` ties the borrows to the owner without `unsafe` here).
+    pub(crate) struct Decision {
+        owner: Source,
+
+        #[covariant]
+        dependent: Parts,
+    }
+
+    impl {Debug}
+);
+
+/// What a decision says, borrowing the router's names, backends and policies for `'r`.
+#[derive(Debug)]
+pub(crate) struct Parts<'r> {
+    /// What to do and why, in the core's vocabulary (`gw_outcome` and `gw_cause` map it).
+    outcome: Outcome,
     status: u16,
-    listener: Option<&'static str>,
-    route: Option<RouteId<'static>>,
-    rule: Option<RuleId<'static>>,
-    routed: Outcome,
-    pub(crate) plan: Plan<'static>,
+    listener: Option<&'r str>,
+    route: Option<RouteId<'r>>,
+    rule: Option<RuleId<'r>>,
+    pub(crate) plan: Plan<'r>,
     /// The path and query to forward (for `GW_OUTCOME_AUTHORIZE`: the canonical path and
     /// query), then the canonical host.
     text: Text,
@@ -229,19 +267,15 @@ pub struct Decision {
     query_at: usize,
     /// For a gRPC auth check: the encoded `CheckRequest`.
     pub(crate) auth_message: Vec<u8>,
-    /// Declared last: dropped after every borrow of it (which have no drop glue anyway). Held
-    /// to keep the borrows above valid, and cloned into the decision that follows an auth
-    /// answer.
-    pub(crate) router: Option<Arc<Router>>,
 }
 
 impl Castable for gw_decision {
     type Rust = Decision;
 }
-impl BoxCastable for gw_decision {}
+impl ArcCastable for gw_decision {}
 
 /// Strings a decision owns (forwarded path, host): inline up to [`INLINE_TEXT`] bytes, so that
-/// the common decision costs a single allocation (its box).
+/// the common decision costs no allocation beyond its handle's.
 #[derive(Debug)]
 enum Text {
     Inline {
@@ -299,18 +333,19 @@ const STACK_HEADERS: usize = 32;
 /// Routes one request: listener by port and host (or SNI), route and rule by the Gateway API
 /// precedence, then the rule's filters (redirects, rewrites, header edits, mirrors, weighted
 /// backend choice with `request->random`). Cost: as `Router::route` plus `filter::plan`, plus
-/// one allocation for the handle (two when the forwarded path and host exceed 200 bytes); no
-/// allocation for up to 32 headers.
+/// two allocations for the handle (three when the forwarded path and host exceed 200 bytes);
+/// no allocation for up to 32 headers.
 ///
 /// A rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`: make the check, then
 /// `gw_decision_authorize` gives the decision to carry out. A forward to a backend that a
 /// BackendTLSPolicy targets carries its settings (`gw_decision_backend_tls`): connect with TLS
 /// and accept the backend's chain only when `gw_decision_verify_backend_chain` says so. Fails
-/// closed (`GW_OUTCOME_SERVER_ERROR`, 500) when the Gateway's backend client certificate is
-/// unusable (the reason starts with "the backend TLS settings cannot be used").
+/// closed (`GW_OUTCOME_SERVER_ERROR`, 500, cause `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`) when the
+/// Gateway's backend client certificate is unusable.
 ///
 /// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
-/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error.
+/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
+/// why the proxy answers itself: switch on it rather than on the reason text.
 ///
 /// # Errors
 /// `GW_RESULT_NULL_PARAMETER` for a NULL router, request or `decision_out`, or a slice with a
@@ -336,7 +371,7 @@ pub unsafe extern "C" fn gw_router_route(
         let router = require!(unsafe { ffi::clone_arc(router) });
         // SAFETY: the caller guarantees the request's slices are readable for the call.
         let decision = require!(unsafe { route(router, request) });
-        let ptr = ffi::to_boxed_mut_ptr::<gw_decision>(decision);
+        let ptr = ffi::to_arc_mut_ptr::<gw_decision>(Arc::new(decision));
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { ffi::write_out(decision_out, ptr) };
         gw_result::Ok
@@ -388,43 +423,35 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
     })();
     let (method, scheme, authority, sni) = match utf8 {
         Ok(parts) => parts,
-        Err(reason) => return Some(Decision::bad_request(reason)),
+        Err(reason) => return Some(Decision::bad_request(router, reason)),
     };
     let view = RequestView::new(method, target, Headers::Bytes(pairs))
         .scheme(if scheme.is_empty() { "http" } else { scheme })
         .port(request.port)
         .sni(sni.filter(|s| !s.is_empty()))
         .authority(authority);
-    // SAFETY: the `Router` lives in the `Arc` heap allocation, which never moves and is never
-    // mutated; `Decision` stores that `Arc` (field `router`), so every borrow made through this
-    // reference and stored in the decision is valid as long as the decision; accessors hand
-    // them out only for the lifetime of a borrow of the decision.
-    let borrowed: &'static Router = unsafe { &*Arc::as_ptr(&router) };
-    let d = borrowed.route(&view);
-    let routed = Routed {
-        listener: d.listener(),
-        route: d.route(),
-        rule: d.rule(),
-        outcome: d.outcome(),
-        reason: d.reason(),
-        canonical: d.path(),
-        query: d.query(),
-        host: d.host(),
-    };
-    Some(Decision::new(
-        plan(&d, &view, request.random),
-        &routed,
-        router,
-    ))
+    Some(Decision::new(Source::Router(router), |source| {
+        let d = source.router().route(&view);
+        let routed = Routed {
+            listener: d.listener(),
+            route: d.route(),
+            rule: d.rule(),
+            reason: d.reason(),
+            canonical: d.path(),
+            query: d.query(),
+            host: d.host(),
+        };
+        Parts::new(plan(&d, &view, request.random), &routed)
+    }))
 }
 
-/// What routing found, kept with a decision so that the decision that follows an auth answer
-/// reads the same route, rule and canonical request.
-pub(crate) struct Routed<'a> {
-    pub(crate) listener: Option<&'static str>,
-    pub(crate) route: Option<RouteId<'static>>,
-    pub(crate) rule: Option<RuleId<'static>>,
-    pub(crate) outcome: Outcome,
+/// What routing found (borrowing the router for `'r`, the request or a decision for `'a`),
+/// kept with a decision so that the decision that follows an auth answer reads the same route,
+/// rule and canonical request.
+pub(crate) struct Routed<'r, 'a> {
+    pub(crate) listener: Option<&'r str>,
+    pub(crate) route: Option<RouteId<'r>>,
+    pub(crate) rule: Option<RuleId<'r>>,
     pub(crate) reason: &'a str,
     /// The canonical path (without the query).
     pub(crate) canonical: &'a str,
@@ -449,11 +476,12 @@ unsafe fn optional<'a>(s: gw_slice) -> Option<Option<&'a [u8]>> {
     unsafe { ffi::try_bytes(s) }.map(Some)
 }
 
-/// The start of the reason of the 500 answered when backend TLS settings cannot be carried
-/// out through this ABI: chiefly a Gateway backend client certificate
+/// The start of the reason (for logs) of the 500 answered when backend TLS settings cannot be
+/// carried out through this ABI: chiefly a Gateway backend client certificate
 /// (`tls.backend.clientCertificateRef`) that cannot be used, since connections that would
-/// present it must not be made (core's `BackendTls::client_config` refuses it too).
-pub const BACKEND_TLS_UNUSABLE: &str = "the backend TLS settings cannot be used";
+/// present it must not be made (core's `BackendTls::client_config` refuses it too). Programs
+/// read the cause instead: `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`.
+pub(crate) const BACKEND_TLS_UNUSABLE: &str = "the backend TLS settings cannot be used";
 
 /// Plans that must not be carried out answer 500 instead: a forward whose backend TLS
 /// settings are unusable or not expressible here ([`crate::backend_tls`]). Everything else,
@@ -491,41 +519,56 @@ impl gw_outcome {
 }
 
 impl Decision {
-    fn bad_request(reason: String) -> Self {
-        Self {
-            outcome: gw_outcome::BadRequest,
-            status: 400,
-            listener: None,
-            route: None,
-            rule: None,
-            routed: Outcome::BadRequest(BadRequest::MalformedRequest),
-            plan: Plan::Respond(LocalResponse::new(
+    /// A 400 for a request field that is not UTF-8: routing never started.
+    fn bad_request(router: Arc<Router>, reason: String) -> Self {
+        Self::new(Source::Router(router), |_| {
+            Parts::answer(
                 Outcome::BadRequest(BadRequest::MalformedRequest),
                 400,
                 reason,
-            )),
-            text: Text::default(),
-            path_len: 0,
-            query_at: 0,
-            auth_message: Vec::new(),
-            router: None,
-        }
+            )
+        })
     }
 
-    /// The decision for `plan` (after [`fail_closed`]). `router` holds every `'static` borrow
-    /// of the plan and of `routed`.
-    pub(crate) fn new(plan: Plan<'static>, routed: &Routed<'_>, router: Arc<Router>) -> Self {
+    /// The decision that carries out `judge`'s plan for the auth check of `parent` (a
+    /// `GW_OUTCOME_AUTHORIZE` decision), with the same route, rule and canonical request.
+    pub(crate) fn after_check(
+        parent: Arc<Decision>,
+        judge: impl for<'r> FnOnce(&AuthCheck<'r>) -> Plan<'r>,
+    ) -> Self {
+        Self::new(Source::Check(parent), |source| {
+            let Source::Check(parent) = source else {
+                return Parts::unroutable();
+            };
+            let parts = parent.parts();
+            let Plan::Authorize(check) = &parts.plan else {
+                return Parts::unroutable();
+            };
+            Parts::new(judge(check), &parts.routed())
+        })
+    }
+
+    /// What the decision says.
+    pub(crate) fn parts(&self) -> &Parts<'_> {
+        self.borrow_dependent()
+    }
+}
+
+impl<'r> Parts<'r> {
+    /// The parts for `plan` (after [`fail_closed`]).
+    fn new(plan: Plan<'r>, routed: &Routed<'r, '_>) -> Self {
         let mut plan = fail_closed(plan);
         let (outcome, status) = match &mut plan {
-            Plan::Forward(_) => (gw_outcome::Forward, 0),
+            Plan::Forward(_) => (Outcome::Forward, 0),
             Plan::Respond(local) => {
                 if local.reason.is_empty() {
                     routed.reason.clone_into(&mut local.reason);
                 }
-                (gw_outcome::of(local.outcome), local.status)
+                (local.outcome, local.status)
             }
-            Plan::Authorize(_) => (gw_outcome::Authorize, 0),
-            _ => (gw_outcome::ServerError, 500),
+            Plan::Authorize(_) => (Outcome::Authorize, 0),
+            // A plan a later core adds, which no accessor can describe: fail closed.
+            _ => (Outcome::ServerError(ServerError::Proxy), 500),
         };
         let path = match &plan {
             Plan::Forward(f) => Some(f.request.path.as_deref().unwrap_or(routed.canonical)),
@@ -554,25 +597,42 @@ impl Decision {
             listener: routed.listener,
             route: routed.route,
             rule: routed.rule,
-            routed: routed.outcome,
             plan,
             text,
             path_len,
             query_at,
             auth_message,
-            router: Some(router),
         }
     }
 
-    /// Marks a local response as a refusal on the auth path (`GW_OUTCOME_DENIED`).
-    pub(crate) fn mark_denied(&mut self) {
-        if self.local().is_some() {
-            self.outcome = gw_outcome::Denied;
+    /// A local answer before any route was found.
+    fn answer(outcome: Outcome, status: u16, reason: String) -> Self {
+        Self {
+            outcome,
+            status,
+            listener: None,
+            route: None,
+            rule: None,
+            plan: Plan::Respond(LocalResponse::new(outcome, status, reason)),
+            text: Text::default(),
+            path_len: 0,
+            query_at: 0,
+            auth_message: Vec::new(),
         }
+    }
+
+    /// The answer when a decision's source is not the one its constructor made, which cannot
+    /// happen: fail closed rather than panic.
+    fn unroutable() -> Self {
+        Self::answer(
+            Outcome::ServerError(ServerError::Proxy),
+            500,
+            "internal error: a decision without its source".to_owned(),
+        )
     }
 
     /// What routing found, read back (for the decision that follows an auth answer).
-    pub(crate) fn routed(&self) -> Routed<'_> {
+    fn routed(&self) -> Routed<'r, '_> {
         let bytes = self.text.as_bytes();
         let part = |range: std::ops::Range<usize>| {
             bytes
@@ -584,7 +644,6 @@ impl Decision {
             listener: self.listener,
             route: self.route,
             rule: self.rule,
-            outcome: self.routed,
             reason: "",
             canonical: part(0..self.query_at),
             query: (self.query_at < self.path_len).then(|| part(self.query_at + 1..self.path_len)),
@@ -593,11 +652,16 @@ impl Decision {
     }
 
     /// What to do.
-    pub fn outcome(&self) -> gw_outcome {
-        self.outcome
+    pub(crate) fn outcome(&self) -> gw_outcome {
+        gw_outcome::of(self.outcome)
     }
 
-    pub(crate) fn forward(&self) -> Option<&gateway_core::plan::ForwardPlan<'static>> {
+    /// Why, when the proxy answers itself.
+    pub(crate) fn cause(&self) -> gw_cause {
+        gw_cause::of(self.outcome)
+    }
+
+    pub(crate) fn forward(&self) -> Option<&gateway_core::plan::ForwardPlan<'r>> {
         match &self.plan {
             Plan::Forward(f) => Some(f),
             _ => None,
@@ -616,7 +680,7 @@ impl Decision {
 macro_rules! decision {
     ($ptr:expr, $default:expr) => {
         // SAFETY: every accessor requires `decision` to be NULL or a live `gw_decision`.
-        require!(unsafe { $crate::ffi::try_ref($ptr) }, $default)
+        require!(unsafe { $crate::ffi::try_ref($ptr) }, $default).parts()
     };
 }
 
@@ -629,7 +693,23 @@ pub(crate) use decision;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_decision_outcome(decision: *const gw_decision) -> gw_outcome {
     ffi_boundary!(gw_outcome::ServerError, {
-        decision!(decision, gw_outcome::ServerError).outcome
+        decision!(decision, gw_outcome::ServerError).outcome()
+    })
+}
+
+/// Why the proxy answers the client itself: a `GW_CAUSE_*` value of the block of the outcome
+/// (1xx for `GW_OUTCOME_NOT_FOUND`, 2xx `_BAD_REQUEST`, 3xx `_SERVER_ERROR`, 4xx `_DENIED`), or
+/// `GW_CAUSE_NONE` for the outcomes without a cause (forward, redirect, respond, misdirected,
+/// authorize). `GW_CAUSE_PROXY` for a NULL decision, which pairs with the fail-closed
+/// `GW_OUTCOME_SERVER_ERROR` and 500 of the other accessors. Switch on it for metrics, logs or
+/// error pages: unlike `gw_decision_reason`, whose text may change, the numbers are stable.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_cause(decision: *const gw_decision) -> gw_cause {
+    ffi_boundary!(gw_cause::Proxy, {
+        decision!(decision, gw_cause::Proxy).cause()
     })
 }
 
@@ -643,7 +723,8 @@ pub unsafe extern "C" fn gw_decision_status(decision: *const gw_decision) -> u16
     ffi_boundary!(500, { decision!(decision, 500).status })
 }
 
-/// Why, for every outcome but `GW_OUTCOME_FORWARD` (for logs; never send it to clients).
+/// Why, for every outcome but `GW_OUTCOME_FORWARD`: text for people (logs; never send it to
+/// clients), which may change in any release. Programs switch on `gw_decision_cause` instead.
 ///
 /// # Safety
 /// `decision` is NULL or a live `gw_decision`.
@@ -1027,7 +1108,7 @@ pub unsafe extern "C" fn gw_decision_timeouts(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_decision_free(decision: *mut gw_decision) {
     ffi_boundary!((), {
-        // SAFETY: the caller guarantees `decision` is NULL or a live box freed once.
-        unsafe { ffi::free_box(decision) }
+        // SAFETY: the caller guarantees `decision` is NULL or a live handle freed once.
+        unsafe { ffi::free_arc(decision) }
     })
 }

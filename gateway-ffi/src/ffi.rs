@@ -27,11 +27,18 @@ pub(crate) fn to_arc_const_ptr<C: ArcCastable>(value: Arc<C::Rust>) -> *const C 
     Arc::into_raw(value).cast::<C>()
 }
 
+/// Hands out one strong reference of an `Arc` as a C pointer, for handles whose `_free` takes
+/// a mutable pointer (the library hands them out as `T *`, not `const T *`).
+pub(crate) fn to_arc_mut_ptr<C: ArcCastable>(value: Arc<C::Rust>) -> *mut C {
+    Arc::into_raw(value).cast_mut().cast::<C>()
+}
+
 /// Borrows the value behind a handle; `None` for NULL.
 ///
 /// # Safety
-/// `ptr` is NULL or was produced by [`to_boxed_mut_ptr`] / [`to_arc_const_ptr`] for the same
-/// `C`, and has not been freed; the value is not mutated while the reference lives.
+/// `ptr` is NULL or was produced by [`to_boxed_mut_ptr`], [`to_arc_const_ptr`] or
+/// [`to_arc_mut_ptr`] for the same `C`, and has not been freed; the value is not mutated while
+/// the reference lives.
 pub(crate) unsafe fn try_ref<'a, C: Castable>(ptr: *const C) -> Option<&'a C::Rust> {
     // SAFETY: the caller guarantees `ptr` is NULL or points at a live `C::Rust` (both box and
     // arc pointers point at the value itself).
@@ -63,8 +70,8 @@ pub(crate) unsafe fn free_box<C: BoxCastable>(ptr: *mut C) {
 /// A new strong reference to the value behind an `Arc` handle; `None` for NULL.
 ///
 /// # Safety
-/// `ptr` is NULL or was produced by [`to_arc_const_ptr`] for the same `C` and the reference it
-/// stands for has not been released.
+/// `ptr` is NULL or was produced by [`to_arc_const_ptr`] or [`to_arc_mut_ptr`] for the same `C`
+/// and the reference it stands for has not been released.
 pub(crate) unsafe fn clone_arc<C: ArcCastable>(ptr: *const C) -> Option<Arc<C::Rust>> {
     if ptr.is_null() {
         return None;
@@ -81,8 +88,8 @@ pub(crate) unsafe fn clone_arc<C: ArcCastable>(ptr: *const C) -> Option<Arc<C::R
 /// Releases one strong reference of an `Arc` handle; NULL is ignored.
 ///
 /// # Safety
-/// `ptr` is NULL or was produced by [`to_arc_const_ptr`] (or counted by a clone) for the same
-/// `C`, and this reference is released only once.
+/// `ptr` is NULL or was produced by [`to_arc_const_ptr`] or [`to_arc_mut_ptr`] (or counted by
+/// a clone) for the same `C`, and this reference is released only once.
 pub(crate) unsafe fn free_arc<C: ArcCastable>(ptr: *const C) {
     if !ptr.is_null() {
         // SAFETY: the caller owns one strong reference, which `from_raw` takes back and drops.

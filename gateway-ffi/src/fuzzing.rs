@@ -233,7 +233,7 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
             return;
         }
         let d = decision.cast_const();
-        let _ = gw_decision_outcome(d);
+        check_cause(gw_decision_outcome(d), gw_decision_cause(d));
         let _ = gw_decision_status(d);
         for s in [
             gw_decision_reason(d),
@@ -417,6 +417,18 @@ fn read_bytes(s: gw_slice) -> usize {
     bytes.iter().map(|b| usize::from(*b)).sum()
 }
 
+/// The cause belongs to the outcome's block of numbers (none for the outcomes without one).
+fn check_cause(outcome: gw_outcome, cause: crate::cause::gw_cause) {
+    let block = match outcome {
+        gw_outcome::NotFound => 1,
+        gw_outcome::BadRequest => 2,
+        gw_outcome::ServerError => 3,
+        gw_outcome::Denied => 4,
+        _ => 0,
+    };
+    assert_eq!(cause as u32 / 100, block, "{cause:?} with {outcome:?}");
+}
+
 /// Reads the decision that follows an auth answer or body, then frees it.
 ///
 /// # Safety
@@ -425,7 +437,7 @@ unsafe fn read_next(next: *mut gw_decision) {
     // SAFETY: `next` is live (caller) and freed once here.
     unsafe {
         let n = next.cast_const();
-        let _ = gw_decision_outcome(n);
+        check_cause(gw_decision_outcome(n), gw_decision_cause(n));
         let _ = gw_decision_status(n);
         for s in [
             gw_decision_reason(n),
@@ -501,7 +513,10 @@ pub fn exercise(data: &[u8]) {
                 let _ = gw_result_describe(code, buf.as_mut_ptr(), buf.len(), &mut written);
                 let _ = gw_result_describe(code, ptr::null_mut(), 0, &mut written);
                 check_str(gw_version());
-                let _ = gw_decision_outcome(ptr::null());
+                check_cause(
+                    gw_decision_outcome(ptr::null()),
+                    gw_decision_cause(ptr::null()),
+                );
                 check_str(gw_decision_reason(ptr::null()));
                 check_str(gw_error_message(ptr::null()));
                 let _ = gw_router_route(ptr::null(), ptr::null(), ptr::null_mut());

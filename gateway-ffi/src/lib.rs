@@ -19,6 +19,10 @@
 //! - A `gw_router` is immutable, `Send + Sync` and reference-counted ([`router::gw_router_clone`]):
 //!   routers may be used from many threads at once and replaced while in use (each reader holds
 //!   its own reference).
+//! - A decision says what to do (`gw_decision_outcome`, a [`decision::gw_outcome`]) and, when
+//!   the proxy answers itself, why (`gw_decision_cause`, a [`cause::gw_cause`]): both are
+//!   gateway-core's outcome vocabulary, numbered as the core numbers it. Switch on the cause;
+//!   the reason text (`gw_decision_reason`) is for logs and may change.
 //!
 //! External auth ([`auth`]): a rule with an `ExternalAuth` filter gives `GW_OUTCOME_AUTHORIZE`.
 //! The decision describes the check to send (`gw_decision_auth_check`, `gw_decision_auth_header`;
@@ -32,7 +36,8 @@
 //! its settings (`gw_decision_backend_tls`: SNI, trust, CA certificates, identities, the
 //! Gateway's client certificate and key), and `gw_decision_verify_backend_chain` verifies the
 //! backend's chain with gateway-core's verifier. A forward whose settings cannot be used (an
-//! unusable Gateway client certificate) fails closed with 500.
+//! unusable Gateway client certificate) fails closed with 500 and the cause
+//! `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`.
 //!
 //! Not in the typed ABI yet: frontend client certificates (Gateway `tls.frontend`).
 #![allow(unsafe_code)] // this crate is the C boundary; every block says why it is sound
@@ -44,6 +49,7 @@ mod ffi;
 
 pub mod auth;
 pub mod backend_tls;
+pub mod cause;
 pub mod config;
 pub mod decision;
 pub mod error;

@@ -4,6 +4,7 @@
 
 use std::ptr::{null, null_mut};
 
+use crate::cause::gw_cause;
 use crate::config::*;
 use crate::decision::*;
 use crate::error::*;
@@ -81,6 +82,7 @@ fn routes_through_the_typed_path() {
         // The router may go: the decision keeps it alive.
         gw_router_free(router);
         assert_eq!(gw_decision_outcome(d), gw_outcome::Forward);
+        assert_eq!(gw_decision_cause(d), gw_cause::None);
         assert_eq!(gw_decision_status(d), 0);
         assert_eq!(text(gw_decision_listener(d)), "http");
         assert_eq!(text(gw_decision_path(d)), "/api/items?id=1");
@@ -125,6 +127,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
     unsafe {
         assert_eq!(gw_router_route(router, &req, &mut d), gw_result::Ok);
         assert_eq!(gw_decision_outcome(d), gw_outcome::BadRequest);
+        assert_eq!(gw_decision_cause(d), gw_cause::MalformedRequest);
         assert_eq!(text(gw_decision_reason(d)), "the method is not UTF-8");
         gw_decision_free(d);
         let mut dangling = req;
@@ -140,6 +143,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
             gw_result::NullParameter
         );
         assert_eq!(gw_decision_outcome(null()), gw_outcome::ServerError);
+        assert_eq!(gw_decision_cause(null()), gw_cause::Proxy);
         gw_decision_free(null_mut());
         let clone = gw_router_clone(router);
         assert_eq!(clone, router);
@@ -408,6 +412,7 @@ fn external_auth_http_check_then_allow_forwards_with_the_auth_headers() {
         // The first decision is still valid and can be answered again.
         let again = authorize(d, &answer(gw_auth_answer::Timeout));
         assert_eq!(gw_decision_outcome(again), gw_outcome::Denied);
+        assert_eq!(gw_decision_cause(again), gw_cause::AuthFailed);
         gw_decision_free(again);
         gw_decision_free(next);
         gw_decision_free(d);
@@ -431,6 +436,7 @@ fn external_auth_http_denial_is_the_auth_services_answer() {
     // SAFETY: live handles.
     unsafe {
         assert_eq!(gw_decision_outcome(next), gw_outcome::Denied);
+        assert_eq!(gw_decision_cause(next), gw_cause::ByAuthService);
         assert_eq!(gw_decision_status(next), 401);
         assert_eq!(gw_decision_local_header_count(next), 1);
         let mut h = std::mem::zeroed::<gw_header>();
@@ -495,6 +501,7 @@ fn external_auth_fails_closed_with_the_failure_status() {
         // SAFETY: live handle.
         unsafe {
             assert_eq!(gw_decision_outcome(next), gw_outcome::Denied, "case {i}");
+            assert_eq!(gw_decision_cause(next), gw_cause::AuthFailed, "case {i}");
             assert_eq!(gw_decision_status(next), *status, "case {i}");
             assert!(text(gw_decision_reason(next)).starts_with("external auth failed closed"));
             gw_decision_free(next);
@@ -583,6 +590,39 @@ fn external_auth_arguments_are_checked() {
     }
 }
 
+#[test]
+fn decisions_after_an_auth_check_outlive_the_router_and_the_check() {
+    let router = typed_router();
+    let d = route_typed(router, "POST", "/grpc/a", &[("content-length", "3")]);
+    let mut with_body = null_mut();
+    // SAFETY: live handles; each is freed once, parents before the decisions made from them.
+    unsafe {
+        gw_router_free(router);
+        assert_eq!(
+            gw_decision_auth_body(d, b"abc".as_ptr(), 3, false, &mut with_body),
+            gw_result::Ok
+        );
+        gw_decision_free(d);
+        let mut ok = answer(gw_auth_answer::Grpc);
+        ok.message = gw_slice::from_bytes(GRPC_ALLOW);
+        let next = authorize(with_body, &ok);
+        gw_decision_free(with_body);
+        // The route, rule, backend and canonical request all come through the freed handles.
+        assert_eq!(gw_decision_outcome(next), gw_outcome::Forward);
+        assert_eq!(gw_decision_cause(next), gw_cause::None);
+        assert_eq!(text(gw_decision_path(next)), "/grpc/a");
+        assert_eq!(text(gw_decision_host(next)), "app.example.com");
+        assert_eq!(text(gw_decision_listener(next)), "http");
+        let mut m = std::mem::MaybeUninit::<gw_route_match>::uninit();
+        assert!(gw_decision_route(next, m.as_mut_ptr()));
+        assert_eq!(m.assume_init().kind, gw_route_kind::Http);
+        let mut b = std::mem::MaybeUninit::<gw_backend>::uninit();
+        assert!(gw_decision_backend(next, b.as_mut_ptr()));
+        assert_eq!(text(b.assume_init().name), "app");
+        gw_decision_free(next);
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -616,6 +656,7 @@ fn external_auth_grpc_check_body_and_answers() {
             gw_result::Ok
         );
         assert_eq!(gw_decision_outcome(with_body), gw_outcome::Authorize);
+        assert_eq!(gw_decision_cause(with_body), gw_cause::None);
         assert!(contains(bytes(auth_check(with_body).grpc_message), b"abc"));
         let mut too_big = null_mut();
         let nine = b"123456789";
@@ -624,6 +665,7 @@ fn external_auth_grpc_check_body_and_answers() {
             gw_result::Ok
         );
         assert_eq!(gw_decision_outcome(too_big), gw_outcome::Denied);
+        assert_eq!(gw_decision_cause(too_big), gw_cause::BodyTooLarge);
         assert_eq!(gw_decision_status(too_big), 413);
         let mut cut = null_mut();
         assert_eq!(
@@ -930,6 +972,7 @@ fn an_unusable_backend_client_certificate_fails_closed() {
         gw_config_free(config);
         let d = route_typed(router, "GET", "/tls", &[]);
         assert_eq!(gw_decision_outcome(d), gw_outcome::ServerError);
+        assert_eq!(gw_decision_cause(d), gw_cause::BackendTlsUnverifiable);
         assert_eq!(gw_decision_status(d), 500);
         assert!(text(gw_decision_reason(d)).starts_with(BACKEND_TLS_UNUSABLE));
         assert!(!gw_decision_backend(d, &mut std::mem::zeroed()));

@@ -8,9 +8,9 @@
 //! is then routed:
 //! - through `gw_route_json`, whose bytes must equal `gateway_core::json::route_json`'s;
 //! - through the typed `gw_router_route`, whose accessors must agree field by field with the
-//!   Rust decision JSON (outcome, status, reason, listener, route, rule, backend, forwarded path,
-//!   authority and headers after the request edits, response edits, location, local headers,
-//!   mirrors).
+//!   Rust decision JSON (outcome, cause, status, reason, listener, route, rule, backend,
+//!   forwarded path, authority and headers after the request edits, response edits, location,
+//!   local headers, mirrors).
 //!
 //! Mutations (phases after 0) rewrite the snapshot in Rust and are the replay's business.
 #![allow(unsafe_code)] // it drives the C ABI
@@ -23,6 +23,7 @@ use base64::Engine as _;
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::filter::HeaderEdits;
+use gateway_core::outcome::Outcome;
 use gateway_core::route::Router;
 use gateway_ffi::backend_tls::*;
 use gateway_ffi::config::*;
@@ -340,8 +341,11 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
             if tls["client_certificate"].is_object() {
                 assert_eq!(outcome, "server_error", "{what}: fail closed");
                 assert_eq!(gw_decision_status(d), 500, "{what}: fail closed");
-                let reason = text(gw_decision_reason(d)).unwrap();
-                assert!(reason.starts_with(BACKEND_TLS_UNUSABLE), "{what}: {reason}");
+                assert_eq!(
+                    gw_decision_cause(d),
+                    gateway_ffi::cause::gw_cause::BackendTlsUnverifiable,
+                    "{what}: fail closed"
+                );
                 assert!(!gw_decision_backend(d, &mut std::mem::zeroed()), "{what}");
                 gw_decision_free(d);
                 return true;
@@ -385,6 +389,11 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
             );
         }
         assert_eq!(outcome, decision["outcome"], "{what}: outcome");
+        let cause = Outcome::CAUSES
+            .iter()
+            .find(|o| o.cause_str() == decision["cause"].as_str())
+            .map_or(0, |o| o.cause_code());
+        assert_eq!(gw_decision_cause(d) as u32, cause, "{what}: cause");
         let status = gw_decision_status(d);
         assert_eq!(
             decision["status"].as_u64().unwrap_or(0),

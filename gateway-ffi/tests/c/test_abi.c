@@ -313,6 +313,69 @@ static void test_routing(const gw_router *router) {
     gw_decision_free(d);
 }
 
+/* The cause tells why the proxy answers itself: switch on it, never on the reason text. */
+static void test_causes(const gw_router *router) {
+    static const struct {
+        const char *method, *target, *host;
+        uint16_t port;
+        gw_outcome outcome;
+        gw_cause cause;
+    } cases[] = {
+        {"GET", "/", "shop.example.com", 80, GW_OUTCOME_FORWARD, GW_CAUSE_NONE},
+        {"GET", "/", "shop.example.org", 80, GW_OUTCOME_NOT_FOUND, GW_CAUSE_NO_LISTENER_FOR_HOST},
+        {"GET", "/", "shop.example.com", 8443, GW_OUTCOME_NOT_FOUND, GW_CAUSE_NO_LISTENER_ON_PORT},
+        {"GET", "/", NULL, 80, GW_OUTCOME_BAD_REQUEST, GW_CAUSE_INVALID_HOST},
+        {"GET", "/", "shop example com", 80, GW_OUTCOME_BAD_REQUEST, GW_CAUSE_INVALID_HOST},
+        {"GET", "/#frag", "shop.example.com", 80, GW_OUTCOME_BAD_REQUEST, GW_CAUSE_INVALID_TARGET},
+        {"GET", "*", "shop.example.com", 80, GW_OUTCOME_BAD_REQUEST,
+         GW_CAUSE_UNSUPPORTED_TARGET_FORM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_header host = {slice("host"), slice(cases[i].host ? cases[i].host : "")};
+        gw_request req;
+        memset(&req, 0, sizeof req);
+        req.method = slice(cases[i].method);
+        req.target = slice(cases[i].target);
+        req.headers = &host;
+        req.headers_len = cases[i].host ? 1 : 0;
+        req.port = cases[i].port;
+        gw_decision *d = NULL;
+        CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
+        if (gw_decision_outcome(d) != cases[i].outcome || gw_decision_cause(d) != cases[i].cause) {
+            gw_slice reason = gw_decision_reason(d);
+            fprintf(stderr, "cause case %zu: outcome %u cause %u reason %.*s\n", i,
+                    (unsigned)gw_decision_outcome(d), (unsigned)gw_decision_cause(d),
+                    (int)reason.len, (const char *)reason.data);
+            failures++;
+        }
+        gw_decision_free(d);
+    }
+
+    /* a method that is not UTF-8 */
+    const uint8_t bad[] = {0xff, 0xfe};
+    gw_header host = {slice("host"), slice("shop.example.com")};
+    gw_request req;
+    memset(&req, 0, sizeof req);
+    req.method = (gw_slice){bad, sizeof bad};
+    req.target = slice("/");
+    req.headers = &host;
+    req.headers_len = 1;
+    req.port = 80;
+    gw_decision *d = NULL;
+    CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
+    CHECK(gw_decision_cause(d) == GW_CAUSE_MALFORMED_REQUEST);
+    gw_decision_free(d);
+
+    /* the numbers are the stable ones of the header: blocks by outcome */
+    CHECK(GW_CAUSE_NONE == 0 && GW_CAUSE_NO_LISTENER_ON_PORT == 101 && GW_CAUSE_NO_RULE == 104);
+    CHECK(GW_CAUSE_INVALID_HOST == 206 && GW_CAUSE_INVALID_BACKEND == 302);
+    CHECK(GW_CAUSE_BACKEND_TLS_UNVERIFIABLE == 306 && GW_CAUSE_BODY_TOO_LARGE == 403);
+
+    /* NULL: the fail-closed pair */
+    CHECK(gw_decision_outcome(NULL) == GW_OUTCOME_SERVER_ERROR);
+    CHECK(gw_decision_cause(NULL) == GW_CAUSE_PROXY);
+}
+
 static void test_bad_requests(const gw_router *router) {
     const uint8_t bad[] = {0xff, 0x80, 0x00};
     gw_request req;
@@ -527,6 +590,7 @@ static void test_filters(void) {
     /* redirect */
     CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
     CHECK(gw_decision_outcome(d) == GW_OUTCOME_REDIRECT && gw_decision_status(d) == 301);
+    CHECK(gw_decision_cause(d) == GW_CAUSE_NONE);
     CHECK(eq(gw_decision_location(d), "http://new.example.com:8080/old/page?q=1") ||
           eq(gw_decision_location(d), "http://new.example.com/old/page?q=1"));
     CHECK(gw_decision_local_header_count(d) >= 1);
@@ -534,6 +598,21 @@ static void test_filters(void) {
     CHECK(gw_decision_local_header(d, 0, &h) && eq(h.name, "location"));
     CHECK(!gw_decision_local_header(d, 99, &h));
     CHECK(!gw_decision_backend(d, &(gw_backend){0}));
+    gw_decision_free(d);
+
+    /* a backendRef to a Service that does not exist: 500, GW_CAUSE_INVALID_BACKEND */
+    req.target = slice("/broken");
+    CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_SERVER_ERROR && gw_decision_status(d) == 500);
+    CHECK(gw_decision_cause(d) == GW_CAUSE_INVALID_BACKEND);
+    CHECK(!gw_decision_backend(d, &(gw_backend){0}));
+    gw_decision_free(d);
+
+    /* a path no rule matches: 404, GW_CAUSE_NO_RULE */
+    req.target = slice("/nothing-here");
+    CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_NOT_FOUND);
+    CHECK(gw_decision_cause(d) == GW_CAUSE_NO_RULE);
     gw_decision_free(d);
 
     /* header edits, rewrites, mirrors, timeouts */
@@ -648,6 +727,7 @@ int main(int argc, char **argv) {
     gw_router *router = NULL;
     CHECK(gw_router_build(config, STR("shop"), STR("shop"), &router, &error) == GW_RESULT_OK);
     test_routing(router);
+    test_causes(router);
     test_bad_requests(router);
     test_json(router, config);
     test_filters();

@@ -147,6 +147,7 @@ static void http_auth(const gw_router *router) {
     answer.body = slice("denied");
     next = authorize(d, &answer);
     CHECK(gw_decision_outcome(next) == GW_OUTCOME_DENIED);
+    CHECK(gw_decision_cause(next) == GW_CAUSE_BY_AUTH_SERVICE);
     CHECK(gw_decision_status(next) == 403);
     gw_header h;
     CHECK(gw_decision_local_header_count(next) == 1);
@@ -161,6 +162,7 @@ static void http_auth(const gw_router *router) {
     answer.failure_status = 503;
     next = authorize(d, &answer);
     CHECK(gw_decision_outcome(next) == GW_OUTCOME_DENIED);
+    CHECK(gw_decision_cause(next) == GW_CAUSE_AUTH_FAILED);
     CHECK(gw_decision_status(next) == 503);
     gw_decision_free(next);
 
@@ -194,6 +196,7 @@ static void grpc_auth(const gw_router *router) {
     gw_header extra[] = {{slice("content-length"), slice("3")}};
     gw_decision *d = route(router, "POST", "/grpc/a", extra, 1);
     CHECK(gw_decision_outcome(d) == GW_OUTCOME_AUTHORIZE);
+    CHECK(gw_decision_cause(d) == GW_CAUSE_NONE);
     gw_auth_check check;
     CHECK(gw_decision_auth_check(d, &check));
     CHECK(check.protocol == GW_AUTH_PROTOCOL_GRPC);
@@ -210,6 +213,7 @@ static void grpc_auth(const gw_router *router) {
     CHECK(gw_decision_auth_body(d, (const uint8_t *)"123456789", 9, false, &too_big) ==
           GW_RESULT_OK);
     CHECK(gw_decision_outcome(too_big) == GW_OUTCOME_DENIED);
+    CHECK(gw_decision_cause(too_big) == GW_CAUSE_BODY_TOO_LARGE);
     CHECK(gw_decision_status(too_big) == 413);
     gw_decision_free(too_big);
 
@@ -238,10 +242,18 @@ static void grpc_auth(const gw_router *router) {
     answer.message = slice("\x7f garbage");
     next = authorize(d, &answer);
     CHECK(gw_decision_outcome(next) == GW_OUTCOME_DENIED && gw_decision_status(next) == 403);
+    CHECK(gw_decision_cause(next) == GW_CAUSE_AUTH_FAILED);
     gw_decision_free(next);
 
+    /* Decisions may be freed in any order: the answer's decision outlives its checks. */
+    answer.message = bytes(ok, sizeof ok);
+    next = authorize(with_body, &answer);
     gw_decision_free(with_body);
     gw_decision_free(d);
+    CHECK(gw_decision_outcome(next) == GW_OUTCOME_FORWARD);
+    CHECK(eq(gw_decision_path(next), "/grpc/a"));
+    CHECK(has_request_edit(next, GW_HEADER_OP_SET, "x-auth-user", "bob"));
+    gw_decision_free(next);
 }
 
 static gw_result verify(const gw_decision *d, const unsigned char *der, size_t len,
