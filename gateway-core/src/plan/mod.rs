@@ -240,16 +240,12 @@ pub struct Mirror {
 ///
 /// # Examples
 /// ```
-/// use gateway_core::api::{LoadOptions, Snapshot};
-/// use gateway_core::attach::{AttachOptions, Config};
-/// use gateway_core::plan::{Plan, plan};
-/// use gateway_core::request::{Headers, RequestView};
-/// use gateway_core::route::Router;
+/// use gateway_core::{Engine, EngineOptions, Headers, Plan, RequestView, Target, plan};
 ///
 /// let yaml = include_str!("../../../examples/manifests/shop.yaml");
-/// let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
-/// let config = Config::new(loaded.snapshot, AttachOptions::default());
-/// let router = Router::build(&config, "shop", "shop").unwrap();
+/// let target = Target::gateway("shop", "shop");
+/// let (_, router) = Engine::load_router(yaml.as_bytes(), &target, &EngineOptions::default())
+///     .unwrap();
 /// let headers = [("host", "shop.example.com")];
 /// let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers));
 /// let decision = router.route(&req);
