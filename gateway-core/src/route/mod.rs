@@ -1,7 +1,8 @@
 //! The compiled router: for one request, the listener, route, rule and match the Gateway API
 //! spec says must win, in time that does not grow with the number of routes.
 //!
-//! [`Router::build`] compiles one Gateway of a [`Config`] (allocating; off the hot path).
+//! [`Router::build`] compiles one Gateway ([`GatewayRef`]) of a [`Config`] (allocating; off the
+//! hot path); [`Engine::router`](crate::Engine::router) is the usual way to call it.
 //! [`Router::route`] answers one request: it canonicalizes the host and path once (see
 //! [`crate::request`]), selects the listener by port then hostname, then walks the listener's
 //! index (see below). It allocates nothing for a request whose target is already canonical
