@@ -141,8 +141,8 @@ impl Engine {
     /// ```
     /// use gateway_core::{Engine, EngineOptions, Target};
     /// let yaml = include_str!("../../examples/manifests/shop.yaml");
-    /// let (engine, router) =
-    ///     Engine::load_router(yaml.as_bytes(), &Target::only_gateway(), &EngineOptions::default())?;
+    /// let (target, options) = (Target::only_gateway(), EngineOptions::default());
+    /// let (engine, router) = Engine::load_router(yaml.as_bytes(), &target, &options)?;
     /// assert_eq!(router.gateway(), ("shop", "shop"));
     /// assert!(engine.status().find("Gateway", Some("shop"), "shop").is_some());
     /// # Ok::<(), gateway_core::EngineError>(())

@@ -18,8 +18,8 @@
 //! use gateway_core::route::Outcome;
 //!
 //! let yaml = include_str!("../../examples/manifests/shop.yaml");
-//! let (engine, router) =
-//!     Engine::load_router(yaml.as_bytes(), &Target::gateway("shop", "shop"), &EngineOptions::default())?;
+//! let (target, options) = (Target::gateway("shop", "shop"), EngineOptions::default());
+//! let (engine, router) = Engine::load_router(yaml.as_bytes(), &target, &options)?;
 //! assert!(engine.findings().is_empty());
 //! let headers = [("host", "shop.example.com")];
 //! let decision = router.route(&RequestView::new("GET", b"/cart", Headers::Pairs(&headers)));

@@ -14,8 +14,10 @@
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
 //! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
 //! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], prepares
-//! what it forwards to an HTTP/1.1 backend with [`for_http1_backend`] (which strips what
-//! belongs to the client's connection, as [`remove_hop_by_hop`] does for responses).
+//! what it forwards to an HTTP/1.1 backend with
+//! [`for_http1_backend`](crate::filter::for_http1_backend) (which strips what belongs to the
+//! client's connection, as [`remove_hop_by_hop`](crate::filter::remove_hop_by_hop) does for
+//! responses).
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
