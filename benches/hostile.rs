@@ -16,7 +16,7 @@ use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::request::normalize::{PathPolicy, normalize_path};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 
 const SHOP: &str = include_str!("../examples/manifests/shop.yaml");
 
@@ -91,7 +91,12 @@ fn cases() -> Vec<Case> {
 fn bench(c: &mut Criterion) {
     let loaded = Snapshot::load(SHOP.as_bytes(), &LoadOptions::default()).expect("shop loads");
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    let router = Router::build(&config, "shop", "shop").expect("shop builds");
+    let router = Router::build(
+        &config,
+        &GatewayRef::new("shop", "shop"),
+        PathPolicy::secure(),
+    )
+    .expect("shop builds");
     let cases = cases();
     let pairs: Vec<Vec<(&str, &str)>> = cases
         .iter()

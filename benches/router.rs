@@ -31,8 +31,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::outcome::{NotFound, Outcome};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 /// Counts heap bytes, to report memory per rule.
@@ -371,7 +372,12 @@ fn build(n: usize) -> (Config, Router, Duration, isize, Vec<GenRule>) {
     let config = Config::new(loaded.snapshot, AttachOptions::default());
     let before = live();
     let start = Instant::now();
-    let router = Router::build(&config, "default", "gw").expect("router builds");
+    let router = Router::build(
+        &config,
+        &GatewayRef::new("default", "gw"),
+        PathPolicy::secure(),
+    )
+    .expect("router builds");
     let took = start.elapsed();
     let bytes = live() - before;
     (config, router, took, bytes, rules)

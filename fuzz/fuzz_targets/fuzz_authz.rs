@@ -11,8 +11,9 @@ use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::plan::authz::{AuthOptions, AuthOutcome, AuthResponse, grpc};
 use gateway_core::plan::{Plan, plan};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use libfuzzer_sys::fuzz_target;
 
 const MANIFESTS: &str = r#"
@@ -63,7 +64,12 @@ fn router() -> &'static Router {
         let loaded = Snapshot::load(MANIFESTS.as_bytes(), &LoadOptions::default())
             .expect("the fuzz manifests load");
         let config = Config::new(loaded.snapshot, AttachOptions::default());
-        Router::build(&config, "default", "gw").expect("the fuzz router builds")
+        Router::build(
+            &config,
+            &GatewayRef::new("default", "gw"),
+            PathPolicy::secure(),
+        )
+        .expect("the fuzz router builds")
     })
 }
 

@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::outcome::Outcome;
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use libfuzzer_sys::fuzz_target;
 
 const MANIFESTS: &str = include_str!("../../examples/manifests/shop.yaml");
@@ -21,7 +22,12 @@ fn router() -> &'static Router {
         let loaded =
             Snapshot::load(MANIFESTS.as_bytes(), &LoadOptions::default()).expect("example loads");
         let config = Config::new(loaded.snapshot, AttachOptions::default());
-        Router::build(&config, "shop", "shop").expect("example builds")
+        Router::build(
+            &config,
+            &GatewayRef::new("shop", "shop"),
+            PathPolicy::secure(),
+        )
+        .expect("example builds")
     })
 }
 

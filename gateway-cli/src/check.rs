@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::LoadOptions;
-use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME, Status};
+use gateway_core::attach::{DEFAULT_CONTROLLER_NAME, Status};
 
 /// Arguments of `gateway check`.
 #[derive(Debug, clap::Args)]
@@ -37,18 +37,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         eprintln!("{} error(s)", findings.errors.len());
         return Ok(ExitCode::from(1));
     }
-    let mut attach = AttachOptions::default();
-    attach.controller_name = args.controller_name.clone();
-    let config = Config::new(snapshot, attach);
+    let engine = crate::manifests::engine(snapshot, &args.controller_name);
     if args.json {
-        println!("{}", config.status().to_json());
+        println!("{}", engine.status().to_json());
         return Ok(ExitCode::SUCCESS);
     }
-    let snapshot = config.snapshot();
+    let snapshot = engine.config().snapshot();
     println!("{} resources loaded", snapshot.objects.len());
     let style = crate::output::Style::detect();
     let mut table = crate::output::Table::default();
-    for object in &config.status().objects {
+    for object in &engine.status().objects {
         let summary = summarize(&object.status);
         table.toned_row(vec![
             (object.id.to_string(), crate::output::Tone::Bold),

@@ -138,11 +138,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(2));
         }
     };
-    let (ns, name) = match &args.gateway {
-        Some(g) => loaded::split_gateway(g),
-        None => (String::new(), String::new()),
-    };
-    let router = Router::build(&loaded.config, &ns, &name).map_err(|e| e.to_string())?;
+    let target = crate::manifests::target(args.gateway.as_deref())?;
+    let router = loaded.engine.router(&target).map_err(|e| e.to_string())?;
     let style = Style::detect();
     for (i, (text, req)) in requests.into_iter().enumerate() {
         let explanation = explain(&loaded, &router, text, &req);

@@ -26,7 +26,8 @@ use std::process::ExitCode;
 
 use gateway_core::api::{GATEWAY_GROUP, Gateway, Resource};
 use gateway_core::attach::{Config, DEFAULT_CONTROLLER_NAME, Status, intersect};
-use gateway_core::route::{CandidateMatch, HostnameGroup, PathMatch, Router, RuleTable};
+use gateway_core::route::{BuildError, CandidateMatch, HostnameGroup, PathMatch, RuleTable};
+use gateway_core::{GatewayRef, Target};
 use serde::Serialize;
 
 use crate::loaded::{self, Loaded, label, rule_label, several_matches, why_first};
@@ -110,20 +111,23 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(2));
         }
     };
-    let config = &loaded.config;
-    let mut gateways = gateways(config);
+    let mut gateways = gateways(loaded.config());
     if let Some(g) = &args.gateway {
-        let (ns, name) = loaded::split_gateway(g);
+        let wanted = GatewayRef::parse(g).map_err(|e| e.to_string())?;
         let known: Vec<String> = gateways
             .iter()
             .map(|g| format!("{}/{}", g.namespace, g.name))
             .collect();
-        gateways.retain(|g| g.namespace == ns && g.name == name);
+        gateways.retain(|g| {
+            wanted.namespace() == Some(g.namespace.as_str()) && wanted.name() == Some(&g.name)
+        });
         if gateways.is_empty() {
-            return Err(format!(
-                "no Gateway {ns}/{name} of our GatewayClasses; known: [{}]",
-                known.join(", ")
-            ));
+            let unknown = BuildError::UnknownGateway {
+                namespace: wanted.namespace().unwrap_or_default().to_owned(),
+                name: wanted.name().unwrap_or_default().to_owned(),
+                known,
+            };
+            return Err(unknown.to_string());
         }
     }
     let findings = lint(&loaded, &gateways, args.gateway.is_some());
@@ -142,7 +146,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
 }
 
 /// One Gateway of ours: its object and spec.
-struct GatewayRef<'a> {
+struct OurGateway<'a> {
     object: usize,
     namespace: String,
     name: String,
@@ -150,7 +154,7 @@ struct GatewayRef<'a> {
 }
 
 /// The Gateways of our classes (those the library computed status for), in input order.
-fn gateways(config: &Config) -> Vec<GatewayRef<'_>> {
+fn gateways(config: &Config) -> Vec<OurGateway<'_>> {
     let ours: Vec<(&str, &str)> = config.gateways().collect();
     config
         .snapshot()
@@ -163,7 +167,7 @@ fn gateways(config: &Config) -> Vec<GatewayRef<'_>> {
             };
             let ns = loaded::namespace_of(&gw.metadata);
             ours.contains(&(ns, gw.metadata.name.as_str()))
-                .then(|| GatewayRef {
+                .then(|| OurGateway {
                     object,
                     namespace: ns.to_owned(),
                     name: gw.metadata.name.clone(),
@@ -173,8 +177,8 @@ fn gateways(config: &Config) -> Vec<GatewayRef<'_>> {
         .collect()
 }
 
-fn lint(loaded: &Loaded, gateways: &[GatewayRef<'_>], only_named: bool) -> Vec<Finding> {
-    let config = &loaded.config;
+fn lint(loaded: &Loaded, gateways: &[OurGateway<'_>], only_named: bool) -> Vec<Finding> {
+    let config = loaded.config();
     let mut out = Vec::new();
     let mut add = |object: usize, kind: Kind, field: String, message: String| {
         let Some(o) = config.snapshot().objects.get(object) else {
@@ -199,7 +203,8 @@ fn lint(loaded: &Loaded, gateways: &[GatewayRef<'_>], only_named: bool) -> Vec<F
     for gw in gateways {
         conflicted_listeners(config, gw, &mut add);
         // Every Gateway here is ours, so the router builds.
-        let Ok(router) = Router::build(config, &gw.namespace, &gw.name) else {
+        let target = Target::gateway(&gw.namespace, &gw.name);
+        let Ok(router) = loaded.engine.router(&target) else {
             continue;
         };
         let listeners = router.candidates();
@@ -251,7 +256,7 @@ fn field(c: &CandidateMatch<'_>) -> String {
 
 fn conflicted_listeners(
     config: &Config,
-    gw: &GatewayRef<'_>,
+    gw: &OurGateway<'_>,
     add: &mut impl FnMut(usize, Kind, String, String),
 ) {
     let Some(Status::Gateway(status)) = config
@@ -327,7 +332,7 @@ fn conflicted_set_listeners(config: &Config, add: &mut impl FnMut(usize, Kind, S
 
 fn routes(
     config: &Config,
-    gateways: &[GatewayRef<'_>],
+    gateways: &[OurGateway<'_>],
     only_named: bool,
     add: &mut impl FnMut(usize, Kind, String, String),
 ) {
@@ -343,7 +348,7 @@ fn routes(
         let meta = o.resource.metadata();
         let ns = loaded::namespace_of(meta);
         // The parentRefs that name a Gateway we lint.
-        let parents: Vec<(usize, &GatewayRef<'_>)> = common
+        let parents: Vec<(usize, &OurGateway<'_>)> = common
             .parent_refs
             .iter()
             .enumerate()

@@ -1,23 +1,29 @@
-//! Manifests as `explain` and `lint` read them: the configuration, with the file and document
-//! of every object. Attachment, candidates and precedence come from the library
+//! Manifests as `explain` and `lint` read them: the engine, with the file and document of every
+//! object. Attachment, candidates and precedence come from the library
 //! (`Router::explain`, `Router::candidates`, `Router::shadowed`), not from here.
 
 use std::path::{Path, PathBuf};
 
+use gateway_core::Engine;
 use gateway_core::api::{
     HttpFilterType, LoadOptions, ObjectMeta, PathMatchType, Resource, Snapshot, StringMatchType,
 };
-use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::attach::Config;
 use gateway_core::route::{CandidateMatch, PathMatch, PrecedenceKey, RouteId};
 
-/// Loaded manifests: the configuration and where each object came from.
+/// Loaded manifests: the engine and where each object came from.
 pub(crate) struct Loaded {
-    pub(crate) config: Config,
+    pub(crate) engine: Engine,
     /// Per snapshot object: its file.
     pub(crate) files: Vec<PathBuf>,
 }
 
 impl Loaded {
+    /// The attached configuration.
+    pub(crate) fn config(&self) -> &Config {
+        self.engine.config()
+    }
+
     /// `file (document N)` of an object.
     pub(crate) fn source(&self, object: usize) -> (String, usize) {
         let file = self
@@ -26,7 +32,7 @@ impl Loaded {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let document = self
-            .config
+            .config()
             .snapshot()
             .objects
             .get(object)
@@ -71,10 +77,8 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut options = AttachOptions::default();
-    options.controller_name = controller_name.to_owned();
     Ok(Loaded {
-        config: Config::new(snapshot, options),
+        engine: crate::manifests::engine(snapshot, controller_name),
         files,
     })
 }
@@ -103,14 +107,6 @@ fn is_manifest(path: &Path) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
     )
-}
-
-/// `NAMESPACE/NAME` (or `NAME`, namespace `default`) as `(namespace, name)`.
-pub(crate) fn split_gateway(arg: &str) -> (String, String) {
-    match arg.split_once('/') {
-        Some((ns, name)) => (ns.to_owned(), name.to_owned()),
-        None => ("default".to_owned(), arg.to_owned()),
-    }
 }
 
 /// A namespaced object's namespace (`default` when unset, as the loader does).
@@ -152,7 +148,7 @@ pub(crate) fn rule_regexes(rule: &gateway_core::api::HttpRouteRule) -> Vec<(Stri
 impl Loaded {
     /// The snapshot object of a route the router names.
     pub(crate) fn route_object(&self, route: RouteId<'_>) -> Option<usize> {
-        self.config.snapshot().objects.iter().position(|o| {
+        self.config().snapshot().objects.iter().position(|o| {
             let meta = o.resource.metadata();
             o.resource.kind() == route.kind.as_str()
                 && namespace_of(meta) == route.namespace
@@ -163,7 +159,7 @@ impl Loaded {
     /// A route's creation timestamp, as written.
     pub(crate) fn created(&self, route: RouteId<'_>) -> Option<&str> {
         let object = self.route_object(route)?;
-        let o = self.config.snapshot().objects.get(object)?;
+        let o = self.config().snapshot().objects.get(object)?;
         o.resource.metadata().creation_timestamp.as_deref()
     }
 
@@ -171,7 +167,7 @@ impl Loaded {
     pub(crate) fn external_auth(&self, route: RouteId<'_>, rule: usize) -> bool {
         let Some(o) = self
             .route_object(route)
-            .and_then(|i| self.config.snapshot().objects.get(i))
+            .and_then(|i| self.config().snapshot().objects.get(i))
         else {
             return false;
         };

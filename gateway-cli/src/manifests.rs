@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use gateway_core::api::{Diagnostic, LoadOptions, Snapshot};
+use gateway_core::{Engine, EngineOptions, GatewayRef, Target};
 
 /// Every finding, prefixed by its file.
 pub(crate) struct Findings {
@@ -41,6 +42,25 @@ pub(crate) fn load(
         }
     }
     Ok((snapshot, findings))
+}
+
+/// Attaches a snapshot read from files, with our controller name. The load findings stay with
+/// the command, which prints each with its file.
+pub(crate) fn engine(snapshot: Snapshot, controller_name: &str) -> Engine {
+    let mut options = EngineOptions::default();
+    controller_name.clone_into(&mut options.attach.controller_name);
+    Engine::from_snapshot(snapshot, Vec::new(), &options)
+}
+
+/// The Gateway of `--gateway NAMESPACE/NAME` (or `NAME`, in `default`); the only one when the
+/// option is absent.
+pub(crate) fn target(gateway: Option<&str>) -> Result<Target, String> {
+    match gateway {
+        Some(g) => GatewayRef::parse(g)
+            .map(Target::Gateway)
+            .map_err(|e| e.to_string()),
+        None => Ok(Target::only_gateway()),
+    }
 }
 
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

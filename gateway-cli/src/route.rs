@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::LoadOptions;
-use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME};
+use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
 use gateway_core::json::{JsonDecision, JsonRequest, decide, route_json};
-use gateway_core::route::Router;
 
 /// Arguments of `gateway route`.
 #[derive(Debug, clap::Args)]
@@ -52,17 +51,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::from(1));
     }
-    let mut attach = AttachOptions::default();
-    attach.controller_name = args.controller_name.clone();
-    let config = Config::new(snapshot, attach);
-    let (ns, name) = match &args.gateway {
-        Some(g) => g
-            .split_once('/')
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .unwrap_or_else(|| (String::new(), g.clone())),
-        None => (String::new(), String::new()),
-    };
-    let router = Router::build(&config, &ns, &name).map_err(|e| e.to_string())?;
+    let engine = crate::manifests::engine(snapshot, &args.controller_name);
+    let target = crate::manifests::target(args.gateway.as_deref())?;
+    let router = engine.router(&target).map_err(|e| e.to_string())?;
 
     if args.json {
         let path = args

@@ -215,10 +215,10 @@ impl JsonDecision {
 ///
 /// # Examples
 /// ```
-/// # use gateway_core::{api::*, attach::*, route::Router};
+/// # use gateway_core::{Engine, EngineOptions, Target};
 /// # let yaml = include_str!("../../examples/manifests/shop.yaml");
-/// # let config = Config::new(Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap().snapshot, AttachOptions::default());
-/// # let router = Router::build(&config, "", "").unwrap();
+/// # let options = EngineOptions::default();
+/// # let (_, router) = Engine::load_router(yaml.as_bytes(), &Target::only_gateway(), &options).unwrap();
 /// let line = r#"{"method":"GET","target":"/","headers":[["host","shop.example.com"]]}"#;
 /// let decision = gateway_core::json::route_json(&router, line.as_bytes());
 /// assert!(decision.contains(r#""outcome":"forward""#));

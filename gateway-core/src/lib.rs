@@ -1,34 +1,37 @@
 //! Kubernetes Gateway API v1.4 data-plane semantics, with no I/O.
 //!
-//! The pipeline:
+//! The pipeline, each stage a module, all of it behind one entry point, [`Engine`]:
 //! ```text
 //! manifests ──api::Snapshot::load──▶ Snapshot ──attach::Config::new──▶ Config (+ status)
-//!      Config ──route::Router::build──▶ Router ──Router::route(&RequestView)──▶ Decision
+//!    Config ──route::Router::build(&GatewayRef)──▶ Router
+//!    Router ──Router::route(&RequestView)──▶ Decision ──plan::plan──▶ Plan
+//!
+//! Engine::load           = the first line, keeping the load findings
+//! Engine::router(&Target) = the second, for a Gateway (a mesh parent later)
 //! ```
 //! Loading validates like the CRDs; attachment does a controller's reasoning (which routes a
 //! listener serves, and why not); the router answers, for one request, which listener, route,
 //! rule and backends the Gateway API spec says must win.
 //!
 //! ```
-//! use gateway_core::api::{LoadOptions, Snapshot};
-//! use gateway_core::attach::{AttachOptions, Config};
-//! use gateway_core::request::{Headers, RequestView};
 //! use gateway_core::outcome::Outcome;
-//! use gateway_core::route::Router;
+//! use gateway_core::{Engine, EngineOptions, Headers, RequestView, Target};
 //!
 //! let yaml = include_str!("../../examples/manifests/shop.yaml");
-//! let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
-//! let config = Config::new(loaded.snapshot, AttachOptions::default());
-//! let router = Router::build(&config, "shop", "shop").unwrap();
+//! let (target, options) = (Target::gateway("shop", "shop"), EngineOptions::default());
+//! let (engine, router) = Engine::load_router(yaml.as_bytes(), &target, &options)?;
+//! assert!(engine.findings().is_empty());
 //! let headers = [("host", "shop.example.com")];
 //! let decision = router.route(&RequestView::new("GET", b"/cart", Headers::Pairs(&headers)));
 //! assert_eq!(decision.outcome(), Outcome::Forward);
 //! assert_eq!(decision.route().unwrap().name, "storefront");
+//! # Ok::<(), gateway_core::EngineError>(())
 //! ```
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod attach;
+mod engine;
 pub mod filter;
 pub mod json;
 pub mod outcome;
@@ -36,6 +39,11 @@ pub mod plan;
 pub mod request;
 pub mod route;
 pub mod tls;
+
+pub use engine::{Engine, EngineError, EngineOptions, Target};
+pub use plan::{Plan, plan};
+pub use request::{Headers, RequestView};
+pub use route::{Decision, GatewayRef, Router};
 
 /// Decodes standard base64 (Secret and ConfigMap `data`), ignoring line breaks.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {

@@ -6,8 +6,9 @@ use std::alloc::System;
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::outcome::{NotFound, Outcome};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -22,7 +23,12 @@ fn routing_a_canonical_request_does_not_allocate() {
             .snapshot,
         AttachOptions::default(),
     );
-    let router = Router::build(&config, "shop", "shop").unwrap();
+    let router = Router::build(
+        &config,
+        &GatewayRef::new("shop", "shop"),
+        PathPolicy::secure(),
+    )
+    .unwrap();
     type Case<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)], Outcome);
     let cases: &[Case<'_>] = &[
         (

@@ -24,8 +24,9 @@ use gateway_core::plan::authz::{
     AuthCheck, AuthOptions, AuthResponse, authorize, authorize_async, authorize_with_body,
 };
 use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use proptest::prelude::*;
 
 const MANIFESTS: &str = r#"
@@ -99,7 +100,12 @@ fn router() -> Router {
     let loaded = Snapshot::load(MANIFESTS.as_bytes(), &LoadOptions::default()).unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    Router::build(&config, "default", "gw").unwrap()
+    Router::build(
+        &config,
+        &GatewayRef::new("default", "gw"),
+        PathPolicy::secure(),
+    )
+    .unwrap()
 }
 
 fn forwarded(p: Plan<'_>) -> ForwardPlan<'_> {

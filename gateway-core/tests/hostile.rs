@@ -8,8 +8,9 @@
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::outcome::{BadRequest, NotFound, Outcome};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 
 const HEAD: &str = "apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -31,7 +32,7 @@ fn router(routes: &str) -> Router {
     let text = format!("{HEAD}{routes}");
     let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default()).expect("loads");
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    Router::build(&config, "ns", "gw").expect("builds")
+    Router::build(&config, &GatewayRef::new("ns", "gw"), PathPolicy::secure()).expect("builds")
 }
 
 fn route(name: &str, ts: u32, rules: &str) -> String {
@@ -249,7 +250,8 @@ fn a_regex_over_the_size_limit_is_reported_with_its_field_path_and_never_matches
         .expect("a warning names the field");
     assert!(warning.contains("size limit"), "{warning}");
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    let router = Router::build(&config, "ns", "gw").expect("builds");
+    let router =
+        Router::build(&config, &GatewayRef::new("ns", "gw"), PathPolicy::secure()).expect("builds");
     let (_, _, name) = get(&router, b"/aaaa", &[HOST]);
     assert_ne!(name.as_deref(), Some("big"));
 }

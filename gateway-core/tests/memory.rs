@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::route::Router;
+use gateway_core::request::normalize::PathPolicy;
+use gateway_core::route::{GatewayRef, Router};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -88,7 +89,12 @@ fn a_compiled_rule_costs_at_most_512_heap_bytes() {
             .unwrap_or_else(|e| panic!("{e}"));
         let config = Config::new(loaded.snapshot, AttachOptions::default());
         let region = Region::new(GLOBAL);
-        let router = Router::build(&config, "default", "g").unwrap_or_else(|e| panic!("{e}"));
+        let router = Router::build(
+            &config,
+            &GatewayRef::new("default", "g"),
+            PathPolicy::secure(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let stats = region.change();
         let rules = router.rule_count();
         assert_eq!(rules, routes * 10);

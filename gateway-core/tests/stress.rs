@@ -8,8 +8,9 @@ use std::sync::{Arc, RwLock};
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
@@ -54,8 +55,8 @@ spec:
     };
     Router::build(
         &Config::new(snapshot, AttachOptions::default()),
-        "default",
-        "g",
+        &GatewayRef::new("default", "g"),
+        PathPolicy::secure(),
     )
     .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -8,11 +8,7 @@ use std::hint::black_box;
 use std::ptr::null_mut;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::plan::{Plan, plan};
-use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::{Engine, EngineOptions, Headers, Plan, RequestView, Target, plan};
 use gateway_ffi::config::{gw_config, gw_config_free, gw_config_load};
 use gateway_ffi::decision::{
     gw_backend, gw_decision_backend, gw_decision_free, gw_header, gw_request, gw_router_route,
@@ -62,13 +58,9 @@ fn bytes(s: &str) -> gw_slice {
 }
 
 fn routing(c: &mut Criterion) {
-    let loaded = Snapshot::load(SHOP.as_bytes(), &LoadOptions::default()).unwrap();
-    let rust = Router::build(
-        &Config::new(loaded.snapshot, AttachOptions::default()),
-        "shop",
-        "shop",
-    )
-    .unwrap();
+    let target = Target::gateway("shop", "shop");
+    let (_, rust) = Engine::load_router(SHOP.as_bytes(), &target, &EngineOptions::default())
+        .expect("the example builds");
     let mut config: *mut gw_config = null_mut();
     let mut router: *mut gw_router = null_mut();
     // SAFETY: live locals and a static string.

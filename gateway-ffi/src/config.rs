@@ -1,7 +1,6 @@
 //! Loading manifests into a configuration, its options, its status, and byte buffers.
 
-use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::{Engine, EngineOptions};
 
 use crate::error::{Error, gw_error};
 use crate::ffi::{self, BoxCastable, Castable, ffi_boundary, require};
@@ -15,7 +14,7 @@ pub struct gw_config {
 }
 
 impl Castable for gw_config {
-    type Rust = Config;
+    type Rust = Engine;
 }
 impl BoxCastable for gw_config {}
 
@@ -25,15 +24,8 @@ pub struct gw_config_options {
     _private: [u8; 0],
 }
 
-/// The Rust side of [`gw_config_options`].
-#[derive(Debug, Default)]
-pub struct Options {
-    load: LoadOptions,
-    attach: AttachOptions,
-}
-
 impl Castable for gw_config_options {
-    type Rust = Options;
+    type Rust = EngineOptions;
 }
 impl BoxCastable for gw_config_options {}
 
@@ -95,17 +87,16 @@ pub unsafe extern "C" fn gw_config_load_with_options(
         if config_out.is_null() {
             return gw_result::NullParameter;
         }
-        let default = Options::default();
+        let default = EngineOptions::default();
         // SAFETY: the caller guarantees `options` is NULL or live.
         let options = unsafe { ffi::try_ref(options) }.unwrap_or(&default);
-        let loaded = match Snapshot::load(input, &options.load) {
-            Ok(loaded) => loaded,
+        let engine = match Engine::load(input, options) {
+            Ok(engine) => engine,
             // SAFETY: the caller guarantees `error_out` is NULL or writable.
             Err(e) => return unsafe { Error::load(e).report(error_out) },
         };
-        let config = Config::new(loaded.snapshot, options.attach.clone());
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(config_out, ffi::to_boxed_mut_ptr::<gw_config>(config)) };
+        unsafe { ffi::write_out(config_out, ffi::to_boxed_mut_ptr::<gw_config>(engine)) };
         gw_result::Ok
     })
 }
@@ -155,7 +146,7 @@ pub unsafe extern "C" fn gw_config_free(config: *mut gw_config) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_config_options_new() -> *mut gw_config_options {
     ffi_boundary!(std::ptr::null_mut(), {
-        ffi::to_boxed_mut_ptr::<gw_config_options>(Options::default())
+        ffi::to_boxed_mut_ptr::<gw_config_options>(EngineOptions::default())
     })
 }
 

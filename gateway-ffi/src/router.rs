@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gateway_core::route::Router;
+use gateway_core::{GatewayRef, Router, Target};
 
 use crate::config::{gw_buffer, gw_config};
 use crate::error::{Error, gw_error};
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn gw_router_build(
             // SAFETY: the caller guarantees `error_out` is NULL or writable.
             return unsafe { e.report(error_out) };
         };
-        match Router::build(config, namespace, name) {
+        match config.router(&Target::Gateway(GatewayRef::from_parts(namespace, name))) {
             Ok(router) => {
                 let ptr = ffi::to_arc_const_ptr::<gw_router>(Arc::new(router)).cast_mut();
                 // SAFETY: checked non-NULL; the caller guarantees it is writable.

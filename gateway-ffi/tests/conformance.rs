@@ -24,7 +24,8 @@ use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::filter::HeaderEdits;
 use gateway_core::outcome::Outcome;
-use gateway_core::route::Router;
+use gateway_core::request::normalize::PathPolicy;
+use gateway_core::route::{GatewayRef, Router};
 use gateway_ffi::backend_tls::*;
 use gateway_ffi::config::*;
 use gateway_ffi::decision::*;
@@ -156,7 +157,8 @@ fn replay_case(dir: &Path, case: &Value, programmatic: &str) -> (usize, usize) {
         }
         let ns = r["gateway"]["namespace"].as_str().unwrap_or_default();
         let gw = r["gateway"]["name"].as_str().unwrap();
-        let rust_router = Router::build(&rust_config, ns, gw);
+        let gateway = GatewayRef::from_parts(ns, gw);
+        let rust_router = Router::build(&rust_config, &gateway, PathPolicy::secure());
         let mut router: *mut gw_router = null_mut();
         // SAFETY: live config, strings and out-param.
         let built = unsafe {

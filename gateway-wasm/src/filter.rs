@@ -14,7 +14,7 @@
 //!  "auth_failure_status": 403}
 //! ```
 //! Only `manifests` is required. `gateway` may be empty (the only Gateway) or `name` (namespace
-//! `default`). `cluster` is the template of the host cluster name of a backend
+//! `default`); a malformed value (`ns/`, `a/b/c`) is a configuration error. `cluster` is the template of the host cluster name of a backend
 //! (`{namespace}`, `{name}`, `{port}`); the request carries it in `backend_header`, for Envoy's
 //! `cluster_header` route action. `port` fixes the Gateway listener port; without it the
 //! connection's local port (property `destination.port`) selects the listener, never the port
@@ -69,6 +69,7 @@ use gateway_core::outcome::{BadRequest, Outcome};
 use gateway_core::plan::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
 use gateway_core::plan::{LocalResponse, Plan, SplitMix64, plan};
 use gateway_core::request::{Headers as RqHeaders, HttpVersion, RequestView};
+use gateway_core::{GatewayRef, Target};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
@@ -207,16 +208,16 @@ fn configure() -> Result<Filter, String> {
             config.backend_header
         ));
     }
-    let (namespace, name) = match config.gateway.split_once('/') {
-        Some((ns, n)) => (ns, n),
-        None => ("", config.gateway.as_str()),
+    let target = match config.gateway.as_str() {
+        "" => Target::only_gateway(),
+        text => Target::Gateway(GatewayRef::parse(text).map_err(|e| e.to_string())?),
     };
     let options = CompileOptions {
         controller_name: config.controller_name,
         address_pool: config.address_pool,
     };
-    let compiled = compile(config.manifests.as_bytes(), namespace, name, &options)
-        .map_err(|e| e.to_string())?;
+    let compiled =
+        compile(config.manifests.as_bytes(), &target, &options).map_err(|e| e.to_string())?;
     for w in &compiled.warnings {
         log(
             LogLevel::Warn,

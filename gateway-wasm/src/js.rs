@@ -22,6 +22,7 @@
 )]
 
 use gateway_core::json::{JsonRequest, decide, route_json};
+use gateway_core::{GatewayRef, Target};
 use wasm_bindgen::prelude::*;
 
 use crate::{CompileError, CompileOptions, compile};
@@ -151,7 +152,8 @@ impl Router {
             }
             _ => CompileOptions::default(),
         };
-        compile(text.as_bytes(), gateway_namespace, gateway_name, &options)
+        let gateway = GatewayRef::from_parts(gateway_namespace, gateway_name);
+        compile(text.as_bytes(), &Target::Gateway(gateway), &options)
             .map(|compiled| Router { compiled })
             .map_err(|e| compile_error(&e))
     }

@@ -14,8 +14,7 @@
 //! `upstream` request a decision describes.
 //!
 //! ```text
-//! manifests ──Snapshot::load──▶ Config ──Router::build──▶ Router   (once: fromManifests /
-//!                                                                    on_configure)
+//! manifests ──Engine::load_router(&Target)──▶ Router   (once: fromManifests / on_configure)
 //! request ──json::decide(&router, &request)──▶ JsonDecision         (per request)
 //! ```
 //!
@@ -33,9 +32,8 @@ pub mod filter;
 #[cfg(feature = "js")]
 pub mod js;
 
-use gateway_core::api::{Diagnostic, LoadError, LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::route::Router;
+use gateway_core::api::{Diagnostic, LoadError};
+use gateway_core::{Engine, EngineError, EngineOptions, Router, Target};
 
 /// How the adapters compile manifests: the attachment options a binding may override.
 #[non_exhaustive]
@@ -86,8 +84,10 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Loads manifests (YAML or JSON text), attaches them and builds the router of one Gateway; an
-/// empty `name` selects the only Gateway (of namespace `namespace`, when not empty).
+/// Loads manifests (YAML or JSON text), attaches them and builds the router of `target`
+/// ([`Engine::load_router`]). The JS API names the Gateway with two strings
+/// ([`GatewayRef::from_parts`](gateway_core::GatewayRef::from_parts)), the filter with one
+/// ([`GatewayRef::parse`](gateway_core::GatewayRef::parse)).
 ///
 /// # Errors
 /// [`CompileError::Load`] with every finding when the manifests do not load,
@@ -95,30 +95,34 @@ impl std::error::Error for CompileError {}
 ///
 /// # Examples
 /// ```
+/// use gateway_core::Target;
 /// let yaml = include_str!("../../examples/manifests/shop.yaml");
-/// let compiled = gateway_wasm::compile(yaml.as_bytes(), "", "", &Default::default()).unwrap();
+/// let compiled =
+///     gateway_wasm::compile(yaml.as_bytes(), &Target::only_gateway(), &Default::default())
+///         .unwrap();
 /// assert_eq!(compiled.router.gateway(), ("shop", "shop"));
 /// ```
 pub fn compile(
     manifests: &[u8],
-    namespace: &str,
-    name: &str,
+    target: &Target,
     options: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
-    let loaded = Snapshot::load(manifests, &LoadOptions::default()).map_err(CompileError::Load)?;
-    let mut attach = AttachOptions::default();
+    let mut engine_options = EngineOptions::default();
+    let attach = &mut engine_options.attach;
     if let Some(controller) = &options.controller_name {
         attach.controller_name.clone_from(controller);
     }
     if let Some(pool) = &options.address_pool {
         attach.address_pool.clone_from(pool);
     }
-    let config = Config::new(loaded.snapshot, attach);
-    let router = Router::build(&config, namespace, name)
-        .map_err(|e| CompileError::Gateway(e.to_string()))?;
+    let (engine, router) =
+        Engine::load_router(manifests, target, &engine_options).map_err(|e| match e {
+            EngineError::Load(e) => CompileError::Load(e),
+            other => CompileError::Gateway(other.to_string()),
+        })?;
     Ok(Compiled {
         router,
-        status: config.status().to_json(),
-        warnings: loaded.warnings,
+        status: engine.status().to_json(),
+        warnings: engine.findings().to_vec(),
     })
 }

@@ -10,10 +10,8 @@
 
 use std::path::PathBuf;
 
-use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::json::route_json;
-use gateway_core::route::Router;
+use gateway_core::{Engine, EngineOptions, Target};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -130,9 +128,9 @@ fn request_line() -> impl Strategy<Value = String> {
 
 #[test]
 fn write_generated_requests_with_native_decisions() {
-    let loaded = Snapshot::load(SHOP.as_bytes(), &LoadOptions::default()).unwrap();
-    let config = Config::new(loaded.snapshot, AttachOptions::default());
-    let router = Router::build(&config, "shop", "shop").unwrap();
+    let target = Target::gateway("shop", "shop");
+    let (_, router) =
+        Engine::load_router(SHOP.as_bytes(), &target, &EngineOptions::default()).unwrap();
     let mut runner = TestRunner::deterministic();
     let strategy = request_line();
     let n = cases();

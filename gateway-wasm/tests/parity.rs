@@ -17,9 +17,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::json::route_json;
-use gateway_core::route::Router;
+use gateway_core::{Engine, EngineOptions, GatewayRef, Target};
 use serde_json::{Value, json};
 
 fn corpus_dir() -> PathBuf {
@@ -27,13 +26,11 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// Loads, attaches and builds as the JS `Router.fromManifests` does, with the Rust API.
-fn config_of(text: &str) -> Result<Config, String> {
-    let loaded =
-        Snapshot::load(text.as_bytes(), &LoadOptions::default()).map_err(|e| e.to_string())?;
-    let mut options = AttachOptions::default();
-    options.controller_name = corpus::CONTROLLER.to_owned();
-    options.address_pool = vec![corpus::USABLE_ADDRESS.to_owned()];
-    Ok(Config::new(loaded.snapshot, options))
+fn config_of(text: &str) -> Result<Engine, String> {
+    let mut options = EngineOptions::default();
+    options.attach.controller_name = corpus::CONTROLLER.to_owned();
+    options.attach.address_pool = vec![corpus::USABLE_ADDRESS.to_owned()];
+    Engine::load(text.as_bytes(), &options).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -102,10 +99,11 @@ fn write_parity_fixture_from_the_rust_api() {
             }
             let mut phase_routers = Vec::new();
             for (ns, gw) in gateways {
-                let built = config
-                    .as_ref()
-                    .map_err(Clone::clone)
-                    .and_then(|c| Router::build(c, &ns, &gw).map_err(|e| e.to_string()));
+                let built = config.as_ref().map_err(Clone::clone).and_then(|c| {
+                    let gateway = GatewayRef::from_parts(&ns, &gw);
+                    c.router(&Target::Gateway(gateway))
+                        .map_err(|e| e.to_string())
+                });
                 let mut lines = Vec::new();
                 if let Ok(router) = &built {
                     for r in phase_requests

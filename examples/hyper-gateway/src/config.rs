@@ -12,10 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config, DEFAULT_CONTROLLER_NAME};
+use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
 use gateway_core::plan::SplitMix64;
-use gateway_core::route::Router;
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
+use gateway_core::{Engine, EngineOptions, GatewayRef, Router, Target};
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -31,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 pub(crate) struct Args {
     /// The Gateway to serve.
     #[arg(long, value_name = "NAMESPACE/NAME", value_parser = namespaced)]
-    gateway: (String, String),
+    gateway: GatewayRef,
     /// Where the Gateway's ports listen and where Services are (see README.md).
     #[arg(long, value_name = "FILE")]
     endpoints: PathBuf,
@@ -55,9 +55,12 @@ pub(crate) struct Args {
     manifests: Vec<PathBuf>,
 }
 
-fn namespaced(text: &str) -> Result<(String, String), String> {
-    let (namespace, name) = text.split_once('/').ok_or("expected NAMESPACE/NAME")?;
-    Ok((namespace.to_owned(), name.to_owned()))
+/// `NAMESPACE/NAME`: the namespace is required here (no `default` for a bare name).
+fn namespaced(text: &str) -> Result<GatewayRef, String> {
+    if !text.contains('/') {
+        return Err("expected NAMESPACE/NAME".to_owned());
+    }
+    GatewayRef::parse(text).map_err(|e| e.to_string())
 }
 
 /// The endpoints file: where the Gateway's ports listen and where Services are.
@@ -139,20 +142,23 @@ impl State {
         let mut load = LoadOptions::default();
         load.max_resources = 100_000;
         let mut snapshot = Snapshot::default();
+        let mut findings = Vec::new();
         for path in &args.manifests {
             let loaded = Snapshot::load(read(path)?.as_bytes(), &load);
             let loaded = loaded.map_err(|e| format!("{}: {e}", path.display()))?;
             for warning in &loaded.warnings {
                 eprintln!("warning: {}: {warning}", path.display());
             }
+            findings.extend(loaded.warnings);
             snapshot.extend(loaded.snapshot);
         }
-        let mut options = AttachOptions::default();
-        options.controller_name.clone_from(&args.controller);
-        let config = Config::new(snapshot, options);
-        let (ns, name) = &args.gateway;
-        let router = Router::build(&config, ns, name).map_err(|e| e.to_string())?;
-        let frontend = FrontendTls::for_gateway(&config, ns, name);
+        let mut options = EngineOptions::default();
+        options.attach.controller_name.clone_from(&args.controller);
+        let engine = Engine::from_snapshot(snapshot, findings, &options);
+        let target = Target::Gateway(args.gateway.clone());
+        let router = engine.router(&target).map_err(|e| e.to_string())?;
+        let (ns, name) = router.gateway();
+        let frontend = FrontendTls::for_gateway(engine.config(), ns, name);
         let mut acceptors = HashMap::new();
         for port in frontend.iter().flat_map(|f| &f.ports) {
             let server = port.server_config(provider(), Arc::new(DefaultTimeProvider));

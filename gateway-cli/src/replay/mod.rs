@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
-use gateway_core::route::Router;
+use gateway_core::{Engine, EngineOptions, GatewayRef, Router, Target};
 
 use case::Case;
 
@@ -182,18 +181,22 @@ fn replay_case(
             Err(e) => return report("setup".to_owned(), Err(e), None),
         }
     }
-    let mut snapshot = match Snapshot::load(text.as_bytes(), &LoadOptions::default()) {
-        Ok(l) => l.snapshot,
-        Err(e) => {
-            return report(
-                "setup".to_owned(),
-                Err(format!("manifests do not load: {e}")),
-                None,
-            );
-        }
-    };
+    let (mut snapshot, mut findings) =
+        match Snapshot::load(text.as_bytes(), &LoadOptions::default()) {
+            Ok(l) => (l.snapshot, l.warnings),
+            Err(e) => {
+                return report(
+                    "setup".to_owned(),
+                    Err(format!("manifests do not load: {e}")),
+                    None,
+                );
+            }
+        };
     match Snapshot::load(programmatic.as_bytes(), &LoadOptions::default()) {
-        Ok(l) => snapshot.extend(l.snapshot),
+        Ok(l) => {
+            findings.extend(l.warnings);
+            snapshot.extend(l.snapshot);
+        }
         Err(e) => {
             return report(
                 "setup".to_owned(),
@@ -202,6 +205,9 @@ fn replay_case(
             );
         }
     }
+    let mut options = EngineOptions::default();
+    options.attach.controller_name = CONTROLLER.to_owned();
+    options.attach.address_pool = vec![setup::USABLE_ADDRESS.to_owned()];
     let phases = case.mutations.iter().map(|m| m.phase).max().unwrap_or(0);
     let mut broken: Option<String> = None;
     let mut before: Option<Snapshot> = None;
@@ -214,11 +220,10 @@ fn replay_case(
                 }
             }
         }
-        let mut options = AttachOptions::default();
-        options.controller_name = CONTROLLER.to_owned();
-        options.address_pool = vec![setup::USABLE_ADDRESS.to_owned()];
-        let config = Config::new(snapshot.clone(), options);
-        let status = config.status();
+        // Each phase attaches the snapshot as its mutations left it.
+        let engine = Engine::from_snapshot(snapshot.clone(), findings.clone(), &options);
+        let config = engine.config();
+        let status = engine.status();
         let skip = || {
             broken.clone().map(|b| {
                 format!("phase {phase} follows a mutation the corpus could not express: {b}")
@@ -294,7 +299,10 @@ fn replay_case(
                 r.gateway.name.clone(),
             );
             let router = routers.entry(key.clone()).or_insert_with(|| {
-                Router::build(&config, &key.0, &key.1).map_err(|e| e.to_string())
+                let gateway = GatewayRef::from_parts(&key.0, &key.1);
+                engine
+                    .router(&Target::Gateway(gateway))
+                    .map_err(|e| e.to_string())
             });
             let router = match router {
                 Ok(r) => r,

@@ -4,7 +4,7 @@
 //! This module sits at the bottom of the library with [`crate::api`] and [`crate::request`]:
 //! attachment ([`crate::attach`]) compiles a rule's timeouts and retry policy into
 //! [`Timeouts`] and [`Retry`] values here, the router keeps them, and the plan stage
-//! ([`crate::plan`]) hands them to the proxy. [`HeaderEdits`] and [`RequestEdits`] are the
+//! ([`crate::plan`](mod@crate::plan)) hands them to the proxy. [`HeaderEdits`] and [`RequestEdits`] are the
 //! edits a plan carries; [`RequestEdits::apply`] and [`for_http1_backend`] execute them on an
 //! `http::Request`.
 

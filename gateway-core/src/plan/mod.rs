@@ -14,8 +14,10 @@
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
 //! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
 //! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], prepares
-//! what it forwards to an HTTP/1.1 backend with [`for_http1_backend`] (which strips what
-//! belongs to the client's connection, as [`remove_hop_by_hop`] does for responses).
+//! what it forwards to an HTTP/1.1 backend with
+//! [`for_http1_backend`](crate::filter::for_http1_backend) (which strips what belongs to the
+//! client's connection, as [`remove_hop_by_hop`](crate::filter::remove_hop_by_hop) does for
+//! responses).
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -276,16 +278,12 @@ pub struct Mirror {
 ///
 /// # Examples
 /// ```
-/// use gateway_core::api::{LoadOptions, Snapshot};
-/// use gateway_core::attach::{AttachOptions, Config};
-/// use gateway_core::plan::{Plan, plan};
-/// use gateway_core::request::{Headers, RequestView};
-/// use gateway_core::route::Router;
+/// use gateway_core::{Engine, EngineOptions, Headers, Plan, RequestView, Target, plan};
 ///
 /// let yaml = include_str!("../../../examples/manifests/shop.yaml");
-/// let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
-/// let config = Config::new(loaded.snapshot, AttachOptions::default());
-/// let router = Router::build(&config, "shop", "shop").unwrap();
+/// let target = Target::gateway("shop", "shop");
+/// let (_, router) = Engine::load_router(yaml.as_bytes(), &target, &EngineOptions::default())
+///     .unwrap();
 /// let headers = [("host", "shop.example.com")];
 /// let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers));
 /// let decision = router.route(&req);

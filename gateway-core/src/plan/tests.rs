@@ -15,8 +15,9 @@ use super::*;
 use crate::api::{LoadOptions, Snapshot};
 use crate::attach::{AttachOptions, Config};
 use crate::filter::{FilterError, Timeout, parse_duration};
+use crate::request::normalize::PathPolicy;
 use crate::request::{Headers, RequestView};
-use crate::route::Router;
+use crate::route::{GatewayRef, Router};
 
 const BASE: &str = r#"
 apiVersion: gateway.networking.k8s.io/v1
@@ -95,7 +96,12 @@ fn router_loaded_with(extra: &str, options: &LoadOptions) -> Router {
     let yaml = format!("{BASE}\n---\n{extra}");
     let loaded = Snapshot::load(yaml.as_bytes(), options).expect("manifests load");
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    Router::build(&config, "infra", "gw").expect("router builds")
+    Router::build(
+        &config,
+        &GatewayRef::new("infra", "gw"),
+        PathPolicy::secure(),
+    )
+    .expect("router builds")
 }
 
 /// Routes and plans a request on port 80 with host `example.com`.

@@ -420,12 +420,11 @@ impl Router {
     ///
     /// # Examples
     /// ```
-    /// # use gateway_core::{api::{LoadOptions, Snapshot}, attach::{AttachOptions, Config}};
-    /// # use gateway_core::{request::{Headers, RequestView}, route::{Router, Verdict}};
+    /// # use gateway_core::{Engine, EngineOptions, Headers, RequestView, Target};
+    /// # use gateway_core::route::Verdict;
     /// # let yaml = include_bytes!("../../../examples/manifests/shop.yaml");
-    /// # let loaded = Snapshot::load(yaml, &LoadOptions::default())?;
-    /// # let config = Config::new(loaded.snapshot, AttachOptions::default());
-    /// let router = Router::build(&config, "shop", "shop")?;
+    /// let engine = Engine::load(yaml, &EngineOptions::default())?;
+    /// let router = engine.router(&Target::gateway("shop", "shop"))?;
     /// let headers = [("host", "shop.example.com")];
     /// let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers)).port(80);
     /// let explanation = router.explain(&req);

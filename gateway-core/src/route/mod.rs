@@ -1,7 +1,8 @@
 //! The compiled router: for one request, the listener, route, rule and match the Gateway API
 //! spec says must win, in time that does not grow with the number of routes.
 //!
-//! [`Router::build`] compiles one Gateway of a [`Config`] (allocating; off the hot path).
+//! [`Router::build`] compiles one Gateway ([`GatewayRef`]) of a [`Config`] (allocating; off the
+//! hot path); [`Engine::router`](crate::Engine::router) is the usual way to call it.
 //! [`Router::route`] answers one request: it canonicalizes the host and path once (see
 //! [`crate::request`]), selects the listener by port then hostname, then walks the listener's
 //! index (see below). It allocates nothing for a request whose target is already canonical
@@ -32,6 +33,7 @@
 mod build;
 use build::{compile, select_listener, wildcard_listener};
 mod explain;
+mod gateway_ref;
 mod index;
 mod matcher;
 mod precedence;
@@ -41,6 +43,7 @@ pub use explain::{
     MatchPredicates, Mismatch, PathMatch, PrecedenceKey, RuleTable, Shadowed, ValueMatch,
     ValuePredicate, Verdict,
 };
+pub use gateway_ref::{GatewayRef, GatewayRefError};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
@@ -206,54 +209,61 @@ pub struct Router {
 }
 
 impl Router {
-    /// Compiles the router of one Gateway; an empty name selects the only Gateway.
+    /// Compiles the router of one Gateway, normalizing request paths with `policy`
+    /// ([`PathPolicy::secure`] unless the embedder needs otherwise). Most callers go through
+    /// [`Engine::router`](crate::Engine::router), which passes the policy it was loaded with.
     ///
     /// # Errors
-    /// [`BuildError`] when the Gateway does not exist or is ambiguous.
-    pub fn build(config: &Config, namespace: &str, name: &str) -> Result<Self, BuildError> {
-        Self::build_with_policy(config, namespace, name, PathPolicy::default())
-    }
-
-    /// As [`Router::build`], with a path normalization policy other than the secure default.
+    /// [`BuildError::UnknownGateway`] when no Gateway of ours has the name;
+    /// [`BuildError::AmbiguousGateway`] when [`GatewayRef::only`] (or
+    /// [`GatewayRef::only_in`]) finds none or several.
     ///
-    /// # Errors
-    /// [`BuildError`] when the Gateway does not exist or is ambiguous.
-    pub fn build_with_policy(
+    /// # Examples
+    /// ```
+    /// use gateway_core::api::{LoadOptions, Snapshot};
+    /// use gateway_core::attach::{AttachOptions, Config};
+    /// use gateway_core::request::normalize::PathPolicy;
+    /// use gateway_core::route::{GatewayRef, Router};
+    /// let yaml = include_str!("../../../examples/manifests/shop.yaml");
+    /// let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default())?;
+    /// let config = Config::new(loaded.snapshot, AttachOptions::default());
+    /// let router = Router::build(&config, &GatewayRef::new("shop", "shop"), PathPolicy::secure())?;
+    /// assert_eq!(router.gateway(), ("shop", "shop"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build(
         config: &Config,
-        namespace: &str,
-        name: &str,
+        gateway: &GatewayRef,
         policy: PathPolicy,
     ) -> Result<Self, BuildError> {
-        let known: Vec<String> = config
-            .gateways()
-            .map(|(ns, n)| format!("{ns}/{n}"))
-            .collect();
-        let gateway = if name.is_empty() {
-            let mut it = config
-                .gateways
-                .iter()
-                .filter(|g| namespace.is_empty() || g.id.namespace.as_deref() == Some(namespace));
-            match (it.next(), it.next()) {
-                (Some(g), None) => g,
-                _ => return Err(BuildError::AmbiguousGateway { known }),
-            }
-        } else {
-            let ns = if namespace.is_empty() {
-                "default"
-            } else {
-                namespace
-            };
+        let known = || -> Vec<String> {
             config
+                .gateways()
+                .map(|(ns, n)| format!("{ns}/{n}"))
+                .collect()
+        };
+        let found = match (gateway.namespace(), gateway.name()) {
+            (namespace, None) => {
+                let mut it = config
+                    .gateways
+                    .iter()
+                    .filter(|g| namespace.is_none() || g.id.namespace.as_deref() == namespace);
+                match (it.next(), it.next()) {
+                    (Some(g), None) => g,
+                    _ => return Err(BuildError::AmbiguousGateway { known: known() }),
+                }
+            }
+            (namespace, Some(name)) => config
                 .gateways
                 .iter()
-                .find(|g| g.id.name == name && g.id.namespace.as_deref() == Some(ns))
+                .find(|g| g.id.name == name && g.id.namespace.as_deref() == namespace)
                 .ok_or_else(|| BuildError::UnknownGateway {
-                    namespace: ns.to_owned(),
+                    namespace: namespace.unwrap_or_default().to_owned(),
                     name: name.to_owned(),
-                    known,
-                })?
+                    known: known(),
+                })?,
         };
-        Ok(compile(config, gateway, policy))
+        Ok(compile(config, found, policy))
     }
 
     /// The Gateway this router serves, as `(namespace, name)`.
@@ -673,12 +683,10 @@ impl<'r, 'q> Decision<'r, 'q> {
     /// request was refused before its path was read.
     ///
     /// ```
-    /// # use gateway_core::{api::{LoadOptions, Snapshot}, attach::{AttachOptions, Config}};
-    /// # use gateway_core::{request::{Headers, RequestView}, route::Router};
+    /// # use gateway_core::{Engine, EngineOptions, Headers, RequestView, Target};
     /// # let yaml = include_bytes!("../../../examples/manifests/shop.yaml");
-    /// # let loaded = Snapshot::load(yaml, &LoadOptions::default())?;
-    /// # let config = Config::new(loaded.snapshot, AttachOptions::default());
-    /// # let router = Router::build(&config, "shop", "shop")?;
+    /// # let options = EngineOptions::default();
+    /// # let (_, router) = Engine::load_router(yaml, &Target::gateway("shop", "shop"), &options)?;
     /// let headers = [("host", "shop.example.com")];
     /// let req = RequestView::new("GET", b"/a/./b//c", Headers::Pairs(&headers)).port(80);
     /// let decision = router.route(&req);

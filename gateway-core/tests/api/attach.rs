@@ -236,7 +236,7 @@ spec:
         "True",
         "Accepted"
     ));
-    let router = gateway_core::route::Router::build(&c, "default", "h").unwrap();
+    let router = router_for(&c, "default", "h");
     assert_eq!(
         hit(&router, "a.b.example.com", "/", &[]),
         Some(("r".to_owned(), 0))

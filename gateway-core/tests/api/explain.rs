@@ -495,8 +495,7 @@ spec:
 #[test]
 fn winner_is_the_rule_route_chooses_on_the_bundled_example() {
     let yaml = include_str!("../../../examples/manifests/shop.yaml");
-    let router = gateway_core::route::Router::build(&config(yaml), "shop", "shop")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let router = router_for(&config(yaml), "shop", "shop");
     let requests: &[(&str, &str, Pairs<'_>)] = &[
         (
             "GET",

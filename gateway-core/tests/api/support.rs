@@ -3,8 +3,9 @@
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config, ObjectStatus, Status};
 use gateway_core::outcome::Outcome;
+use gateway_core::request::normalize::PathPolicy;
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{GatewayRef, Router};
 
 /// A GatewayClass of ours plus the given documents.
 pub(crate) const CLASS: &str = "apiVersion: gateway.networking.k8s.io/v1
@@ -53,7 +54,13 @@ pub(crate) fn with_routes(routes: &str) -> Config {
 }
 
 pub(crate) fn router(config: &Config) -> Router {
-    Router::build(config, "default", "gw").unwrap_or_else(|e| panic!("build: {e}"))
+    router_for(config, "default", "gw")
+}
+
+/// The router of the Gateway `namespace/name`, with the secure path policy.
+pub(crate) fn router_for(config: &Config, namespace: &str, name: &str) -> Router {
+    let gateway = GatewayRef::new(namespace, name);
+    Router::build(config, &gateway, PathPolicy::secure()).unwrap_or_else(|e| panic!("build: {e}"))
 }
 
 pub(crate) fn status<'c>(

@@ -19,10 +19,10 @@
 //! ```
 //! use gateway_core::plan::authz::{AuthOptions, AuthResponse};
 //! use gateway_core::plan::{Plan, plan};
-//! # use gateway_core::{api::*, attach::*, request::*, route::Router};
+//! # use gateway_core::{Engine, EngineOptions, Headers, RequestView, Target};
 //! # let yaml = include_str!("../../../../examples/manifests/shop.yaml");
-//! # let config = Config::new(Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap().snapshot, AttachOptions::default());
-//! # let router = Router::build(&config, "", "").unwrap();
+//! # let options = EngineOptions::default();
+//! # let (_, router) = Engine::load_router(yaml.as_bytes(), &Target::only_gateway(), &options).unwrap();
 //! # let headers = [("host", "shop.example.com")];
 //! # let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers));
 //! let decision = router.route(&req);

@@ -15,7 +15,7 @@ use crate::attach::{AttachOptions, Config};
 use crate::plan::{ForwardPlan, plan};
 use crate::request::normalize::{EncodedSlashes, PathPolicy};
 use crate::request::{Headers, RequestView};
-use crate::route::Router;
+use crate::route::{GatewayRef, Router};
 
 const BASE: &str = r#"
 apiVersion: gateway.networking.k8s.io/v1
@@ -78,7 +78,12 @@ fn config(extra: &str) -> Config {
 }
 
 fn build(rules: &str) -> Router {
-    Router::build(&config(&route_yaml(rules)), "infra", "gw").expect("router builds")
+    Router::build(
+        &config(&route_yaml(rules)),
+        &GatewayRef::new("infra", "gw"),
+        PathPolicy::secure(),
+    )
+    .expect("router builds")
 }
 
 /// One protected rule: HTTP auth with `http` settings (YAML flow mapping).
@@ -231,12 +236,12 @@ fn a_kept_encoded_slash_cannot_escape_the_prefix() {
     let config = config(&route_yaml(&http_rule("{path: /auth}")));
     let mut policy = PathPolicy::secure();
     policy.encoded_slashes = EncodedSlashes::Keep;
-    let router = Router::build_with_policy(&config, "infra", "gw", policy).unwrap();
+    let router = Router::build(&config, &GatewayRef::new("infra", "gw"), policy).unwrap();
     let r = responded(plan_of(&router, "GET", "/a%2f..%2f..%2fadmin", &[]));
     assert_eq!(r.status, 400);
     // Without a prefix there is nothing to escape: the auth service sees the backend's path.
     let config = config_plain_http();
-    let router = Router::build_with_policy(&config, "infra", "gw", policy_keep()).unwrap();
+    let router = Router::build(&config, &GatewayRef::new("infra", "gw"), policy_keep()).unwrap();
     assert_eq!(check(&router, "/a%2fb", &[]).http().unwrap().path, "/a%2Fb");
 }
 
@@ -699,7 +704,12 @@ fn a_cross_namespace_auth_service_needs_a_reference_grant() {
       externalAuth: {protocol: HTTP, backendRef: {name: auth, namespace: security, port: 9000}, http: {}}
 "#;
     let without = config(&route_yaml(rule));
-    let router = Router::build(&without, "infra", "gw").unwrap();
+    let router = Router::build(
+        &without,
+        &GatewayRef::new("infra", "gw"),
+        PathPolicy::secure(),
+    )
+    .unwrap();
     let r = responded(plan_of(&router, "GET", "/", &[]));
     assert_eq!(r.status, 500);
     assert!(r.reason.contains("ReferenceGrant"), "{}", r.reason);
@@ -708,7 +718,8 @@ fn a_cross_namespace_auth_service_needs_a_reference_grant() {
     assert!(status.contains("RefNotPermitted"), "{status}");
 
     let with = config(&format!("{}\n---\n{GRANT}", route_yaml(rule)));
-    let router = Router::build(&with, "infra", "gw").unwrap();
+    let router =
+        Router::build(&with, &GatewayRef::new("infra", "gw"), PathPolicy::secure()).unwrap();
     assert_eq!(check(&router, "/", &[]).backend.namespace, "security");
 }
 
