@@ -41,6 +41,8 @@ pub mod route;
 pub mod tls;
 
 pub use engine::{Engine, EngineError, EngineOptions, Target};
+pub use outcome::Outcome;
+pub use plan::authz::{AuthOptions, AuthResponse};
 pub use plan::{Plan, plan};
 pub use request::{Headers, RequestView};
 pub use route::{Decision, GatewayRef, Router};
