@@ -80,7 +80,7 @@ fn compose(mut earlier: HeaderEdits, later: &HeaderEdits) -> HeaderEdits {
 }
 
 /// A header the auth service may never set on the upstream request: `host`, pseudo headers,
-/// framing and hop-by-hop headers (SECURITY.md rule 6: "Host never copied").
+/// framing and hop-by-hop headers (SECURITY.md rule 6: the auth service never sets `host`).
 fn never_copied(name: &str) -> bool {
     name == "host" || name.starts_with(':') || CONNECTION_HEADERS.contains(&name)
 }
@@ -105,7 +105,7 @@ fn http(
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Result<Verdict, String> {
-    // HTTPRouteFilter ExternalAuth (HTTP): "only HTTP 200 allows" (SECURITY.md rule 6).
+    // Only a 200 allows; every other answer denies or fails closed (SECURITY.md rule 6).
     if status == 200 {
         let allowed: Vec<String> = check
             .config()

@@ -77,7 +77,7 @@
 //! body was cut (Envoy's convention).
 //!
 //! # What the answer means
-//! Fail closed everywhere (SECURITY.md rule 6; HTTPRouteFilter ExternalAuth: "If there is any
+//! Every failure denies (SECURITY.md rule 6; HTTPRouteFilter ExternalAuth: "If there is any
 //! problem communicating with the external service, this filter MUST fail closed"):
 //!
 //! - **HTTP**: only 200 allows. Then the auth response's headers named in
