@@ -50,7 +50,7 @@ impl HeaderEdits {
     }
 
     /// Applies the edits to an `http` header map. Entries whose name or value `http` cannot
-    /// represent are skipped ([`plan`](super::plan) never produces such entries).
+    /// represent are skipped ([`plan`](crate::plan::plan) never produces such entries).
     #[inline]
     pub fn apply(&self, headers: &mut HeaderMap) {
         // Most rules edit no headers: the check is inlined into the caller.

@@ -14,8 +14,10 @@
 //! `http` users: [`RequestEdits::apply`]), [`HeaderEdits`] to the response it returns, and sends
 //! a copy of the (edited) request to each [`Mirror`], ignoring the mirrors' answers. A server
 //! on the `http` crate sends a [`LocalResponse`] with [`LocalResponse::into_http`], prepares
-//! what it forwards to an HTTP/1.1 backend with [`for_http1_backend`] (which strips what
-//! belongs to the client's connection, as [`remove_hop_by_hop`] does for responses).
+//! what it forwards to an HTTP/1.1 backend with
+//! [`for_http1_backend`](crate::filter::for_http1_backend) (which strips what belongs to the
+//! client's connection, as [`remove_hop_by_hop`](crate::filter::remove_hop_by_hop) does for
+//! responses).
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -52,6 +54,10 @@
 //! `ReplacePrefixMatch` without a `PathPrefix` match, a redirect status other than 301/302, an
 //! `ExtensionRef`, a filter type a GRPCRoute does not allow, ...) makes the request answer 500
 //! rather than be forwarded without it (HTTPRouteFilter: a filter "MUST NOT be skipped").
+//! Whether a filter can be applied is decided once, when the router is built: attachment
+//! compiles every filter into a typed value (route status asks the same function which rules
+//! to drop), and this stage executes those values; only what depends on the request (the path
+//! a prefix is replaced in, the origin, the draws) is worked out per request.
 //! Local responses carry only their own headers: response header modifiers apply to forwarded
 //! requests' responses.
 //!
