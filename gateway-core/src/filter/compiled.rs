@@ -670,3 +670,6 @@ fn sanitize_prefix(prefix: &str) -> Result<&str, Reason> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(test)]
+mod tests;

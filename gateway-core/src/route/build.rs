@@ -631,3 +631,6 @@ fn insert(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
