@@ -30,9 +30,7 @@ mod route;
 mod rule;
 mod status;
 
-pub(crate) use rule::{
-    RuleFilters, RuleSpec, WireRule, compiled_auth_filters, rule_spec, unsupported_extension,
-};
+pub(crate) use rule::{RuleFilters, RuleSpec, WireRule, rule_spec, unsupported_extension};
 
 use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 

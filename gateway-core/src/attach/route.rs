@@ -14,9 +14,10 @@ use super::{
 };
 use crate::api::{
     BackendObjectReference, FromNamespaces, GATEWAY_GROUP, GatewayDefaultScope,
-    GatewayDefaultScopeRef, HttpFilterType, HttpRouteFilter, HttpRouteRule, ParentReference,
-    PathMatchType, Resource, ResourceId, Snapshot, StringMatchType, X_GATEWAY_GROUP,
+    GatewayDefaultScopeRef, HttpRouteFilter, HttpRouteRule, ParentReference, PathMatchType,
+    Resource, ResourceId, Snapshot, StringMatchType, X_GATEWAY_GROUP,
 };
+use crate::filter::{FilterContext, FilterProblem, FilterRoute, Owner, compile};
 
 /// The parts of any route kind that attachment reads.
 struct RouteView<'a> {
@@ -85,7 +86,7 @@ fn view(resource: &Resource) -> Option<RouteView<'_>> {
                 .rules
                 .iter()
                 .map(|rule| {
-                    filters_problem(&rule.filters).or_else(|| {
+                    filters_dropped(&rule.filters, FilterRoute::Grpc, Owner::Rule).or_else(|| {
                         rule.matches.iter().find_map(|m| {
                             let method = m.method.as_ref()?;
                             if !method.type_.is_known() {
@@ -197,10 +198,10 @@ fn http_rule_problem(rule: &HttpRouteRule) -> Option<String> {
             return Some(format!("unsupported method {:?}", method.as_str()));
         }
     }
-    filters_problem(&rule.filters).or_else(|| {
+    filters_dropped(&rule.filters, FilterRoute::Http, Owner::Rule).or_else(|| {
         rule.backend_refs
             .iter()
-            .find_map(|b| filters_problem(&b.filters))
+            .find_map(|b| filters_dropped(&b.filters, FilterRoute::Http, Owner::BackendRef))
     })
 }
 
@@ -220,36 +221,25 @@ fn string_match_problem(type_: &StringMatchType, value: &str) -> Option<String> 
     }
 }
 
-/// Filters the library cannot apply as written: unknown types, and header modifiers that
-/// name one header in more than one action (Gateway API HTTPHeaderFilter: "Input: ... Config:
-/// set/add/remove ... names must be unique across actions").
-fn filters_problem(filters: &[HttpRouteFilter]) -> Option<String> {
-    for f in filters {
-        if let HttpFilterType::Unknown(t) = &f.type_ {
-            return Some(format!("unsupported filter type {t:?}"));
-        }
-        for modifier in [&f.request_header_modifier, &f.response_header_modifier]
-            .into_iter()
-            .flatten()
-        {
-            let mut names: Vec<String> = modifier
-                .set
-                .iter()
-                .map(|h| h.name.to_ascii_lowercase())
-                .chain(modifier.add.iter().map(|h| h.name.to_ascii_lowercase()))
-                .chain(modifier.remove.iter().map(|n| n.to_ascii_lowercase()))
-                .collect();
-            names.sort();
-            if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
-                return Some(format!(
-                    "header {:?} is named in more than one action of a {} filter",
-                    w.first().map_or("", |s| s.as_str()),
-                    f.type_
-                ));
-            }
-        }
-    }
-    None
+/// Why attachment drops a rule for one of `filters`: the first that [`compile`] says drops it
+/// (an unknown type, or a header modifier naming one header in more than one action). The rule
+/// compiler asks the same function for the filters' values, so status and the request path
+/// agree.
+fn filters_dropped(
+    filters: &[HttpRouteFilter],
+    route: FilterRoute,
+    owner: Owner,
+) -> Option<String> {
+    let cx = FilterContext {
+        route,
+        owner,
+        prefix_match: true,
+        target: None,
+    };
+    filters.iter().find_map(|f| match compile(f, &cx) {
+        Err(FilterProblem::Dropped(why)) => Some(why),
+        _ => None,
+    })
 }
 
 /// Attaches every route to the listeners of our Gateways and computes route status.

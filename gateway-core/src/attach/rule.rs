@@ -1,16 +1,22 @@
 //! Rules compiled for the stages above: what the plan stage reads of a matched rule, with every
 //! reference it holds resolved here, once, by the rules of attachment.
 
-use super::{FilterRefs, RouteState};
+use std::hash::{Hash, Hasher};
+
+use super::{BackendState, RouteState};
 use crate::api::{
-    GrpcRouteRule, HttpBackendRef, HttpRouteFilter, HttpRouteRule, L4RouteRule, PathMatchType,
-    PathModifierType, SessionPersistence,
+    GrpcRouteRule, HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRule, L4RouteRule,
+    PathMatchType, SessionPersistence,
 };
-use crate::filter::{RuleSettings, external_auth_filters};
+use crate::filter::{
+    Filter, FilterContext, FilterProblem, FilterRoute, Owner, Refusal, RuleSettings, ServicePort,
+    compile,
+};
+use crate::outcome::ServerError;
 
 /// What the filter stage reads of a matched rule. Rules with equal specs share one: every rule
 /// without filters, timeouts, retry or session persistence shares the empty spec of its kind.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Hash, PartialEq, Eq)]
 pub(crate) enum RuleSpec {
     /// An HTTPRoute rule.
     Http(RuleFilters),
@@ -20,22 +26,44 @@ pub(crate) enum RuleSpec {
     L4,
 }
 
-/// The filters and per-request settings of an HTTPRoute or GRPCRoute rule.
-#[derive(Debug, Default, PartialEq)]
+/// The filters and per-request settings of an HTTPRoute or GRPCRoute rule, compiled once
+/// ([`crate::filter::compile`]): the plan stage executes them without checking them again.
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct RuleFilters {
     /// The rule's own filters, in order.
-    pub(crate) filters: Box<[HttpRouteFilter]>,
+    pub(crate) filters: Box<[Filter]>,
     /// Per backendRef (by index), its filters; empty when no backendRef has any.
-    pub(crate) backend_filters: Box<[Box<[HttpRouteFilter]>]>,
+    pub(crate) backend_filters: Box<[Box<[Filter]>]>,
+    /// Set when every request to the rule answers 500 before any stage (a filter type the
+    /// route kind does not allow, in the rule's or any backendRef's filters).
+    pub(crate) refused: Option<Refusal>,
     /// The rule's timeouts and retry policy, parsed once here rather than per request.
-    pub(crate) settings: crate::filter::RuleSettings,
+    pub(crate) settings: RuleSettings,
     pub(crate) session_persistence: Option<SessionPersistence>,
     /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
     /// for other path matches); empty when no filter replaces a prefix.
     pub(crate) prefixes: Box<[Option<Box<str>>]>,
-    /// The backendRefs of the rule's filters (ExternalAuth services, mirrors), resolved in
-    /// attachment (ReferenceGrant included).
-    pub(crate) refs: FilterRefs,
+}
+
+// By hand: the wire type `SessionPersistence` does not implement `Hash`. Hashing a subset of
+// the fields `Eq` compares is consistent with it.
+impl Hash for RuleFilters {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.filters.hash(state);
+        self.backend_filters.hash(state);
+        self.refused.hash(state);
+        self.settings.hash(state);
+        self.prefixes.hash(state);
+        if let Some(p) = &self.session_persistence {
+            (
+                &p.session_name,
+                &p.absolute_timeout,
+                &p.idle_timeout,
+                &p.type_,
+            )
+                .hash(state);
+        }
+    }
 }
 
 /// A rule as written, borrowed from the configuration.
@@ -67,67 +95,140 @@ impl<'w> WireRule<'w> {
 
 /// What the filter stage reads of `rule`, rule `index` of the attached route `state`.
 pub(crate) fn rule_spec(state: &RouteState, index: usize, rule: WireRule<'_>) -> RuleSpec {
-    let refs = state.filter_refs.get(index).cloned().unwrap_or_default();
+    let refs = state.filter_refs.get(index);
+    let mut compiler = FilterCompiler {
+        route: FilterRoute::Http,
+        prefix_match: false,
+        auth: refs.map_or(&[][..], |r| &r.auth).iter(),
+        mirrors: refs.map_or(&[][..], |r| &r.mirrors).iter(),
+        refused: None,
+    };
     match rule {
         WireRule::Http(r) => {
-            let mut filters = RuleFilters {
-                filters: r.filters.clone().into(),
-                backend_filters: backend_filters(&r.backend_refs),
+            let prefixes: Box<[Option<Box<str>>]> = r
+                .matches
+                .iter()
+                .map(|m| match &m.path {
+                    // The CRD default of a match without a path is PathPrefix `/`.
+                    None => Some("/".into()),
+                    Some(p) if p.type_ == PathMatchType::PathPrefix => {
+                        Some(p.value.as_str().into())
+                    }
+                    Some(_) => None,
+                })
+                .collect();
+            compiler.prefix_match = prefixes.iter().any(Option::is_some);
+            let filters = compiler.list(&r.filters, Owner::Rule);
+            let backend_filters = compiler.backend_lists(&r.backend_refs);
+            let replaces_prefix = (filters.iter())
+                .chain(backend_filters.iter().flatten())
+                .any(Filter::replaces_prefix);
+            RuleSpec::Http(RuleFilters {
+                filters,
+                backend_filters,
+                refused: compiler.refused,
                 settings: RuleSettings::parse(r.timeouts.as_ref(), r.retry.as_ref()),
                 session_persistence: r.session_persistence.clone(),
-                prefixes: Box::default(),
-                refs,
-            };
-            let all = || {
-                filters
-                    .filters
-                    .iter()
-                    .chain(filters.backend_filters.iter().flatten())
-            };
-            if all().any(replaces_prefix) {
-                filters.prefixes = r
-                    .matches
-                    .iter()
-                    .map(|m| match &m.path {
-                        // The CRD default of a match without a path is PathPrefix `/`.
-                        None => Some("/".into()),
-                        Some(p) if p.type_ == PathMatchType::PathPrefix => {
-                            Some(p.value.as_str().into())
-                        }
-                        Some(_) => None,
-                    })
-                    .collect();
-            }
-            RuleSpec::Http(filters)
+                prefixes: if replaces_prefix {
+                    prefixes
+                } else {
+                    Box::default()
+                },
+            })
         }
-        WireRule::Grpc(r) => RuleSpec::Grpc(RuleFilters {
-            filters: r.filters.clone().into(),
-            backend_filters: backend_filters(&r.backend_refs),
-            session_persistence: r.session_persistence.clone(),
-            refs,
-            ..RuleFilters::default()
-        }),
+        WireRule::Grpc(r) => {
+            compiler.route = FilterRoute::Grpc;
+            let filters = compiler.list(&r.filters, Owner::Rule);
+            let backend_filters = compiler.backend_lists(&r.backend_refs);
+            RuleSpec::Grpc(RuleFilters {
+                filters,
+                backend_filters,
+                refused: compiler.refused,
+                session_persistence: r.session_persistence.clone(),
+                ..RuleFilters::default()
+            })
+        }
         WireRule::L4(_) => RuleSpec::L4,
     }
 }
 
-/// The filters of each backendRef; empty when none has any.
-fn backend_filters(refs: &[HttpBackendRef]) -> Box<[Box<[HttpRouteFilter]>]> {
-    if refs.iter().all(|b| b.filters.is_empty()) {
-        return Box::default();
-    }
-    refs.iter().map(|b| b.filters.clone().into()).collect()
+/// Compiles a rule's filters in the order attachment resolved their backendRefs (the rule's
+/// filters, then each backendRef's), handing each its own.
+struct FilterCompiler<'s> {
+    route: FilterRoute,
+    prefix_match: bool,
+    /// Resolved ExternalAuth services, one per ExternalAuth filter with settings.
+    auth: std::slice::Iter<'s, BackendState>,
+    /// Resolved mirrors, one per filter with `requestMirror` settings.
+    mirrors: std::slice::Iter<'s, BackendState>,
+    /// The first refusal of the whole rule.
+    refused: Option<Refusal>,
 }
 
-/// Whether a URLRewrite or RequestRedirect filter replaces the matched prefix
-/// (HTTPPathModifier `ReplacePrefixMatch`).
-fn replaces_prefix(f: &HttpRouteFilter) -> bool {
-    let rewrite = f.url_rewrite.as_ref().and_then(|r| r.path.as_ref());
-    let redirect = f.request_redirect.as_ref().and_then(|r| r.path.as_ref());
-    rewrite
-        .into_iter()
-        .chain(redirect)
-        .any(|p| p.type_ == PathModifierType::ReplacePrefixMatch)
+impl FilterCompiler<'_> {
+    fn list(&mut self, filters: &[HttpRouteFilter], owner: Owner) -> Box<[Filter]> {
+        filters.iter().map(|f| self.one(f, owner)).collect()
+    }
+
+    /// The filters of each backendRef; empty when none has any.
+    fn backend_lists(&mut self, refs: &[HttpBackendRef]) -> Box<[Box<[Filter]>]> {
+        if refs.iter().all(|b| b.filters.is_empty()) {
+            return Box::default();
+        }
+        refs.iter()
+            .map(|b| self.list(&b.filters, Owner::BackendRef))
+            .collect()
+    }
+
+    fn one(&mut self, f: &HttpRouteFilter, owner: Owner) -> Filter {
+        // Attachment resolves these by the same tests (`mirror_refs`, `auth_refs`).
+        let mirror = if f.request_mirror.is_some() {
+            self.mirrors.next()
+        } else {
+            None
+        };
+        let auth = if f.type_ == HttpFilterType::ExternalAuth && f.external_auth.is_some() {
+            self.auth.next()
+        } else {
+            None
+        };
+        let target = match f.type_ {
+            HttpFilterType::RequestMirror => mirror,
+            HttpFilterType::ExternalAuth => auth,
+            _ => None,
+        };
+        let cx = FilterContext {
+            route: self.route,
+            owner,
+            prefix_match: self.prefix_match,
+            target: target.map(|t| match t {
+                BackendState::Service {
+                    namespace,
+                    name,
+                    port,
+                    app_protocol,
+                } => Ok(ServicePort {
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    port: *port,
+                    app_protocol: app_protocol.clone(),
+                }),
+                BackendState::Invalid { message, .. } => Err(message.as_str()),
+            }),
+        };
+        match compile(f, &cx) {
+            Ok(filter) => filter,
+            Err(FilterProblem::RefusesRule(refusal)) => {
+                self.refused.get_or_insert_with(|| refusal.clone());
+                Filter::refused(f, refusal)
+            }
+            Err(FilterProblem::Refused(refusal)) => Filter::refused(f, refusal),
+            // Attachment drops such a rule: it is never compiled.
+            Err(FilterProblem::Dropped(why)) => {
+                Filter::refused(f, (ServerError::InvalidFilter, why.into()))
+            }
+        }
+    }
 }
 
 /// Gateway API ExtensionRef: "If the referent cannot be found, ... the rule MUST answer 500"
@@ -142,11 +243,4 @@ pub(crate) fn unsupported_extension(filters: &[crate::api::HttpRouteFilter]) -> 
             )
         })
     })
-}
-
-/// [`external_auth_filters`] of a compiled rule.
-pub(crate) fn compiled_auth_filters(
-    rule: &RuleFilters,
-) -> impl Iterator<Item = (Option<usize>, &HttpRouteFilter)> {
-    external_auth_filters(&rule.filters, rule.backend_filters.iter().map(|f| &**f))
 }

@@ -10,7 +10,6 @@ use http::uri::{Authority, PathAndQuery, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::FilterError;
-use crate::api::HeaderModifier;
 
 /// Edits of a header section: which headers to overwrite, append to, and remove.
 ///
@@ -136,23 +135,6 @@ impl HeaderEdits {
         }
         out.retain(|(n, _)| !self.remove.iter().any(|r| r.eq_ignore_ascii_case(n)));
         out
-    }
-
-    /// Composes one header modifier filter after the edits collected so far.
-    pub(crate) fn merge_modifier(&mut self, m: &HeaderModifier) -> Result<(), String> {
-        for h in &m.set {
-            check_header(&h.name, &h.value)?;
-            self.push_set(&h.name, &h.value);
-        }
-        for h in &m.add {
-            check_header(&h.name, &h.value)?;
-            self.push_add(&h.name, &h.value);
-        }
-        for name in &m.remove {
-            check_name(name)?;
-            self.push_remove(name);
-        }
-        Ok(())
     }
 
     /// Overwrites `name` (after the edits so far).
@@ -318,7 +300,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 const FRAMING: [&str; 2] = ["content-length", "transfer-encoding"];
 
 /// A header name a filter may edit: an RFC 9110 token, not a framing header.
-fn check_name(name: &str) -> Result<(), String> {
+pub(super) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || !name.bytes().all(is_tchar) {
         return Err(format!("header name {name:?} is not a valid token"));
     }
@@ -332,7 +314,7 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// A header a filter may write: a valid name, and a value without control characters other
 /// than HTAB (no CR, LF or NUL: SECURITY.md rule 4).
-fn check_header(name: &str, value: &str) -> Result<(), String> {
+pub(super) fn check_header(name: &str, value: &str) -> Result<(), String> {
     check_name(name)?;
     if !is_field_value(value) {
         return Err(format!(

@@ -4,12 +4,16 @@
 //! This module sits at the bottom of the library with [`crate::api`] and [`crate::request`]:
 //! attachment ([`crate::attach`]) compiles a rule's timeouts and retry policy into
 //! [`Timeouts`] and [`Retry`] values here, the router keeps them, and the plan stage
-//! ([`crate::plan`](mod@crate::plan)) hands them to the proxy. [`HeaderEdits`] and [`RequestEdits`] are the
-//! edits a plan carries; [`RequestEdits::apply`] and [`for_http1_backend`] execute them on an
-//! `http::Request`.
+//! ([`crate::plan`](mod@crate::plan)) hands them to the proxy. A rule's filters are compiled here too, once, into
+//! typed values the plan stage executes without checking them again: one function decides
+//! whether a filter is valid, for route status and for the request path alike. [`HeaderEdits`]
+//! and [`RequestEdits`] are the edits a plan carries; [`RequestEdits::apply`] and
+//! [`for_http1_backend`] execute them on an `http::Request`.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod compiled;
+mod cors;
 mod duration;
 mod headers;
 
@@ -17,6 +21,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) use compiled::{
+    AuthFilter, AuthProtocolConfig, Filter, FilterContext, FilterKind, FilterProblem, FilterRoute,
+    MIRROR_PARTS, MirrorFilter, Owner, PathModifier, Redirect, RedirectStatus, Refusal, Rewrite,
+    Scheme, ServicePort, compile,
+};
+pub(crate) use cors::{CorsPolicy, Listed};
 pub use duration::parse_duration;
 pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
 pub(crate) use headers::{is_field_value, is_tchar};
@@ -124,7 +134,7 @@ pub(crate) type Reason = Cow<'static, str>;
 
 /// A rule's timeouts and retry policy, parsed when the router is built: every plan of the
 /// rule copies them, or answers 500 with the reason they do not parse.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RuleSettings {
     pub(crate) timeouts: Result<Timeouts, Reason>,
     pub(crate) retry: Result<Option<Retry>, Reason>,
@@ -135,6 +145,32 @@ impl Default for RuleSettings {
         Self {
             timeouts: Ok(Timeouts::default()),
             retry: Ok(None),
+        }
+    }
+}
+
+// By hand: `Timeouts` and `Retry` are public and do not promise `Hash`.
+impl std::hash::Hash for RuleSettings {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn timeout<H: std::hash::Hasher>(t: Timeout, state: &mut H) {
+            match t {
+                Timeout::Unset => 0u8.hash(state),
+                Timeout::Disabled => 1u8.hash(state),
+                Timeout::After(d) => (2u8, d).hash(state),
+                // `Timeout` is non-exhaustive only outside this crate.
+            }
+        }
+        match &self.timeouts {
+            Ok(t) => {
+                timeout(t.request, state);
+                timeout(t.backend_request, state);
+            }
+            Err(why) => why.hash(state),
+        }
+        match &self.retry {
+            Ok(Some(r)) => (&r.codes, r.attempts, r.backoff).hash(state),
+            Ok(None) => 0u8.hash(state),
+            Err(why) => why.hash(state),
         }
     }
 }

@@ -54,6 +54,10 @@
 //! `ReplacePrefixMatch` without a `PathPrefix` match, a redirect status other than 301/302, an
 //! `ExtensionRef`, a filter type a GRPCRoute does not allow, ...) makes the request answer 500
 //! rather than be forwarded without it (HTTPRouteFilter: a filter "MUST NOT be skipped").
+//! Whether a filter can be applied is decided once, when the router is built: attachment
+//! compiles every filter into a typed value (route status asks the same function which rules
+//! to drop), and this stage executes those values; only what depends on the request (the path
+//! a prefix is replaced in, the origin, the draws) is worked out per request.
 //! Local responses carry only their own headers: response header modifiers apply to forwarded
 //! requests' responses.
 //!
@@ -104,9 +108,11 @@ use std::borrow::Cow;
 
 pub use random::SplitMix64;
 
-use crate::api::{HttpFilterType, HttpRouteFilter, SessionPersistence};
+use crate::api::SessionPersistence;
 use crate::attach::{Backend, RuleFilters, RuleSpec};
-use crate::filter::{HeaderEdits, Reason, RequestEdits, Retry, Timeouts};
+use crate::filter::{
+    Filter, FilterKind, HeaderEdits, Reason, Redirect, RequestEdits, Retry, Timeouts,
+};
 use crate::outcome::{Outcome, ServerError};
 use crate::request::RequestView;
 use crate::route::{Decision, WeightedBackend};
@@ -303,9 +309,8 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
     let Some(spec) = decision.rule_spec() else {
         return error(ServerError::NotAnHttpRule, "the decision has no rule");
     };
-    let (grpc, rule) = match spec {
-        RuleSpec::Http(r) => (false, r),
-        RuleSpec::Grpc(r) => (true, r),
+    let rule = match spec {
+        RuleSpec::Http(r) | RuleSpec::Grpc(r) => r,
         RuleSpec::L4 => {
             return error(
                 ServerError::NotAnHttpRule,
@@ -344,14 +349,13 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             backend_tls,
         });
     }
-    match forward(decision, req, random, grpc, rule) {
+    match forward(decision, req, random, rule) {
         Ok(plan) => plan,
         Err((cause, reason)) => error(cause, reason),
     }
 }
 
-/// Why a matched rule cannot be served: the cause, and the reason for logs.
-pub(crate) type Refusal = (ServerError, Reason);
+pub(crate) use crate::filter::Refusal;
 
 /// The 500 of a rule that cannot be served.
 fn error(cause: ServerError, reason: impl Into<String>) -> Plan<'static> {
@@ -367,54 +371,24 @@ fn forward<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
     random: u64,
-    grpc: bool,
     rule: &'r RuleFilters,
 ) -> Result<Plan<'r>, Refusal> {
-    let all_filters = || {
-        rule.filters
-            .iter()
-            .chain(rule.backend_filters.iter().flatten())
-    };
-    if grpc {
-        // GRPCRouteFilter.type: "+kubebuilder:validation:Enum=ResponseHeaderModifier;
-        // RequestHeaderModifier;RequestMirror;ExtensionRef" (ExtensionRef answers 500 below).
-        if let Some(f) = all_filters().find(|f| {
-            !matches!(
-                f.type_,
-                HttpFilterType::RequestHeaderModifier
-                    | HttpFilterType::ResponseHeaderModifier
-                    | HttpFilterType::RequestMirror
-                    | HttpFilterType::ExtensionRef
-            )
-        }) {
-            return Err((
-                ServerError::UnsupportedFilter,
-                Cow::Owned(format!(
-                    "filter type {} is not supported on a GRPCRoute",
-                    f.type_
-                )),
-            ));
-        }
+    // A filter type the route kind does not allow (GRPCRoute) refuses every request to the
+    // rule, as decided when the router was built.
+    if let Some(refusal) = &rule.refused {
+        return Err(refusal.clone());
     }
 
     let preflight = cors::Preflight::of(req);
-    let rule_cors = rule
-        .filters
-        .iter()
-        .find(|f| f.type_ == HttpFilterType::Cors);
-    if let (Some(f), Some(preflight)) = (rule_cors, &preflight) {
-        let cors = f
-            .cors
-            .as_ref()
-            .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
-        return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
+    let rule_cors = rule.filters.iter().find_map(Filter::cors);
+    if let (Some(cors), Some(preflight)) = (rule_cors, &preflight) {
+        return Ok(Plan::Respond(cors::preflight_response(
+            cors.map_err(Clone::clone)?,
+            preflight,
+        )));
     }
-    if let Some(f) = rule
-        .filters
-        .iter()
-        .find(|f| f.type_ == HttpFilterType::RequestRedirect)
-    {
-        let redirect = redirect_plan(decision, req, f).map_err(invalid_filter)?;
+    if let Some(redirect) = rule.filters.iter().find_map(Filter::redirect) {
+        let redirect = redirect_plan(decision, req, redirect)?;
         return authz::guard(decision, req, rule, None, redirect);
     }
 
@@ -435,38 +409,28 @@ fn forward<'r>(
         });
     };
     let backend_index = drawn.index;
-    let backend_filters: &[HttpRouteFilter] = rule
+    let backend_filters: &[Filter] = rule
         .backend_filters
         .get(backend_index)
         .map_or(&[], |filters| filters);
     if rule_cors.is_none()
-        && let (Some(f), Some(preflight)) = (
-            backend_filters
-                .iter()
-                .find(|f| f.type_ == HttpFilterType::Cors),
-            &preflight,
-        )
+        && let (Some(cors), Some(preflight)) =
+            (backend_filters.iter().find_map(Filter::cors), &preflight)
     {
-        let cors = f
-            .cors
-            .as_ref()
-            .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
-        return Ok(Plan::Respond(cors::preflight_response(cors, preflight)));
+        return Ok(Plan::Respond(cors::preflight_response(
+            cors.map_err(Clone::clone)?,
+            preflight,
+        )));
     }
-    if let Some(f) = backend_filters
-        .iter()
-        .find(|f| f.type_ == HttpFilterType::RequestRedirect)
-    {
-        let redirect = redirect_plan(decision, req, f).map_err(invalid_filter)?;
+    if let Some(redirect) = backend_filters.iter().find_map(Filter::redirect) {
+        let redirect = redirect_plan(decision, req, redirect)?;
         return authz::guard(decision, req, rule, Some(backend_index), redirect);
     }
 
     // Only rules with a CORS filter look for the Origin header.
-    let any_cors = rule
-        .filters
-        .iter()
+    let any_cors = (rule.filters.iter())
         .chain(backend_filters)
-        .any(|f| f.type_ == HttpFilterType::Cors);
+        .any(|f| f.cors().is_some());
     let origin = if any_cors && preflight.is_none() {
         cors::single_origin(req)
     } else {
@@ -476,74 +440,32 @@ fn forward<'r>(
     let mut response = HeaderEdits::default();
     let mut mirrors = Vec::new();
     let mut mirror_index = 0u64;
-    // The mirrors' backendRefs, resolved in attachment: the rule's, then the chosen
-    // backendRef's (after those of the backendRefs before it).
-    let holds_mirror = |f: &&HttpRouteFilter| f.request_mirror.is_some();
-    let own_mirrors = rule.filters.iter().filter(holds_mirror).count();
-    let earlier_mirrors = (rule.backend_filters.iter().take(backend_index))
-        .flat_map(|filters| filters.iter())
-        .filter(holds_mirror)
-        .count();
-    let mut mirror_targets = (rule.refs.mirrors.iter().take(own_mirrors))
-        .chain(rule.refs.mirrors.iter().skip(own_mirrors + earlier_mirrors));
     for f in rule.filters.iter().chain(backend_filters) {
-        match &f.type_ {
-            HttpFilterType::RequestHeaderModifier => {
-                let m = f.request_header_modifier.as_ref().ok_or_else(|| {
-                    invalid_filter("RequestHeaderModifier filter without settings")
-                })?;
-                request
-                    .headers
-                    .merge_modifier(m)
-                    .map_err(|e| invalid_filter(format!("RequestHeaderModifier: {e}")))?;
-            }
-            HttpFilterType::ResponseHeaderModifier => {
-                let m = f.response_header_modifier.as_ref().ok_or_else(|| {
-                    invalid_filter("ResponseHeaderModifier filter without settings")
-                })?;
-                response
-                    .merge_modifier(m)
-                    .map_err(|e| invalid_filter(format!("ResponseHeaderModifier: {e}")))?;
-            }
-            HttpFilterType::RequestMirror => {
-                let m = f
-                    .request_mirror
-                    .as_ref()
-                    .ok_or_else(|| invalid_filter("RequestMirror filter without settings"))?;
-                let target = mirror_targets.next();
-                if let Some(mirror) = mirror::fires(m, target, random, mirror_index) {
+        match f {
+            Filter::RequestHeaders(edits) => edits.apply(&mut request.headers),
+            Filter::ResponseHeaders(edits) => edits.apply(&mut response),
+            Filter::Mirror(m) => {
+                if let Some(mirror) = mirror::fires(m, random, mirror_index) {
                     mirrors.push(mirror);
                 }
                 mirror_index += 1;
             }
-            HttpFilterType::UrlRewrite => {
-                let rewrite = f
-                    .url_rewrite
-                    .as_ref()
-                    .ok_or_else(|| invalid_filter("URLRewrite filter without settings"))?;
+            Filter::Rewrite(rewrite) => {
                 rewrite::apply(rewrite, decision, &mut request).map_err(invalid_filter)?;
             }
-            HttpFilterType::Cors => {
-                let cors = f
-                    .cors
-                    .as_ref()
-                    .ok_or_else(|| invalid_filter("CORS filter without settings"))?;
+            Filter::Cors(cors) => {
                 if let Some(origin) = origin {
                     cors::response_headers(cors, origin, &mut response);
                 }
             }
-            HttpFilterType::ExtensionRef => {
-                return Err((
-                    ServerError::UnsupportedFilter,
-                    Cow::Borrowed("ExtensionRef filters are not supported"),
-                ));
-            }
             // Applied around the whole plan, below.
-            HttpFilterType::ExternalAuth => {}
-            other => {
+            Filter::ExternalAuth(_) | Filter::Refused(FilterKind::ExternalAuth, _) => {}
+            Filter::Refused(_, refusal) => return Err(refusal.clone()),
+            // Answered above, before any edit.
+            Filter::Redirect(_) => {
                 return Err((
                     ServerError::UnsupportedFilter,
-                    Cow::Owned(format!("filter type {other} cannot be applied here")),
+                    Cow::Borrowed("filter type RequestRedirect cannot be applied here"),
                 ));
             }
         }
@@ -555,7 +477,9 @@ fn forward<'r>(
     let backend_tls = backend_tls(drawn).map_err(unverifiable)?;
 
     // Most rules have no ExternalAuth filter: skip the guard's walk over the filters.
-    let guarded = all_filters().any(|f| f.type_ == HttpFilterType::ExternalAuth);
+    let guarded = (rule.filters.iter())
+        .chain(rule.backend_filters.iter().flatten())
+        .any(|f| f.external_auth().is_some());
     let forward = Plan::Forward(ForwardPlan {
         backend,
         backend_index,
@@ -621,16 +545,16 @@ fn settings(why: Reason) -> Refusal {
     (ServerError::InvalidRuleSettings, why)
 }
 
+/// The answer of a RequestRedirect filter, or why it cannot be given.
 fn redirect_plan<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
-    f: &HttpRouteFilter,
-) -> Result<Plan<'r>, Reason> {
-    let settings = f
-        .request_redirect
-        .as_ref()
-        .ok_or("RequestRedirect filter without settings")?;
-    Ok(Plan::Respond(redirect::respond(settings, decision, req)?))
+    redirect: Result<&Redirect, &Refusal>,
+) -> Result<Plan<'r>, Refusal> {
+    let redirect = redirect.map_err(Clone::clone)?;
+    Ok(Plan::Respond(
+        redirect::respond(redirect, decision, req).map_err(invalid_filter)?,
+    ))
 }
 
 #[cfg(test)]

@@ -5,31 +5,23 @@
 use std::borrow::Cow;
 
 use super::LocalResponse;
-use super::rewrite::{check_hostname, modified_path};
-use crate::api::RequestRedirect;
+use super::rewrite::modified_path;
 use crate::attach::Protocol;
-use crate::filter::Reason;
+use crate::filter::{Reason, Redirect, RedirectStatus, Scheme};
 use crate::outcome::Outcome;
 use crate::request::RequestView;
 use crate::route::Decision;
 
-/// The redirect response of a RequestRedirect filter.
-///
-/// Only 301 and 302 (the Core codes; CRD default 302) are answered; any other configured status
-/// makes the request answer 500, as an unsupported value must not be guessed at.
+/// The redirect response of a RequestRedirect filter (its status, 301 or 302, and the
+/// `location` built from the request).
 pub(super) fn respond(
-    r: &RequestRedirect,
+    r: &Redirect,
     decision: &Decision<'_, '_>,
     req: &RequestView<'_>,
 ) -> Result<LocalResponse, Reason> {
-    let status = match r.status_code {
-        301 => 301,
-        302 => 302,
-        other => {
-            return Err(Cow::Owned(format!(
-                "redirect status {other} is not supported (301 or 302)"
-            )));
-        }
+    let status = match r.status {
+        RedirectStatus::MovedPermanently => 301,
+        RedirectStatus::Found => 302,
     };
     let location = location(r, decision, req)?;
     let mut response = LocalResponse::new(Outcome::Redirect, status, "RequestRedirect filter");
@@ -38,20 +30,15 @@ pub(super) fn respond(
 }
 
 fn location(
-    r: &RequestRedirect,
+    r: &Redirect,
     decision: &Decision<'_, '_>,
     req: &RequestView<'_>,
 ) -> Result<String, Reason> {
     let listener = decision.listener_port();
     // RequestRedirect.scheme: "When empty, the scheme of the request is used."
-    let scheme: &str = match r.scheme.as_deref() {
-        Some(s) if s.eq_ignore_ascii_case("http") => "http",
-        Some(s) if s.eq_ignore_ascii_case("https") => "https",
-        Some(s) => {
-            return Err(Cow::Owned(format!(
-                "redirect scheme {s:?} is not supported (http or https)"
-            )));
-        }
+    let scheme: &str = match r.scheme {
+        Some(Scheme::Http) => "http",
+        Some(Scheme::Https) => "https",
         None if req.scheme.eq_ignore_ascii_case("https") => "https",
         None if req.scheme.eq_ignore_ascii_case("http") => "http",
         None => match listener {
@@ -61,18 +48,9 @@ fn location(
     };
     // RequestRedirect.hostname: "When empty, the hostname in the `Host` header of the request is
     // used" (the canonical host, without its port).
-    let host = match &r.hostname {
-        Some(h) => {
-            check_hostname(h)?;
-            h.as_str()
-        }
-        None => decision.host(),
-    };
+    let host = r.hostname.as_deref().unwrap_or_else(|| decision.host());
     let port = match r.port {
-        Some(p) => u16::try_from(p)
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| Cow::Owned(format!("redirect port {p} is not a port")))?,
+        Some(p) => p,
         // RequestRedirect.port: "If no port is specified, the redirect port MUST be derived using
         // the following rules: * If redirect scheme is not-empty, the redirect port MUST be the
         // well-known port associated with the redirect scheme. Specifically "http" to port 80

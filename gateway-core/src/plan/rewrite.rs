@@ -5,22 +5,20 @@
 
 use std::borrow::Cow;
 
-use crate::api::{HttpPathModifier, PathModifierType, UrlRewrite};
 use crate::attach::RuleSpec;
-use crate::filter::{Reason, RequestEdits};
+use crate::filter::{PathModifier, Reason, RequestEdits, Rewrite};
 use crate::route::Decision;
 
 /// Applies a URLRewrite filter: "Hostname is the value to be used to replace the Host header
 /// value during forwarding"; the path is modified from the canonical path the request was
 /// routed on. A later URLRewrite (a backendRef's) replaces what an earlier one set.
 pub(super) fn apply(
-    rewrite: &UrlRewrite,
+    rewrite: &Rewrite,
     decision: &Decision<'_, '_>,
     edits: &mut RequestEdits,
 ) -> Result<(), Reason> {
     if let Some(hostname) = &rewrite.hostname {
-        check_hostname(hostname)?;
-        edits.authority = Some(hostname.clone());
+        edits.authority = Some(hostname.to_string());
     }
     if let Some(modifier) = &rewrite.path {
         edits.path = Some(modified_path(modifier, decision)?);
@@ -30,26 +28,12 @@ pub(super) fn apply(
 
 /// The path a modifier makes of the request's canonical path.
 pub(super) fn modified_path(
-    modifier: &HttpPathModifier,
+    modifier: &PathModifier,
     decision: &Decision<'_, '_>,
 ) -> Result<String, Reason> {
-    match &modifier.type_ {
-        PathModifierType::ReplaceFullPath => {
-            let path = modifier
-                .replace_full_path
-                .as_deref()
-                .ok_or("ReplaceFullPath without replaceFullPath")?;
-            check_path(path)?;
-            Ok(path.to_owned())
-        }
-        PathModifierType::ReplacePrefixMatch => {
-            let replacement = modifier
-                .replace_prefix_match
-                .as_deref()
-                .ok_or("ReplacePrefixMatch without replacePrefixMatch")?;
-            if !replacement.is_empty() {
-                check_path(replacement)?;
-            }
+    match modifier {
+        PathModifier::Full(path) => Ok(path.to_string()),
+        PathModifier::Prefix(replacement) => {
             // HTTPPathModifier.replacePrefixMatch: "ReplacePrefixMatch is only compatible with a
             // `PathPrefix` HTTPRouteMatch."
             let prefix = matched_prefix(decision)
@@ -58,9 +42,6 @@ pub(super) fn modified_path(
                 "the request path does not start with the matched prefix",
             ))
         }
-        other => Err(Cow::Owned(format!(
-            "unsupported path modifier type {other}"
-        ))),
     }
 }
 
@@ -102,45 +83,4 @@ pub(super) fn replace_prefix(path: &str, prefix: &str, replacement: &str) -> Opt
         out.push('/');
     }
     Some(out)
-}
-
-/// A configured path: starts with `/`, only RFC 3986 `pchar`s and `/`, every `%` followed by
-/// two hex digits (no space, `?`, `#`, control or non-ASCII bytes, which would change the
-/// meaning of the request line or the `location`).
-pub(super) fn check_path(path: &str) -> Result<(), Reason> {
-    let bytes = path.as_bytes();
-    let ok = bytes.first() == Some(&b'/')
-        && bytes.iter().enumerate().all(|(i, &b)| match b {
-            b'%' => bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
-            b'/' | b':' | b'@' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'('
-            | b')' | b'*' | b'+' | b',' | b';' | b'=' => true,
-            _ => b.is_ascii_alphanumeric(),
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(Cow::Owned(format!(
-            "path {path:?} is not a valid absolute path"
-        )))
-    }
-}
-
-/// A configured hostname (`PreciseHostname`): letters, digits, `-` and `.`, at most 253 bytes.
-pub(super) fn check_hostname(hostname: &str) -> Result<(), Reason> {
-    let ok = !hostname.is_empty()
-        && hostname.len() <= 253
-        && hostname
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !hostname.starts_with('.')
-        && !hostname.contains("..");
-    if ok {
-        Ok(())
-    } else {
-        Err(Cow::Owned(format!(
-            "hostname {hostname:?} is not a valid hostname"
-        )))
-    }
 }

@@ -735,15 +735,14 @@ fn rules_without_filters_plan_as_the_general_path_does() {
             let Some(RuleSpec::Http(rule)) = decision.rule_spec() else {
                 panic!("{target} matched no HTTP rule");
             };
-            let general = super::forward(&decision, &req, random, false, rule).unwrap_or_else(
-                |(cause, reason)| {
+            let general =
+                super::forward(&decision, &req, random, rule).unwrap_or_else(|(cause, reason)| {
                     Plan::Respond(LocalResponse::new(
                         crate::outcome::Outcome::ServerError(cause),
                         500,
                         reason,
                     ))
-                },
-            );
+                });
             assert_eq!(plan(&decision, &req, random), general, "{target} {random}");
         }
     }

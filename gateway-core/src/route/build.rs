@@ -3,7 +3,6 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::fmt;
 use std::sync::Arc;
 
 use super::index::{Candidate, HostIndex, KnownHost, KnownNames, PathIndex};
@@ -15,8 +14,8 @@ use crate::api::{
     compile_regex,
 };
 use crate::attach::{
-    Backend, BackendState, Config, Protocol, RuleFilters, RuleSpec, WireRule, host_matches,
-    rule_spec, unsupported_extension,
+    Backend, BackendState, Config, Protocol, RuleSpec, WireRule, host_matches, rule_spec,
+    unsupported_extension,
 };
 use crate::request::normalize::PathPolicy;
 use crate::tls::BackendTls;
@@ -458,16 +457,12 @@ impl ShareHash for [WeightedBackend] {
 }
 
 impl ShareHash for RuleSpec {
-    /// Most rules have no filters or settings: those hash by kind alone. The wire types of the
-    /// others derive `PartialEq` but not `Hash`, so they hash by their `Debug` text; values
-    /// that are equal but print differently are merely not shared.
+    /// The typed spec's own `Hash`: its filters are compiled values, compared field by field.
     fn share_hash(&self) -> u64 {
-        match self {
-            Self::Http(f) if *f == RuleFilters::default() => 1,
-            Self::Grpc(f) if *f == RuleFilters::default() => 2,
-            Self::L4 => 3,
-            _ => debug_hash(self),
-        }
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = rustc_hash::FxHasher::default();
+        self.hash(&mut h);
+        h.finish()
     }
 }
 
@@ -489,23 +484,6 @@ impl<T: ?Sized + PartialEq + ShareHash> Interner<T> {
         bucket.push(Arc::clone(&shared));
         shared
     }
-}
-
-fn debug_hash<T: ?Sized + fmt::Debug>(value: &T) -> u64 {
-    use std::fmt::Write as _;
-    use std::hash::Hasher as _;
-
-    struct Hashing(rustc_hash::FxHasher);
-    impl fmt::Write for Hashing {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0.write(s.as_bytes());
-            Ok(())
-        }
-    }
-    let mut h = Hashing(rustc_hash::FxHasher::default());
-    // Writing to a hasher cannot fail.
-    let _ = write!(h, "{value:?}");
-    h.0.finish()
 }
 
 /// The precedence key of match `mi` of rule `ri` (see `precedence.rs`).
@@ -640,3 +618,6 @@ fn insert(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,10 +4,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::{AuthOptions, AuthOutcome, AuthResponse, BodyLimit, Reason, judge, proto};
-use crate::api::{ExternalAuth, ExternalAuthProtocol};
+use crate::filter::{AuthFilter, AuthProtocolConfig};
 use crate::outcome::{BadRequest, Denied, Outcome};
 use crate::plan::{LocalResponse, Plan};
-use crate::request::normalize::{PathPolicy, normalize_path};
 use crate::request::{HttpVersion, RequestView};
 use crate::route::Decision;
 
@@ -83,7 +82,7 @@ pub struct AuthCheck<'r> {
     /// `forwardBody.maxSize` when the body is to be forwarded: buffer up to this many bytes
     /// (one more to detect an overflow) and call [`AuthCheck::with_body`].
     pub max_body: Option<usize>,
-    config: &'r ExternalAuth,
+    config: &'r AuthFilter,
     /// Lower-case names of the client's headers (for add-if-absent and overwrite-if-exists).
     client_headers: Vec<String>,
     pending: Box<Plan<'r>>,
@@ -241,7 +240,7 @@ impl<'r> AuthCheck<'r> {
         builder.body(h.body.clone())
     }
 
-    pub(super) fn config(&self) -> &'r ExternalAuth {
+    pub(super) fn config(&self) -> &'r AuthFilter {
         self.config
     }
 
@@ -271,20 +270,10 @@ pub(super) const CONNECTION_HEADERS: [&str; 8] = [
 pub(super) fn begin<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
-    config: &'r ExternalAuth,
+    config: &'r AuthFilter,
     backend: AuthBackend,
     plan: Plan<'r>,
 ) -> Result<Result<AuthCheck<'r>, LocalResponse>, Reason> {
-    let max_body =
-        match &config.forward_body {
-            Some(b) if b.max_size > 0 => Some(usize::try_from(b.max_size).map_err(|_| {
-                Cow::<'static, str>::Borrowed("forwardBody.maxSize is out of range")
-            })?),
-            Some(b) if b.max_size < 0 => {
-                return Err(Cow::Borrowed("forwardBody.maxSize is negative"));
-            }
-            _ => None,
-        };
     let mut client_headers: Vec<String> = Vec::new();
     for (name, _) in req.headers.iter() {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -293,55 +282,36 @@ pub(super) fn begin<'r>(
         }
     }
     let request = match &config.protocol {
-        ExternalAuthProtocol::Http => {
-            let http = config
-                .http
-                .as_ref()
-                .ok_or("ExternalAuth protocol HTTP without http settings")?;
-            let allowed = lower(&http.allowed_headers);
-            match http_request(decision, req, http.path.as_deref(), &allowed)? {
-                Ok(r) => AuthRequest::Http(r),
-                Err(local) => return Ok(Err(local)),
-            }
-        }
-        ExternalAuthProtocol::Grpc => {
-            let allowed = config
-                .grpc
-                .as_ref()
-                .map(|g| lower(&g.allowed_headers))
-                .unwrap_or_default();
-            match grpc_request(decision, req, &allowed) {
+        AuthProtocolConfig::Http {
+            prefix,
+            allowed_headers,
+        } => match http_request(decision, req, prefix, allowed_headers)? {
+            Ok(r) => AuthRequest::Http(r),
+            Err(local) => return Ok(Err(local)),
+        },
+        AuthProtocolConfig::Grpc { allowed_headers } => {
+            match grpc_request(decision, req, allowed_headers) {
                 Ok(r) => AuthRequest::Grpc(Box::new(r)),
                 Err(local) => return Ok(Err(local)),
             }
-        }
-        other => {
-            return Err(Cow::Owned(format!(
-                "ExternalAuth protocol {other} is not supported"
-            )));
         }
     };
     Ok(Ok(AuthCheck {
         backend,
         request,
-        max_body,
+        max_body: config.max_body,
         config,
         client_headers,
         pending: Box::new(plan),
     }))
 }
 
-fn lower(names: &[String]) -> Vec<String> {
-    names.iter().map(|n| n.to_ascii_lowercase()).collect()
-}
-
 fn http_request(
     decision: &Decision<'_, '_>,
     req: &RequestView<'_>,
-    prefix: Option<&str>,
+    prefix: &str,
     allowed: &[String],
 ) -> Result<Result<HttpCheckRequest, LocalResponse>, Reason> {
-    let prefix = sanitize_prefix(prefix.unwrap_or(""))?;
     let canonical = checked_canonical(decision)?;
     if !prefix.is_empty() && has_encoded_separator(canonical) {
         return Ok(Err(LocalResponse::new(
@@ -473,26 +443,6 @@ fn unsendable(name: &str) -> LocalResponse {
 fn header_value(value: &[u8]) -> Option<&str> {
     let v = std::str::from_utf8(value).ok()?;
     is_field_value(v).then_some(v)
-}
-
-/// The `http.path` prefix without its trailing `/`; it must be a canonical path itself, so
-/// that no dot segment or encoded separator in it can be resolved by the auth server.
-fn sanitize_prefix(prefix: &str) -> Result<&str, Reason> {
-    if prefix.is_empty() {
-        return Ok("");
-    }
-    let bad = || {
-        Cow::Owned(format!(
-            "ExternalAuth http.path {prefix:?} is not a canonical path"
-        ))
-    };
-    if !prefix.starts_with('/') || prefix.contains(['?', '#', ';']) {
-        return Err(bad());
-    }
-    match normalize_path(prefix, &PathPolicy::secure()) {
-        Ok(Cow::Borrowed(p)) if p == prefix => Ok(prefix.strip_suffix('/').unwrap_or(prefix)),
-        _ => Err(bad()),
-    }
 }
 
 /// The canonical path, checked again: it starts with `/` and has no dot segment (the router

@@ -107,17 +107,7 @@ fn http(
 ) -> Result<Verdict, String> {
     // Only a 200 allows; every other answer denies or fails closed (SECURITY.md rule 6).
     if status == 200 {
-        let allowed: Vec<String> = check
-            .config()
-            .http
-            .as_ref()
-            .map(|h| {
-                h.allowed_response_headers
-                    .iter()
-                    .map(|n| n.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let allowed = &check.config().allowed_response_headers;
         let mut edits = HeaderEdits::default();
         let mut seen: Vec<String> = Vec::new();
         for (name, value) in headers {

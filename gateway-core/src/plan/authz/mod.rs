@@ -135,8 +135,7 @@ use std::borrow::Cow;
 pub use check::{AuthBackend, AuthCheck, AuthProtocol, AuthRequest, HttpCheckRequest};
 pub use client::{AsyncAuthClient, AuthClient, authorize, authorize_async, authorize_with_body};
 
-use crate::attach::BackendState;
-use crate::attach::{RuleFilters, compiled_auth_filters};
+use crate::attach::RuleFilters;
 use crate::outcome::ServerError;
 use crate::plan::Refusal;
 use crate::plan::{LocalResponse, Plan};
@@ -327,10 +326,14 @@ pub(crate) fn guard<'r>(
     backend_index: Option<usize>,
     plan: Plan<'r>,
 ) -> Result<Plan<'r>, Refusal> {
-    let mut applying = compiled_auth_filters(rule)
-        .enumerate()
-        .filter(|(_, (owner, _))| owner.is_none() || *owner == backend_index);
-    let Some((ordinal, (_, filter))) = applying.next() else {
+    let own = rule.filters.iter().map(|f| (None, f));
+    let per_backend = (rule.backend_filters.iter().enumerate())
+        .flat_map(|(i, filters)| filters.iter().map(move |f| (Some(i), f)));
+    let mut applying = own
+        .chain(per_backend)
+        .filter(|(owner, _)| owner.is_none() || *owner == backend_index)
+        .filter_map(|(_, f)| f.external_auth());
+    let Some(filter) = applying.next() else {
         return Ok(plan);
     };
     if applying.next().is_some() {
@@ -341,35 +344,13 @@ pub(crate) fn guard<'r>(
             ),
         ));
     }
-    let config = filter.external_auth.as_ref().ok_or((
-        ServerError::InvalidFilter,
-        Cow::Borrowed("ExternalAuth filter without settings"),
-    ))?;
-    let backend = match rule.refs.auth.get(ordinal) {
-        Some(BackendState::Service {
-            namespace,
-            name,
-            port,
-            ..
-        }) => AuthBackend {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            port: *port,
-        },
-        Some(BackendState::Invalid { message, .. }) => {
-            return Err((
-                ServerError::AuthBackendUnresolved,
-                Cow::Owned(format!("ExternalAuth backendRef: {message}")),
-            ));
-        }
-        None => {
-            return Err((
-                ServerError::AuthBackendUnresolved,
-                Cow::Borrowed("ExternalAuth backendRef was not resolved"),
-            ));
-        }
+    let auth = filter.map_err(Clone::clone)?;
+    let backend = AuthBackend {
+        namespace: auth.backend.namespace.clone(),
+        name: auth.backend.name.clone(),
+        port: auth.backend.port,
     };
-    Ok(check::begin(decision, req, config, backend, plan)
+    Ok(check::begin(decision, req, auth, backend, plan)
         .map_err(|why| (ServerError::InvalidFilter, why))?
         .map_or_else(Plan::Respond, Plan::Authorize))
 }
