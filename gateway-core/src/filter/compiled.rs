@@ -265,22 +265,14 @@ pub(crate) fn compile(
     let invalid = |why: Reason| FilterProblem::Refused((ServerError::InvalidFilter, why));
     let without = |what: &'static str| invalid(Cow::Borrowed(what));
     Ok(match &f.type_ {
-        HttpFilterType::RequestHeaderModifier => {
-            let m = (f.request_header_modifier.as_ref())
-                .ok_or_else(|| without("RequestHeaderModifier filter without settings"))?;
-            Filter::RequestHeaders(
-                HeaderFilter::compile(m)
-                    .map_err(|e| invalid(format!("RequestHeaderModifier: {e}").into()))?,
-            )
-        }
-        HttpFilterType::ResponseHeaderModifier => {
-            let m = (f.response_header_modifier.as_ref())
-                .ok_or_else(|| without("ResponseHeaderModifier filter without settings"))?;
-            Filter::ResponseHeaders(
-                HeaderFilter::compile(m)
-                    .map_err(|e| invalid(format!("ResponseHeaderModifier: {e}").into()))?,
-            )
-        }
+        HttpFilterType::RequestHeaderModifier => Filter::RequestHeaders(header_filter(
+            f.request_header_modifier.as_ref(),
+            "RequestHeaderModifier",
+        )?),
+        HttpFilterType::ResponseHeaderModifier => Filter::ResponseHeaders(header_filter(
+            f.response_header_modifier.as_ref(),
+            "ResponseHeaderModifier",
+        )?),
         HttpFilterType::RequestMirror => {
             let m = (f.request_mirror.as_ref())
                 .ok_or_else(|| without("RequestMirror filter without settings"))?;
@@ -416,15 +408,7 @@ impl HeaderFilter {
 
     /// Composes the modifier after the edits collected so far (see [`HeaderEdits`]).
     pub(crate) fn apply(&self, edits: &mut HeaderEdits) {
-        for (name, value) in &self.set {
-            edits.push_set(name, value);
-        }
-        for (name, value) in &self.add {
-            edits.push_add(name, value);
-        }
-        for name in &self.remove {
-            edits.push_remove(name);
-        }
+        edits.compose(&self.set, &self.add, &self.remove);
     }
 }
 
@@ -669,6 +653,17 @@ fn sanitize_prefix(prefix: &str) -> Result<&str, Reason> {
         Ok(Cow::Borrowed(p)) if p == prefix => Ok(prefix.strip_suffix('/').unwrap_or(prefix)),
         _ => Err(bad()),
     }
+}
+
+/// The header filter of a modifier `kind` (`RequestHeaderModifier` or
+/// `ResponseHeaderModifier`), or why it cannot be applied.
+fn header_filter(
+    m: Option<&HeaderModifier>,
+    kind: &'static str,
+) -> Result<HeaderFilter, FilterProblem> {
+    let invalid = |why: String| FilterProblem::Refused((ServerError::InvalidFilter, why.into()));
+    let m = m.ok_or_else(|| invalid(format!("{kind} filter without settings")))?;
+    HeaderFilter::compile(m).map_err(|e| invalid(format!("{kind}: {e}")))
 }
 
 #[cfg(test)]

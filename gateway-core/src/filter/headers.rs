@@ -137,6 +137,25 @@ impl HeaderEdits {
         out
     }
 
+    /// Applies `set`, `add` and `remove` lists after the edits collected so far (each name is
+    /// in at most one list, so the order of the lists does not matter).
+    pub(crate) fn compose<N: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        set: &[(N, V)],
+        add: &[(N, V)],
+        remove: &[N],
+    ) {
+        for (name, value) in set {
+            self.push_set(name.as_ref(), value.as_ref());
+        }
+        for (name, value) in add {
+            self.push_add(name.as_ref(), value.as_ref());
+        }
+        for name in remove {
+            self.push_remove(name.as_ref());
+        }
+    }
+
     /// Overwrites `name` (after the edits so far).
     pub(crate) fn push_set(&mut self, name: &str, value: &str) {
         self.add.retain(|(n, _)| !n.eq_ignore_ascii_case(name));

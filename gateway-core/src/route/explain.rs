@@ -22,7 +22,7 @@ use std::cmp::Reverse;
 use std::fmt;
 
 use super::index::{Candidate, HostIndex, PathIndex, PathKey};
-use super::matcher::{Predicates, StringMatch, header_matches, query_matches};
+use super::matcher::{NamedMatch, Predicates, StringMatch, header_matches, query_matches};
 use super::precedence::RankKey;
 use super::{CompiledListener, Outcome, RouteId, Router, RuleId, is_grpc};
 use crate::attach::Protocol;
@@ -725,25 +725,17 @@ fn value_match(m: &StringMatch) -> ValueMatch<'_> {
 }
 
 fn predicates_view(p: &Predicates) -> MatchPredicates<'_> {
-    let value = value_match;
     MatchPredicates {
         method: p.method.as_deref(),
-        headers: p
-            .headers
-            .iter()
-            .map(|h| ValuePredicate {
-                name: &h.name,
-                value: value(&h.value),
-            })
-            .collect(),
-        query: p
-            .query
-            .iter()
-            .map(|q| ValuePredicate {
-                name: &q.name,
-                value: value(&q.value),
-            })
-            .collect(),
+        headers: p.headers.iter().map(named_view).collect(),
+        query: p.query.iter().map(named_view).collect(),
+    }
+}
+
+fn named_view(m: &NamedMatch) -> ValuePredicate<'_> {
+    ValuePredicate {
+        name: &m.name,
+        value: value_match(&m.value),
     }
 }
 

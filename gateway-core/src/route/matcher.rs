@@ -20,19 +20,18 @@ impl StringMatch {
     }
 }
 
-/// One header predicate: name lower-cased.
+/// One predicate on a named value of the request.
 #[derive(Clone, Debug)]
-pub(crate) struct HeaderPredicate {
+pub(crate) struct NamedMatch {
     pub(crate) name: Box<str>,
     pub(crate) value: StringMatch,
 }
 
+/// One header predicate: name lower-cased.
+pub(crate) type HeaderPredicate = NamedMatch;
+
 /// One query predicate: name exact (case-sensitive).
-#[derive(Clone, Debug)]
-pub(crate) struct QueryPredicate {
-    pub(crate) name: Box<str>,
-    pub(crate) value: StringMatch,
-}
+pub(crate) type QueryPredicate = NamedMatch;
 
 /// Everything but path and host of one match.
 #[derive(Clone, Debug, Default)]

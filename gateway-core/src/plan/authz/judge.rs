@@ -67,15 +67,7 @@ pub(super) fn release<'r>(
 /// `earlier` then `later` (each name is in at most one list of `later`, so the order of the
 /// lists does not matter).
 fn compose(mut earlier: HeaderEdits, later: &HeaderEdits) -> HeaderEdits {
-    for (n, v) in &later.set {
-        earlier.push_set(n, v);
-    }
-    for (n, v) in &later.add {
-        earlier.push_add(n, v);
-    }
-    for n in &later.remove {
-        earlier.push_remove(n);
-    }
+    earlier.compose(&later.set, &later.add, &later.remove);
     earlier
 }
 
