@@ -929,7 +929,7 @@ void gw_buffer_free(struct gw_buffer *buffer);
 
 // Routes one request: listener by port and host (or SNI), route and rule by the Gateway API
 // precedence, then the rule's filters (redirects, rewrites, header edits, mirrors, weighted
-// backend choice with `request->random`). Cost: as `Router::route` plus `filter::plan`, plus
+// backend choice with `request->random`). Cost: as `Router::route` plus `plan::plan`, plus
 // two allocations for the handle (three when the forwarded path and host exceed 200 bytes);
 // no allocation for up to 32 headers.
 //

@@ -1,6 +1,6 @@
 //! The cost of the C ABI: routing the same requests through `gw_router_route` (plus reading
 //! the backend and freeing the decision) and through the Rust calls it wraps
-//! (`Router::route` + `filter::plan`), in the same run. Issue 8 asks for ABI ≤ 1.3 × Rust.
+//! (`Router::route` + `plan::plan`), in the same run. Issue 8 asks for ABI ≤ 1.3 × Rust.
 #![allow(unsafe_code, missing_docs)] // it drives the C ABI
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

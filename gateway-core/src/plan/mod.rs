@@ -2,7 +2,7 @@
 //! knowing the Gateway API.
 //!
 //! ```text
-//! Router::route(&req) ──▶ Decision ──filter::plan(&decision, &req, random)──▶ Plan
+//! Router::route(&req) ──▶ Decision ──plan::plan(&decision, &req, random)──▶ Plan
 //!     Plan::Forward(ForwardPlan)  backend, request edits, response edits, mirrors, timeouts
 //!     Plan::Respond(LocalResponse) status, headers, body: redirect, CORS preflight, error
 //!     Plan::Authorize(AuthCheck)   ask the auth service first (ExternalAuth), then

@@ -2,7 +2,7 @@
 //! request to send, and what the answer means. No I/O: the proxy makes the call.
 //!
 //! ```text
-//! Router::route(&req) ──▶ Decision ──filter::plan──▶ Plan::Authorize(AuthCheck)
+//! Router::route(&req) ──▶ Decision ──plan::plan──▶ Plan::Authorize(AuthCheck)
 //!     (optional) check.with_body(&body, &options) ──▶ Plan::Authorize(check) | Plan::Respond(413)
 //!     the proxy sends check.request (HTTP: HttpCheckRequest, gRPC: check.grpc_frame())
 //!     check.answer(AuthResponse, &options) ──▶ Plan::Forward (allowed, auth headers applied)
