@@ -495,8 +495,8 @@ impl Stream {
         log(
             LogLevel::Debug,
             &format!(
-                "gateway filter: stream {} answered {}: {}",
-                self.context_id, local.status, local.reason
+                "gateway filter: stream {} answered {} ({}): {}",
+                self.context_id, local.status, local.outcome, local.reason
             ),
         );
         let body = (!local.body.is_empty()).then_some(local.body.as_slice());
