@@ -2,7 +2,7 @@
 //! object. Attachment, candidates and precedence come from the library
 //! (`Router::explain`, `Router::candidates`, `Router::shadowed`), not from here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gateway_core::Engine;
 use gateway_core::api::{
@@ -47,7 +47,7 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
     let mut snapshot = Snapshot::default();
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let expanded = expand(paths).map_err(|e| vec![e])?;
+    let expanded = crate::manifests::expand(paths).map_err(|e| vec![e])?;
     if expanded.is_empty() {
         return Err(vec!["no manifest files given".to_owned()]);
     }
@@ -81,32 +81,6 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
         engine: crate::manifests::engine(snapshot, controller_name),
         files,
     })
-}
-
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| is_manifest(f))
-                .collect();
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn is_manifest(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
 }
 
 /// A namespaced object's namespace (`default` when unset, as the loader does).

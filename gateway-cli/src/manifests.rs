@@ -63,7 +63,9 @@ pub(crate) fn target(gateway: Option<&str>) -> Result<Target, String> {
     }
 }
 
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// The manifest files named: files as given, directories as their `.yaml`, `.yml` and `.json`
+/// files in name order.
+pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
