@@ -287,12 +287,22 @@ enum gw_cause
   GW_CAUSE_INVALID_HOST = 206,
   // Bad request: more query pairs than the limit.
   GW_CAUSE_TOO_MANY_QUERY_PAIRS = 207,
-  // Bad request: a header the external auth check must carry cannot be sent as it is.
+  // Bad request: a header value with CR, LF or NUL, or one the external auth check must
+  // carry that cannot be sent as it is.
   GW_CAUSE_INVALID_HEADER_VALUE = 208,
   // Bad request: a path that could climb out of the auth check's path prefix.
   GW_CAUSE_UNSAFE_AUTH_PATH = 209,
   // Bad request: a method, scheme, `:authority` or TLS server name that is not UTF-8.
   GW_CAUSE_MALFORMED_REQUEST = 210,
+  // Bad request: a header name that is empty or holds a control byte, a space, DEL, a
+  // non-ASCII byte or a `:` past a leading one.
+  GW_CAUSE_INVALID_HEADER_NAME = 211,
+  // Bad request: two `Authorization` lines, or `Content-Length` lines that disagree.
+  GW_CAUSE_DUPLICATE_HEADER = 212,
+  // Bad request: a method that is not a token.
+  GW_CAUSE_INVALID_METHOD = 213,
+  // Bad request: one of the nine `HTTPMethod` methods spelled in another case (`post`).
+  GW_CAUSE_METHOD_CASE_VARIANT = 214,
   // Server error: the rule has no backendRefs.
   GW_CAUSE_NO_BACKEND_REFS = 301,
   // Server error: the request drew an invalid backendRef's share, or every weight is zero.

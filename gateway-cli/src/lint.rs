@@ -13,7 +13,15 @@
 //!   also serves (auth on Exact `/admin` while PathPrefix `/` catches `/admin/`; auth on
 //!   PathPrefix `/admin` while an Exact `/admin/x` or a longer prefix beats it);
 //! - `invalid-regex`: a RegularExpression path, header or query match that does not compile
-//!   (the library drops the rule).
+//!   (the library drops the rule);
+//! - `ignored-header-match`: a header match whose name equals an earlier one of the same match
+//!   but for case: HTTPHeaderMatch and GRPCHeaderMatch use only the first entry with an
+//!   equivalent name, so the entry does nothing;
+//! - `path-parameter-bypass` (only with `--path-parameters keep`, the embedder keeping `;` in
+//!   paths): an Exact or PathPrefix match that a request with a path parameter (`/admin;x`)
+//!   misses, while another rule serves it, though Servlet-style backends serve it as the
+//!   match's path (`/admin`). Under the default (`reject`) such requests are refused with 400,
+//!   and under `strip` they are routed as the path without parameters, so nothing slips past.
 //!
 //! Listeners, candidates and precedence are the library's compiled router's
 //! (`Router::candidates`, `Router::shadowed`), so the listeners of XListenerSets are covered
@@ -37,7 +45,7 @@ use crate::output::{Style, Table, Tone};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Finding kinds: shadowed-rule, unattached-route, conflicted-listener, \
-unmatched-hostname, auth-bypass, invalid-regex.\n\
+unmatched-hostname, auth-bypass, invalid-regex, ignored-header-match, path-parameter-bypass.\n\
 Exit status: 0 no findings, 1 findings, 2 usage or load errors."
 )]
 pub(crate) struct Args {
@@ -53,6 +61,21 @@ pub(crate) struct Args {
     /// The controller name whose GatewayClasses are ours.
     #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
     controller_name: String,
+    /// What the embedding proxy does with a `;` in a path (`PathPolicy::path_parameters`):
+    /// with `keep`, lint lists the rules a path parameter slips past.
+    #[arg(long, value_enum, default_value_t = ParamPolicy::Reject)]
+    path_parameters: ParamPolicy,
+}
+
+/// `--path-parameters`: the library's `PathParameters` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ParamPolicy {
+    /// Refuse requests with a path parameter (400): the library's default.
+    Reject,
+    /// Strip path parameters before matching and forwarding.
+    Strip,
+    /// Keep `;` as an ordinary character.
+    Keep,
 }
 
 /// The stable finding kinds.
@@ -65,6 +88,8 @@ pub(crate) enum Kind {
     UnmatchedHostname,
     AuthBypass,
     InvalidRegex,
+    IgnoredHeaderMatch,
+    PathParameterBypass,
 }
 
 impl Kind {
@@ -76,6 +101,8 @@ impl Kind {
             Self::UnmatchedHostname => "unmatched-hostname",
             Self::AuthBypass => "auth-bypass",
             Self::InvalidRegex => "invalid-regex",
+            Self::IgnoredHeaderMatch => "ignored-header-match",
+            Self::PathParameterBypass => "path-parameter-bypass",
         }
     }
 }
@@ -130,7 +157,12 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             return Err(unknown.to_string());
         }
     }
-    let findings = lint(&loaded, &gateways, args.gateway.is_some());
+    let findings = lint(
+        &loaded,
+        &gateways,
+        args.gateway.is_some(),
+        args.path_parameters == ParamPolicy::Keep,
+    );
     if args.json {
         for f in &findings {
             println!("{}", serde_json::to_string(f).map_err(|e| e.to_string())?);
@@ -177,7 +209,12 @@ fn gateways(config: &Config) -> Vec<OurGateway<'_>> {
         .collect()
 }
 
-fn lint(loaded: &Loaded, gateways: &[OurGateway<'_>], only_named: bool) -> Vec<Finding> {
+fn lint(
+    loaded: &Loaded,
+    gateways: &[OurGateway<'_>],
+    only_named: bool,
+    parameters_kept: bool,
+) -> Vec<Finding> {
     let config = loaded.config();
     let mut out = Vec::new();
     let mut add = |object: usize, kind: Kind, field: String, message: String| {
@@ -235,6 +272,11 @@ fn lint(loaded: &Loaded, gateways: &[OurGateway<'_>], only_named: bool) -> Vec<F
         for l in &listeners {
             for (object, field, message) in auth_bypass(loaded, &l.candidates) {
                 add(object, Kind::AuthBypass, field, message);
+            }
+            if parameters_kept {
+                for (object, field, message) in parameter_bypass(loaded, &l.candidates) {
+                    add(object, Kind::PathParameterBypass, field, message);
+                }
             }
         }
     }
@@ -365,6 +407,9 @@ fn routes(
             continue;
         }
 
+        for (field, message) in ignored_header_matches(&o.resource) {
+            add(object, Kind::IgnoredHeaderMatch, field, message);
+        }
         if let Resource::HttpRoute(r) = &o.resource {
             for (ri, rule) in r.spec.rules.iter().enumerate() {
                 for (field, pattern) in loaded::rule_regexes(rule) {
@@ -443,6 +488,131 @@ fn routes(
                 );
             }
         }
+    }
+}
+
+/// Header matches of an HTTPRoute or GRPCRoute whose names equal an earlier entry's of the
+/// same match but for case: "only the first entry with an equivalent name MUST be considered".
+fn ignored_header_matches(resource: &Resource) -> Vec<(String, String)> {
+    let matches: Vec<(usize, usize, Vec<&str>)> = match resource {
+        Resource::HttpRoute(r) => r
+            .spec
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(ri, rule)| {
+                rule.matches.iter().enumerate().map(move |(mi, m)| {
+                    (ri, mi, m.headers.iter().map(|h| h.name.as_str()).collect())
+                })
+            })
+            .collect(),
+        Resource::GrpcRoute(r) => r
+            .spec
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(ri, rule)| {
+                rule.matches.iter().enumerate().map(move |(mi, m)| {
+                    (ri, mi, m.headers.iter().map(|h| h.name.as_str()).collect())
+                })
+            })
+            .collect(),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (ri, mi, names) in matches {
+        for (later, name) in names.iter().enumerate() {
+            let Some(earlier) = names
+                .iter()
+                .take(later)
+                .position(|n| n.eq_ignore_ascii_case(name))
+            else {
+                continue;
+            };
+            let at = format!("spec.rules[{ri}].matches[{mi}].headers");
+            out.push((
+                format!("{at}[{later}].name"),
+                format!(
+                    "header {name} is {at}[{earlier}]'s name ({}) but for case: only the first \
+                     entry with an equivalent name is used, so this one is ignored",
+                    names.get(earlier).copied().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+// === path parameters kept ===
+
+/// Exact and PathPrefix matches that a request for the same path with a path parameter
+/// (`/admin;x`) misses while another rule of the listener serves it: under
+/// `PathParameters::Keep`, `;x` is part of the last segment for the router, while Servlet-style
+/// backends strip it and serve the match's path.
+fn parameter_bypass(
+    loaded: &Loaded,
+    candidates: &[CandidateMatch<'_>],
+) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for a in candidates.iter().filter(|c| c.table == RuleTable::Http) {
+        let (path, kind) = match a.path {
+            PathMatch::Exact(e) => (e, "Exact"),
+            PathMatch::PathPrefix(p) if p != "/" => (p, "PathPrefix"),
+            _ => continue,
+        };
+        let Some(object) = loaded.route_object(a.route) else {
+            continue;
+        };
+        let probe = format!("{path};x");
+        let mut best: Option<&CandidateMatch<'_>> = None;
+        for s in candidates.iter().filter(|s| s.table == RuleTable::Http) {
+            let same_rule = s.route == a.route && s.rule.index == a.rule.index;
+            if same_rule || !groups_overlap(a, s) || !path_serves(s.path, &probe) {
+                continue;
+            }
+            if best.is_none_or(|b| s.outranks(b).is_some()) {
+                best = Some(s);
+            }
+        }
+        if let Some(s) = best {
+            let several = |c| several_matches(c, candidates.iter());
+            out.push((
+                object,
+                field(a),
+                format!(
+                    "{probe} misses {} ({kind} {path}) and reaches {} ({}), while Servlet-style \
+                     backends serve it as {path}: the path policy keeps path parameters (reject \
+                     or strip them: PathParameters)",
+                    rule_label(a, several(a)),
+                    label(s, several(s)),
+                    s.path
+                ),
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether two candidates' hostname groups can hold the same request host.
+fn groups_overlap(a: &CandidateMatch<'_>, b: &CandidateMatch<'_>) -> bool {
+    match (a.hostname, b.hostname) {
+        (HostnameGroup::Any, _) | (_, HostnameGroup::Any) => true,
+        (x, y) => intersect(Some(&x.to_string()), &y.to_string()).is_some(),
+    }
+}
+
+/// Whether a path match serves `path` (ignoring the match's other predicates).
+fn path_serves(m: PathMatch<'_>, path: &str) -> bool {
+    match m {
+        PathMatch::Exact(e) => e == path,
+        PathMatch::PathPrefix(k) => prefix_matches(k, path),
+        PathMatch::RegularExpression(p) => {
+            gateway_core::api::compile_regex(p).is_ok_and(|re| re.is_match(path))
+        }
+        // A path match kind this lint does not know yet: assume it may serve the path.
+        _ => true,
     }
 }
 

@@ -396,3 +396,76 @@ spec: {{ports: [{{port: 8080}}]}}
         "{f}"
     );
 }
+
+#[test]
+fn ignored_header_match_equivalent_name_in_one_match() {
+    let rules = |second: &str| {
+        format!(
+            "  - matches: [{{path: {{type: PathPrefix, value: /}}, headers: [{{name: X-Env, value: prod}}, {{name: {second}, value: canary}}]}}]
+    backendRefs: [{{name: web, port: 8080}}]"
+        )
+    };
+    let f = check(
+        "ignored-header-match",
+        "spec.rules[0].matches[0].headers[1].name",
+        &manifests(
+            ONE_LISTENER,
+            &route("a", "2025-01-01T00:00:00Z", "[]", &rules("x-env")),
+        ),
+        &manifests(
+            ONE_LISTENER,
+            &route("a", "2025-01-01T00:00:00Z", "[]", &rules("x-tier")),
+        ),
+    );
+    assert!(f["message"].as_str().unwrap().contains("headers[0]"), "{f}");
+}
+
+/// Runs `gateway lint --json EXTRA… FILE`; returns the exit code and the finding kinds.
+fn lint_with(text: &str, extra: &[&str]) -> (i32, Vec<Value>) {
+    let dir = scratch("lint");
+    let file = write(&dir, "manifests.yaml", text);
+    let mut args: Vec<&std::ffi::OsStr> = vec!["lint".as_ref(), "--json".as_ref()];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    args.push(file.as_os_str());
+    let out = gateway(args);
+    let findings = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("finding is JSON"))
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+#[test]
+fn path_parameter_bypass_only_where_the_policy_keeps_path_parameters() {
+    let text = manifests(
+        ONE_LISTENER,
+        &route(
+            "a",
+            "2025-01-01T00:00:00Z",
+            "[]",
+            "  - matches: [{path: {type: PathPrefix, value: /admin}}]
+    backendRefs: [{name: web, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: web, port: 8080}]",
+        ),
+    );
+    let (code, findings) = lint_with(&text, &["--path-parameters", "keep"]);
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&findings), ["path-parameter-bypass"], "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["field"], "spec.rules[0].matches[0]");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("/admin;x") && message.contains("rule #1"),
+        "{f}"
+    );
+    // The library's default refuses such requests, and stripping routes them to /admin.
+    for extra in [
+        &[][..],
+        &["--path-parameters", "reject"],
+        &["--path-parameters", "strip"],
+    ] {
+        let (code, findings) = lint_with(&text, extra);
+        assert_eq!((code, findings), (0, Vec::new()), "{extra:?}");
+    }
+}

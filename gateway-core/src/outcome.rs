@@ -83,8 +83,9 @@ pub enum BadRequest {
     InvalidHost,
     /// More query pairs than the limit.
     TooManyQueryPairs,
-    /// A header the external auth check must carry cannot be sent as it is (not UTF-8 for a
-    /// gRPC check).
+    /// A header field value that cannot be carried: CR, LF or NUL in any value (RFC 9110
+    /// §5.5, RFC 9113 §8.2.1), or a value the external auth check must carry that is not UTF-8
+    /// (gRPC).
     InvalidHeaderValue,
     /// A path that could climb out of the auth check's path prefix (encoded slashes kept by
     /// the path policy).
@@ -92,6 +93,20 @@ pub enum BadRequest {
     /// A request field a binding received is not valid text (a method or header that is not
     /// UTF-8, for bindings whose input is bytes).
     MalformedRequest,
+    /// A header field name that is empty or holds a byte a field name may not carry: a
+    /// control byte, a space, DEL, a non-ASCII byte, or a `:` past a leading one (RFC 9110
+    /// §5.1, RFC 9113 §8.2.1).
+    InvalidHeaderName,
+    /// A header that may appear once sent more than once: Host is [`BadRequest::InvalidHost`];
+    /// this is `Authorization`, or `Content-Length` lines that disagree.
+    DuplicateHeader,
+    /// A method that is not a token (RFC 9110 §9.1, §5.6.2): empty, or with a control byte,
+    /// a space or a delimiter.
+    InvalidMethod,
+    /// A method that spells one of the nine `HTTPMethod` methods in another case (`post`):
+    /// methods are case-sensitive, so it would slip past a rule for `POST` while backends that
+    /// upper-case it serve the write. Refused unless `PathPolicy::method_case` allows it.
+    MethodCaseVariant,
 }
 
 /// Why the matched rule cannot be served.
@@ -228,6 +243,10 @@ impl Outcome {
         Self::BadRequest(BadRequest::InvalidHeaderValue),
         Self::BadRequest(BadRequest::UnsafeAuthPath),
         Self::BadRequest(BadRequest::MalformedRequest),
+        Self::BadRequest(BadRequest::InvalidHeaderName),
+        Self::BadRequest(BadRequest::DuplicateHeader),
+        Self::BadRequest(BadRequest::InvalidMethod),
+        Self::BadRequest(BadRequest::MethodCaseVariant),
         Self::ServerError(ServerError::NoBackendRefs),
         Self::ServerError(ServerError::InvalidBackend),
         Self::ServerError(ServerError::UnsupportedFilter),
@@ -289,6 +308,10 @@ impl BadRequest {
             Self::InvalidHeaderValue => 208,
             Self::UnsafeAuthPath => 209,
             Self::MalformedRequest => 210,
+            Self::InvalidHeaderName => 211,
+            Self::DuplicateHeader => 212,
+            Self::InvalidMethod => 213,
+            Self::MethodCaseVariant => 214,
         }
     }
 
@@ -305,6 +328,10 @@ impl BadRequest {
             Self::InvalidHeaderValue => "invalid_header_value",
             Self::UnsafeAuthPath => "unsafe_auth_path",
             Self::MalformedRequest => "malformed_request",
+            Self::InvalidHeaderName => "invalid_header_name",
+            Self::DuplicateHeader => "duplicate_header",
+            Self::InvalidMethod => "invalid_method",
+            Self::MethodCaseVariant => "method_case_variant",
         }
     }
 

@@ -8,7 +8,7 @@
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::outcome::{BadRequest, NotFound, Outcome};
-use gateway_core::request::normalize::PathPolicy;
+use gateway_core::request::normalize::{MethodCase, PathParameters, PathPolicy};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{GatewayRef, Router};
 
@@ -29,10 +29,14 @@ spec: {ports: [{port: 80}]}
 ";
 
 fn router(routes: &str) -> Router {
+    router_with(routes, PathPolicy::secure())
+}
+
+fn router_with(routes: &str, policy: PathPolicy) -> Router {
     let text = format!("{HEAD}{routes}");
     let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default()).expect("loads");
     let config = Config::new(loaded.snapshot, AttachOptions::default());
-    Router::build(&config, &GatewayRef::new("ns", "gw"), PathPolicy::secure()).expect("builds")
+    Router::build(&config, &GatewayRef::new("ns", "gw"), policy).expect("builds")
 }
 
 fn route(name: &str, ts: u32, rules: &str) -> String {
@@ -131,18 +135,34 @@ fn authority_form_is_refused_and_absolute_form_uses_its_authority() {
 }
 
 #[test]
-fn header_values_with_control_bytes_nul_or_invalid_utf8_never_match_a_header_rule() {
+fn header_values_with_cr_lf_or_nul_are_400_before_routing() {
     let rules = "[{matches: [{headers: [{name: x-role, value: admin}]}], backendRefs: [{name: app, port: 80}]}]";
     let router = router(&(route("guarded", 0, rules) + &route("open", 1, PLAIN)));
     let (_, _, name) = get(&router, b"/", &[HOST, (b"x-role", b"admin")]);
     assert_eq!(name.as_deref(), Some("guarded"));
-    for value in [
-        &b"admin\0"[..],
-        b"adm\0in",
-        b"admin\r\n",
-        b"\xffadmin",
-        b"admin\x1b",
+    // In the matched header, in another one, and in Host: refused, never forwarded.
+    for headers in [
+        [HOST, (b"x-role", b"admin\0")],
+        [HOST, (b"x-role", b"adm\0in")],
+        [HOST, (b"x-role", b"admin\r\nx-injected: 1")],
+        [HOST, (b"x-other", b"a\nb")],
+        [HOST, (b"x-other", b"a\rb")],
+        [(b"host", b"app.example\r\nx: y"), (b"x-other", b"")],
     ] {
+        let (outcome, status, name) = get(&router, b"/", &headers);
+        assert_eq!(
+            (outcome, status, name),
+            (
+                Outcome::BadRequest(BadRequest::InvalidHeaderValue),
+                Some(400),
+                None
+            ),
+            "{headers:?}"
+        );
+    }
+    // Other control bytes and obs-text may be kept (RFC 9110 §5.5), but never equal a value
+    // the CRD admits: the header rule does not match.
+    for value in [&b"\xffadmin"[..], b"admin\x1b", b"ad\x01min"] {
         let (_, _, name) = get(&router, b"/", &[HOST, (b"x-role", value)]);
         assert_eq!(
             name.as_deref(),
@@ -150,11 +170,150 @@ fn header_values_with_control_bytes_nul_or_invalid_utf8_never_match_a_header_rul
             "{value:?} matched the header rule"
         );
     }
-    // A header name with a NUL or a space is not the header the rule names.
-    for header in [&b"x-role\0"[..], b"x-role ", b"x\0role"] {
-        let (_, _, name) = get(&router, b"/", &[HOST, (header, b"admin")]);
-        assert_eq!(name.as_deref(), Some("open"), "{header:?}");
+}
+
+#[test]
+fn header_names_that_are_not_names_are_400_before_routing() {
+    let router = router(&route("open", 1, PLAIN));
+    for name in [
+        &b"x-role\0"[..],
+        b"x-role ",
+        b"x\0role",
+        b"x-a\r\nx-b",
+        b"x:y",
+        b"",
+        b":",
+        b"caf\xc3\xa9",
+        b"x\x7f",
+    ] {
+        let (outcome, status, _) = get(&router, b"/", &[HOST, (name, b"v")]);
+        assert_eq!(
+            (outcome, status),
+            (
+                Outcome::BadRequest(BadRequest::InvalidHeaderName),
+                Some(400)
+            ),
+            "{name:?}"
+        );
     }
+    // HTTP/2 pseudo-headers handed over with the fields, and upper case, are names.
+    let (_, _, route) = get(
+        &router,
+        b"/",
+        &[HOST, (b":authority", b"app.example"), (b"X-Up", b"1")],
+    );
+    assert_eq!(route.as_deref(), Some("open"));
+}
+
+#[test]
+fn authorization_or_content_length_twice_is_400() {
+    let router = router(&route("open", 1, PLAIN));
+    for twice in [
+        [
+            (&b"authorization"[..], &b"Bearer a"[..]),
+            (b"Authorization", b"Bearer b"),
+        ],
+        [(b"content-length", b"5"), (b"Content-Length", b"5")],
+    ] {
+        let headers = [HOST, twice[0], twice[1]];
+        let (outcome, status, _) = get(&router, b"/", &headers);
+        assert_eq!(
+            (outcome, status),
+            (Outcome::BadRequest(BadRequest::DuplicateHeader), Some(400)),
+            "{twice:?}"
+        );
+    }
+    let (_, _, route) = get(&router, b"/", &[HOST, (b"authorization", b"Bearer a")]);
+    assert_eq!(route.as_deref(), Some("open"));
+}
+
+#[test]
+fn methods_that_are_not_tokens_are_400() {
+    let router = router(&route("open", 1, PLAIN));
+    for method in ["", "GET\0", "G ET", "GET\r\n", "GE(T)", "G\u{e9}T"] {
+        let req = RequestView::new(method, b"/", Headers::Bytes(&[HOST])).port(80);
+        let d = router.route(&req);
+        assert_eq!(
+            (d.outcome(), d.status()),
+            (Outcome::BadRequest(BadRequest::InvalidMethod), Some(400)),
+            "{method:?}"
+        );
+    }
+    let req = RequestView::new("PROPFIND", b"/", Headers::Bytes(&[HOST])).port(80);
+    assert_eq!(router.route(&req).outcome(), Outcome::Forward);
+}
+
+#[test]
+fn a_lower_case_method_cannot_slip_past_a_method_rule() {
+    let rules = "[{matches: [{method: POST, path: {type: PathPrefix, value: /}}], backendRefs: [{name: app, port: 80}], filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-write, value: guarded}]}}]}]";
+    let text = route("writes", 0, rules) + &route("open", 1, PLAIN);
+    let secure = router(&text);
+    for method in ["post", "Post", "pOST"] {
+        let req = RequestView::new(method, b"/", Headers::Bytes(&[HOST])).port(80);
+        let d = secure.route(&req);
+        assert_eq!(
+            (d.outcome(), d.status()),
+            (
+                Outcome::BadRequest(BadRequest::MethodCaseVariant),
+                Some(400)
+            ),
+            "{method}"
+        );
+    }
+    // The option routes it as the distinct method it is: not the POST rule.
+    let mut policy = PathPolicy::secure();
+    policy.method_case = MethodCase::Allow;
+    let allowing = router_with(&text, policy);
+    let req = RequestView::new("post", b"/", Headers::Bytes(&[HOST])).port(80);
+    assert_eq!(
+        allowing
+            .route(&req)
+            .route()
+            .map(|r| r.name.to_owned())
+            .as_deref(),
+        Some("open")
+    );
+}
+
+#[test]
+fn a_path_parameter_cannot_slip_past_a_rule_for_its_path() {
+    let rules = "[{matches: [{path: {type: PathPrefix, value: /admin}}], backendRefs: [{name: app, port: 80}], filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-admin, value: guarded}]}}]}]";
+    let text = route("admin", 0, rules) + &route("open", 1, PLAIN);
+    // Refused by default: 400 before any rule is looked at.
+    for target in [
+        &b"/admin;jsessionid=x"[..],
+        b"/admin;x/users",
+        b"/public/..;x/admin",
+    ] {
+        let (outcome, status, _) = get(&router(&text), target, &[HOST]);
+        assert_eq!(
+            (outcome, status),
+            (Outcome::BadRequest(BadRequest::InvalidTarget), Some(400)),
+            "{target:?}"
+        );
+    }
+    // Stripped: routed (and forwarded) as the path a Servlet container serves.
+    let mut strip = PathPolicy::secure();
+    strip.path_parameters = PathParameters::Strip;
+    let stripping = router_with(&text, strip);
+    for (target, path) in [
+        (&b"/admin;jsessionid=x"[..], "/admin"),
+        (b"/admin;x/users", "/admin/users"),
+        (b"/public/..;x/admin", "/admin"),
+    ] {
+        let req = RequestView::new("GET", target, Headers::Bytes(&[HOST])).port(80);
+        let d = stripping.route(&req);
+        assert_eq!(
+            (d.route().map(|r| r.name.to_owned()).as_deref(), d.path()),
+            (Some("admin"), path),
+            "{target:?}"
+        );
+    }
+    // Kept (the embedder's choice): an ordinary character, so the broader rule serves it.
+    let mut keep = PathPolicy::secure();
+    keep.path_parameters = PathParameters::Keep;
+    let (_, _, name) = get(&router_with(&text, keep), b"/admin;jsessionid=x", &[HOST]);
+    assert_eq!(name.as_deref(), Some("open"));
 }
 
 #[test]

@@ -44,12 +44,22 @@ pub enum gw_cause {
     InvalidHost = 206,
     /// Bad request: more query pairs than the limit.
     TooManyQueryPairs = 207,
-    /// Bad request: a header the external auth check must carry cannot be sent as it is.
+    /// Bad request: a header value with CR, LF or NUL, or one the external auth check must
+    /// carry that cannot be sent as it is.
     InvalidHeaderValue = 208,
     /// Bad request: a path that could climb out of the auth check's path prefix.
     UnsafeAuthPath = 209,
     /// Bad request: a method, scheme, `:authority` or TLS server name that is not UTF-8.
     MalformedRequest = 210,
+    /// Bad request: a header name that is empty or holds a control byte, a space, DEL, a
+    /// non-ASCII byte or a `:` past a leading one.
+    InvalidHeaderName = 211,
+    /// Bad request: two `Authorization` lines, or `Content-Length` lines that disagree.
+    DuplicateHeader = 212,
+    /// Bad request: a method that is not a token.
+    InvalidMethod = 213,
+    /// Bad request: one of the nine `HTTPMethod` methods spelled in another case (`post`).
+    MethodCaseVariant = 214,
 
     /// Server error: the rule has no backendRefs.
     NoBackendRefs = 301,
@@ -118,6 +128,10 @@ impl gw_cause {
                 BadRequest::InvalidHeaderValue => Self::InvalidHeaderValue,
                 BadRequest::UnsafeAuthPath => Self::UnsafeAuthPath,
                 BadRequest::MalformedRequest => Self::MalformedRequest,
+                BadRequest::InvalidHeaderName => Self::InvalidHeaderName,
+                BadRequest::DuplicateHeader => Self::DuplicateHeader,
+                BadRequest::InvalidMethod => Self::InvalidMethod,
+                BadRequest::MethodCaseVariant => Self::MethodCaseVariant,
                 _ => Self::Other,
             },
             Outcome::ServerError(c) => match c {

@@ -5,6 +5,7 @@
 //! so that no two components read the same bytes differently (see SECURITY.md).
 
 pub mod authority;
+pub mod field;
 pub mod normalize;
 
 /// The HTTP version a request arrived with.
@@ -128,14 +129,31 @@ impl<'a> Headers<'a> {
     }
 
     /// What the router needs from the headers, in one pass: the field count, the section size
-    /// ([`Headers::section_len`]) and the first Host line, with whether there was another.
+    /// ([`Headers::section_len`]), the first Host line with whether there was another, and the
+    /// first field the request may not carry ([`FieldProblem`]).
     pub(crate) fn summary(&self) -> HeaderSummary<'a> {
         fn note<'a>(summary: &mut HeaderSummary<'a>, name: &[u8], value: Host<'a>) {
-            if name.len() == 4 && name.eq_ignore_ascii_case(b"host") {
-                if summary.host.is_none() {
-                    summary.host = Some(value);
-                } else {
-                    summary.hosts += 1;
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => {
+                    if summary.host.is_none() {
+                        summary.host = Some(value);
+                    } else {
+                        summary.hosts += 1;
+                    }
+                }
+                13 if name.eq_ignore_ascii_case(b"authorization") => summary.singletons.0 += 1,
+                14 if name.eq_ignore_ascii_case(b"content-length") => summary.singletons.1 += 1,
+                _ => {}
+            }
+        }
+        // Names and values as bytes of unknown origin: checked (an `http::HeaderMap` holds
+        // only valid ones).
+        fn check(summary: &mut HeaderSummary<'_>, name: &[u8], value: &[u8]) {
+            if summary.problem.is_none() {
+                if !field::name_is_valid(name) {
+                    summary.problem = Some(FieldProblem::Name);
+                } else if field::value_has_cr_lf_nul(value) {
+                    summary.problem = Some(FieldProblem::Value);
                 }
             }
         }
@@ -144,6 +162,8 @@ impl<'a> Headers<'a> {
             section_len: 0,
             host: None,
             hosts: 0,
+            singletons: (0, 0),
+            problem: None,
         };
         match *self {
             Headers::Pairs(pairs) => {
@@ -152,6 +172,7 @@ impl<'a> Headers<'a> {
                         .section_len
                         .saturating_add(name.len())
                         .saturating_add(value.len());
+                    check(&mut summary, name.as_bytes(), value.as_bytes());
                     note(&mut summary, name.as_bytes(), Host::Str(value));
                 }
             }
@@ -161,6 +182,7 @@ impl<'a> Headers<'a> {
                         .section_len
                         .saturating_add(name.len())
                         .saturating_add(value.len());
+                    check(&mut summary, name, value);
                     note(&mut summary, name, Host::Bytes(value));
                 }
             }
@@ -177,12 +199,19 @@ impl<'a> Headers<'a> {
                         } else {
                             summary.hosts += 1;
                         }
+                    } else if name == http::header::AUTHORIZATION {
+                        summary.singletons.0 += 1;
+                    } else if name == http::header::CONTENT_LENGTH {
+                        summary.singletons.1 += 1;
                     }
                 }
             }
         }
         if summary.host.is_some() {
             summary.hosts += 1;
+        }
+        if summary.problem.is_none() && (summary.singletons.0 > 1 || summary.singletons.1 > 1) {
+            summary.problem = Some(FieldProblem::Duplicate);
         }
         // `": "` and CRLF of every field.
         summary.section_len = summary
@@ -258,6 +287,21 @@ pub(crate) struct HeaderSummary<'a> {
     pub(crate) host: Option<Host<'a>>,
     /// How many Host lines.
     pub(crate) hosts: usize,
+    /// How many `Authorization` and `Content-Length` lines.
+    pub(crate) singletons: (usize, usize),
+    /// The first field the request may not carry.
+    pub(crate) problem: Option<FieldProblem>,
+}
+
+/// A header field that makes the request malformed: 400 before routing (SECURITY.md rule 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldProblem {
+    /// A name that is empty or holds a byte no field name may carry ([`field::name_is_valid`]).
+    Name,
+    /// A value with CR, LF or NUL ([`field::value_has_cr_lf_nul`]).
+    Value,
+    /// `Authorization` or `Content-Length` more than once.
+    Duplicate,
 }
 
 /// A borrowed view of one request, exactly as received (nothing normalized yet). Its

@@ -40,13 +40,20 @@
 //! 5. **Raw backslash** follows [`PathPolicy::backslashes`]: refused by default
 //!    ([`TargetError::Backslash`]) or folded to `/`. IIS and Windows backends treat `\` as a
 //!    separator, so `/admin\x` can mean `/admin/x` to them.
-//! 6. **Remove dot segments** (RFC 3986 §5.2.4). `..` at the root clamps at the root and never
+//! 6. **Path parameters** (a raw `;`, Servlet's `/admin;jsessionid=x`) follow
+//!    [`PathPolicy::path_parameters`]: refused by default ([`TargetError::PathParameter`]);
+//!    `Strip` removes each from its `;` to the end of its segment, before dot-segment removal,
+//!    as Servlet containers do (`/a/..;x/b` is then `/b`); `Keep` leaves `;` as an ordinary
+//!    character. Servlet-style backends read `/admin;x` as `/admin`, so a router that keeps it
+//!    lets it past a rule written for `/admin` into a broader one (the path-parameter auth
+//!    bypasses of Java web stacks). `%3B` is data under every choice.
+//! 7. **Remove dot segments** (RFC 3986 §5.2.4). `..` at the root clamps at the root and never
 //!    escapes it. A trailing slash is preserved (`/a/b/` stays, `/a/b/..` is `/a/`, `/a/.` is
 //!    `/a/`). Hardening: a segment that is `.;anything` or `..;anything` (also with `;` spelled
 //!    `%3B`) is refused ([`TargetError::PathParameterDotSegment`]): Servlet containers strip path
 //!    parameters before resolving dot segments, so Tomcat reads `/public/..;x/admin` as `/admin`
 //!    while a plain RFC 3986 normalizer keeps it under `/public`.
-//! 7. **Merge slashes** when [`PathPolicy::merge_slashes`] is on (default): runs of `/` become
+//! 8. **Merge slashes** when [`PathPolicy::merge_slashes`] is on (default): runs of `/` become
 //!    one `/`, so `//admin` cannot skip a rule written for `/admin` (HAProxy haproxy/haproxy#2785;
 //!    the nginx `merge_slashes` rationale). As in SECURITY.md (and Envoy, which merges after
 //!    normalizing), merging happens *after* dot-segment removal, so `/a/x//../b` is `/a/x/b`: the
@@ -62,6 +69,7 @@
 //! # Guarantees
 //!
 //! For every input and policy, an `Ok` result of [`normalize_path`] starts with `/`; contains no
+//! `;` unless `path_parameters` is `Keep`; contains no
 //! `/./` or `/../` segment and does not end in `/.` or `/..`; contains no `//` when
 //! `merge_slashes` is on; contains no lower-case hex escape, no escape of an unreserved character,
 //! no `%00`, and no `%2F`/`%5C` unless `encoded_slashes` is `Keep`; and is a fixed point
@@ -131,6 +139,45 @@ pub enum Backslashes {
     Fold,
 }
 
+/// What to do with a raw `;` in a path: a Servlet-style path parameter (`/admin;jsessionid=x`).
+///
+/// Servlet containers (Tomcat, Jetty) strip path parameters before resolving the path, so
+/// `/admin;x` is `/admin` to them, while a router that keeps the `;` matches `/admin;x` against
+/// other rules (a `/` prefix, say) and lets it past a rule written for `/admin`. An encoded
+/// `%3B` is data, not a parameter, under every choice.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PathParameters {
+    /// Refuse the request with [`TargetError::PathParameter`] (400). The secure default: no
+    /// backend can read the path differently, and nothing the client sent is dropped.
+    #[default]
+    Reject,
+    /// Remove each segment's parameters (from `;` to the end of the segment) before matching
+    /// and forwarding, as Servlet containers do: the rule that matches is the one for the path
+    /// the backend serves, and the backend never sees the parameters.
+    Strip,
+    /// Keep `;` as an ordinary segment character. Only safe when no backend strips path
+    /// parameters (`gateway lint` lists the rules such a request could slip past).
+    Keep,
+}
+
+/// What to do with a method that spells one of the nine `HTTPMethod` methods of Gateway API in
+/// another case (`post`, `Get`).
+///
+/// Methods are case-sensitive (RFC 9110 §9.1), so `post` does not match a rule for `POST` and
+/// falls to a broader rule, while many backend frameworks upper-case the method and run the
+/// write.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MethodCase {
+    /// Refuse it with 400 ([`BadRequest::MethodCaseVariant`](crate::outcome::BadRequest)). The
+    /// secure default.
+    #[default]
+    Reject,
+    /// Route it as the distinct method it is (it matches no rule for the upper-case method).
+    Allow,
+}
+
 /// How request paths are canonicalized; [`PathPolicy::default`] is the secure choice.
 ///
 /// The struct is `#[non_exhaustive]`: start from [`PathPolicy::secure`] and assign the public
@@ -156,11 +203,17 @@ pub struct PathPolicy {
     /// Most `&`-separated pairs in the query; more is refused with 400 (default
     /// [`DEFAULT_MAX_QUERY_PAIRS`], 1,000).
     pub max_query_pairs: usize,
+    /// Handling of a raw `;` in a path (default [`PathParameters::Reject`]).
+    pub path_parameters: PathParameters,
+    /// Handling of a method that is one of the nine `HTTPMethod` methods in another case
+    /// (default [`MethodCase::Reject`]).
+    pub method_case: MethodCase,
 }
 
 impl PathPolicy {
-    /// The secure default: merge slashes, refuse encoded slashes and backslashes; an 8 KiB
-    /// target, 100 header fields, a 64 KiB header section and 1,000 query pairs at most.
+    /// The secure default: merge slashes, refuse encoded slashes, backslashes, path parameters
+    /// and case variants of the standard methods; an 8 KiB target, 100 header fields, a 64 KiB
+    /// header section and 1,000 query pairs at most.
     #[must_use]
     pub const fn secure() -> Self {
         Self {
@@ -171,6 +224,8 @@ impl PathPolicy {
             max_header_fields: DEFAULT_MAX_HEADER_FIELDS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_query_pairs: DEFAULT_MAX_QUERY_PAIRS,
+            path_parameters: PathParameters::Reject,
+            method_case: MethodCase::Reject,
         }
     }
 }
@@ -219,6 +274,11 @@ pub enum TargetError {
     Backslash,
     /// A `.;x` or `..;x` segment (Servlet path-parameter dot segment).
     PathParameterDotSegment,
+    /// A raw `;` in the path under [`PathParameters::Reject`].
+    PathParameter {
+        /// Offset of the `;` in the path.
+        offset: usize,
+    },
 }
 
 impl TargetError {
@@ -259,6 +319,10 @@ impl fmt::Display for TargetError {
             Self::PathParameterDotSegment => {
                 f.write_str("path contains a dot segment with path parameters")
             }
+            Self::PathParameter { offset } => write!(
+                f,
+                "path contains a path parameter (';' at offset {offset}); the path policy refuses them"
+            ),
         }
     }
 }
@@ -685,15 +749,16 @@ fn is_parameter_dot_segment(segment: &[u8]) -> bool {
     rest.is_some_and(|rest| rest.starts_with(b";") || rest.starts_with(b"%3B"))
 }
 
-/// Bytes copied through unchanged: everything except separators (`/`, `\\`), `%`, `#`, `?`
-/// and forbidden bytes. A table so the hot loops can skip runs of them.
+/// Bytes copied through unchanged: everything except separators (`/`, `\\`), `%`, `#`, `?`,
+/// the path-parameter delimiter `;` and forbidden bytes. A table so the hot loops can skip
+/// runs of them.
 // Evaluated at compile time: an out-of-bounds index would be a build error, not a panic.
 #[allow(clippy::indexing_slicing)]
 const PLAIN: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0x21; // everything below (CTL, SP) is forbidden
     while b < 0x7F {
-        table[b] = !matches!(b as u8, b'/' | b'\\' | b'%' | b'#' | b'?');
+        table[b] = !matches!(b as u8, b'/' | b'\\' | b'%' | b'#' | b'?' | b';');
         b += 1;
     }
     table
@@ -746,7 +811,8 @@ fn first_non_canonical(bytes: &[u8], policy: &PathPolicy) -> Option<usize> {
                 }
                 i += 3;
             }
-            // `\`, `#`, `?` or a forbidden byte: rewritten or refused.
+            Some(b';') if policy.path_parameters == PathParameters::Keep => i += 1,
+            // `;` (refused or stripped), `\`, `#`, `?` or a forbidden byte: rewritten or refused.
             Some(_) => return Some(seg_start),
         }
     }
@@ -815,6 +881,14 @@ fn rewrite(path: &str, resume: usize, policy: &PathPolicy) -> Result<String, Tar
                 backslash(&mut out, &mut seg_start, policy)?;
                 i += 1;
             }
+            b';' => match policy.path_parameters {
+                PathParameters::Reject => return Err(TargetError::PathParameter { offset: i }),
+                PathParameters::Keep => {
+                    out.push(';');
+                    i += 1;
+                }
+                PathParameters::Strip => i = skip_parameter(bytes, i, policy)?,
+            },
             b'#' => return Err(TargetError::Fragment),
             // `?` (the query was split off before) or a forbidden byte.
             _ => return Err(TargetError::InvalidByte { byte: b, offset: i }),
@@ -825,6 +899,46 @@ fn rewrite(path: &str, resume: usize, policy: &PathPolicy) -> Result<String, Tar
         out = merge_slashes(out);
     }
     Ok(out)
+}
+
+/// Where the path parameter starting at the `;` at `start` ends: the next raw `/`, or the
+/// next byte the path policy reads as a separator (a `\\` under [`Backslashes::Fold`], a
+/// `%2F`/`%5C` under [`EncodedSlashes::Decode`]), or the end. The skipped bytes are checked as
+/// the rest of the path is: a parameter cannot smuggle what the path may not hold.
+fn skip_parameter(bytes: &[u8], start: usize, policy: &PathPolicy) -> Result<usize, TargetError> {
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'/' => break,
+            b'\\' => match policy.backslashes {
+                Backslashes::Reject => return Err(TargetError::Backslash),
+                Backslashes::Fold => break,
+            },
+            b'%' => {
+                let hi = bytes.get(i + 1).copied().and_then(hex_value);
+                let lo = bytes.get(i + 2).copied().and_then(hex_value);
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(TargetError::MalformedPercent { offset: i });
+                };
+                match (hi << 4) | lo {
+                    0 => return Err(TargetError::EncodedNul),
+                    b'/' | b'\\' => match policy.encoded_slashes {
+                        EncodedSlashes::Reject => return Err(TargetError::EncodedSlash),
+                        EncodedSlashes::Keep => {}
+                        EncodedSlashes::Decode => break,
+                    },
+                    _ => {}
+                }
+                i += 3;
+            }
+            b'#' => return Err(TargetError::Fragment),
+            _ if is_forbidden_byte(b) || b == b'?' => {
+                return Err(TargetError::InvalidByte { byte: b, offset: i });
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(i)
 }
 
 /// Collapses runs of `/` into one (after dot-segment removal); a trailing `/` stays.

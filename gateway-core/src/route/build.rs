@@ -510,17 +510,27 @@ fn candidate(router: &mut Router, rule: u32, rank: RankKey, predicates: Predicat
     }
 }
 
-/// The header predicates of a match: names lower-cased, values compiled.
+/// The header predicates of a match: names lower-cased, values compiled. Of entries whose
+/// names are equivalent (equal but for case) only the first is used, as HTTPHeaderMatch and
+/// GRPCHeaderMatch say ("only the first entry with an equivalent name MUST be considered");
+/// applying both would make the match unsatisfiable whenever their values differ.
 fn header_predicates(headers: &[HttpHeaderMatch]) -> Vec<HeaderPredicate> {
-    headers
-        .iter()
-        .filter_map(|h| {
-            Some(HeaderPredicate {
-                name: h.name.to_ascii_lowercase().into(),
-                value: string_match(&h.type_, &h.value)?,
-            })
-        })
-        .collect()
+    let mut predicates: Vec<HeaderPredicate> = Vec::with_capacity(headers.len());
+    let mut seen: Vec<String> = Vec::with_capacity(headers.len());
+    for h in headers {
+        let name = h.name.to_ascii_lowercase();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        if let Some(value) = string_match(&h.type_, &h.value) {
+            predicates.push(HeaderPredicate {
+                name: name.into(),
+                value,
+            });
+        }
+    }
+    predicates
 }
 
 fn push_predicates(router: &mut Router, p: Predicates) -> Option<u32> {

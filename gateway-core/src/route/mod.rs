@@ -56,12 +56,13 @@ use precedence::RankKey;
 
 use crate::attach::{Backend, Config, Protocol, RouteKind, RuleSpec, host_matches};
 use crate::outcome::{BadRequest, NotFound, Outcome, ServerError};
-use crate::request::RequestView;
 use crate::request::authority::{request_host_canonical, sole_host_line};
+use crate::request::field::check_method;
 use crate::request::normalize::{
     PathPolicy, Segments, TargetError, TargetForm, canonical_origin, normalize_path,
     split_target_with,
 };
+use crate::request::{FieldProblem, RequestView};
 use crate::tls::BackendTls;
 
 /// Why a router could not be built.
@@ -304,6 +305,32 @@ impl Router {
                 Outcome::BadRequest(BadRequest::HeaderSectionTooLarge),
                 "header section too large",
             );
+        }
+        if let Some(problem) = headers.problem {
+            let (cause, why) = match problem {
+                FieldProblem::Name => (
+                    BadRequest::InvalidHeaderName,
+                    "a header name holds a byte no field name may carry",
+                ),
+                FieldProblem::Value => (
+                    BadRequest::InvalidHeaderValue,
+                    "a header value holds CR, LF or NUL",
+                ),
+                FieldProblem::Duplicate => (
+                    BadRequest::DuplicateHeader,
+                    "Authorization or Content-Length sent more than once",
+                ),
+            };
+            return d.fail(Outcome::BadRequest(cause), why);
+        }
+        if let Err(cause) = check_method(req.method, self.policy.method_case) {
+            let why = match cause {
+                BadRequest::MethodCaseVariant => {
+                    "the method is a standard method in another case; methods are case-sensitive"
+                }
+                _ => "the method is not a token",
+            };
+            return d.fail(Outcome::BadRequest(cause), why);
         }
         // The common case, an origin-form target that is already canonical, in one pass; the
         // general pipeline (split, then normalize) otherwise.

@@ -116,8 +116,38 @@ fn method_match_beats_no_method_match() {
 #[test]
 fn method_is_matched_case_sensitively() {
     let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", ", method: GET")));
+    // By default a case variant of a standard method is refused before routing...
     assert_eq!(
         route(&router(&c), "get", "/", &[("host", "h")]).outcome,
+        Outcome::BadRequest(BadRequest::MethodCaseVariant)
+    );
+    // ...and where the embedder allows it, it is another method: no rule for GET matches it.
+    let mut policy = gateway_core::request::normalize::PathPolicy::secure();
+    policy.method_case = gateway_core::request::normalize::MethodCase::Allow;
+    let allowing =
+        gateway_core::Router::build(&c, &gateway_core::GatewayRef::new("default", "gw"), policy)
+            .unwrap();
+    assert_eq!(
+        route(&allowing, "get", "/", &[("host", "h")]).outcome,
+        Outcome::NotFound(NotFound::NoRule)
+    );
+    assert_eq!(
+        route(&allowing, "PROPFIND", "/", &[("host", "h")]).outcome,
+        Outcome::NotFound(NotFound::NoRule)
+    );
+}
+
+#[test]
+fn of_equivalent_header_names_in_one_match_only_the_first_is_used() {
+    let headers = ", headers: [{name: X-Env, value: prod}, {name: x-env, value: canary}]";
+    let c = with_routes(&r("x", T1, "[]", &rule("PathPrefix", "/", headers)));
+    let router = router(&c);
+    assert_eq!(
+        route(&router, "GET", "/", &[("host", "h"), ("x-env", "prod")]).rule,
+        Some(0)
+    );
+    assert_eq!(
+        route(&router, "GET", "/", &[("host", "h"), ("x-env", "canary")]).outcome,
         Outcome::NotFound(NotFound::NoRule)
     );
 }

@@ -47,13 +47,31 @@ fn no_merge() -> PathPolicy {
     p
 }
 
+fn params_keep() -> PathPolicy {
+    let mut p = PathPolicy::secure();
+    p.path_parameters = PathParameters::Keep;
+    p
+}
+
+fn params_strip() -> PathPolicy {
+    let mut p = PathPolicy::secure();
+    p.path_parameters = PathParameters::Strip;
+    p
+}
+
+fn params_strip_decode_fold() -> PathPolicy {
+    let mut p = decode_fold();
+    p.path_parameters = PathParameters::Strip;
+    p
+}
+
 fn short(max: usize) -> PathPolicy {
     let mut p = PathPolicy::secure();
     p.max_target_len = max;
     p
 }
 
-/// Every combination of the three knobs.
+/// Every combination of the four knobs.
 fn all_policies() -> Vec<PathPolicy> {
     let mut out = Vec::new();
     for merge_slashes in [true, false] {
@@ -63,11 +81,18 @@ fn all_policies() -> Vec<PathPolicy> {
             EncodedSlashes::Decode,
         ] {
             for backslashes in [Backslashes::Reject, Backslashes::Fold] {
-                let mut p = PathPolicy::secure();
-                p.merge_slashes = merge_slashes;
-                p.encoded_slashes = encoded_slashes;
-                p.backslashes = backslashes;
-                out.push(p);
+                for path_parameters in [
+                    PathParameters::Reject,
+                    PathParameters::Strip,
+                    PathParameters::Keep,
+                ] {
+                    let mut p = PathPolicy::secure();
+                    p.merge_slashes = merge_slashes;
+                    p.encoded_slashes = encoded_slashes;
+                    p.backslashes = backslashes;
+                    p.path_parameters = path_parameters;
+                    out.push(p);
+                }
             }
         }
     }
@@ -94,11 +119,25 @@ fn table() -> Vec<Row> {
         ("canonical_trailing_slash_kept", "/a/b/", secure, Ok("/a/b/")),
         ("canonical_upper_escape_kept", "/caf%C3%A9", secure, Ok("/caf%C3%A9")),
         ("canonical_reserved_escapes_kept", "/a%3Fb%23c%25", secure, Ok("/a%3Fb%23c%25")),
-        ("canonical_sub_delims_kept", "/a;b=c,d!$&'()*+:@", secure, Ok("/a;b=c,d!$&'()*+:@")),
+        ("canonical_sub_delims_kept", "/a;b=c,d!$&'()*+:@", params_keep, Ok("/a;b=c,d!$&'()*+:@")),
+        ("sub_delims_without_semicolon_kept", "/a,b=c!$&'()*+:@", secure, Ok("/a,b=c!$&'()*+:@")),
         ("canonical_triple_dot_is_a_name", "/.../a", secure, Ok("/.../a")),
         ("canonical_dotfile_is_a_name", "/.well-known/x", secure, Ok("/.well-known/x")),
         ("canonical_dots_inside_names", "/a..b/c.", secure, Ok("/a..b/c.")),
-        ("canonical_semicolon_param_on_name", "/a;jsessionid=1/b", secure, Ok("/a;jsessionid=1/b")),
+        ("canonical_semicolon_param_on_name", "/a;jsessionid=1/b", params_keep, Ok("/a;jsessionid=1/b")),
+        ("path_parameter_refused_by_default", "/admin;jsessionid=1", secure, Err(E::PathParameter { offset: 6 })),
+        ("path_parameter_stripped", "/admin;jsessionid=1", params_strip, Ok("/admin")),
+        ("path_parameter_stripped_per_segment", "/a;x=1/b;y/c", params_strip, Ok("/a/b/c")),
+        ("path_parameter_stripped_before_dot_segments", "/public/..;x/admin", params_strip, Ok("/admin")),
+        ("path_parameter_stripped_current_dot", "/a/.;x/b", params_strip, Ok("/a/b")),
+        ("path_parameter_stripped_keeps_encoded_semicolon", "/a%3Bx;y", params_strip, Ok("/a%3Bx")),
+        ("encoded_semicolon_is_data_by_default", "/a%3bx", secure, Ok("/a%3Bx")),
+        ("path_parameter_stripped_nul_refused", "/a;x%00", params_strip, Err(E::EncodedNul)),
+        ("path_parameter_stripped_encoded_slash_refused", "/a;x%2Fy", params_strip, Err(E::EncodedSlash)),
+        ("path_parameter_stripped_backslash_refused", "/a;x\\y", params_strip, Err(E::Backslash)),
+        ("path_parameter_stripped_malformed_escape_refused", "/a;%zz", params_strip, Err(E::MalformedPercent { offset: 3 })),
+        ("path_parameter_ends_at_decoded_slash", "/a;x%2Fb", params_strip_decode_fold, Ok("/a/b")),
+        ("path_parameter_ends_at_folded_backslash", "/a;x\\b", params_strip_decode_fold, Ok("/a/b")),
         ("browser_raw_chars_pass_through", "/a|b^c{d}`[e]\"<>", secure, Ok("/a|b^c{d}`[e]\"<>")),
         // rule 1: bytes
         ("bytes_empty_is_refused", "", secure, Err(E::Empty)),
@@ -166,14 +205,14 @@ fn table() -> Vec<Row> {
         ("dots_many_parents", "/a/b/c/../../d", secure, Ok("/a/d")),
         ("dots_parent_after_empty_segment_rfc", "/a//../b", no_merge, Ok("/a/b")),
         ("dots_parent_pops_empty_segment_then_merge", "/a/x//../b", secure, Ok("/a/x/b")),
-        ("dots_param_parent_rejected", "/public/..;x/admin", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_parent_bare_semicolon_rejected", "/a/..;/b", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_current_rejected", "/a/.;x/b", secure, Err(E::PathParameterDotSegment)),
+        ("dots_param_parent_rejected", "/public/..;x/admin", params_keep, Err(E::PathParameterDotSegment)),
+        ("dots_param_parent_bare_semicolon_rejected", "/a/..;/b", params_keep, Err(E::PathParameterDotSegment)),
+        ("dots_param_current_rejected", "/a/.;x/b", params_keep, Err(E::PathParameterDotSegment)),
         ("dots_param_encoded_semicolon_rejected", "/a/..%3bx/b", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_encoded_dots_rejected", "/a/%2e%2e;x/b", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_at_end_rejected", "/a/..;", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_even_if_popped_rejected", "/a/..;x/../b", secure, Err(E::PathParameterDotSegment)),
-        ("dots_param_on_other_name_allowed", "/a/x..;y/b", secure, Ok("/a/x..;y/b")),
+        ("dots_param_encoded_dots_rejected", "/a/%2e%2e;x/b", params_keep, Err(E::PathParameterDotSegment)),
+        ("dots_param_at_end_rejected", "/a/..;", params_keep, Err(E::PathParameterDotSegment)),
+        ("dots_param_even_if_popped_rejected", "/a/..;x/../b", params_keep, Err(E::PathParameterDotSegment)),
+        ("dots_param_on_other_name_allowed", "/a/x..;y/b", params_keep, Ok("/a/x..;y/b")),
         // rule 7: merge slashes
         ("merge_leading_double_slash", "//admin", secure, Ok("/admin")),
         ("merge_inner_runs", "/a///b//c", secure, Ok("/a/b/c")),
@@ -447,36 +486,46 @@ fn reference(path: &str, policy: &PathPolicy) -> Result<String, ()> {
     {
         return Err(());
     }
-    // 2 + 3 + 4: escapes, producing a string where `/` is a separator.
-    let mut s = String::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = path.get(i + 1..i + 3).ok_or(())?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(());
-            }
-            let v = u8::from_str_radix(hex, 16).map_err(|_| ())?;
-            if v == 0 {
-                return Err(());
-            }
-            if v.is_ascii_alphanumeric() || b"-._~".contains(&v) {
-                s.push(v as char);
-            } else if v == b'/' || v == b'\\' {
-                match policy.encoded_slashes {
-                    EncodedSlashes::Reject => return Err(()),
-                    EncodedSlashes::Keep => s.push_str(&format!("%{v:02X}")),
-                    _ => s.push(v as char),
-                }
-            } else {
-                s.push_str(&format!("%{v:02X}"));
-            }
-            i += 3;
-        } else {
-            s.push(bytes[i] as char);
-            i += 1;
-        }
+    // Every escape is checked, a path parameter's too, before any is stripped.
+    let full = decode_escapes(path, policy)?;
+    if full.contains('\\') && policy.backslashes == Backslashes::Reject {
+        return Err(());
     }
+    // Path parameters, on the raw path: refused, kept, or cut up to the next separator the
+    // policy reads as one.
+    let stripped;
+    let path = match policy.path_parameters {
+        PathParameters::Reject if path.contains(';') => return Err(()),
+        PathParameters::Strip => {
+            let mut out = String::new();
+            let mut in_param = false;
+            let mut i = 0;
+            while i < path.len() {
+                let rest = &path[i..];
+                let separator = rest.starts_with('/')
+                    || (rest.starts_with('\\') && policy.backslashes == Backslashes::Fold)
+                    || (policy.encoded_slashes == EncodedSlashes::Decode
+                        && ["%2f", "%2F", "%5c", "%5C"]
+                            .iter()
+                            .any(|e| rest.starts_with(e)));
+                if separator {
+                    in_param = false;
+                } else if rest.starts_with(';') {
+                    in_param = true;
+                }
+                let len = if rest.starts_with('%') { 3 } else { 1 };
+                if !in_param {
+                    out.push_str(&rest[..len]);
+                }
+                i += len;
+            }
+            stripped = out;
+            stripped.as_str()
+        }
+        _ => path,
+    };
+    // 2 + 3 + 4: escapes, producing a string where `/` is a separator.
+    let mut s = decode_escapes(path, policy)?;
     // 5. backslashes
     if s.contains('\\') {
         match policy.backslashes {
@@ -520,6 +569,41 @@ fn reference(path: &str, policy: &PathPolicy) -> Result<String, ()> {
         }
     }
     Ok(output)
+}
+
+/// Steps 2 to 4 of the reference: escapes checked and decoded, `/` a separator.
+fn decode_escapes(path: &str, policy: &PathPolicy) -> Result<String, ()> {
+    let bytes = path.as_bytes();
+    let mut s = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = path.get(i + 1..i + 3).ok_or(())?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(());
+            }
+            let v = u8::from_str_radix(hex, 16).map_err(|_| ())?;
+            if v == 0 {
+                return Err(());
+            }
+            if v.is_ascii_alphanumeric() || b"-._~".contains(&v) {
+                s.push(v as char);
+            } else if v == b'/' || v == b'\\' {
+                match policy.encoded_slashes {
+                    EncodedSlashes::Reject => return Err(()),
+                    EncodedSlashes::Keep => s.push_str(&format!("%{v:02X}")),
+                    _ => s.push(v as char),
+                }
+            } else {
+                s.push_str(&format!("%{v:02X}"));
+            }
+            i += 3;
+        } else {
+            s.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    Ok(s)
 }
 
 #[test]
@@ -580,6 +664,9 @@ fn policy_strategy() -> impl Strategy<Value = PathPolicy> {
 /// Checks every output guarantee listed in the module docs.
 fn check_invariants(out: &str, policy: &PathPolicy) -> Result<(), TestCaseError> {
     prop_assert!(out.starts_with('/'));
+    if policy.path_parameters != PathParameters::Keep {
+        prop_assert!(!out.contains(';'), "{out:?}");
+    }
     prop_assert!(
         !out.contains("/./") && !out.contains("/../"),
         "dot segment in {out:?}"
