@@ -312,15 +312,9 @@ pub(super) fn frontend_validation(
                     ),
                 ));
             }
-            (!super::route::ca_bundle(snapshot, ref_ns, &r.kind, &r.name)).then(|| {
-                (
-                    "InvalidCACertificateRef",
-                    format!(
-                        "{} {ref_ns}/{} does not hold a PEM CA certificate under ca.crt",
-                        r.kind, r.name
-                    ),
-                )
-            })
+            super::certs::ca_bundle(snapshot, ref_ns, &r.kind, &r.name)
+                .err()
+                .map(|why| ("InvalidCACertificateRef", why))
         });
         if let Some((reason, message)) = problem {
             for cond in status.conditions.iter_mut() {
@@ -720,36 +714,8 @@ fn conflict(
     hostname_conflict.then_some("HostnameConflict")
 }
 
-/// Whether a Secret holds a usable certificate and key: `tls.crt` and `tls.key` present,
-/// base64, and PEM.
+/// Whether a Secret holds a usable certificate chain and key: the same parse the TLS settings
+/// use (`attach::certs::key_pair`).
 fn secret_certificate(snapshot: &Snapshot, ns: &str, name: &str) -> Result<(), String> {
-    let secret = snapshot.resources().find_map(|r| match r {
-        Resource::Secret(s)
-            if s.metadata.name == name && s.metadata.namespace.as_deref() == Some(ns) =>
-        {
-            Some(s)
-        }
-        _ => None,
-    });
-    let Some(secret) = secret else {
-        return Err(format!("Secret {ns}/{name} does not exist"));
-    };
-    for key in ["tls.crt", "tls.key"] {
-        let pem = match (secret.string_data.get(key), secret.data.get(key)) {
-            (Some(text), _) => text.as_bytes().to_vec(),
-            (None, Some(b64)) => crate::base64_decode(b64)
-                .ok_or_else(|| format!("Secret {ns}/{name} key {key} is not base64"))?,
-            (None, None) => return Err(format!("Secret {ns}/{name} has no {key}")),
-        };
-        let text = String::from_utf8_lossy(&pem);
-        let marker = if key == "tls.crt" {
-            "-----BEGIN CERTIFICATE-----"
-        } else {
-            "-----BEGIN "
-        };
-        if !text.contains(marker) || !text.contains("-----END ") {
-            return Err(format!("Secret {ns}/{name} key {key} is not PEM"));
-        }
-    }
-    Ok(())
+    super::certs::key_pair(snapshot, ns, name).map(|_| ())
 }

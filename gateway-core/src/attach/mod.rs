@@ -21,6 +21,7 @@
 //! spec order. See `listener_set.rs` for the rules and the choices made where GEP-1713 leaves
 //! room.
 
+pub(crate) mod certs;
 mod conditions;
 mod gateway;
 mod hostname;

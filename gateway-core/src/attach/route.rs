@@ -853,20 +853,16 @@ fn policy_conditions(
                 );
             }
             false
-        } else if ca_bundle(snapshot, ns, &r.kind, &r.name) {
-            true
         } else {
-            if resolved.0 {
-                resolved = (
-                    false,
-                    "InvalidCACertificateRef",
-                    format!(
-                        "{} {ns}/{} does not hold a PEM CA certificate under ca.crt",
-                        r.kind, r.name
-                    ),
-                );
+            match super::certs::ca_bundle(snapshot, ns, &r.kind, &r.name) {
+                Ok(_) => true,
+                Err(why) => {
+                    if resolved.0 {
+                        resolved = (false, "InvalidCACertificateRef", why);
+                    }
+                    false
+                }
             }
-            false
         };
         if ok {
             valid += 1;
@@ -914,32 +910,4 @@ fn older(
         )
     };
     key(a, ai) < key(b, bi)
-}
-
-pub(super) fn ca_bundle(snapshot: &Snapshot, ns: &str, kind: &str, name: &str) -> bool {
-    let text = snapshot.resources().find_map(|r| match r {
-        Resource::ConfigMap(m)
-            if kind == "ConfigMap"
-                && m.metadata.name == name
-                && m.metadata.namespace.as_deref() == Some(ns) =>
-        {
-            m.data.get("ca.crt").cloned()
-        }
-        Resource::Secret(s)
-            if kind == "Secret"
-                && s.metadata.name == name
-                && s.metadata.namespace.as_deref() == Some(ns) =>
-        {
-            s.string_data.get("ca.crt").cloned().or_else(|| {
-                s.data
-                    .get("ca.crt")
-                    .and_then(|b| crate::base64_decode(b))
-                    .map(|v| String::from_utf8_lossy(&v).into_owned())
-            })
-        }
-        _ => None,
-    });
-    text.is_some_and(|t| {
-        t.contains("-----BEGIN CERTIFICATE-----") && t.contains("-----END CERTIFICATE-----")
-    })
 }

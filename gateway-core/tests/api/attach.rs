@@ -752,26 +752,24 @@ fn a_default_gateway_says_so_in_its_conditions() {
     ));
 }
 
-const CA: &str = "apiVersion: v1
-kind: ConfigMap
-metadata: {name: ca, namespace: default}
-data:
-  ca.crt: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"
----
-apiVersion: v1
-kind: Secret
-metadata: {name: cert, namespace: default}
-stringData:
-  tls.crt: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"
-  tls.key: \"-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n\"
----
-";
+/// A ConfigMap `default/ca` holding a real CA certificate, and a Secret `default/cert` with a
+/// certificate it issued and its key: attachment parses both as the TLS settings do.
+fn ca_objects() -> String {
+    let ca = crate::pki::Ca::root("attach-test-ca");
+    let leaf = ca.leaf_for(&["a.example.com"]);
+    format!(
+        "{}{}",
+        crate::pki::config_map("default", "ca", &ca.pem),
+        crate::pki::tls_secret("default", "cert", &leaf, &[])
+    )
+}
 
 #[test]
 fn insecure_fallback_validation_is_flagged_on_the_gateway() {
     let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}], mode: AllowInsecureFallback}\n";
     let c = config(&format!(
-        "{CLASS}{CA}{}",
+        "{CLASS}{}{}",
+        ca_objects(),
         gateway(
             "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
             tls
@@ -795,7 +793,8 @@ fn insecure_fallback_validation_is_flagged_on_the_gateway() {
 fn an_unusable_client_ca_makes_the_port_fail_closed() {
     let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: missing}]}\n";
     let c = config(&format!(
-        "{CLASS}{CA}{}",
+        "{CLASS}{}{}",
+        ca_objects(),
         gateway(
             "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
             tls
@@ -813,7 +812,8 @@ fn an_unusable_client_ca_makes_the_port_fail_closed() {
 fn per_port_validation_overrides_the_default_and_cross_namespace_cas_need_a_grant() {
     let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}]}\n      perPort:\n      - port: 8443\n        tls: {validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca, namespace: other}]}}\n";
     let c = config(&format!(
-        "{CLASS}{CA}{}",
+        "{CLASS}{}{}",
+        ca_objects(),
         gateway(
             "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n  - {name: b, port: 8443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
             tls
@@ -836,7 +836,8 @@ fn per_port_validation_overrides_the_default_and_cross_namespace_cas_need_a_gran
 #[test]
 fn https_listeners_with_overlapping_hostnames_report_overlapping_tls_config() {
     let c = config(&format!(
-        "{CLASS}{CA}{}",
+        "{CLASS}{}{}",
+        ca_objects(),
         gateway(
             "  - {name: a, port: 443, protocol: HTTPS, hostname: '*.example.com', tls: {certificateRefs: [{name: cert}]}}\n  - {name: b, port: 443, protocol: HTTPS, hostname: foo.example.com, tls: {certificateRefs: [{name: cert}]}}\n  - {name: c, port: 443, protocol: HTTPS, hostname: foo.example.org, tls: {certificateRefs: [{name: cert}]}}\n",
             ""
@@ -859,5 +860,102 @@ fn https_listeners_with_overlapping_hostnames_report_overlapping_tls_config() {
             .0
             .iter()
             .any(|(t, _, _)| t == "OverlappingTLSConfig")
+    );
+}
+
+/// A ConfigMap `default/ca` whose `ca.crt` is `text`, for the CA bundle status tests.
+fn ca_text(text: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ca, namespace: default}}\ndata:\n  ca.crt: {text:?}\n---\n"
+    )
+}
+
+#[test]
+fn ca_bundle_status_uses_the_verifier_parse_not_pem_markers() {
+    let tls = "  tls:\n    frontend:\n      default:\n        validation: {caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}]}\n";
+    let leaf = crate::pki::Ca::root("c").leaf_for(&["a.example.com"]);
+    let cert = crate::pki::tls_secret("default", "cert", &leaf, &[]);
+    for (bundle, why) in [
+        // Markers around text that is not base64.
+        (
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+            "not valid PEM",
+        ),
+        // Only a key: no certificate in it.
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+            "holds no certificate",
+        ),
+        // Base64 that is no certificate.
+        (
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "cannot be a trust anchor",
+        ),
+    ] {
+        let c = config(&format!(
+            "{CLASS}{}{cert}{}",
+            ca_text(bundle),
+            gateway(
+                "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
+                tls
+            )
+        ));
+        let Status::Gateway(g) = &status(&c, "Gateway", Some("default"), "g").status else {
+            panic!("no Gateway status");
+        };
+        let resolved = g.listeners[0]
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "ResolvedRefs")
+            .expect("ResolvedRefs");
+        assert_eq!(
+            (resolved.status.as_str(), resolved.reason.as_str()),
+            ("False", "InvalidCACertificateRef"),
+            "{bundle:?}: {resolved:?}"
+        );
+        assert!(
+            resolved.message.contains(why),
+            "{why}: {}",
+            resolved.message
+        );
+        // The data plane refuses the same bundle: the port fails closed.
+        let frontend = gateway_core::tls::FrontendTls::for_gateway(&c, "default", "g")
+            .expect("the Gateway has frontend TLS");
+        let port = frontend.port(443).expect("port 443");
+        let validation = port.validation.as_ref().expect("client validation");
+        assert!(
+            matches!(validation.trust, gateway_core::tls::Trust::Invalid(_)),
+            "{bundle:?}: {:?}",
+            validation.trust
+        );
+    }
+}
+
+#[test]
+fn a_certificate_secret_with_an_unusable_key_is_an_invalid_certificate_ref() {
+    let leaf = crate::pki::Ca::root("c").leaf_for(&["a.example.com"]);
+    let mut broken = crate::pki::tls_secret("default", "cert", &leaf, &[]);
+    // The key's PEM markers stay; its contents are not a key.
+    let good_key = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&leaf.key_pem)
+    };
+    let bad_key = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .encode("-----BEGIN PRIVATE KEY-----\nnot a key!\n-----END PRIVATE KEY-----\n")
+    };
+    broken = broken.replace(&good_key, &bad_key);
+    let c = config(&format!(
+        "{CLASS}{broken}{}",
+        gateway(
+            "  - {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert}]}}\n",
+            ""
+        )
+    ));
+    let (conds, _) = listener_conditions(&c, "g", "a");
+    assert!(
+        has(&conds, "ResolvedRefs", "False", "InvalidCertificateRef"),
+        "{conds:?}"
     );
 }

@@ -8,6 +8,8 @@ mod embed;
 mod engine;
 mod explain;
 mod listener_set;
+#[path = "../tls/pki.rs"]
+mod pki;
 mod properties;
 mod reference;
 mod router;
