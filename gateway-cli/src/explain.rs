@@ -27,8 +27,11 @@ use crate::output::{Style, Table, Tone};
 /// Arguments of `gateway explain`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "REQUEST is `METHOD URL [-H 'name: value']... [--sni NAME] [--port N]`, e.g.\n  \
-gateway explain examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'"
+    after_help = "REQUEST is `METHOD URL [HTTP/VERSION] [-H 'name: value']... [--sni NAME] \
+[--port N] [--random N]`, e.g.\n  \
+gateway explain examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
+`METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Options may come \
+before or after FILES."
 )]
 pub(crate) struct Args {
     /// Manifest files or directories, then one request.
@@ -102,13 +105,7 @@ struct RuleRef {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let split = args
-        .args
-        .iter()
-        .position(|a| crate::route::is_method(a))
-        .unwrap_or(args.args.len());
-    let (files, request_args) = args.args.split_at(split);
-    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let (files, request_args) = crate::route::files_and_requests(&args.args);
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
     }

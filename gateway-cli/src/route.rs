@@ -11,9 +11,11 @@ use gateway_core::json::{JsonDecision, JsonRequest, decide, route_json};
 /// Arguments of `gateway route`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "REQUEST is `METHOD URL [-H 'name: value']... [--sni NAME] [--port N]`, e.g.\n  \
+    after_help = "REQUEST is `METHOD URL [HTTP/VERSION] [-H 'name: value']... [--sni NAME] \
+[--port N] [--random N]`, e.g.\n  \
 gateway route examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
-Several requests may follow one another."
+`METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Several requests \
+may follow one another. Options may come before or after FILES."
 )]
 pub(crate) struct Args {
     /// Manifest files or directories, then requests.
@@ -34,13 +36,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let split = args
-        .args
-        .iter()
-        .position(|a| is_method(a))
-        .unwrap_or(args.args.len());
-    let (files, request_args) = args.args.split_at(split);
-    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let (files, request_args) = files_and_requests(&args.args);
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
     }
@@ -93,6 +89,27 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Splits the free words into manifest paths and request words: the first word that starts
+/// a request (an HTTP method, or a request line quoted as one argument) ends the paths.
+pub(crate) fn files_and_requests(args: &[String]) -> (Vec<PathBuf>, &[String]) {
+    let split = args
+        .iter()
+        .position(|a| is_method(a) || request_line(a).is_some())
+        .unwrap_or(args.len());
+    let (files, requests) = args.split_at(split);
+    (files.iter().map(PathBuf::from).collect(), requests)
+}
+
+/// `METHOD URL [HTTP/VERSION]` given as one argument (`'GET http://host/path'`), as words;
+/// `None` when the argument is not one word after an HTTP method.
+fn request_line(arg: &str) -> Option<Vec<&str>> {
+    let words: Vec<&str> = arg.split_whitespace().collect();
+    match words.as_slice() {
+        [method, _, ..] if is_method(method) => Some(words),
+        _ => None,
+    }
+}
+
 pub(crate) fn is_method(arg: &str) -> bool {
     matches!(
         arg,
@@ -100,15 +117,37 @@ pub(crate) fn is_method(arg: &str) -> bool {
     )
 }
 
-/// Parses `METHOD URL [-H 'n: v']... [--sni S] [--port N]` sequences.
+/// Parses `METHOD URL [HTTP/VERSION] [-H 'n: v']... [--sni S] [--port N] [--random N]`
+/// sequences; `METHOD URL [HTTP/VERSION]` may be one argument.
 pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest)>, String> {
     let mut out: Vec<(String, JsonRequest)> = Vec::new();
     let mut it = args.iter().peekable();
-    while let Some(method) = it.next() {
-        if !is_method(method) {
-            return Err(format!("expected an HTTP method, found {method:?}"));
-        }
-        let url = it.next().ok_or_else(|| format!("{method} needs a URL"))?;
+    while let Some(word) = it.next() {
+        let (method, url, version) = match request_line(word) {
+            Some(line) => match line.as_slice() {
+                [method, url] => (*method, *url, None),
+                [method, url, version] if version.starts_with("HTTP/") => {
+                    (*method, *url, Some(*version))
+                }
+                _ => {
+                    return Err(format!(
+                        "{word:?} is not a request line `METHOD URL [HTTP/VERSION]`; give \
+                         headers as arguments of their own: GET http://host/path -H 'name: value'"
+                    ));
+                }
+            },
+            None if is_method(word) => {
+                let url = it.next().ok_or_else(|| format!("{word} needs a URL"))?;
+                let version = it.next_if(|v| v.starts_with("HTTP/")).map(String::as_str);
+                (word.as_str(), url.as_str(), version)
+            }
+            None => {
+                return Err(format!(
+                    "expected a request (METHOD URL, e.g. GET http://shop.example.com/), \
+                     found {word:?}"
+                ));
+            }
+        };
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("{url:?} is not an absolute URL (http://host/path)"))?;
@@ -117,7 +156,7 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
             None => (rest, "/"),
         };
         let mut req = JsonRequest::default();
-        req.method = method.clone();
+        method.clone_into(&mut req.method);
         req.scheme = scheme.to_owned();
         req.port = if scheme == "https" { 443 } else { 80 };
         if let Some((_, port)) = authority.rsplit_once(':') {
@@ -129,6 +168,16 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
             req.sni = Some(authority.split(':').next().unwrap_or_default().to_owned());
         }
         let mut text = format!("{method} {url}");
+        if let Some(version) = version {
+            let number = version.trim_start_matches("HTTP/");
+            if !matches!(number, "1.0" | "1.1" | "2" | "2.0" | "3") {
+                return Err(format!(
+                    "unknown HTTP version {version:?} (HTTP/1.0, 1.1, 2 or 3)"
+                ));
+            }
+            req.http_version = Some(number.to_owned());
+            text.push_str(&format!(" {version}"));
+        }
         while let Some(next) = it.peek() {
             match next.as_str() {
                 "-H" | "--header" => {

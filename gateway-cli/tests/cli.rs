@@ -1,5 +1,5 @@
 //! The command line as a new user meets it (issue #25): options before or after the files,
-//! each test named after the rule it holds.
+//! a request as one quoted argument, each test named after the rule it holds.
 
 // Test helpers outside #[test] functions may panic too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -116,4 +116,49 @@ fn request_options_stay_with_their_request() {
         "no listener on 8080: {text}"
     );
     assert!(outcomes[1].contains("forward"), "{text}");
+}
+
+// === a request as one argument ===
+
+#[test]
+fn a_request_line_may_be_one_quoted_argument() {
+    let words = ok(&gateway([
+        "route",
+        EXAMPLES,
+        "GET",
+        "http://shop.example.com/api/items",
+        "-H",
+        "x-api-version: 2",
+    ]));
+    let quoted = ok(&gateway([
+        "route",
+        EXAMPLES,
+        "GET http://shop.example.com/api/items",
+        "-H",
+        "x-api-version: 2",
+    ]));
+    assert_eq!(words, quoted);
+    let explained = ok(&gateway([
+        "explain",
+        EXAMPLES,
+        "GET http://shop.example.com/",
+    ]));
+    assert!(
+        explained.contains("GET http://shop.example.com/"),
+        "{explained}"
+    );
+    // With the version of an HTTP request line.
+    let versioned = ok(&gateway([
+        "route",
+        EXAMPLES,
+        "GET http://shop.example.com/api/items HTTP/1.1",
+    ]));
+    assert!(versioned.contains("outcome    forward"), "{versioned}");
+}
+
+#[test]
+fn a_request_that_is_not_a_request_line_says_what_one_looks_like() {
+    let out = gateway(["route", EXAMPLES, "GET http://shop.example.com/ -H x-a:1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("METHOD URL"), "{}", stderr(&out));
 }
