@@ -9,7 +9,7 @@ use gateway_core::attach::{DEFAULT_CONTROLLER_NAME, Status};
 /// Arguments of `gateway check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Manifest files or directories.
+    /// Manifest files or directories; `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Unknown kinds and fields are errors.
@@ -26,6 +26,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     let mut options = LoadOptions::default();
     options.strict = args.strict;
+    crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
     let (snapshot, findings) = crate::manifests::load(&args.files, &options)?;
     for w in &findings.warnings {
         eprintln!("{w}");

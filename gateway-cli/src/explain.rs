@@ -31,10 +31,10 @@ use crate::output::{Style, Table, Tone};
 [--port N] [--random N]`, e.g.\n  \
 gateway explain examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
 `METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Options may come \
-before or after FILES."
+before or after FILES; `-` reads standard input (for FILES or --requests, not both)."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories, then one request.
+    /// Manifest files or directories (`-`: standard input), then one request.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// The Gateway as NAMESPACE/NAME; the only one when omitted.
@@ -109,6 +109,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
     }
+    crate::manifests::stdin_once(&[
+        ("the manifests", crate::manifests::stdin_count(&files)),
+        (
+            "--requests",
+            usize::from(
+                args.requests
+                    .as_deref()
+                    .is_some_and(crate::manifests::is_stdin),
+            ),
+        ),
+    ])?;
     let requests: Vec<(String, JsonRequest)> = match &args.requests {
         Some(path) => read_requests(path)?,
         None => {
@@ -155,18 +166,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
 
 /// JSON Lines requests; a line that does not parse is an error naming its line number.
 fn read_requests(path: &std::path::Path) -> Result<Vec<(String, JsonRequest)>, String> {
-    let text = if path.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))?
-    } else {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
+    let name = crate::manifests::display(path);
+    let text =
+        String::from_utf8(crate::manifests::read(path)?).map_err(|e| format!("{name}: {e}"))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let req: JsonRequest = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: invalid request JSON: {e}", path.display(), n + 1))?;
+            .map_err(|e| format!("{name}:{}: invalid request JSON: {e}", n + 1))?;
         let host = req
             .authority
             .clone()

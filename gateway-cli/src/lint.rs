@@ -41,7 +41,7 @@ unmatched-hostname, auth-bypass, invalid-regex.\n\
 Exit status: 0 no findings, 1 findings, 2 usage or load errors."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories.
+    /// Manifest files or directories; `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Only this Gateway (NAMESPACE/NAME); every Gateway of ours when omitted.
@@ -101,6 +101,7 @@ struct Ref {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
+    crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
     let loaded = match loaded::load(&args.files, &args.controller_name) {
         Ok(l) => l,
         Err(errors) => {

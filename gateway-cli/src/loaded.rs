@@ -29,7 +29,7 @@ impl Loaded {
         let file = self
             .files
             .get(object)
-            .map(|p| p.display().to_string())
+            .map(|p| crate::manifests::display(p))
             .unwrap_or_default();
         let document = self
             .config()
@@ -52,10 +52,10 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
         return Err(vec!["no manifest files given".to_owned()]);
     }
     for path in expanded {
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::manifests::read(&path) {
             Ok(b) => b,
             Err(e) => {
-                errors.push(format!("{}: {e}", path.display()));
+                errors.push(e);
                 continue;
             }
         };
@@ -69,7 +69,7 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
             }
             Err(e) => errors.extend(
                 e.errors()
-                    .map(|d| format!("{}: {d}", path.display()))
+                    .map(|d| format!("{}: {d}", crate::manifests::display(&path)))
                     .collect::<Vec<_>>(),
             ),
         }

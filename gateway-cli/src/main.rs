@@ -21,7 +21,8 @@ use clap::{CommandFactory, Parser, Subcommand};
     name = "gateway",
     version,
     about,
-    after_help = "Options may come before or after the manifest files."
+    after_help = "Options may come before or after the manifest files. `-` reads standard input \
+(once per invocation), e.g.\n  kubectl get gateways,httproutes -A -o yaml | gateway check -"
 )]
 struct Cli {
     #[command(subcommand)]

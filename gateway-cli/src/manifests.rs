@@ -1,5 +1,7 @@
-//! Reading manifest files into one snapshot, with findings that name the file.
+//! Reading manifest files into one snapshot, with findings that name the file; standard input
+//! for `-`.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use gateway_core::api::{Diagnostic, LoadOptions, Snapshot};
@@ -11,8 +13,8 @@ pub(crate) struct Findings {
     pub(crate) warnings: Vec<String>,
 }
 
-/// Loads every file (directories: their `.yaml`, `.yml` and `.json` files, sorted) into one
-/// snapshot.
+/// Loads every file (directories: their `.yaml`, `.yml` and `.json` files, sorted; `-`:
+/// standard input) into one snapshot.
 pub(crate) fn load(
     paths: &[PathBuf],
     options: &LoadOptions,
@@ -23,8 +25,8 @@ pub(crate) fn load(
         warnings: Vec::new(),
     };
     for path in expand(paths)? {
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let show = |d: &Diagnostic| format!("{}: {d}", path.display());
+        let bytes = read(&path)?;
+        let show = |d: &Diagnostic| format!("{}: {d}", display(&path));
         match Snapshot::load(&bytes, options) {
             Ok(loaded) => {
                 findings.warnings.extend(loaded.warnings.iter().map(show));
@@ -64,7 +66,7 @@ pub(crate) fn target(gateway: Option<&str>) -> Result<Target, String> {
 }
 
 /// The manifest files named: files as given, directories as their `.yaml`, `.yml` and `.json`
-/// files in name order.
+/// files in name order, `-` (standard input) as is.
 pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
@@ -89,4 +91,70 @@ fn is_manifest(path: &Path) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml" | "json")
     )
+}
+
+/// Whether an argument names standard input.
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A path as messages show it: `<stdin>` for `-`.
+pub(crate) fn display(path: &Path) -> String {
+    if is_stdin(path) {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The bytes of a file, or of standard input for `-`. A path that does not exist but looks
+/// like a request gets a word on what a request looks like.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
+    if is_stdin(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("<stdin>: {e}"))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(|e| {
+        let text = path.to_string_lossy();
+        let hint = if e.kind() == std::io::ErrorKind::NotFound
+            && (text.contains("://") || text.contains(char::is_whitespace))
+        {
+            "; a request goes after the manifests of `route` or `explain`, as METHOD URL \
+             (an upper-case method, an absolute URL), e.g. GET http://shop.example.com/api"
+        } else {
+            ""
+        };
+        format!("{}: {e}{hint}", path.display())
+    })
+}
+
+/// Standard input can be read once: `sources` names each argument that may be `-` and how
+/// many times it is; more than one in all is an error naming them.
+pub(crate) fn stdin_once(sources: &[(&str, usize)]) -> Result<(), String> {
+    let total: usize = sources.iter().map(|(_, n)| n).sum();
+    if total <= 1 {
+        return Ok(());
+    }
+    let named: Vec<String> = sources
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| match n {
+            1 => (*what).to_owned(),
+            n => format!("{what} ({n} times)"),
+        })
+        .collect();
+    Err(format!(
+        "`-` (standard input) is given for {}: standard input can be read only once; \
+         put all but one in files",
+        named.join(" and ")
+    ))
+}
+
+/// How many of `paths` are `-`.
+pub(crate) fn stdin_count(paths: &[PathBuf]) -> usize {
+    paths.iter().filter(|p| is_stdin(p)).count()
 }

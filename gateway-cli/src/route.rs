@@ -15,10 +15,11 @@ use gateway_core::json::{JsonDecision, JsonRequest, decide, route_json};
 [--port N] [--random N]`, e.g.\n  \
 gateway route examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
 `METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Several requests \
-may follow one another. Options may come before or after FILES."
+may follow one another. Options may come before or after FILES; `-` reads standard input (for \
+FILES or --requests, not both)."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories, then requests.
+    /// Manifest files or directories (`-`: standard input), then requests.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// The Gateway as NAMESPACE/NAME; the only one when omitted.
@@ -39,6 +40,23 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     let (files, request_args) = files_and_requests(&args.args);
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
+    }
+    crate::manifests::stdin_once(&[
+        ("the manifests", crate::manifests::stdin_count(&files)),
+        (
+            "--requests",
+            usize::from(
+                args.requests
+                    .as_deref()
+                    .is_some_and(crate::manifests::is_stdin),
+            ),
+        ),
+    ])?;
+    if args.json && !request_args.is_empty() {
+        return Err(format!(
+            "--json reads its requests from --requests FILE (JSON Lines), not from {:?}",
+            request_args.join(" ")
+        ));
     }
     let (snapshot, findings) = crate::manifests::load(&files, &LoadOptions::default())?;
     if !findings.errors.is_empty() {

@@ -1,17 +1,39 @@
 //! The command line as a new user meets it (issue #25): options before or after the files,
-//! a request as one quoted argument, each test named after the rule it holds.
+//! a request as one quoted argument, `-` for standard input once per invocation, each test
+//! named after the rule it holds.
 
 // Test helpers outside #[test] functions may panic too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use common::{EXAMPLES, gateway, stdout};
 
 const REQUESTS: &str = "tests/fixtures/requests.jsonl";
 const CORPUS: &str = "../../shared/conformance";
+
+/// Runs `gateway ARGS` with `input` on standard input.
+fn gateway_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .current_dir(common::crate_dir())
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gateway");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("gateway output")
+}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -26,6 +48,14 @@ fn ok(out: &Output) -> String {
         stderr(out)
     );
     stdout(out)
+}
+
+fn examples_yaml() -> Vec<u8> {
+    std::fs::read(common::crate_dir().join(EXAMPLES).join("shop.yaml")).expect("shop.yaml")
+}
+
+fn requests_jsonl() -> Vec<u8> {
+    std::fs::read(common::crate_dir().join(REQUESTS)).expect("requests.jsonl")
 }
 
 // === options before or after the files ===
@@ -161,4 +191,132 @@ fn a_request_that_is_not_a_request_line_says_what_one_looks_like() {
     let out = gateway(["route", EXAMPLES, "GET http://shop.example.com/ -H x-a:1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("METHOD URL"), "{}", stderr(&out));
+
+    // A lower-case method is no method: the word is taken for a file, and the error says
+    // what a request looks like.
+    let out = gateway(["route", EXAMPLES, "get http://shop.example.com/"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("No such file") && err.contains("METHOD URL"),
+        "{err}"
+    );
+}
+
+// === standard input ===
+
+#[test]
+fn dash_reads_standard_input_for_every_command() {
+    let yaml = examples_yaml();
+    assert_eq!(
+        ok(&gateway_with_stdin(&["check", "-"], &yaml)),
+        ok(&gateway(["check", EXAMPLES]))
+    );
+    assert_eq!(
+        ok(&gateway_with_stdin(&["lint", "-"], &yaml)),
+        ok(&gateway(["lint", EXAMPLES]))
+    );
+    let request = ["GET", "http://shop.example.com/api/items"];
+    let mut from_stdin = vec!["route", "-"];
+    from_stdin.extend(request);
+    let mut from_file = vec!["route", EXAMPLES];
+    from_file.extend(request);
+    assert_eq!(
+        ok(&gateway_with_stdin(&from_stdin, &yaml)),
+        ok(&gateway(&from_file))
+    );
+    from_stdin[0] = "explain";
+    from_file[0] = "explain";
+    assert_eq!(
+        ok(&gateway_with_stdin(&from_stdin, &yaml)),
+        ok(&gateway(&from_file))
+    );
+    // Requests from standard input, in the README's order.
+    let jsonl = requests_jsonl();
+    assert_eq!(
+        ok(&gateway_with_stdin(
+            &["route", "--json", EXAMPLES, "--requests", "-"],
+            &jsonl
+        )),
+        ok(&gateway([
+            "route",
+            "--json",
+            EXAMPLES,
+            "--requests",
+            REQUESTS
+        ]))
+    );
+    let lines = r#"{"target":"/api/items","headers":[["host","shop.example.com"]]}"#;
+    let dir = common::scratch("explain-stdin");
+    let file = common::write(&dir, "requests.jsonl", lines);
+    assert_eq!(
+        ok(&gateway_with_stdin(
+            &["explain", EXAMPLES, "--requests", "-", "--json"],
+            lines.as_bytes()
+        )),
+        ok(&gateway([
+            "explain".as_ref(),
+            EXAMPLES.as_ref(),
+            "--requests".as_ref(),
+            file.as_os_str(),
+            "--json".as_ref()
+        ]))
+    );
+    // replay's known failures; the corpus is a directory, which standard input is not.
+    let replay = ok(&gateway_with_stdin(
+        &[
+            "replay",
+            CORPUS,
+            "--case",
+            "HTTPRouteSimpleSameNamespace",
+            "--known",
+            "-",
+        ],
+        b"# no known failures\n",
+    ));
+    assert!(replay.contains(" 0 failed"), "{replay}");
+    let out = gateway(["replay", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("directory"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_kubernetes_list_from_standard_input_is_checked() {
+    // What `kubectl get gateways,httproutes -A -o yaml | gateway check -` sends.
+    let list = "apiVersion: v1
+kind: List
+items:
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: GatewayClass
+  metadata: {name: gateway-core}
+  spec: {controllerName: gateway.example.dev/gateway-core}
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: Gateway
+  metadata: {name: edge, namespace: infra}
+  spec:
+    gatewayClassName: gateway-core
+    listeners:
+    - {name: http, port: 80, protocol: HTTP}
+";
+    let text = ok(&gateway_with_stdin(&["check", "-"], list.as_bytes()));
+    assert!(text.contains("2 resources loaded"), "{text}");
+    assert!(text.contains("Gateway infra/edge"), "{text}");
+}
+
+#[test]
+fn standard_input_is_read_only_once() {
+    for args in [
+        &["route", "-", "--json", "--requests", "-"][..],
+        &["explain", "-", "--requests", "-"],
+        &["check", "-", "-"],
+        &["lint", "-", EXAMPLES, "-"],
+    ] {
+        let out = gateway_with_stdin(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("standard input can be read only once"),
+            "{args:?}: {err}"
+        );
+    }
 }
