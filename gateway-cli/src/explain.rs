@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
 use gateway_core::json::{JsonDecision, JsonRequest, decide};
 use gateway_core::request::{Headers, HttpVersion, RequestView};
 use gateway_core::route::{
@@ -47,9 +46,8 @@ pub(crate) struct Args {
     /// `gateway route --json`) instead of a REQUEST argument.
     #[arg(long)]
     requests: Option<PathBuf>,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 /// The explanation of one request.
@@ -137,7 +135,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             }
         }
     };
-    let loaded = match loaded::load(&files, &args.controller_name) {
+    let loaded = match loaded::load(&files, &args.attach) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {
@@ -147,7 +145,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
     };
     let target = crate::manifests::target(args.gateway.as_deref())?;
-    let router = loaded.engine.router(&target).map_err(|e| e.to_string())?;
+    let router = loaded
+        .engine
+        .router(&target)
+        .map_err(|e| crate::manifests::build_error(&loaded.engine, &e))?;
     let style = Style::detect();
     for (i, (text, req)) in requests.into_iter().enumerate() {
         let explanation = explain(&loaded, &router, text, &req);

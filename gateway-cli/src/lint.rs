@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::{GATEWAY_GROUP, Gateway, Resource};
-use gateway_core::attach::{Config, DEFAULT_CONTROLLER_NAME, Status, intersect};
+use gateway_core::attach::{Config, Status, intersect};
 use gateway_core::route::{BuildError, CandidateMatch, HostnameGroup, PathMatch, RuleTable};
 use gateway_core::{GatewayRef, Target};
 use serde::Serialize;
@@ -50,9 +50,8 @@ pub(crate) struct Args {
     /// Print the findings as JSON Lines, one finding per line.
     #[arg(long)]
     json: bool,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 /// The stable finding kinds.
@@ -102,7 +101,7 @@ struct Ref {
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
-    let loaded = match loaded::load(&args.files, &args.controller_name) {
+    let loaded = match loaded::load(&args.files, &args.attach) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {

@@ -43,7 +43,10 @@ impl Loaded {
 
 /// Loads every file (directories: their manifests, sorted). Load errors come back as lines
 /// naming the file, document, resource and field.
-pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, Vec<String>> {
+pub(crate) fn load(
+    paths: &[PathBuf],
+    attach: &crate::manifests::Attach,
+) -> Result<Loaded, Vec<String>> {
     let mut snapshot = Snapshot::default();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -78,7 +81,7 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
         return Err(errors);
     }
     Ok(Loaded {
-        engine: crate::manifests::engine(snapshot, controller_name),
+        engine: crate::manifests::engine(snapshot, attach),
         files,
     })
 }

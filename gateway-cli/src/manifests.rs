@@ -1,16 +1,35 @@
 //! Reading manifest files into one snapshot, with findings that name the file; standard input
-//! for `-`.
+//! for `-`; the options that say whose GatewayClasses are ours and what to assume.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use gateway_core::api::{Diagnostic, LoadOptions, Snapshot};
+use gateway_core::api::{Diagnostic, LoadOptions, Resource, Snapshot};
+use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
+use gateway_core::route::BuildError;
 use gateway_core::{Engine, EngineOptions, GatewayRef, Target};
 
 /// Every finding, prefixed by its file.
 pub(crate) struct Findings {
     pub(crate) errors: Vec<String>,
     pub(crate) warnings: Vec<String>,
+}
+
+/// Whose GatewayClasses are ours, and what the manifests may lack: the options of every
+/// command that attaches manifests.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Attach {
+    /// The controller name whose GatewayClasses are ours.
+    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
+    pub(crate) controller_name: String,
+    /// Handle the GatewayClass NAME as ours, whether the manifests hold it or not (the
+    /// platform installs it); repeat for several.
+    #[arg(long = "assume-class", value_name = "NAME")]
+    pub(crate) assume_class: Vec<String>,
+    /// Take a backendRef to a Service the manifests do not hold as resolved, with the
+    /// backendRef's port; decisions and status say which Services were assumed.
+    #[arg(long)]
+    pub(crate) assume_services: bool,
 }
 
 /// Loads every file (directories: their `.yaml`, `.yml` and `.json` files, sorted; `-`:
@@ -46,11 +65,18 @@ pub(crate) fn load(
     Ok((snapshot, findings))
 }
 
-/// Attaches a snapshot read from files, with our controller name. The load findings stay with
-/// the command, which prints each with its file.
-pub(crate) fn engine(snapshot: Snapshot, controller_name: &str) -> Engine {
+/// Attaches a snapshot read from files, with our controller name and the assumptions asked
+/// for. The load findings stay with the command, which prints each with its file.
+pub(crate) fn engine(snapshot: Snapshot, attach: &Attach) -> Engine {
     let mut options = EngineOptions::default();
-    controller_name.clone_into(&mut options.attach.controller_name);
+    attach
+        .controller_name
+        .clone_into(&mut options.attach.controller_name);
+    options
+        .attach
+        .assumed_classes
+        .clone_from(&attach.assume_class);
+    options.attach.assume_services = attach.assume_services;
     Engine::from_snapshot(snapshot, Vec::new(), &options)
 }
 
@@ -63,6 +89,74 @@ pub(crate) fn target(gateway: Option<&str>) -> Result<Target, String> {
             .map_err(|e| e.to_string()),
         None => Ok(Target::only_gateway()),
     }
+}
+
+/// The router's build error, and when no Gateway of ours was found, what the manifests hold
+/// and what to do: manifests from an application repository seldom hold the GatewayClass (the
+/// platform installs it) or the Services.
+pub(crate) fn build_error(engine: &Engine, error: &BuildError) -> String {
+    let none_of_ours = match error {
+        BuildError::AmbiguousGateway { known } => known.is_empty(),
+        BuildError::UnknownGateway { known, .. } => known.is_empty(),
+        _ => false,
+    };
+    if !none_of_ours {
+        return error.to_string();
+    }
+    let snapshot = engine.config().snapshot();
+    let options = engine.config().options();
+    let mut gateways = Vec::new();
+    let mut classes = Vec::new();
+    for r in snapshot.resources() {
+        match r {
+            Resource::Gateway(g) => gateways.push(format!(
+                "{}/{} (gatewayClassName {})",
+                g.metadata.namespace_or_default(),
+                g.metadata.name,
+                g.spec.gateway_class_name
+            )),
+            Resource::GatewayClass(c) => classes.push(format!(
+                "{} (controllerName {})",
+                c.metadata.name, c.spec.controller_name
+            )),
+            _ => {}
+        }
+    }
+    let mut out = error.to_string();
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    out.push_str(&format!("\n  Gateways found: {}", list(&gateways)));
+    out.push_str(&format!("\n  GatewayClasses found: {}", list(&classes)));
+    out.push_str(&format!(
+        "\n  ours are the GatewayClasses whose controllerName is {}",
+        options.controller_name
+    ));
+    if gateways.is_empty() {
+        out.push_str("\n  add the manifests that hold the Gateway");
+    } else {
+        let mut names: Vec<&str> = Vec::new();
+        for r in snapshot.resources() {
+            if let Resource::Gateway(g) = r
+                && !names.contains(&g.spec.gateway_class_name.as_str())
+            {
+                names.push(&g.spec.gateway_class_name);
+            }
+        }
+        let class = match names.as_slice() {
+            [one] => (*one).to_owned(),
+            _ => format!("NAME (one of {})", names.join(", ")),
+        };
+        out.push_str(&format!(
+            "\n  to handle the class as ours, pass --assume-class {class}; add --assume-services \
+             when the manifests do not hold the Services the routes send to"
+        ));
+    }
+    out
 }
 
 /// The manifest files named: files as given, directories as their `.yaml`, `.yml` and `.json`

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::LoadOptions;
-use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
-use gateway_core::json::{JsonDecision, JsonRequest, decide, route_json};
+use gateway_core::json::{JsonBackend, JsonDecision, JsonRequest, decide, route_json};
 
 /// Arguments of `gateway route`.
 #[derive(Debug, clap::Args)]
@@ -31,9 +30,8 @@ pub(crate) struct Args {
     /// With `--json`: the requests file, `-` for standard input.
     #[arg(long)]
     requests: Option<PathBuf>,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
@@ -65,9 +63,11 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::from(1));
     }
-    let engine = crate::manifests::engine(snapshot, &args.controller_name);
+    let engine = crate::manifests::engine(snapshot, &args.attach);
     let target = crate::manifests::target(args.gateway.as_deref())?;
-    let router = engine.router(&target).map_err(|e| e.to_string())?;
+    let router = engine
+        .router(&target)
+        .map_err(|e| crate::manifests::build_error(&engine, &e))?;
 
     if args.json {
         let path = args
@@ -102,7 +102,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         let d = decide(&router, &req);
         println!();
         println!("{text}");
-        print_decision(&d);
+        print_decision(&d, args.attach.assume_services);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -235,7 +235,7 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
     Ok(out)
 }
 
-fn print_decision(d: &JsonDecision) {
+fn print_decision(d: &JsonDecision, assume_services: bool) {
     use crate::output::{Style, Tone};
     let style = Style::detect();
     let row = |k: &str, v: String| println!("  {k:<10} {v}");
@@ -265,7 +265,7 @@ fn print_decision(d: &JsonDecision) {
         );
     }
     if let Some(b) = &d.backend {
-        row("backend", format!("{}/{}:{}", b.namespace, b.name, b.port));
+        row("backend", backend(b));
     }
     if let Some(u) = &d.upstream {
         row(
@@ -280,9 +280,26 @@ fn print_decision(d: &JsonDecision) {
         row("response", format!("{n}: {v}"));
     }
     for m in &d.mirrors {
-        row("mirror", format!("{}/{}:{}", m.namespace, m.name, m.port));
+        row("mirror", backend(m));
     }
     if let Some(r) = &d.reason {
         row("reason", r.clone());
     }
+    if d.cause.as_deref() == Some("invalid_backend") && !assume_services {
+        row(
+            "hint",
+            "`gateway check` names the backendRef; --assume-services takes Services the \
+             manifests do not hold to exist"
+                .to_owned(),
+        );
+    }
+}
+
+/// `namespace/name:port`, saying when the Service was assumed (`--assume-services`).
+fn backend(b: &JsonBackend) -> String {
+    let mut text = format!("{}/{}:{}", b.namespace, b.name, b.port);
+    if b.assumed {
+        text.push_str(" (assumed: not in the manifests)");
+    }
+    text
 }

@@ -1,6 +1,7 @@
 //! The command line as a new user meets it (issue #25): options before or after the files,
-//! a request as one quoted argument, `-` for standard input once per invocation, each test
-//! named after the rule it holds.
+//! a request as one quoted argument, `-` for standard input once per invocation, and
+//! manifests from an application repository (no GatewayClass, no Services), each test named
+//! after the rule it holds.
 
 // Test helpers outside #[test] functions may panic too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -10,8 +11,9 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{EXAMPLES, gateway, stdout};
+use common::{EXAMPLES, gateway, schema::validate, stdout};
 
+const APP: &str = "tests/fixtures/app.yaml";
 const REQUESTS: &str = "tests/fixtures/requests.jsonl";
 const CORPUS: &str = "../../shared/conformance";
 
@@ -56,6 +58,12 @@ fn examples_yaml() -> Vec<u8> {
 
 fn requests_jsonl() -> Vec<u8> {
     std::fs::read(common::crate_dir().join(REQUESTS)).expect("requests.jsonl")
+}
+
+fn decision_schema() -> serde_json::Value {
+    let text = std::fs::read_to_string(common::crate_dir().join("schema/decision.schema.json"))
+        .expect("schema");
+    serde_json::from_str(&text).expect("schema JSON")
 }
 
 // === options before or after the files ===
@@ -319,4 +327,121 @@ fn standard_input_is_read_only_once() {
             "{args:?}: {err}"
         );
     }
+}
+
+// === manifests from an application repository ===
+
+#[test]
+fn no_gateway_of_ours_lists_what_was_found_and_what_to_do() {
+    for command in ["route", "explain"] {
+        let out = gateway([command, APP, "GET", "http://app.example.com/"]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = stderr(&out);
+        for needed in [
+            "app/web (gatewayClassName platform)",
+            "GatewayClasses found: none",
+            "--assume-class platform",
+            "--assume-services",
+        ] {
+            assert!(
+                err.contains(needed),
+                "{command}: {needed:?} missing in\n{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nothing_is_assumed_by_default() {
+    // With the class assumed, a missing Service is still an invalid backendRef: 500, and the
+    // human output says how to find out why.
+    let text = ok(&gateway([
+        "route",
+        APP,
+        "--assume-class",
+        "platform",
+        "GET",
+        "http://app.example.com/",
+    ]));
+    assert!(text.contains("server_error (500)"), "{text}");
+    assert!(text.contains("--assume-services"), "{text}");
+    assert!(!text.contains("assumed"), "{text}");
+    let check = ok(&gateway(["check", APP, "--assume-class", "platform"]));
+    assert!(
+        check.contains("ResolvedRefs=False(BackendNotFound)"),
+        "{check}"
+    );
+}
+
+#[test]
+fn assumed_services_are_routed_and_said_in_every_output() {
+    let human = ok(&gateway([
+        "route",
+        APP,
+        "GET http://app.example.com/api/items",
+        "--assume-class",
+        "platform",
+        "--assume-services",
+    ]));
+    assert!(human.contains("outcome    forward"), "{human}");
+    assert!(
+        human.contains("backend    app/api:8080 (assumed: not in the manifests)"),
+        "{human}"
+    );
+
+    let line = ok(&gateway_with_stdin(
+        &[
+            "route",
+            "--json",
+            APP,
+            "--requests",
+            "-",
+            "--assume-class=platform",
+            "--assume-services",
+        ],
+        br#"{"target":"/","headers":[["host","app.example.com"]]}"#,
+    ));
+    let decision: serde_json::Value = serde_json::from_str(line.trim()).expect("decision");
+    assert_eq!(decision["outcome"], "forward");
+    assert_eq!(
+        decision["backend"],
+        serde_json::json!({"namespace": "app", "name": "frontend", "port": 3000, "assumed": true})
+    );
+    assert_eq!(
+        validate(&decision_schema(), &decision),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn check_says_which_services_and_classes_were_assumed() {
+    let text = ok(&gateway([
+        "check",
+        APP,
+        "--assume-class",
+        "platform",
+        "--assume-services",
+    ]));
+    assert!(text.contains("ResolvedRefs=True(ResolvedRefs)"), "{text}");
+    for line in [
+        "assumed: GatewayClass platform is ours (not in the manifests; --assume-class)",
+        "assumed: Service app/api exists, for HTTPRoute app/site",
+        "assumed: Service app/frontend exists, for HTTPRoute app/site",
+    ] {
+        assert!(text.contains(line), "{line:?} missing in\n{text}");
+    }
+    let json = ok(&gateway([
+        "check",
+        "--json",
+        APP,
+        "--assume-class",
+        "platform",
+        "--assume-services",
+    ]));
+    assert!(
+        json.contains(
+            "resolved; assumed to exist (not in the manifests): Service app/api, Service app/frontend"
+        ),
+        "{json}"
+    );
 }
