@@ -72,7 +72,8 @@ const REQUEST_OPTIONS: &[&str] = &["-H", "--header", "--sni", "--port", "--rando
 /// `route --json --requests - FILES` does. clap stops reading options at the first word of
 /// such a list; which words are options, and which take a value, is read from clap's own
 /// definition of the subcommand, so a new option needs nothing here. Request options
-/// ([`REQUEST_OPTIONS`]) and their values are left in place; so is everything after `--`.
+/// ([`REQUEST_OPTIONS`]) and their values are left in place; so is everything after `--`
+/// (a file named like an option).
 /// Other subcommands are returned unchanged (clap already takes their options anywhere).
 fn options_first(argv: Vec<OsString>) -> Vec<OsString> {
     let command = Cli::command();
@@ -123,7 +124,6 @@ fn options_first(argv: Vec<OsString>) -> Vec<OsString> {
     while let Some(word) = words.next() {
         let text = word.to_string_lossy();
         if text == "--" {
-            rest.push(word.clone());
             rest.extend(words.by_ref().cloned());
             break;
         }
@@ -146,6 +146,10 @@ fn options_first(argv: Vec<OsString>) -> Vec<OsString> {
     }
     let mut out = head.to_vec();
     out.extend(options);
+    // `--` tells clap that the rest are values even when one looks like an option.
+    if !rest.is_empty() {
+        out.push("--".into());
+    }
     out.extend(rest);
     out
 }

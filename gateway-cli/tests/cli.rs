@@ -133,6 +133,25 @@ fn options_work_after_the_file_list() {
 }
 
 #[test]
+fn a_double_dash_ends_the_options() {
+    let dir = common::scratch("double-dash");
+    let yaml = std::fs::read(common::crate_dir().join(EXAMPLES).join("shop.yaml")).expect("yaml");
+    std::fs::write(dir.join("--json"), yaml).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .args(["route", "--gateway", "shop/shop", "--", "--json"])
+        .args(["GET", "http://shop.example.com/api/items"])
+        .output()
+        .expect("run gateway");
+    let text = ok(&out);
+    assert!(
+        text.contains("outcome    forward"),
+        "a file named --json: {text}"
+    );
+}
+
+#[test]
 fn request_options_stay_with_their_request() {
     // `--port` belongs to the request; `--gateway` after it is the command's.
     let text = ok(&gateway([
