@@ -57,6 +57,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     table.min_width(0, 44);
     table.narrow();
     table.print(style, "");
+    let snapshot = engine.config().snapshot();
+    let has_gateway = snapshot
+        .resources()
+        .any(|r| matches!(r, gateway_core::api::Resource::Gateway(_)));
+    if has_gateway && engine.config().gateways().next().is_none() {
+        // Nothing above is wrong, and yet nothing of ours was checked: say why.
+        println!(
+            "no Gateway of our GatewayClasses{}",
+            crate::manifests::found_and_what_to_do(&engine)
+        );
+    }
     print_assumed(&engine, &args.attach);
     Ok(ExitCode::SUCCESS)
 }

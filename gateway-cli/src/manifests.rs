@@ -103,6 +103,12 @@ pub(crate) fn build_error(engine: &Engine, error: &BuildError) -> String {
     if !none_of_ours {
         return error.to_string();
     }
+    format!("{error}{}", found_and_what_to_do(engine))
+}
+
+/// Lines (each starting with a newline) naming the Gateways and GatewayClasses the manifests
+/// hold, whose classes are ours, and the options that make a Gateway ours.
+pub(crate) fn found_and_what_to_do(engine: &Engine) -> String {
     let snapshot = engine.config().snapshot();
     let options = engine.config().options();
     let mut gateways = Vec::new();
@@ -122,7 +128,7 @@ pub(crate) fn build_error(engine: &Engine, error: &BuildError) -> String {
             _ => {}
         }
     }
-    let mut out = error.to_string();
+    let mut out = String::new();
     let list = |items: &[String]| {
         if items.is_empty() {
             "none".to_owned()

@@ -371,6 +371,20 @@ fn no_gateway_of_ours_lists_what_was_found_and_what_to_do() {
 }
 
 #[test]
+fn check_says_why_no_gateway_was_checked() {
+    let text = ok(&gateway(["check", APP]));
+    for needed in [
+        "no Gateway of our GatewayClasses",
+        "app/web (gatewayClassName platform)",
+        "--assume-class platform",
+    ] {
+        assert!(text.contains(needed), "{needed:?} missing in\n{text}");
+    }
+    let ours = ok(&gateway(["check", EXAMPLES]));
+    assert!(!ours.contains("no Gateway of our"), "{ours}");
+}
+
+#[test]
 fn nothing_is_assumed_by_default() {
     // With the class assumed, a missing Service is still an invalid backendRef: 500, and the
     // human output says how to find out why.
@@ -458,9 +472,10 @@ fn check_says_which_services_and_classes_were_assumed() {
         "--assume-services",
     ]));
     assert!(
-        json.contains(
-            "resolved; assumed to exist (not in the manifests): Service app/api, Service app/frontend"
-        ),
+        json.contains(concat!(
+            "resolved; assumed to exist (not in the manifests): ",
+            "Service app/api, Service app/frontend"
+        )),
         "{json}"
     );
 }
