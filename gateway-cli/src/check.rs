@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::LoadOptions;
-use gateway_core::attach::{DEFAULT_CONTROLLER_NAME, Status};
+use gateway_core::attach::Status;
 
 /// Arguments of `gateway check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Manifest files or directories.
+    /// Manifest files or directories; `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Unknown kinds and fields are errors.
@@ -18,14 +18,14 @@ pub(crate) struct Args {
     /// Print the status report as JSON.
     #[arg(long)]
     json: bool,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     let mut options = LoadOptions::default();
     options.strict = args.strict;
+    crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
     let (snapshot, findings) = crate::manifests::load(&args.files, &options)?;
     for w in &findings.warnings {
         eprintln!("{w}");
@@ -37,7 +37,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         eprintln!("{} error(s)", findings.errors.len());
         return Ok(ExitCode::from(1));
     }
-    let engine = crate::manifests::engine(snapshot, &args.controller_name);
+    let engine = crate::manifests::engine(snapshot, &args.attach);
     if args.json {
         println!("{}", engine.status().to_json());
         return Ok(ExitCode::SUCCESS);
@@ -57,7 +57,42 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     table.min_width(0, 44);
     table.narrow();
     table.print(style, "");
+    let snapshot = engine.config().snapshot();
+    let has_gateway = snapshot
+        .resources()
+        .any(|r| matches!(r, gateway_core::api::Resource::Gateway(_)));
+    if has_gateway && engine.config().gateways().next().is_none() {
+        // Nothing above is wrong, and yet nothing of ours was checked: say why.
+        println!(
+            "no Gateway of our GatewayClasses{}",
+            crate::manifests::found_and_what_to_do(&engine)
+        );
+    }
+    print_assumed(&engine, &args.attach);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--assume-class` and `--assume-services` took for granted, so that a status that
+/// rests on an assumption never reads as one that does not.
+fn print_assumed(engine: &gateway_core::Engine, attach: &crate::manifests::Attach) {
+    let snapshot = engine.config().snapshot();
+    for class in &attach.assume_class {
+        let held = snapshot.resources().any(|r| {
+            matches!(r, gateway_core::api::Resource::GatewayClass(c) if &c.metadata.name == class)
+        });
+        let how = if held {
+            "in the manifests"
+        } else {
+            "not in the manifests"
+        };
+        println!("assumed: GatewayClass {class} is ours ({how}; --assume-class)");
+    }
+    for (route, namespace, name) in engine.config().assumed_services() {
+        println!(
+            "assumed: Service {namespace}/{name} exists, for {route} (not in the manifests; \
+             --assume-services)"
+        );
+    }
 }
 
 /// Green when every reported condition is healthy, red otherwise (terminals only).

@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
 use gateway_core::json::{JsonDecision, JsonRequest, decide};
 use gateway_core::request::{Headers, HttpVersion, RequestView};
 use gateway_core::route::{
@@ -27,11 +26,14 @@ use crate::output::{Style, Table, Tone};
 /// Arguments of `gateway explain`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "REQUEST is `METHOD URL [-H 'name: value']... [--sni NAME] [--port N]`, e.g.\n  \
-gateway explain examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'"
+    after_help = "REQUEST is `METHOD URL [HTTP/VERSION] [-H 'name: value']... [--sni NAME] \
+[--port N] [--random N]`, e.g.\n  \
+gateway explain examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
+`METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Options may come \
+before or after FILES; `-` reads standard input (for FILES or --requests, not both)."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories, then one request.
+    /// Manifest files or directories (`-`: standard input), then one request.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// The Gateway as NAMESPACE/NAME; the only one when omitted.
@@ -44,9 +46,8 @@ pub(crate) struct Args {
     /// `gateway route --json`) instead of a REQUEST argument.
     #[arg(long)]
     requests: Option<PathBuf>,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 /// The explanation of one request.
@@ -102,16 +103,21 @@ struct RuleRef {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let split = args
-        .args
-        .iter()
-        .position(|a| crate::route::is_method(a))
-        .unwrap_or(args.args.len());
-    let (files, request_args) = args.args.split_at(split);
-    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let (files, request_args) = crate::route::files_and_requests(&args.args);
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
     }
+    crate::manifests::stdin_once(&[
+        ("the manifests", crate::manifests::stdin_count(&files)),
+        (
+            "--requests",
+            usize::from(
+                args.requests
+                    .as_deref()
+                    .is_some_and(crate::manifests::is_stdin),
+            ),
+        ),
+    ])?;
     let requests: Vec<(String, JsonRequest)> = match &args.requests {
         Some(path) => read_requests(path)?,
         None => {
@@ -129,7 +135,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             }
         }
     };
-    let loaded = match loaded::load(&files, &args.controller_name) {
+    let loaded = match loaded::load(&files, &args.attach) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {
@@ -139,7 +145,10 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
     };
     let target = crate::manifests::target(args.gateway.as_deref())?;
-    let router = loaded.engine.router(&target).map_err(|e| e.to_string())?;
+    let router = loaded
+        .engine
+        .router(&target)
+        .map_err(|e| crate::manifests::build_error(&loaded.engine, &e))?;
     let style = Style::detect();
     for (i, (text, req)) in requests.into_iter().enumerate() {
         let explanation = explain(&loaded, &router, text, &req);
@@ -158,18 +167,16 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
 
 /// JSON Lines requests; a line that does not parse is an error naming its line number.
 fn read_requests(path: &std::path::Path) -> Result<Vec<(String, JsonRequest)>, String> {
-    let text = if path.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))?
-    } else {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
+    let name = crate::manifests::display(path);
+    let text =
+        String::from_utf8(crate::manifests::read(path)?).map_err(|e| format!("{name}: {e}"))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let req: JsonRequest = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: invalid request JSON: {e}", path.display(), n + 1))?;
+            .map_err(|e| format!("{name}:{}: invalid request JSON: {e}", n + 1))?;
         let host = req
             .authority
             .clone()

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::{GATEWAY_GROUP, Gateway, Resource};
-use gateway_core::attach::{Config, DEFAULT_CONTROLLER_NAME, Status, intersect};
+use gateway_core::attach::{Config, Status, intersect};
 use gateway_core::route::{BuildError, CandidateMatch, HostnameGroup, PathMatch, RuleTable};
 use gateway_core::{GatewayRef, Target};
 use serde::Serialize;
@@ -49,7 +49,7 @@ unmatched-hostname, auth-bypass, invalid-regex, ignored-header-match, path-param
 Exit status: 0 no findings, 1 findings, 2 usage or load errors."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories.
+    /// Manifest files or directories; `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Only this Gateway (NAMESPACE/NAME); every Gateway of ours when omitted.
@@ -58,9 +58,8 @@ pub(crate) struct Args {
     /// Print the findings as JSON Lines, one finding per line.
     #[arg(long)]
     json: bool,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
     /// What the embedding proxy does with a `;` in a path (`PathPolicy::path_parameters`):
     /// with `keep`, lint lists the rules a path parameter slips past.
     #[arg(long, value_enum, default_value_t = ParamPolicy::Reject)]
@@ -128,7 +127,8 @@ struct Ref {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let loaded = match loaded::load(&args.files, &args.controller_name) {
+    crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
+    let loaded = match loaded::load(&args.files, &args.attach) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {

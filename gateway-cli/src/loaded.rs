@@ -29,7 +29,7 @@ impl Loaded {
         let file = self
             .files
             .get(object)
-            .map(|p| p.display().to_string())
+            .map(|p| crate::manifests::display(p))
             .unwrap_or_default();
         let document = self
             .config()
@@ -43,7 +43,10 @@ impl Loaded {
 
 /// Loads every file (directories: their manifests, sorted). Load errors come back as lines
 /// naming the file, document, resource and field.
-pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, Vec<String>> {
+pub(crate) fn load(
+    paths: &[PathBuf],
+    attach: &crate::manifests::Attach,
+) -> Result<Loaded, Vec<String>> {
     let mut snapshot = Snapshot::default();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -52,10 +55,10 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
         return Err(vec!["no manifest files given".to_owned()]);
     }
     for path in expanded {
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::manifests::read(&path) {
             Ok(b) => b,
             Err(e) => {
-                errors.push(format!("{}: {e}", path.display()));
+                errors.push(e);
                 continue;
             }
         };
@@ -69,7 +72,7 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
             }
             Err(e) => errors.extend(
                 e.errors()
-                    .map(|d| format!("{}: {d}", path.display()))
+                    .map(|d| format!("{}: {d}", crate::manifests::display(&path)))
                     .collect::<Vec<_>>(),
             ),
         }
@@ -78,7 +81,7 @@ pub(crate) fn load(paths: &[PathBuf], controller_name: &str) -> Result<Loaded, V
         return Err(errors);
     }
     Ok(Loaded {
-        engine: crate::manifests::engine(snapshot, controller_name),
+        engine: crate::manifests::engine(snapshot, attach),
         files,
     })
 }

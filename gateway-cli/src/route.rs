@@ -5,18 +5,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::api::LoadOptions;
-use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
-use gateway_core::json::{JsonDecision, JsonRequest, decide, route_json};
+use gateway_core::json::{JsonBackend, JsonDecision, JsonRequest, decide, route_json};
 
 /// Arguments of `gateway route`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "REQUEST is `METHOD URL [-H 'name: value']... [--sni NAME] [--port N]`, e.g.\n  \
+    after_help = "REQUEST is `METHOD URL [HTTP/VERSION] [-H 'name: value']... [--sni NAME] \
+[--port N] [--random N]`, e.g.\n  \
 gateway route examples/manifests GET http://shop.example.com/api/items -H 'x-api-version: 2'\n\
-Several requests may follow one another."
+`METHOD URL` may also be one quoted argument: 'GET http://shop.example.com/'. Several requests \
+may follow one another. Options may come before or after FILES; `-` reads standard input (for \
+FILES or --requests, not both)."
 )]
 pub(crate) struct Args {
-    /// Manifest files or directories, then requests.
+    /// Manifest files or directories (`-`: standard input), then requests.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// The Gateway as NAMESPACE/NAME; the only one when omitted.
@@ -28,21 +30,31 @@ pub(crate) struct Args {
     /// With `--json`: the requests file, `-` for standard input.
     #[arg(long)]
     requests: Option<PathBuf>,
-    /// The controller name whose GatewayClasses are ours.
-    #[arg(long, default_value = DEFAULT_CONTROLLER_NAME)]
-    controller_name: String,
+    #[command(flatten)]
+    attach: crate::manifests::Attach,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let split = args
-        .args
-        .iter()
-        .position(|a| is_method(a))
-        .unwrap_or(args.args.len());
-    let (files, request_args) = args.args.split_at(split);
-    let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    let (files, request_args) = files_and_requests(&args.args);
     if files.is_empty() {
         return Err("no manifest files given".to_owned());
+    }
+    crate::manifests::stdin_once(&[
+        ("the manifests", crate::manifests::stdin_count(&files)),
+        (
+            "--requests",
+            usize::from(
+                args.requests
+                    .as_deref()
+                    .is_some_and(crate::manifests::is_stdin),
+            ),
+        ),
+    ])?;
+    if args.json && !request_args.is_empty() {
+        return Err(format!(
+            "--json reads its requests from --requests FILE (JSON Lines), not from {:?}",
+            request_args.join(" ")
+        ));
     }
     let (snapshot, findings) = crate::manifests::load(&files, &LoadOptions::default())?;
     if !findings.errors.is_empty() {
@@ -51,9 +63,11 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::from(1));
     }
-    let engine = crate::manifests::engine(snapshot, &args.controller_name);
+    let engine = crate::manifests::engine(snapshot, &args.attach);
     let target = crate::manifests::target(args.gateway.as_deref())?;
-    let router = engine.router(&target).map_err(|e| e.to_string())?;
+    let router = engine
+        .router(&target)
+        .map_err(|e| crate::manifests::build_error(&engine, &e))?;
 
     if args.json {
         let path = args
@@ -88,9 +102,30 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         let d = decide(&router, &req);
         println!();
         println!("{text}");
-        print_decision(&d);
+        print_decision(&d, args.attach.assume_services);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Splits the free words into manifest paths and request words: the first word that starts
+/// a request (an HTTP method, or a request line quoted as one argument) ends the paths.
+pub(crate) fn files_and_requests(args: &[String]) -> (Vec<PathBuf>, &[String]) {
+    let split = args
+        .iter()
+        .position(|a| is_method(a) || request_line(a).is_some())
+        .unwrap_or(args.len());
+    let (files, requests) = args.split_at(split);
+    (files.iter().map(PathBuf::from).collect(), requests)
+}
+
+/// `METHOD URL [HTTP/VERSION]` given as one argument (`'GET http://host/path'`), as words;
+/// `None` when the argument is not one word after an HTTP method.
+fn request_line(arg: &str) -> Option<Vec<&str>> {
+    let words: Vec<&str> = arg.split_whitespace().collect();
+    match words.as_slice() {
+        [method, _, ..] if is_method(method) => Some(words),
+        _ => None,
+    }
 }
 
 pub(crate) fn is_method(arg: &str) -> bool {
@@ -100,15 +135,37 @@ pub(crate) fn is_method(arg: &str) -> bool {
     )
 }
 
-/// Parses `METHOD URL [-H 'n: v']... [--sni S] [--port N]` sequences.
+/// Parses `METHOD URL [HTTP/VERSION] [-H 'n: v']... [--sni S] [--port N] [--random N]`
+/// sequences; `METHOD URL [HTTP/VERSION]` may be one argument.
 pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest)>, String> {
     let mut out: Vec<(String, JsonRequest)> = Vec::new();
     let mut it = args.iter().peekable();
-    while let Some(method) = it.next() {
-        if !is_method(method) {
-            return Err(format!("expected an HTTP method, found {method:?}"));
-        }
-        let url = it.next().ok_or_else(|| format!("{method} needs a URL"))?;
+    while let Some(word) = it.next() {
+        let (method, url, version) = match request_line(word) {
+            Some(line) => match line.as_slice() {
+                [method, url] => (*method, *url, None),
+                [method, url, version] if version.starts_with("HTTP/") => {
+                    (*method, *url, Some(*version))
+                }
+                _ => {
+                    return Err(format!(
+                        "{word:?} is not a request line `METHOD URL [HTTP/VERSION]`; give \
+                         headers as arguments of their own: GET http://host/path -H 'name: value'"
+                    ));
+                }
+            },
+            None if is_method(word) => {
+                let url = it.next().ok_or_else(|| format!("{word} needs a URL"))?;
+                let version = it.next_if(|v| v.starts_with("HTTP/")).map(String::as_str);
+                (word.as_str(), url.as_str(), version)
+            }
+            None => {
+                return Err(format!(
+                    "expected a request (METHOD URL, e.g. GET http://shop.example.com/), \
+                     found {word:?}"
+                ));
+            }
+        };
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("{url:?} is not an absolute URL (http://host/path)"))?;
@@ -117,7 +174,7 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
             None => (rest, "/"),
         };
         let mut req = JsonRequest::default();
-        req.method = method.clone();
+        method.clone_into(&mut req.method);
         req.scheme = scheme.to_owned();
         req.port = if scheme == "https" { 443 } else { 80 };
         if let Some((_, port)) = authority.rsplit_once(':') {
@@ -129,6 +186,16 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
             req.sni = Some(authority.split(':').next().unwrap_or_default().to_owned());
         }
         let mut text = format!("{method} {url}");
+        if let Some(version) = version {
+            let number = version.trim_start_matches("HTTP/");
+            if !matches!(number, "1.0" | "1.1" | "2" | "2.0" | "3") {
+                return Err(format!(
+                    "unknown HTTP version {version:?} (HTTP/1.0, 1.1, 2 or 3)"
+                ));
+            }
+            req.http_version = Some(number.to_owned());
+            text.push_str(&format!(" {version}"));
+        }
         while let Some(next) = it.peek() {
             match next.as_str() {
                 "-H" | "--header" => {
@@ -168,7 +235,7 @@ pub(crate) fn parse_requests(args: &[String]) -> Result<Vec<(String, JsonRequest
     Ok(out)
 }
 
-fn print_decision(d: &JsonDecision) {
+fn print_decision(d: &JsonDecision, assume_services: bool) {
     use crate::output::{Style, Tone};
     let style = Style::detect();
     let row = |k: &str, v: String| println!("  {k:<10} {v}");
@@ -198,7 +265,7 @@ fn print_decision(d: &JsonDecision) {
         );
     }
     if let Some(b) = &d.backend {
-        row("backend", format!("{}/{}:{}", b.namespace, b.name, b.port));
+        row("backend", backend(b));
     }
     if let Some(u) = &d.upstream {
         row(
@@ -213,9 +280,26 @@ fn print_decision(d: &JsonDecision) {
         row("response", format!("{n}: {v}"));
     }
     for m in &d.mirrors {
-        row("mirror", format!("{}/{}:{}", m.namespace, m.name, m.port));
+        row("mirror", backend(m));
     }
     if let Some(r) = &d.reason {
         row("reason", r.clone());
     }
+    if d.cause.as_deref() == Some("invalid_backend") && !assume_services {
+        row(
+            "hint",
+            "`gateway check` names the backendRef; --assume-services takes Services the \
+             manifests do not hold to exist"
+                .to_owned(),
+        );
+    }
+}
+
+/// `namespace/name:port`, saying when the Service was assumed (`--assume-services`).
+fn backend(b: &JsonBackend) -> String {
+    let mut text = format!("{}/{}:{}", b.namespace, b.name, b.port);
+    if b.assumed {
+        text.push_str(" (assumed: not in the manifests)");
+    }
+    text
 }

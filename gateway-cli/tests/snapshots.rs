@@ -179,3 +179,36 @@ fn lint_json() {
         }
     }
 }
+
+const APP: &str = "tests/fixtures/app.yaml";
+
+#[test]
+fn check_human_says_what_was_assumed() {
+    snapshot(
+        "check-assumed.txt",
+        &[
+            "check",
+            APP,
+            "--assume-class",
+            "platform",
+            "--assume-services",
+        ],
+    );
+}
+
+#[test]
+fn route_human_says_which_backends_were_assumed() {
+    snapshot(
+        "route-assumed.txt",
+        &[
+            "route",
+            APP,
+            "--assume-class",
+            "platform",
+            "--assume-services",
+            "GET http://app.example.com/api/items",
+            "GET",
+            "http://app.example.com/",
+        ],
+    );
+}

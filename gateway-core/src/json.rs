@@ -107,6 +107,10 @@ pub struct JsonBackend {
     pub name: String,
     /// Service port.
     pub port: u16,
+    /// The manifests do not hold the Service: it was assumed to exist
+    /// (`AttachOptions::assume_services`). Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assumed: bool,
 }
 
 /// The request sent upstream.
@@ -483,6 +487,7 @@ fn backend(b: &Backend) -> JsonBackend {
         namespace: b.namespace.clone(),
         name: b.name.clone(),
         port: b.port,
+        assumed: b.assumed,
     }
 }
 

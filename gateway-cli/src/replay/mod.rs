@@ -28,7 +28,8 @@ use case::Case;
 pub(crate) struct Args {
     /// The corpus directory (holding `cases/` and `manifests/`).
     dir: PathBuf,
-    /// A file of known failures: lines `<test>` or `<test> <check id>`, `#` comments.
+    /// A file of known failures: lines `<test>` or `<test> <check id>`, `#` comments; `-` for
+    /// standard input.
     #[arg(long)]
     known: Option<PathBuf>,
     /// Replay only the cases whose name contains this text.
@@ -49,6 +50,13 @@ struct Tally {
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
+    if crate::manifests::is_stdin(&args.dir) {
+        return Err(
+            "replay reads a corpus directory (cases/ and manifests/), which standard input \
+             cannot hold; `-` is for --known"
+                .to_owned(),
+        );
+    }
     let known = match &args.known {
         Some(path) => read_known(path)?,
         None => BTreeMap::new(),
@@ -414,7 +422,9 @@ fn mirror_distribution(
 }
 
 fn read_known(path: &Path) -> Result<BTreeMap<(String, Option<String>), String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::manifests::read(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| format!("{}: {e}", crate::manifests::display(path)))?;
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let (entry, why) = line.split_once('#').unwrap_or((line, ""));

@@ -73,7 +73,8 @@ pub(super) fn classes(
         let Resource::GatewayClass(class) = resource else {
             continue;
         };
-        if class.spec.controller_name != options.controller_name {
+        let assumed = options.assumed_classes.contains(&class.metadata.name);
+        if class.spec.controller_name != options.controller_name && !assumed {
             continue;
         }
         ours.insert(class.metadata.name.clone());
@@ -81,8 +82,17 @@ pub(super) fn classes(
             generation: class.metadata.generation,
             time: &options.transition_time,
         };
+        let accepted = if class.spec.controller_name == options.controller_name {
+            "handled by this controller".to_owned()
+        } else {
+            format!(
+                "assumed handled by this controller (AttachOptions::assumed_classes); \
+                 controllerName is {:?}",
+                class.spec.controller_name
+            )
+        };
         let conditions = vec![
-            c.make("Accepted", true, "Accepted", "handled by this controller"),
+            c.make("Accepted", true, "Accepted", accepted),
             c.make(
                 "SupportedVersion",
                 true,
@@ -105,6 +115,9 @@ pub(super) fn classes(
             }),
         });
     }
+    // A class the manifests do not hold is ours when assumed; there is no object to write
+    // status to.
+    ours.extend(options.assumed_classes.iter().cloned());
     for resource in snapshot.resources() {
         let Resource::XMesh(mesh) = resource else {
             continue;

@@ -54,6 +54,20 @@ pub struct AttachOptions {
     pub address_pool: Vec<String>,
     /// `lastTransitionTime` written on every condition (the library reads no clock).
     pub transition_time: String,
+    /// GatewayClass names handled as ours whatever the manifests say: manifests taken from an
+    /// application repository name a class the platform installs and seldom hold it. A named
+    /// class in the manifests is ours whatever its `controllerName` (its `Accepted` message
+    /// says it was assumed); one absent from them still makes its Gateways ours. Empty by
+    /// default.
+    pub assumed_classes: Vec<String>,
+    /// Resolve a backendRef to a Service (core group, kind `Service`) that the manifests do
+    /// not hold as if it existed, with the port the backendRef gives (an application's
+    /// manifests seldom hold the Services of other teams, or any). ReferenceGrants still
+    /// apply. Backends resolved so are marked `assumed` ([`Backend::assumed`], the JSON
+    /// `backend.assumed`), the route's `ResolvedRefs` message names them and
+    /// [`Config::assumed_services`] lists them. Off by default: a missing Service is then
+    /// `BackendNotFound` and its traffic answers 500, as the spec says.
+    pub assume_services: bool,
 }
 
 impl Default for AttachOptions {
@@ -62,6 +76,8 @@ impl Default for AttachOptions {
             controller_name: DEFAULT_CONTROLLER_NAME.to_owned(),
             address_pool: Vec::new(),
             transition_time: "1970-01-01T00:00:00Z".to_owned(),
+            assumed_classes: Vec::new(),
+            assume_services: false,
         }
     }
 }
@@ -257,6 +273,9 @@ pub struct Backend {
     pub port: u16,
     /// The Service port's appProtocol (e.g. `kubernetes.io/h2c`), a hint for the proxy.
     pub app_protocol: Option<String>,
+    /// The manifests do not hold the Service: it was assumed to exist
+    /// ([`AttachOptions::assume_services`]).
+    pub assumed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,6 +286,8 @@ pub(crate) enum BackendState {
         name: String,
         port: u16,
         app_protocol: Option<String>,
+        /// Absent from the manifests, assumed to exist ([`AttachOptions::assume_services`]).
+        assumed: bool,
     },
     /// Unusable; traffic for its share answers 500.
     Invalid {
@@ -324,6 +345,36 @@ impl Config {
                 g.id.name.as_str(),
             )
         })
+    }
+
+    /// The Services [`AttachOptions::assume_services`] assumed to exist, with the route that
+    /// refers to them: `(route, namespace, name)` in route order, each Service once per route.
+    /// Empty unless the option is on.
+    pub fn assumed_services(&self) -> Vec<(&ResourceId, &str, &str)> {
+        let mut out: Vec<(&ResourceId, &str, &str)> = Vec::new();
+        for route in &self.routes {
+            let refs = route.backends.iter().flatten().chain(
+                route
+                    .filter_refs
+                    .iter()
+                    .flat_map(|r| r.auth.iter().chain(r.mirrors.iter())),
+            );
+            for b in refs {
+                if let BackendState::Service {
+                    namespace,
+                    name,
+                    assumed: true,
+                    ..
+                } = b
+                {
+                    let entry = (&route.id, namespace.as_str(), name.as_str());
+                    if !out.contains(&entry) {
+                        out.push(entry);
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub(crate) fn resource(&self, object: usize) -> Option<&Resource> {

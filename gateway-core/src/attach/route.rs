@@ -270,13 +270,24 @@ pub(super) fn attach_routes(
             .iter()
             .map(|refs| {
                 refs.iter()
-                    .map(|b| resolve_backend(&services, grants, view.kind, ns, b))
+                    .map(|b| {
+                        resolve_backend(
+                            &services,
+                            grants,
+                            view.kind,
+                            ns,
+                            b,
+                            options.assume_services,
+                        )
+                    })
                     .collect()
             })
             .collect();
         let resolve = |refs: &[&BackendObjectReference]| -> Box<[BackendState]> {
             refs.iter()
-                .map(|b| resolve_backend(&services, grants, view.kind, ns, b))
+                .map(|b| {
+                    resolve_backend(&services, grants, view.kind, ns, b, options.assume_services)
+                })
                 .collect()
         };
         let filter_refs: Vec<FilterRefs> = view
@@ -305,6 +316,28 @@ pub(super) fn attach_routes(
                         BackendState::Service { .. } => None,
                     })
             });
+
+        // The Services AttachOptions::assume_services assumed, for the ResolvedRefs message.
+        let mut assumed: Vec<String> = Vec::new();
+        let refs = backends.iter().flatten().chain(
+            filter_refs
+                .iter()
+                .flat_map(|r| r.auth.iter().chain(r.mirrors.iter())),
+        );
+        for b in refs {
+            if let BackendState::Service {
+                namespace,
+                name,
+                assumed: true,
+                ..
+            } = b
+            {
+                let service = format!("Service {namespace}/{name}");
+                if !assumed.contains(&service) {
+                    assumed.push(service);
+                }
+            }
+        }
 
         // The parents this route names, plus default Gateways when it asks for them: the
         // Gateway they lead to and, for an XListenerSet parent, the set (GEP-1713 "Route
@@ -385,6 +418,15 @@ pub(super) fn attach_routes(
                 }
             }
             match &resolved {
+                None if !assumed.is_empty() => conditions.push(c.make(
+                    "ResolvedRefs",
+                    true,
+                    "ResolvedRefs",
+                    format!(
+                        "resolved; assumed to exist (not in the manifests): {}",
+                        assumed.join(", ")
+                    ),
+                )),
                 None => conditions.push(c.make("ResolvedRefs", true, "ResolvedRefs", "resolved")),
                 Some((reason, message)) => {
                     conditions.push(c.make("ResolvedRefs", false, reason, message.clone()))
@@ -685,6 +727,7 @@ fn resolve_backend(
     kind: RouteKind,
     route_ns: &str,
     b: &BackendObjectReference,
+    assume_services: bool,
 ) -> BackendState {
     let ns = b.namespace.as_deref().unwrap_or(route_ns);
     let invalid = |reason: &'static str, message: String| BackendState::Invalid { reason, message };
@@ -706,17 +749,29 @@ fn resolve_backend(
             ),
         );
     }
-    let Some(service) = services.get(ns, &b.name) else {
+    let service = services.get(ns, &b.name);
+    if service.is_none() && !assume_services {
         return invalid(
             "BackendNotFound",
             format!("Service {ns}/{} does not exist", b.name),
         );
-    };
+    }
     let Some(port) = b.port.and_then(|p| u16::try_from(p).ok()) else {
         return invalid(
             "BackendNotFound",
             format!("backendRef to Service {ns}/{} has no port", b.name),
         );
+    };
+    // AttachOptions::assume_services: the Service is taken to exist with the backendRef's
+    // port; it has no port list, so no appProtocol to check.
+    let Some(service) = service else {
+        return BackendState::Service {
+            namespace: ns.to_owned(),
+            name: b.name.clone(),
+            port,
+            app_protocol: None,
+            assumed: true,
+        };
     };
     let service_port = service
         .spec
@@ -751,6 +806,7 @@ fn resolve_backend(
         name: b.name.clone(),
         port,
         app_protocol,
+        assumed: false,
     }
 }
 

@@ -207,11 +207,13 @@ impl FilterCompiler<'_> {
                     name,
                     port,
                     app_protocol,
+                    assumed,
                 } => Ok(ServicePort {
                     namespace: namespace.clone(),
                     name: name.clone(),
                     port: *port,
                     app_protocol: app_protocol.clone(),
+                    assumed: *assumed,
                 }),
                 BackendState::Invalid { message, .. } => Err(message.as_str()),
             }),

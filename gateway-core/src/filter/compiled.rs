@@ -75,6 +75,8 @@ pub(crate) struct ServicePort {
     pub(crate) name: String,
     pub(crate) port: u16,
     pub(crate) app_protocol: Option<String>,
+    /// Absent from the manifests, assumed to exist (`AttachOptions::assume_services`).
+    pub(crate) assumed: bool,
 }
 
 /// A filter as the plan stage executes it.

@@ -33,6 +33,7 @@ pub(super) fn fires(m: &MirrorFilter, random: u64, index: u64) -> Option<Mirror>
             name: target.name.clone(),
             port: target.port,
             app_protocol: target.app_protocol.clone(),
+            assumed: target.assumed,
         },
     })
 }

@@ -397,12 +397,14 @@ impl<'c> RuleCompiler<'c> {
                 name,
                 port,
                 app_protocol,
+                assumed,
             } => {
                 let backend = Backend {
                     namespace: namespace.clone(),
                     name: name.clone(),
                     port: *port,
                     app_protocol: app_protocol.clone(),
+                    assumed: *assumed,
                 };
                 let (config, gateway) = (self.config, self.gateway);
                 let tls = if self

@@ -3,6 +3,7 @@
 //! a plan.
 #![allow(clippy::disallowed_methods)] // tests read the corpus from disk and PROPTEST_CASES
 
+mod assume;
 mod attach;
 mod embed;
 mod engine;

@@ -186,6 +186,7 @@ fn service() -> ServicePort {
         name: "auth".to_owned(),
         port: 9000,
         app_protocol: None,
+        assumed: false,
     }
 }
 
