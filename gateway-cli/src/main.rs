@@ -46,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_output();
     let cli = Cli::parse_from(options_first(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
@@ -61,6 +62,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Output piped into a reader that stops early (`gateway check … | head`) ends the program
+/// quietly, as it ends other command-line tools: status 141 (128 + SIGPIPE), nothing on
+/// standard error. Rust ignores SIGPIPE, so `println!` would panic on the closed pipe
+/// instead; this hook turns exactly that panic into the exit, and leaves every other panic to
+/// the default hook.
+fn quiet_on_closed_output() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// The options of a request (`route`, `explain`): they belong to the request before them and

@@ -479,3 +479,21 @@ fn check_says_which_services_and_classes_were_assumed() {
         "{json}"
     );
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    // The reader goes away before the output is written: the write fails with EPIPE.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .current_dir(common::crate_dir())
+        .env("NO_COLOR", "1")
+        .args(["check", EXAMPLES])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gateway");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("gateway ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
