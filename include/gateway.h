@@ -318,6 +318,10 @@ enum gw_cause
   // a NULL decision (`gw_decision_cause(NULL)`) and for a decision this ABI cannot describe;
   // use it for failures of your own (a backend unreachable, a limit of the proxy).
   GW_CAUSE_PROXY = 310,
+  // Server error (502): the backend presented a certificate chain its BackendTLSPolicy
+  // refuses (`gw_decision_verify_backend_chain` did not return `GW_RESULT_OK`); close the
+  // connection and answer 502.
+  GW_CAUSE_BACKEND_CERTIFICATE_REFUSED = 311,
   // Denied: the auth service denied the request (its status, headers and body).
   GW_CAUSE_BY_AUTH_SERVICE = 401,
   // Denied: no usable answer from the auth service (unreachable, timed out, malformed):
