@@ -18,7 +18,7 @@ use crate::attach::{
     unsupported_extension,
 };
 use crate::request::normalize::PathPolicy;
-use crate::tls::BackendTls;
+use crate::tls::{BackendTls, FrontendTls};
 
 pub(super) fn compile(
     config: &Config,
@@ -34,6 +34,12 @@ pub(super) fn compile(
         rules: Vec::new(),
         predicates: Vec::new(),
         policy,
+        frontend_tls: FrontendTls::for_gateway(
+            config,
+            gateway.id.namespace.as_deref().unwrap_or("default"),
+            &gateway.id.name,
+        )
+        .map(Arc::new),
     };
     // Route order: oldest first, then {namespace}/{name}.
     let mut order: Vec<usize> = (0..config.routes.len()).collect();

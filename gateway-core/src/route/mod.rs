@@ -62,7 +62,7 @@ use crate::request::normalize::{
     PathPolicy, Segments, TargetError, TargetForm, canonical_origin, normalize_path,
     split_target_with,
 };
-use crate::tls::BackendTls;
+use crate::tls::{BackendTls, FrontendTls};
 
 /// Why a router could not be built.
 #[non_exhaustive]
@@ -206,6 +206,9 @@ pub struct Router {
     rules: Vec<CompiledRule>,
     predicates: Vec<Predicates>,
     policy: PathPolicy,
+    /// The Gateway's frontend TLS (listener certificates, client validation per port),
+    /// resolved with the rest so that a request's TLS facts can be judged with the router.
+    frontend_tls: Option<Arc<FrontendTls>>,
 }
 
 impl Router {
@@ -269,6 +272,13 @@ impl Router {
     /// The Gateway this router serves, as `(namespace, name)`.
     pub fn gateway(&self) -> (&str, &str) {
         (&self.gateway_namespace, &self.gateway_name)
+    }
+
+    /// The Gateway's frontend TLS, resolved when the router was built
+    /// ([`FrontendTls::for_gateway`]): what the coalescing guard and client-certificate
+    /// validation of a TLS connection to this Gateway apply.
+    pub fn frontend_tls(&self) -> Option<&FrontendTls> {
+        self.frontend_tls.as_deref()
     }
 
     /// How many rules the router holds.

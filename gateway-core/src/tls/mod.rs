@@ -11,6 +11,8 @@
 //! Config ──FrontendTls::for_gateway──▶ FrontendTls ─port──▶ PortTls ──server_config──▶ ServerConfig
 //! PortTls + ConnectionInfo + authority ──coalescing_check──▶ Coalescing (allow / 421 / 404)
 //! FrontendTls + port, SNI, ClientAuth + authority ──FrontendTls::coalescing_check──▶ Coalescing
+//! FrontendTls + Handshake (port, SNI, client chain, resumed from) + authority
+//!                                   ──FrontendTls::session_check──▶ SessionCheck
 //! ```
 //!
 //! # The `tls` feature
@@ -66,6 +68,7 @@ pub mod danger;
 mod error;
 mod frontend;
 mod refs;
+mod session;
 mod verdict;
 #[cfg(feature = "tls")]
 mod verifier;
@@ -80,6 +83,7 @@ pub use frontend::{
     ClientAuth, ClientValidation, FrontendTls, ListenerTls, PortTls, ServerCertificate,
     ValidationMode,
 };
+pub use session::{Handshake, SessionCheck};
 pub use verdict::{Reason, Verdict};
 #[cfg(feature = "tls")]
 pub use verifier::{BackendVerifier, ClientVerifier, ListenerCertResolver};
