@@ -253,8 +253,9 @@ pub struct JsonDecision {
     pub frontend_tls: Option<JsonFrontendTls>,
     /// The verdict on `backend_chain_pem` for the chosen backend's BackendTLSPolicy; null when
     /// no chain was given or the decision is not a forward over TLS. An `invalid` verdict makes
-    /// the outcome `server_error` with cause `backend_certificate_refused` and status 502 (the
-    /// backend and its TLS settings stay, to say which backend was refused).
+    /// the outcome `server_error` with cause `backend_certificate_refused` and status 502:
+    /// nothing is sent (no `upstream`, edits or mirrors), and `backend` and `backend_tls` stay
+    /// to say which backend was refused.
     pub backend_certificate: Option<JsonVerdict>,
 }
 
@@ -455,9 +456,14 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
             if let (Some(settings), Some(chain)) = (fp.backend_tls, &chains.backend) {
                 let verdict = verify_backend(settings, chain, chains.now);
                 if let Some(reason) = &verdict.detail {
+                    // Nothing is sent: the connection to the backend must not be used.
                     let refused = ServerError::BackendCertificateRefused;
                     out.set_outcome(Outcome::ServerError(refused));
                     out.status = Some(refused.status());
+                    out.upstream = None;
+                    out.response_headers = Vec::new();
+                    out.response_edits = None;
+                    out.mirrors = Vec::new();
                     out.reason = Some(format!(
                         "BackendTLSPolicy {} refuses the backend's certificate chain: {reason}",
                         settings.policy

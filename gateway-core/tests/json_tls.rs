@@ -301,6 +301,7 @@ fn json_request_backend_chain_without_the_policy_hostname_is_refused_with_502() 
     assert_eq!(d["cause"], "backend_certificate_refused");
     assert_eq!(d["status"], 502);
     assert_eq!(d["backend"]["name"], "api");
+    assert_eq!(d["upstream"], Value::Null, "nothing is sent");
     assert_eq!(d["backend_certificate"]["verdict"], "invalid");
     assert_eq!(d["backend_certificate"]["reason"], "san_mismatch");
 }
