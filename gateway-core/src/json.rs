@@ -16,9 +16,7 @@ use crate::plan::authz::{
 };
 use crate::request::{Headers, HttpVersion, RequestView};
 use crate::route::Router;
-use crate::tls::{
-    ClientAuth, Coalescing, FrontendTls, Handshake, SessionCheck, ValidationMode, Verdict,
-};
+use crate::tls::{ClientAuth, Handshake, SessionCheck, Verdict};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::time::Duration;
@@ -338,12 +336,7 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
     if let Some(tls) = &req.tls {
         let check = session_check(router, req, tls, &chains);
         let verdicts = frontend_verdicts(&check);
-        if let (Some(refusal), Some(coalescing)) = (check.outcome(), check.coalescing) {
-            let reason = format!(
-                "refused by the coalescing guard ({}): {}",
-                coalescing.as_str(),
-                guard_reason(&check, req.port)
-            );
+        if let (Some(refusal), Some(reason)) = (check.outcome(), check.refusal_reason()) {
             let mut out = JsonDecision::of(refusal, reason);
             out.frontend_tls = Some(verdicts);
             return out;
@@ -537,7 +530,7 @@ fn pem_chain(field: &str, pem: &str) -> Result<Vec<CertificateDer<'static>>, Str
         .map_err(|e| format!("{field} is not valid PEM ({e})"))
 }
 
-/// The frontend verdicts of a request with `tls`: [`FrontendTls::session_check`] with the
+/// The frontend verdicts of a request with `tls`: [`crate::tls::FrontendTls::session_check`] with the
 /// request's port, server name, client chain and resumption, and its `:authority` or Host.
 fn session_check(
     router: &Router,
@@ -555,16 +548,7 @@ fn session_check(
     if let Some(port) = tls.resumed_from_port {
         handshake = handshake.resumed_from(port);
     }
-    match router.frontend_tls() {
-        Some(frontend) => frontend.session_check(&handshake, authority),
-        // Not reached (a router's Gateway is always ours): no port terminates TLS.
-        None => FrontendTls {
-            namespace: String::new(),
-            name: String::new(),
-            ports: Vec::new(),
-        }
-        .session_check(&handshake, authority),
-    }
+    router.frontend_tls().session_check(&handshake, authority)
 }
 
 /// The `frontend_tls` object.
@@ -584,28 +568,6 @@ fn frontend_verdicts(check: &SessionCheck) -> JsonFrontendTls {
         client_certificate,
         client_auth: check.client_auth.as_ref().map(|a| a.as_str().to_owned()),
         coalescing: check.coalescing.map(|c| c.as_str().to_owned()),
-    }
-}
-
-/// Why the guard refused, for people.
-fn guard_reason(check: &SessionCheck, port: u16) -> String {
-    if check.session_port != port {
-        return format!(
-            "the session was established on port {}, not {port}",
-            check.session_port
-        );
-    }
-    match (&check.client_auth, check.validation, check.coalescing) {
-        (Some(ClientAuth::Unverified(reason)), Some(ValidationMode::AllowValidOnly), _) => format!(
-            "port {port} accepts only valid client certificates (AllowValidOnly), and {reason}"
-        ),
-        (_, _, Some(Coalescing::NotFound)) => {
-            format!("no TLS listener of port {port} serves the host")
-        }
-        (_, _, Some(Coalescing::BadRequest)) => "the authority is not a valid host".to_owned(),
-        _ => format!(
-            "the host belongs to another listener (or TLS configuration) than the connection's on port {port}"
-        ),
     }
 }
 

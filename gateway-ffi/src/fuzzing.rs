@@ -220,6 +220,7 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         sni: slice(sni),
         port,
         random,
+        tls: ptr::null(),
     };
     // SAFETY: `request` and everything it points to live until the end of this block; the
     // decision is freed once and not used afterwards.

@@ -74,6 +74,7 @@ fn routes_through_the_typed_path() {
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params.
@@ -121,6 +122,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; NULL arguments are part of the contract.
@@ -254,6 +256,7 @@ fn route_typed(
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-param.

@@ -34,12 +34,11 @@ pub(super) fn compile(
         rules: Vec::new(),
         predicates: Vec::new(),
         policy,
-        frontend_tls: FrontendTls::for_gateway(
-            config,
-            gateway.id.namespace.as_deref().unwrap_or("default"),
-            &gateway.id.name,
-        )
-        .map(Arc::new),
+        frontend_tls: Arc::new({
+            let namespace = gateway.id.namespace.as_deref().unwrap_or("default");
+            FrontendTls::for_gateway(config, namespace, &gateway.id.name)
+                .unwrap_or_else(|| FrontendTls::without_ports(namespace, &gateway.id.name))
+        }),
     };
     // Route order: oldest first, then {namespace}/{name}.
     let mut order: Vec<usize> = (0..config.routes.len()).collect();

@@ -208,7 +208,7 @@ pub struct Router {
     policy: PathPolicy,
     /// The Gateway's frontend TLS (listener certificates, client validation per port),
     /// resolved with the rest so that a request's TLS facts can be judged with the router.
-    frontend_tls: Option<Arc<FrontendTls>>,
+    frontend_tls: Arc<FrontendTls>,
 }
 
 impl Router {
@@ -277,8 +277,8 @@ impl Router {
     /// The Gateway's frontend TLS, resolved when the router was built
     /// ([`FrontendTls::for_gateway`]): what the coalescing guard and client-certificate
     /// validation of a TLS connection to this Gateway apply.
-    pub fn frontend_tls(&self) -> Option<&FrontendTls> {
-        self.frontend_tls.as_deref()
+    pub fn frontend_tls(&self) -> &FrontendTls {
+        &self.frontend_tls
     }
 
     /// How many rules the router holds.

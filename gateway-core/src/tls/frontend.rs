@@ -217,6 +217,15 @@ impl FrontendTls {
         })
     }
 
+    /// A Gateway that terminates TLS on no port.
+    pub(crate) fn without_ports(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            ports: Vec::new(),
+        }
+    }
+
     /// The port's settings, if it terminates TLS.
     ///
     /// # Examples

@@ -75,6 +75,8 @@ impl<'a> Handshake<'a> {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionCheck {
+    /// The port the request arrived on.
+    pub port: u16,
     /// The port whose handshake established the session ([`Handshake::session_port`]).
     pub session_port: u16,
     /// That port's client-certificate validation mode; `None` when it asks for no client
@@ -93,6 +95,40 @@ impl SessionCheck {
     /// when it may be routed (or the guard's answer is unknown).
     pub fn outcome(&self) -> Option<Outcome> {
         self.coalescing.and_then(Coalescing::outcome)
+    }
+
+    /// Why the request is refused, for people (logs; the text may change); `None` when it is
+    /// not refused.
+    pub fn refusal_reason(&self) -> Option<String> {
+        let coalescing = self.coalescing.filter(|c| *c != Coalescing::Allow)?;
+        let port = self.port;
+        let why = if self.session_port != port {
+            format!(
+                "the session was established on port {}, not {port}",
+                self.session_port
+            )
+        } else {
+            match (&self.client_auth, self.validation, coalescing) {
+                (Some(ClientAuth::Unverified(reason)), Some(ValidationMode::AllowValidOnly), _) => {
+                    format!(
+                        "port {port} accepts only valid client certificates (AllowValidOnly), \
+                         and {reason}"
+                    )
+                }
+                (_, _, Coalescing::NotFound) => {
+                    format!("no TLS listener of port {port} serves the host")
+                }
+                (_, _, Coalescing::BadRequest) => "the authority is not a valid host".to_owned(),
+                _ => format!(
+                    "the host belongs to another listener (or TLS configuration) than the \
+                     connection's on port {port}"
+                ),
+            }
+        };
+        Some(format!(
+            "refused by the coalescing guard ({}): {why}",
+            coalescing.as_str()
+        ))
     }
 }
 
@@ -145,6 +181,7 @@ impl FrontendTls {
             coalescing_check(&connection, authority, port)
         });
         SessionCheck {
+            port: handshake.port,
             session_port,
             validation,
             client_auth,
