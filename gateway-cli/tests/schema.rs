@@ -60,7 +60,10 @@ fn validator_accepts_tls_verdicts_and_a_refused_backend_certificate() {
     assert_eq!(validate(&s, &v), Vec::<String>::new());
     let mut valid = v.clone();
     valid["backend_certificate"]["verdict"] = json!("valid");
-    assert!(!validate(&s, &valid).is_empty(), "refused with a valid verdict");
+    assert!(
+        !validate(&s, &valid).is_empty(),
+        "refused with a valid verdict"
+    );
     let mut status = v.clone();
     status["status"] = json!(500);
     assert!(!validate(&s, &status).is_empty(), "refused with 500");
