@@ -453,12 +453,15 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
         Err(reason) => return Some(Decision::bad_request(router, reason)),
     };
     let sni = sni.filter(|s| !s.is_empty());
-    // SAFETY: the caller guarantees `tls` is NULL or readable, with its chain, for the call.
-    let session = match unsafe { request.tls.as_ref() } {
+    // SAFETY: the caller guarantees `tls` is NULL or readable for the call.
+    let tls = unsafe { request.tls.as_ref() };
+    let session = match tls {
         None => None,
-        // SAFETY: as above.
         Some(tls) => {
-            Some(unsafe { session_check(&router, request.port, sni, authority, pairs, tls) }?)
+            // SAFETY: the caller guarantees the chain array and its slices are readable for
+            // the call.
+            let check = unsafe { session_check(&router, request.port, sni, authority, pairs, tls) };
+            Some(check?)
         }
     };
     if let Some(check) = &session

@@ -9,10 +9,10 @@
 #![allow(unsafe_code)] // it drives the C ABI
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "../../gateway-core/tests/tls/pki.rs"]
-mod pki;
 #[path = "../../gateway-core/tests/tls/json_cases.rs"]
 mod json_cases;
+#[path = "../../gateway-core/tests/tls/pki.rs"]
+mod pki;
 
 use std::ptr::{null, null_mut};
 

@@ -7,10 +7,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../gateway-core/tests/tls/pki.rs"]
-mod pki;
 #[path = "../../gateway-core/tests/tls/json_cases.rs"]
 mod json_cases;
+#[path = "../../gateway-core/tests/tls/pki.rs"]
+mod pki;
 
 use std::path::PathBuf;
 

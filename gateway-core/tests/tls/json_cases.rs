@@ -169,4 +169,3 @@ pub fn requests(clients: &Ca, backends: &Ca) -> Vec<(Value, &'static str, Option
     out.push((r, "server_error", Some("wrong_usage")));
     out
 }
-
