@@ -774,3 +774,6 @@ fn backend_tls(t: &crate::tls::BackendTls) -> serde_json::Value {
     };
     serde_json::json!({"policy": t.policy, "sni": t.sni, "trust": trust, "subject_alt_names": sans, "client_certificate": client})
 }
+
+#[cfg(test)]
+mod tests;

@@ -86,7 +86,8 @@ pub struct SessionCheck {
     /// the port asks for a certificate and this build cannot verify one (the `tls` feature is
     /// off): the host must.
     pub client_auth: Option<ClientAuth>,
-    /// The coalescing guard's answer for the request; `None` when `client_auth` is unknown.
+    /// The coalescing guard's answer for the request; `None` when `client_auth` is unknown
+    /// and the answer depends on it (a session of the request's own port).
     pub coalescing: Option<Coalescing>,
 }
 
@@ -164,7 +165,7 @@ impl FrontendTls {
         let client_auth = session.map_or(Some(ClientAuth::NotRequested), |p| {
             client_auth(p, handshake)
         });
-        let coalescing = client_auth.as_ref().map(|auth| {
+        let guard = |auth: &ClientAuth| {
             let Some(port) = self.port(handshake.port) else {
                 return self.coalescing_check(handshake.port, handshake.sni, auth, authority);
             };
@@ -179,7 +180,14 @@ impl FrontendTls {
                 },
             };
             coalescing_check(&connection, authority, port)
-        });
+        };
+        let coalescing = match &client_auth {
+            Some(auth) => Some(guard(auth)),
+            // What the certificate proved is unknown, but the guard refuses a session of another
+            // port whatever it proved: that answer is known.
+            None if session_port != handshake.port => Some(guard(&ClientAuth::NotRequested)),
+            None => None,
+        };
         SessionCheck {
             port: handshake.port,
             session_port,
