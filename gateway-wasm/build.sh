@@ -4,7 +4,8 @@
 #   pkg-web/    the web package (wasm-bindgen --target web)
 #   pkg-filter/gateway_filter.wasm   the proxy-wasm filter
 # Needs: rustup target add wasm32-unknown-unknown; wasm-bindgen-cli equal to the wasm-bindgen
-# crate version (cargo install wasm-bindgen-cli --version 0.2.130 --no-default-features).
+# crate version (cargo install wasm-bindgen-cli --version 0.2.130 --no-default-features); clang
+# and llvm-ar (Debian's clang package) for ring in the JS build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -13,9 +14,12 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 out="$target_dir/wasm32-unknown-unknown/wasm-release/gateway_wasm.wasm"
 locked="${CARGO_LOCKED:---locked}"
 
-# The JS bindings.
+# The JS bindings, with certificate verification (`tls`): ring's C and assembly parts need a
+# C compiler that targets wasm32, which gcc is not; clang is (Debian: apt-get install clang).
+export CC_wasm32_unknown_unknown="${CC_wasm32_unknown_unknown:-clang}"
+export AR_wasm32_unknown_unknown="${AR_wasm32_unknown_unknown:-llvm-ar}"
 cargo build $locked -p gateway-wasm --target wasm32-unknown-unknown --profile wasm-release \
-  --no-default-features --features js,panic-hook
+  --no-default-features --features js,panic-hook,tls
 rm -rf "$here/pkg-node" "$here/pkg-web"
 wasm-bindgen --target nodejs --remove-name-section --out-dir "$here/pkg-node" "$out"
 wasm-bindgen --target web --remove-name-section --out-dir "$here/pkg-web" "$out"

@@ -328,6 +328,10 @@ enum gw_cause
   // a NULL decision (`gw_decision_cause(NULL)`) and for a decision this ABI cannot describe;
   // use it for failures of your own (a backend unreachable, a limit of the proxy).
   GW_CAUSE_PROXY = 310,
+  // Server error (502): the backend presented a certificate chain its BackendTLSPolicy
+  // refuses (`gw_decision_verify_backend_chain` did not return `GW_RESULT_OK`); close the
+  // connection and answer 502.
+  GW_CAUSE_BACKEND_CERTIFICATE_REFUSED = 311,
   // Denied: the auth service denied the request (its status, headers and body).
   GW_CAUSE_BY_AUTH_SERVICE = 401,
   // Denied: no usable answer from the auth service (unreachable, timed out, malformed):
@@ -416,6 +420,77 @@ enum gw_timeout_kind
 typedef enum gw_timeout_kind gw_timeout_kind;
 #else
 typedef uint32_t gw_timeout_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A port's client-certificate validation (Gateway `tls.frontend`, GEP-91).
+enum gw_client_validation
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The port asks for no client certificate.
+  GW_CLIENT_VALIDATION_NONE = 0,
+  // `AllowValidOnly`: only clients with a valid certificate are served.
+  GW_CLIENT_VALIDATION_ALLOW_VALID_ONLY = 1,
+  // `AllowInsecureFallback`: every client is served; those without a valid certificate are
+  // `GW_CLIENT_AUTH_UNVERIFIED`.
+  GW_CLIENT_VALIDATION_ALLOW_INSECURE_FALLBACK = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_client_validation gw_client_validation;
+#else
+typedef uint32_t gw_client_validation;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What the client certificate proved on the session's port.
+enum gw_client_auth
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The port asks for no client certificate.
+  GW_CLIENT_AUTH_NOT_REQUESTED = 0,
+  // The chain leads to one of the port's CAs and allows clientAuth.
+  GW_CLIENT_AUTH_VERIFIED = 1,
+  // Admitted without a valid certificate (`AllowInsecureFallback`), or refused
+  // (`AllowValidOnly`); `client_certificate` says why.
+  GW_CLIENT_AUTH_UNVERIFIED = 2,
+  // The library cannot verify certificates (built without TLS): the host must.
+  GW_CLIENT_AUTH_UNAVAILABLE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_client_auth gw_client_auth;
+#else
+typedef uint32_t gw_client_auth;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The coalescing guard's answer for the request.
+enum gw_coalescing
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The request may be served on this connection.
+  GW_COALESCING_ALLOW = 0,
+  // 421: another listener (or TLS configuration, or port's session) serves the host.
+  GW_COALESCING_MISDIRECTED = 1,
+  // 404: no TLS listener of the port serves the host.
+  GW_COALESCING_NOT_FOUND = 2,
+  // 400: the authority is not a valid host.
+  GW_COALESCING_BAD_REQUEST = 3,
+  // Not known: the client certificate could not be verified here.
+  GW_COALESCING_UNAVAILABLE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_coalescing gw_coalescing;
+#else
+typedef uint32_t gw_coalescing;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -594,6 +669,20 @@ typedef struct gw_private_key {
   struct gw_slice der;
 } gw_private_key;
 
+// What a TLS connection's handshake established (`gw_request.tls`), borrowed for the call.
+typedef struct gw_tls_connection {
+  // The certificate chain the client presented: `client_chain_len` DER certificates, leaf
+  // first; NULL with 0 when it presented none. For a resumed session, the chain of the
+  // handshake that made the session.
+  const struct gw_slice *client_chain;
+  // How many certificates.
+  size_t client_chain_len;
+  // The port whose TLS session this connection resumed; 0 for a full handshake.
+  uint16_t resumed_from_port;
+  // The time to verify the client chain at, in seconds since 1970 (the host's clock).
+  uint64_t now_unix_secs;
+} gw_tls_connection;
+
 // A request as the proxy received it, borrowed for the duration of `gw_router_route` only
 // (nothing is kept). Zero-initialize it (`gw_request req = {0};`) and fill what you have.
 typedef struct gw_request {
@@ -617,6 +706,11 @@ typedef struct gw_request {
   // Any random value: it chooses among weighted backends and which mirrors fire; the same
   // value always gives the same decision.
   uint64_t random;
+  // The TLS connection's handshake facts, or NULL: when given, the request is first judged
+  // as a request on a TLS connection (the client certificate against the session port's
+  // `tls.frontend` validation, then the coalescing guard) and a refusal is the decision;
+  // `gw_decision_frontend_tls` reads the verdicts. The server name is `sni`.
+  const struct gw_tls_connection *tls;
 } gw_request;
 
 // The matched route and rule. Strings live as long as the decision.
@@ -679,6 +773,23 @@ typedef struct gw_diagnostic {
   // Why, lower case, no trailing period.
   struct gw_slice message;
 } gw_diagnostic;
+
+// The frontend TLS verdicts of a decision.
+typedef struct gw_frontend_tls {
+  // The port whose handshake established the session: `resumed_from_port`, else `port`.
+  uint16_t session_port;
+  // That port's client-certificate validation.
+  gw_client_validation validation;
+  // What the client certificate proved there.
+  gw_client_auth client_auth;
+  // The client chain's verdict: `GW_RESULT_OK` when verified or not requested, else the
+  // reason as `gw_decision_verify_backend_chain` numbers it (`GW_RESULT_CERTIFICATE_MISSING`,
+  // `_UNKNOWN_ISSUER`, `_EXPIRED`, `_WRONG_USAGE`, ..., `GW_RESULT_TLS_POLICY_INVALID`).
+  gw_result client_certificate;
+  // The coalescing guard's answer; anything but `GW_COALESCING_ALLOW` is the decision's
+  // outcome.
+  gw_coalescing coalescing;
+} gw_frontend_tls;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1168,6 +1279,13 @@ gw_result gw_error_diagnostic(const struct gw_error *error,
 // # Safety
 // `error` is NULL or a `gw_error` not freed yet.
 void gw_error_free(struct gw_error *error);
+
+// Writes the frontend TLS verdicts to `*out`; false (nothing written) when the request was
+// routed without `tls`.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_frontend_tls(const struct gw_decision *decision, struct gw_frontend_tls *out);
 
 // Compiles the router of the Gateway `namespace/name`. An empty name selects the only Gateway
 // (of `namespace`, when one is given); an empty namespace with a name means `default`.

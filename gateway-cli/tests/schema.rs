@@ -26,8 +26,69 @@ fn forward() -> Value {
         "upstream": {"method": "GET", "authority": "a.example.com", "path": "/x?q=1",
                      "headers": [["host", "a.example.com"], ["x-a", "1"], ["x-a", "2"]]},
         "response_headers": [], "response_edits": {"set": [], "add": [["x", "1"]], "remove": []},
-        "location": null, "mirrors": [], "backend_tls": null, "reason": null
+        "location": null, "mirrors": [], "backend_tls": null, "reason": null,
+        "frontend_tls": null, "backend_certificate": null
     })
+}
+
+/// The BackendTLSPolicy settings of a forward over TLS.
+fn backend_tls() -> Value {
+    json!({"policy": "default/svc-tls", "sni": "svc.internal", "trust": {"bundles": 1},
+           "subject_alt_names": ["svc.internal"], "client_certificate": null})
+}
+
+#[test]
+fn validator_accepts_tls_verdicts_and_a_refused_backend_certificate() {
+    let s = schema();
+    let mut v = forward();
+    v["frontend_tls"] = json!({"session_port": 8443, "validation": "AllowValidOnly",
+        "client_certificate": {"verdict": "valid", "reason": null, "detail": null},
+        "client_auth": "verified", "coalescing": "allow"});
+    v["backend_tls"] = backend_tls();
+    v["backend_certificate"] = json!({"verdict": "valid", "reason": null, "detail": null});
+    assert_eq!(validate(&s, &v), Vec::<String>::new());
+
+    // The refused backend stays named; nothing is sent.
+    v["outcome"] = json!("server_error");
+    v["cause"] = json!("backend_certificate_refused");
+    v["status"] = json!(502);
+    v["reason"] = json!("refused");
+    v["upstream"] = Value::Null;
+    v["response_edits"] = Value::Null;
+    v["backend_certificate"] = json!({"verdict": "invalid", "reason": "san_mismatch",
+        "detail": "the certificate carries none of the required names"});
+    assert_eq!(validate(&s, &v), Vec::<String>::new());
+    let mut valid = v.clone();
+    valid["backend_certificate"]["verdict"] = json!("valid");
+    assert!(
+        !validate(&s, &valid).is_empty(),
+        "refused with a valid verdict"
+    );
+    let mut status = v.clone();
+    status["status"] = json!(500);
+    assert!(!validate(&s, &status).is_empty(), "refused with 500");
+
+    // Other refusals name no backend.
+    v["cause"] = json!("invalid_backend");
+    v["status"] = json!(500);
+    assert!(!validate(&s, &v).is_empty(), "a backend with another cause");
+    v["backend"] = Value::Null;
+    assert_eq!(validate(&s, &v), Vec::<String>::new());
+
+    let mut misdirected = forward();
+    misdirected["outcome"] = json!("misdirected");
+    misdirected["status"] = json!(421);
+    misdirected["reason"] = json!("refused by the coalescing guard");
+    misdirected["backend"] = Value::Null;
+    misdirected["upstream"] = Value::Null;
+    misdirected["response_edits"] = Value::Null;
+    misdirected["frontend_tls"] = json!({"session_port": 8443, "validation": "AllowValidOnly",
+        "client_certificate": {"verdict": "invalid", "reason": "unknown_issuer",
+                               "detail": "the chain does not lead to a trusted CA"},
+        "client_auth": "unverified", "coalescing": "misdirected"});
+    assert_eq!(validate(&s, &misdirected), Vec::<String>::new());
+    misdirected["frontend_tls"]["client_certificate"]["reason"] = json!("bad luck");
+    assert!(!validate(&s, &misdirected).is_empty(), "unknown reason");
 }
 
 #[test]

@@ -16,6 +16,10 @@ use crate::plan::authz::{
 };
 use crate::request::{Headers, HttpVersion, RequestView};
 use crate::route::Router;
+use crate::tls::{ClientAuth, Handshake, SessionCheck, Verdict};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, UnixTime};
+use std::time::Duration;
 
 /// Largest request line accepted by [`route_json`], in bytes.
 pub const MAX_REQUEST_JSON: usize = 1 << 20;
@@ -60,6 +64,35 @@ pub struct JsonRequest {
     /// Randomness for the weighted backend choice and mirrors (default 0).
     #[serde(default)]
     pub random: u64,
+    /// The TLS connection the request arrived on (null: no TLS facts, the frontend checks are
+    /// not made): `{"client_chain_pem": "-----BEGIN CERTIFICATE-----...", "resumed_from_port":
+    /// 8443}`, both optional. The server name is `sni`. The decision's `frontend_tls` reports
+    /// the verdicts, and a refusal is the decision's outcome.
+    #[serde(default)]
+    pub tls: Option<JsonTls>,
+    /// The certificate chain the chosen backend presented (PEM, leaf first), verified against
+    /// the backend's BackendTLSPolicy at `now`; the verdict is the decision's
+    /// `backend_certificate`.
+    #[serde(default)]
+    pub backend_chain_pem: Option<String>,
+    /// The verification time in seconds since 1970, needed when a chain is given (the library
+    /// reads no clock).
+    #[serde(default)]
+    pub now: Option<u64>,
+}
+
+/// What the TLS handshake of the request's connection established.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonTls {
+    /// The certificate chain the client presented (PEM, leaf first); null or absent when it
+    /// presented none.
+    #[serde(default)]
+    pub client_chain_pem: Option<String>,
+    /// The port whose TLS session the connection resumed; null or absent for a full handshake.
+    #[serde(default)]
+    pub resumed_from_port: Option<u16>,
 }
 
 fn http_scheme() -> String {
@@ -139,6 +172,41 @@ pub struct JsonHeaderEdits {
     pub remove: Vec<String>,
 }
 
+/// A certificate chain's verdict ([`crate::tls::Verdict`]) in a decision.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonVerdict {
+    /// `valid`, `invalid`, or `unavailable` when this build cannot verify certificates (the
+    /// `tls` cargo feature is off): the host must.
+    pub verdict: String,
+    /// For `invalid`: the reason's stable name ([`crate::tls::Reason::as_str`]:
+    /// `no_certificate`, `unknown_issuer`, `expired`, `san_mismatch`, ...).
+    pub reason: Option<String>,
+    /// For `invalid`: the reason in words, for people (may change).
+    pub detail: Option<String>,
+}
+
+/// The frontend TLS verdicts of a request on a TLS connection ([`crate::tls::SessionCheck`]).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonFrontendTls {
+    /// The port whose handshake established the session: `resumed_from_port`, else `port`.
+    pub session_port: u16,
+    /// That port's client-certificate validation: `AllowValidOnly` or `AllowInsecureFallback`;
+    /// null when it asks for no client certificate.
+    pub validation: Option<String>,
+    /// The client chain's verdict against that port's CAs; null when it asks for none.
+    pub client_certificate: Option<JsonVerdict>,
+    /// What the client certificate proved ([`crate::tls::ClientAuth`]): `not_requested`,
+    /// `verified` or `unverified` (admitted by `AllowInsecureFallback`); null when it cannot be
+    /// known (`client_certificate` is `unavailable`).
+    pub client_auth: Option<String>,
+    /// The coalescing guard's answer ([`crate::tls::Coalescing`]): `allow`, `misdirected`,
+    /// `not_found` or `bad_request`; null when it cannot be known. Anything but `allow` is the
+    /// decision's outcome.
+    pub coalescing: Option<String>,
+}
+
 /// A decision as the JSON interface returns it.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,6 +251,14 @@ pub struct JsonDecision {
     pub backend_tls: Option<serde_json::Value>,
     /// Why, for every outcome but `forward`.
     pub reason: Option<String>,
+    /// The verdicts on the request's TLS connection; null when the request has no `tls`.
+    pub frontend_tls: Option<JsonFrontendTls>,
+    /// The verdict on `backend_chain_pem` for the chosen backend's BackendTLSPolicy; null when
+    /// no chain was given or the decision is not a forward over TLS. An `invalid` verdict makes
+    /// the outcome `server_error` with cause `backend_certificate_refused` and status 502:
+    /// nothing is sent (no `upstream`, edits or mirrors), and `backend` and `backend_tls` stay
+    /// to say which backend was refused.
+    pub backend_certificate: Option<JsonVerdict>,
 }
 
 impl JsonDecision {
@@ -204,6 +280,8 @@ impl JsonDecision {
             mirrors: Vec::new(),
             backend_tls: None,
             reason: Some(reason),
+            frontend_tls: None,
+            backend_certificate: None,
         }
     }
 
@@ -247,7 +325,35 @@ pub fn route_json(router: &Router, line: &[u8]) -> String {
 }
 
 /// Routes one parsed request into a decision.
+///
+/// With `tls`, the request is first judged as the proxy judges a request on a TLS connection
+/// ([`crate::tls::FrontendTls::session_check`]): a refusal (421, 404 or 400 from the coalescing
+/// guard, which also refuses a client certificate an `AllowValidOnly` port does not accept) is
+/// the decision, without routing. With `backend_chain_pem`, a forward over TLS verifies the
+/// chain ([`crate::tls::verify`]).
 pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
+    let chains = match Chains::parse(req) {
+        Ok(chains) => chains,
+        Err(why) => return JsonDecision::of(MALFORMED, why),
+    };
+    let mut frontend = None;
+    if let Some(tls) = &req.tls {
+        let check = session_check(router, req, tls, &chains);
+        let verdicts = frontend_verdicts(&check);
+        if let (Some(refusal), Some(reason)) = (check.outcome(), check.refusal_reason()) {
+            let mut out = JsonDecision::of(refusal, reason);
+            out.frontend_tls = Some(verdicts);
+            return out;
+        }
+        frontend = Some(verdicts);
+    }
+    let mut out = route_request(router, req, &chains);
+    out.frontend_tls = frontend;
+    out
+}
+
+/// [`decide`] without the TLS facts: routing, planning and the auth answer.
+fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDecision {
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
@@ -344,6 +450,24 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
             });
             out.mirrors = fp.mirrors.iter().map(|m| backend(&m.backend)).collect();
             out.backend_tls = fp.backend_tls.map(backend_tls);
+            if let (Some(settings), Some(chain)) = (fp.backend_tls, &chains.backend) {
+                let verdict = verify_backend(settings, chain, chains.now);
+                if let Some(reason) = &verdict.detail {
+                    // Nothing is sent: the connection to the backend must not be used.
+                    let refused = ServerError::BackendCertificateRefused;
+                    out.set_outcome(Outcome::ServerError(refused));
+                    out.status = Some(refused.status());
+                    out.upstream = None;
+                    out.response_headers = Vec::new();
+                    out.response_edits = None;
+                    out.mirrors = Vec::new();
+                    out.reason = Some(format!(
+                        "BackendTLSPolicy {} refuses the backend's certificate chain: {reason}",
+                        settings.policy
+                    ));
+                }
+                out.backend_certificate = Some(verdict);
+            }
         }
         Plan::Respond(local) => {
             out.set_outcome(local.outcome);
@@ -363,6 +487,139 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         }
     }
     out
+}
+
+/// The certificate chains and the time a request gives, parsed.
+struct Chains {
+    /// The client's chain (empty: none presented).
+    client: Vec<CertificateDer<'static>>,
+    /// The backend's chain, when given.
+    backend: Option<Vec<CertificateDer<'static>>>,
+    /// `now`; the epoch when no chain is given (an empty chain is refused before the time is
+    /// read).
+    now: UnixTime,
+}
+
+impl Chains {
+    fn parse(req: &JsonRequest) -> Result<Self, String> {
+        let client_pem = req.tls.as_ref().and_then(|t| t.client_chain_pem.as_deref());
+        let client = client_pem
+            .map(|pem| pem_chain("tls.client_chain_pem", pem))
+            .transpose()?
+            .unwrap_or_default();
+        let backend = req
+            .backend_chain_pem
+            .as_deref()
+            .map(|pem| pem_chain("backend_chain_pem", pem))
+            .transpose()?;
+        let now = match req.now {
+            Some(secs) => UnixTime::since_unix_epoch(Duration::from_secs(secs)),
+            None if client_pem.is_some() || backend.is_some() => {
+                return Err("a certificate chain is given without `now` (unix seconds)".to_owned());
+            }
+            None => UnixTime::since_unix_epoch(Duration::ZERO),
+        };
+        Ok(Self {
+            client,
+            backend,
+            now,
+        })
+    }
+}
+
+/// The certificates of a PEM text (other PEM sections are skipped).
+fn pem_chain(field: &str, pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{field} is not valid PEM ({e})"))
+}
+
+/// The frontend verdicts of a request with `tls`: [`crate::tls::FrontendTls::session_check`] with the
+/// request's port, server name, client chain and resumption, and its `:authority` or Host.
+fn session_check(
+    router: &Router,
+    req: &JsonRequest,
+    tls: &JsonTls,
+    chains: &Chains,
+) -> SessionCheck {
+    let host = req
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value.as_str());
+    let authority = req.authority.as_deref().or(host).unwrap_or("");
+    let mut handshake = Handshake::new(req.port, req.sni.as_deref(), &chains.client, chains.now);
+    if let Some(port) = tls.resumed_from_port {
+        handshake = handshake.resumed_from(port);
+    }
+    router.frontend_tls().session_check(&handshake, authority)
+}
+
+/// The `frontend_tls` object.
+fn frontend_verdicts(check: &SessionCheck) -> JsonFrontendTls {
+    let client_certificate = match (&check.validation, &check.client_auth) {
+        (None, _) => None,
+        (Some(_), None) => Some(JsonVerdict::unavailable()),
+        (Some(_), Some(ClientAuth::Verified)) => Some(JsonVerdict::of(&Verdict::Valid)),
+        (Some(_), Some(ClientAuth::Unverified(reason))) => {
+            Some(JsonVerdict::of(&Verdict::Invalid(reason.clone())))
+        }
+        (Some(_), Some(_)) => None,
+    };
+    JsonFrontendTls {
+        session_port: check.session_port,
+        validation: check.validation.map(|m| m.as_str().to_owned()),
+        client_certificate,
+        client_auth: check.client_auth.as_ref().map(|a| a.as_str().to_owned()),
+        coalescing: check.coalescing.map(|c| c.as_str().to_owned()),
+    }
+}
+
+impl JsonVerdict {
+    /// A verdict of the core, mapped.
+    fn of(verdict: &Verdict) -> Self {
+        match verdict {
+            Verdict::Valid => Self {
+                verdict: "valid".to_owned(),
+                reason: None,
+                detail: None,
+            },
+            Verdict::Invalid(reason) => Self {
+                verdict: "invalid".to_owned(),
+                reason: Some(reason.as_str().to_owned()),
+                detail: Some(reason.to_string()),
+            },
+        }
+    }
+
+    /// This build cannot verify.
+    fn unavailable() -> Self {
+        Self {
+            verdict: "unavailable".to_owned(),
+            reason: None,
+            detail: None,
+        }
+    }
+}
+
+/// The backend chain's verdict for the forward's settings.
+#[cfg(feature = "tls")]
+fn verify_backend(
+    settings: &crate::tls::BackendTls,
+    chain: &[CertificateDer<'_>],
+    now: UnixTime,
+) -> JsonVerdict {
+    JsonVerdict::of(&crate::tls::verify(settings, chain, now))
+}
+
+/// The backend chain's verdict: this build cannot verify (the `tls` feature is off).
+#[cfg(not(feature = "tls"))]
+fn verify_backend(
+    _: &crate::tls::BackendTls,
+    _: &[CertificateDer<'_>],
+    _: UnixTime,
+) -> JsonVerdict {
+    JsonVerdict::unavailable()
 }
 
 /// The `ext_auth` object: the check exactly as it is sent.
@@ -522,3 +779,6 @@ fn backend_tls(t: &crate::tls::BackendTls) -> serde_json::Value {
     };
     serde_json::json!({"policy": t.policy, "sni": t.sni, "trust": trust, "subject_alt_names": sans, "client_certificate": client})
 }
+
+#[cfg(test)]
+mod tests;

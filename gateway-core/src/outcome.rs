@@ -16,7 +16,7 @@
 //! | [`Outcome::NotFound`] | `not_found` | 3 | 404 |
 //! | [`Outcome::BadRequest`] | `bad_request` | 4 | 400, 414 or 431 ([`BadRequest::status`]) |
 //! | [`Outcome::Misdirected`] | `misdirected` | 5 | 421 |
-//! | [`Outcome::ServerError`] | `server_error` | 6 | 500 |
+//! | [`Outcome::ServerError`] | `server_error` | 6 | 500, or 502 ([`ServerError::status`]) |
 //! | [`Outcome::Authorize`] | `auth_required` | 7 | none yet: ask the auth service |
 //! | [`Outcome::Denied`] | `auth_denied` | 8 | the auth service's, or the failure status |
 //!
@@ -42,7 +42,8 @@ pub enum Outcome {
     BadRequest(BadRequest),
     /// Answer 421: the Host belongs to another listener than the TLS server name chose.
     Misdirected,
-    /// Answer 500: the matched rule cannot be served as configured.
+    /// Answer 500 (502 for a refused backend certificate): the matched rule cannot be served
+    /// as configured.
     ServerError(ServerError),
     /// Ask the external auth service first (an `ExternalAuth` filter applies).
     Authorize,
@@ -136,6 +137,10 @@ pub enum ServerError {
     /// timed out, a limit of its own, its own configuration. The library never gives it; it is
     /// the outcome of the local responses an embedder builds itself.
     Proxy,
+    /// The backend presented a certificate chain its BackendTLSPolicy refuses
+    /// ([`crate::tls::verify`] gave [`crate::tls::Verdict::Invalid`]): the connection must not
+    /// be used, and the client gets 502 Bad Gateway.
+    BackendCertificateRefused,
 }
 
 /// Why the external auth path refused the request.
@@ -181,15 +186,15 @@ impl Outcome {
         }
     }
 
-    /// The status the proxy answers with when the outcome alone fixes it: 404, 421, 500 and a
-    /// bad request's; `None` for outcomes whose status comes with their response (forward,
+    /// The status the proxy answers with when the outcome alone fixes it: 404, 421, a server
+    /// error's (500 or 502) and a bad request's; `None` for outcomes whose status comes with their response (forward,
     /// redirect, respond, denied) or is not known yet (authorize).
     pub const fn status(self) -> Option<u16> {
         match self {
             Self::NotFound(_) => Some(404),
             Self::BadRequest(cause) => Some(cause.status()),
             Self::Misdirected => Some(421),
-            Self::ServerError(_) => Some(500),
+            Self::ServerError(cause) => Some(cause.status()),
             Self::Forward | Self::Redirect | Self::Respond | Self::Authorize | Self::Denied(_) => {
                 None
             }
@@ -257,6 +262,7 @@ impl Outcome {
         Self::ServerError(ServerError::ConflictingAuthFilters),
         Self::ServerError(ServerError::NotAnHttpRule),
         Self::ServerError(ServerError::Proxy),
+        Self::ServerError(ServerError::BackendCertificateRefused),
         Self::Denied(Denied::ByAuthService),
         Self::Denied(Denied::AuthFailed),
         Self::Denied(Denied::BodyTooLarge),
@@ -359,6 +365,7 @@ impl ServerError {
             Self::ConflictingAuthFilters => 308,
             Self::NotAnHttpRule => 309,
             Self::Proxy => 310,
+            Self::BackendCertificateRefused => 311,
         }
     }
 
@@ -375,6 +382,16 @@ impl ServerError {
             Self::ConflictingAuthFilters => "conflicting_auth_filters",
             Self::NotAnHttpRule => "not_an_http_rule",
             Self::Proxy => "proxy",
+            Self::BackendCertificateRefused => "backend_certificate_refused",
+        }
+    }
+
+    /// The status to answer with: 502 for a refused backend certificate (the gateway could not
+    /// use its upstream), else 500.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::BackendCertificateRefused => 502,
+            _ => 500,
         }
     }
 }

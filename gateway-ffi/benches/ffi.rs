@@ -105,6 +105,7 @@ fn routing(c: &mut Criterion) {
             sni: gw_slice::NONE,
             port: 80,
             random: 7,
+            tls: std::ptr::null(),
         })
         .collect();
 

@@ -353,7 +353,8 @@ unsafe fn check_chain(
     })
 }
 
-fn code(reason: &Reason) -> gw_result {
+/// The `GW_RESULT_CERTIFICATE_*` number of a refused chain's reason.
+pub(crate) fn code(reason: &Reason) -> gw_result {
     match reason {
         Reason::NoCertificate => gw_result::CertificateMissing,
         Reason::BadEncoding => gw_result::CertificateBadEncoding,

@@ -86,6 +86,10 @@ pub enum gw_cause {
     /// a NULL decision (`gw_decision_cause(NULL)`) and for a decision this ABI cannot describe;
     /// use it for failures of your own (a backend unreachable, a limit of the proxy).
     Proxy = 310,
+    /// Server error (502): the backend presented a certificate chain its BackendTLSPolicy
+    /// refuses (`gw_decision_verify_backend_chain` did not return `GW_RESULT_OK`); close the
+    /// connection and answer 502.
+    BackendCertificateRefused = 311,
 
     /// Denied: the auth service denied the request (its status, headers and body).
     ByAuthService = 401,
@@ -145,6 +149,7 @@ impl gw_cause {
                 ServerError::ConflictingAuthFilters => Self::ConflictingAuthFilters,
                 ServerError::NotAnHttpRule => Self::NotAnHttpRule,
                 ServerError::Proxy => Self::Proxy,
+                ServerError::BackendCertificateRefused => Self::BackendCertificateRefused,
                 _ => Self::Other,
             },
             Outcome::Denied(c) => match c {

@@ -12,6 +12,9 @@ use gateway_core::plan::authz::AuthCheck;
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{RouteId, Router, RuleId};
+use gateway_core::tls::{Coalescing, Handshake, SessionCheck};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use std::time::Duration;
 
 use crate::cause::gw_cause;
 use crate::ffi::{self, ArcCastable, Castable, ffi_boundary, require};
@@ -55,6 +58,28 @@ pub struct gw_request {
     /// Any random value: it chooses among weighted backends and which mirrors fire; the same
     /// value always gives the same decision.
     pub random: u64,
+    /// The TLS connection's handshake facts, or NULL: when given, the request is first judged
+    /// as a request on a TLS connection (the client certificate against the session port's
+    /// `tls.frontend` validation, then the coalescing guard) and a refusal is the decision;
+    /// `gw_decision_frontend_tls` reads the verdicts. The server name is `sni`.
+    pub tls: *const gw_tls_connection,
+}
+
+/// What a TLS connection's handshake established (`gw_request.tls`), borrowed for the call.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_tls_connection {
+    /// The certificate chain the client presented: `client_chain_len` DER certificates, leaf
+    /// first; NULL with 0 when it presented none. For a resumed session, the chain of the
+    /// handshake that made the session.
+    pub client_chain: *const gw_slice,
+    /// How many certificates.
+    pub client_chain_len: usize,
+    /// The port whose TLS session this connection resumed; 0 for a full handshake.
+    pub resumed_from_port: u16,
+    /// The time to verify the client chain at, in seconds since 1970 (the host's clock).
+    pub now_unix_secs: u64,
 }
 
 /// What the proxy must do with the request; `gw_decision_cause` says why when the proxy answers
@@ -267,6 +292,8 @@ pub(crate) struct Parts<'r> {
     query_at: usize,
     /// For a gRPC auth check: the encoded `CheckRequest`.
     pub(crate) auth_message: Vec<u8>,
+    /// The frontend TLS verdicts, for a request given with its TLS connection's facts.
+    pub(crate) session: Option<SessionCheck>,
 }
 
 impl Castable for gw_decision {
@@ -425,10 +452,33 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
         Ok(parts) => parts,
         Err(reason) => return Some(Decision::bad_request(router, reason)),
     };
+    let sni = sni.filter(|s| !s.is_empty());
+    // SAFETY: the caller guarantees `tls` is NULL or readable for the call.
+    let tls = unsafe { request.tls.as_ref() };
+    let session = match tls {
+        None => None,
+        Some(tls) => {
+            // SAFETY: the caller guarantees the chain array and its slices are readable for
+            // the call.
+            let check = unsafe { session_check(&router, request.port, sni, authority, pairs, tls) };
+            Some(check?)
+        }
+    };
+    if let Some(check) = &session
+        && let (Some(outcome), Some(reason)) = (check.outcome(), check.refusal_reason())
+    {
+        let status = check.coalescing.and_then(Coalescing::status).unwrap_or(500);
+        let check = check.clone();
+        return Some(Decision::new(Source::Router(router), |_| {
+            let mut parts = Parts::answer(outcome, status, reason);
+            parts.session = Some(check);
+            parts
+        }));
+    }
     let view = RequestView::new(method, target, Headers::Bytes(pairs))
         .scheme(if scheme.is_empty() { "http" } else { scheme })
         .port(request.port)
-        .sni(sni.filter(|s| !s.is_empty()))
+        .sni(sni)
         .authority(authority);
     Some(Decision::new(Source::Router(router), |source| {
         let d = source.router().route(&view);
@@ -441,8 +491,44 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
             query: d.query(),
             host: d.host(),
         };
-        Parts::new(plan(&d, &view, request.random), &routed)
+        let mut parts = Parts::new(plan(&d, &view, request.random), &routed);
+        parts.session = session;
+        parts
     }))
+}
+
+/// The frontend verdicts for a request on a TLS connection: gateway-core's
+/// `FrontendTls::session_check` with the connection's facts and the request's `:authority`,
+/// else its first Host; `None` for a NULL chain slice with a length.
+///
+/// # Safety
+/// The chain array and its slices are readable for their lengths during the call.
+unsafe fn session_check(
+    router: &Router,
+    port: u16,
+    sni: Option<&str>,
+    authority: Option<&str>,
+    headers: &[(&[u8], &[u8])],
+    tls: &gw_tls_connection,
+) -> Option<SessionCheck> {
+    // SAFETY: forwarded caller guarantee.
+    let slices = unsafe { ffi::try_array(tls.client_chain, tls.client_chain_len) }?;
+    let mut chain = Vec::with_capacity(slices.len());
+    for s in slices {
+        // SAFETY: forwarded caller guarantee.
+        chain.push(CertificateDer::from(unsafe { ffi::try_bytes(*s) }?));
+    }
+    let host = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(b"host"))
+        .and_then(|(_, value)| std::str::from_utf8(value).ok());
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(tls.now_unix_secs));
+    let mut handshake = Handshake::new(port, sni, &chain, now);
+    if tls.resumed_from_port != 0 {
+        handshake = handshake.resumed_from(tls.resumed_from_port);
+    }
+    let authority = authority.or(host).unwrap_or("");
+    Some(router.frontend_tls().session_check(&handshake, authority))
 }
 
 /// What routing found (borrowing the router for `'r`, the request or a decision for `'a`),
@@ -544,7 +630,9 @@ impl Decision {
             let Plan::Authorize(check) = &parts.plan else {
                 return Parts::unroutable();
             };
-            Parts::new(judge(check), &parts.routed())
+            let mut next = Parts::new(judge(check), &parts.routed());
+            next.session.clone_from(&parts.session);
+            next
         })
     }
 
@@ -602,6 +690,7 @@ impl<'r> Parts<'r> {
             path_len,
             query_at,
             auth_message,
+            session: None,
         }
     }
 
@@ -618,6 +707,7 @@ impl<'r> Parts<'r> {
             path_len: 0,
             query_at: 0,
             auth_message: Vec::new(),
+            session: None,
         }
     }
 

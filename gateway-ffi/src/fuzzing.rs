@@ -14,6 +14,7 @@ use crate::backend_tls::*;
 use crate::config::*;
 use crate::decision::*;
 use crate::error::*;
+use crate::frontend_tls::*;
 use crate::router::*;
 use crate::{gw_result, gw_slice, gw_version};
 
@@ -206,6 +207,19 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
             value: slice(f.next()),
         });
     }
+    // The TLS connection's facts, when the next byte is odd: up to two chain certificates.
+    let chain: Vec<gw_slice> = (0..f.byte() % 3).map(|_| slice(f.next())).collect();
+    let tls = gw_tls_connection {
+        client_chain: if chain.is_empty() {
+            ptr::null()
+        } else {
+            chain.as_ptr()
+        },
+        client_chain_len: chain.len(),
+        resumed_from_port: u16::from_le_bytes([f.byte(), f.byte()]),
+        now_unix_secs: 1_893_456_000,
+    };
+    let with_tls = f.byte() % 2 == 1;
     let request = gw_request {
         method: slice(method),
         scheme: slice(scheme),
@@ -220,6 +234,7 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         sni: slice(sni),
         port,
         random,
+        tls: if with_tls { &tls } else { ptr::null() },
     };
     // SAFETY: `request` and everything it points to live until the end of this block; the
     // decision is freed once and not used afterwards.
@@ -298,6 +313,8 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         }
         let mut t = MaybeUninit::<gw_timeouts>::uninit();
         let _ = gw_decision_timeouts(d, t.as_mut_ptr());
+        let mut frontend = MaybeUninit::<gw_frontend_tls>::uninit();
+        let _ = gw_decision_frontend_tls(d, frontend.as_mut_ptr());
         // Out-pointers that are NULL are refused, never written.
         let _ = gw_decision_route(d, ptr::null_mut());
         let _ = gw_decision_backend(d, ptr::null_mut());

@@ -39,7 +39,12 @@
 //! unusable Gateway client certificate) fails closed with 500 and the cause
 //! `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`.
 //!
-//! Not in the typed ABI yet: frontend client certificates (Gateway `tls.frontend`).
+//! Frontend TLS ([`frontend_tls`]): a request given with its TLS connection's facts
+//! (`gw_request.tls`: the client's chain, the session's port, the time) is first judged as
+//! gateway-core judges a request on a TLS connection (the client certificate against the
+//! session port's `tls.frontend` validation, then the coalescing guard): a refusal is the
+//! decision (`GW_OUTCOME_MISDIRECTED` 421, ...), and `gw_decision_frontend_tls` reads the
+//! verdicts.
 #![allow(unsafe_code)] // this crate is the C boundary; every block says why it is sound
 #![allow(non_camel_case_types)] // C type names: gw_config, gw_result, ...
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
@@ -53,6 +58,7 @@ pub mod cause;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod frontend_tls;
 pub mod router;
 
 #[cfg(feature = "fuzzing")]

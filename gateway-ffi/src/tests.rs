@@ -74,6 +74,7 @@ fn routes_through_the_typed_path() {
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params.
@@ -121,6 +122,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; NULL arguments are part of the contract.
@@ -254,6 +256,7 @@ fn route_typed(
         sni: gw_slice::NONE,
         port: 80,
         random: 0,
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-param.
@@ -861,8 +864,8 @@ fn backend_tls_settings_and_chain_verification() {
 }
 
 /// The fuzz entry point on generated inputs, half of them routed to the auth and backend TLS
-/// rules of the typed fixture so that their exports see real decisions (a smoke run; the fuzz
-/// target runs it for long).
+/// rules of the typed fixture so that their exports see real decisions, some with TLS facts (a
+/// smoke run; the fuzz target runs it for long).
 #[cfg(feature = "fuzzing")]
 #[test]
 fn fuzz_entry_point_survives_generated_inputs() {
@@ -891,6 +894,18 @@ fn fuzz_entry_point_survives_generated_inputs() {
             field(&mut input, &[0]);
             field(&mut input, &[0]);
             field(&mut input, &[0]);
+            // The TLS connection, every eighth time: the leaf cut to 255 bytes as the client
+            // chain (the port terminates no TLS: misdirected), no resumption.
+            if i % 8 == 0 {
+                field(&mut input, &[1]);
+                input.push(0xff);
+                input.extend_from_slice(&LEAF[..255]);
+            } else {
+                field(&mut input, &[0]);
+            }
+            field(&mut input, &[0]);
+            field(&mut input, &[0]);
+            field(&mut input, &[u8::from(i % 8 == 0)]);
             if i % 6 == 0 {
                 // A one-certificate chain: the leaf cut to 255 bytes (not DER).
                 field(&mut input, &[1]);

@@ -304,6 +304,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         sni: sni.as_deref().map_or(gw_slice::NONE, slice),
         port: u16::try_from(request["port"].as_u64().unwrap()).unwrap(),
         random: request["random"].as_u64().unwrap(),
+        tls: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; every accessor reads a live decision, freed at the end.

@@ -51,6 +51,42 @@ export interface RouteRequest {
   ext_auth_response?: unknown;
   /** Randomness for the weighted backend choice and mirrors (default 0). */
   random?: number | bigint;
+  /** The TLS connection the request came on (absent: no frontend TLS checks). */
+  tls?: RouteTls | null;
+  /** The chain the chosen backend presented (PEM, leaf first), verified against its
+   * BackendTLSPolicy at `now`. */
+  backend_chain_pem?: string | null;
+  /** The verification time in seconds since 1970; required with a chain. */
+  now?: number | bigint | null;
+}
+
+/** What the TLS handshake established; the server name is the request's `sni`. */
+export interface RouteTls {
+  /** The chain the client presented (PEM, leaf first); absent when it presented none. */
+  client_chain_pem?: string | null;
+  /** The port whose TLS session the connection resumed; absent for a full handshake. */
+  resumed_from_port?: number | null;
+}
+
+/** A certificate chain's verdict. */
+export interface RouteVerdict {
+  verdict: "valid" | "invalid" | "unavailable";
+  /** For "invalid": "no_certificate", "unknown_issuer", "expired", "san_mismatch", ... */
+  reason: string | null;
+  /** For "invalid": the reason in words (may change). */
+  detail: string | null;
+}
+
+/** The verdicts on a request's TLS connection. */
+export interface RouteFrontendTls {
+  /** The port whose handshake made the session (`resumed_from_port`, else `port`). */
+  session_port: number;
+  validation: "AllowValidOnly" | "AllowInsecureFallback" | null;
+  /** The client chain's verdict; null when the port asks for no client certificate. */
+  client_certificate: RouteVerdict | null;
+  client_auth: "not_requested" | "verified" | "unverified" | null;
+  /** Anything but "allow" is the decision's outcome. */
+  coalescing: "allow" | "misdirected" | "not_found" | "bad_request" | null;
 }
 
 /** A Service port in a decision. */
@@ -79,10 +115,15 @@ export interface RouteDecision {
     | null;
   location: string | null;
   mirrors: RouteBackend[];
-  /** Backend TLS settings, reported but not verified in WebAssembly. */
+  /** Backend TLS settings (null: plaintext). */
   backend_tls: unknown;
   /** Why, for every outcome but "forward". */
   reason: string | null;
+  /** The verdicts on the request's TLS connection; null without `tls`. */
+  frontend_tls: RouteFrontendTls | null;
+  /** The verdict on `backend_chain_pem`; "invalid" makes the outcome "server_error" with
+   * cause "backend_certificate_refused" and status 502. */
+  backend_certificate: RouteVerdict | null;
 }
 
 /** Attachment options for `Router.fromManifests`. */
@@ -165,6 +206,10 @@ impl Router {
     pub fn route(&self, request: RouteRequest) -> Result<RouteDecision, js_sys::Error> {
         let request: JsValue = request.into();
         only_fields(&request, REQUEST_FIELDS, "request")?;
+        let tls = js_sys::Reflect::get(&request, &"tls".into()).unwrap_or(JsValue::UNDEFINED);
+        if !tls.is_undefined() && !tls.is_null() {
+            only_fields(&tls, TLS_FIELDS, "request.tls")?;
+        }
         let request: JsonRequest = serde_wasm_bindgen::from_value(request).map_err(|e| {
             js_sys::Error::from(js_sys::TypeError::new(&format!("invalid request: {e}")))
         })?;
@@ -214,7 +259,13 @@ const REQUEST_FIELDS: &[&str] = &[
     "headers",
     "ext_auth_response",
     "random",
+    "tls",
+    "backend_chain_pem",
+    "now",
 ];
+
+/// The fields of a request's `tls` object (`JsonTls`).
+const TLS_FIELDS: &[&str] = &["client_chain_pem", "resumed_from_port"];
 
 /// The fields of an options object.
 const OPTION_FIELDS: &[&str] = &["controllerName", "addressPool"];

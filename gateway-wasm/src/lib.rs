@@ -18,9 +18,10 @@
 //! request ──json::decide(&router, &request)──▶ JsonDecision         (per request)
 //! ```
 //!
-//! gateway-core is built without its `tls` feature (ring does not build for
-//! `wasm32-unknown-unknown`): BackendTLSPolicy settings are resolved and reported in decisions
-//! (`backend_tls`), but no certificate is verified.
+//! With the `tls` feature (the JS package, see build.sh) gateway-core verifies certificates as
+//! natively: ring builds for `wasm32-unknown-unknown` with clang. Without it (the proxy-wasm
+//! filter) BackendTLSPolicy settings are resolved and reported in decisions (`backend_tls`), and
+//! the certificate verdicts of the JSON interface say `unavailable`.
 //!
 //! Natively the crate builds as an `rlib` with [`compile`] only; the adapters are meant for
 //! `wasm32-unknown-unknown`.

@@ -80,3 +80,14 @@ fn bad_request_status_is_431_for_header_limits_414_for_long_targets_else_400() {
     );
     assert_eq!(Outcome::Denied(Denied::BodyTooLarge).status(), None);
 }
+
+#[test]
+fn server_error_status_is_502_for_a_refused_backend_certificate_else_500() {
+    assert_eq!(ServerError::BackendCertificateRefused.status(), 502);
+    assert_eq!(
+        Outcome::ServerError(ServerError::BackendCertificateRefused).status(),
+        Some(502)
+    );
+    assert_eq!(ServerError::InvalidBackend.status(), 500);
+    assert_eq!(Outcome::ServerError(ServerError::Proxy).status(), Some(500));
+}

@@ -18,7 +18,7 @@ use crate::attach::{
     unsupported_extension,
 };
 use crate::request::normalize::PathPolicy;
-use crate::tls::BackendTls;
+use crate::tls::{BackendTls, FrontendTls};
 
 pub(super) fn compile(
     config: &Config,
@@ -34,6 +34,11 @@ pub(super) fn compile(
         rules: Vec::new(),
         predicates: Vec::new(),
         policy,
+        frontend_tls: Arc::new({
+            let namespace = gateway.id.namespace.as_deref().unwrap_or("default");
+            FrontendTls::for_gateway(config, namespace, &gateway.id.name)
+                .unwrap_or_else(|| FrontendTls::without_ports(namespace, &gateway.id.name))
+        }),
     };
     // Route order: oldest first, then {namespace}/{name}.
     let mut order: Vec<usize> = (0..config.routes.len()).collect();

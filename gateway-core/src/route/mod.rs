@@ -63,7 +63,7 @@ use crate::request::normalize::{
     split_target_with,
 };
 use crate::request::{FieldProblem, RequestView};
-use crate::tls::BackendTls;
+use crate::tls::{BackendTls, FrontendTls};
 
 /// Why a router could not be built.
 #[non_exhaustive]
@@ -207,6 +207,9 @@ pub struct Router {
     rules: Vec<CompiledRule>,
     predicates: Vec<Predicates>,
     policy: PathPolicy,
+    /// The Gateway's frontend TLS (listener certificates, client validation per port),
+    /// resolved with the rest so that a request's TLS facts can be judged with the router.
+    frontend_tls: Arc<FrontendTls>,
 }
 
 impl Router {
@@ -270,6 +273,13 @@ impl Router {
     /// The Gateway this router serves, as `(namespace, name)`.
     pub fn gateway(&self) -> (&str, &str) {
         (&self.gateway_namespace, &self.gateway_name)
+    }
+
+    /// The Gateway's frontend TLS, resolved when the router was built
+    /// ([`FrontendTls::for_gateway`]): what the coalescing guard and client-certificate
+    /// validation of a TLS connection to this Gateway apply.
+    pub fn frontend_tls(&self) -> &FrontendTls {
+        &self.frontend_tls
     }
 
     /// How many rules the router holds.

@@ -56,6 +56,22 @@ impl Coalescing {
         }
     }
 
+    /// The stable lower-case name of the answer (the JSON interface's `coalescing`).
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::tls::Coalescing;
+    /// assert_eq!(Coalescing::Misdirected.as_str(), "misdirected");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Misdirected => "misdirected",
+            Self::NotFound => "not_found",
+            Self::BadRequest => "bad_request",
+        }
+    }
+
     /// The refusal in the one decision vocabulary ([`crate::outcome`]); `None` for
     /// [`Coalescing::Allow`].
     ///

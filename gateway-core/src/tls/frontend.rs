@@ -130,6 +130,34 @@ pub enum ClientAuth {
     Unverified(Reason),
 }
 
+impl ClientAuth {
+    /// The stable lower-case name of the state (the JSON interface's `client_auth`):
+    /// `not_requested`, `verified` or `unverified`.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::tls::{ClientAuth, Reason};
+    /// assert_eq!(ClientAuth::Unverified(Reason::Expired).as_str(), "unverified");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::NotRequested => "not_requested",
+            Self::Verified => "verified",
+            Self::Unverified(_) => "unverified",
+        }
+    }
+}
+
+impl ValidationMode {
+    /// The GEP-91 name of the mode: `AllowValidOnly` or `AllowInsecureFallback`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AllowValidOnly => "AllowValidOnly",
+            Self::AllowInsecureFallback => "AllowInsecureFallback",
+        }
+    }
+}
+
 impl FrontendTls {
     /// The frontend TLS of Gateway `namespace/name`, or `None` when it is not one of ours.
     ///
@@ -187,6 +215,15 @@ impl FrontendTls {
             name: name.to_owned(),
             ports,
         })
+    }
+
+    /// A Gateway that terminates TLS on no port.
+    pub(crate) fn without_ports(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            ports: Vec::new(),
+        }
     }
 
     /// The port's settings, if it terminates TLS.

@@ -11,15 +11,22 @@
 //! Config ──FrontendTls::for_gateway──▶ FrontendTls ─port──▶ PortTls ──server_config──▶ ServerConfig
 //! PortTls + ConnectionInfo + authority ──coalescing_check──▶ Coalescing (allow / 421 / 404)
 //! FrontendTls + port, SNI, ClientAuth + authority ──FrontendTls::coalescing_check──▶ Coalescing
+//! FrontendTls + Handshake (port, SNI, client chain, resumed from) + authority
+//!                                   ──FrontendTls::session_check──▶ SessionCheck
 //! ```
 //!
 //! # The `tls` feature
 //! Settings ([`BackendTls`], [`FrontendTls`] and everything they hold) are resolved and
 //! reported with or without the default-on `tls` cargo feature. Verification (`verify`, the
-//! rustls verifiers and configurations, `SystemRoots`, `danger`) needs it: it uses rustls
-//! with the `ring` provider and rustls-webpki, and `ring` does not build for
-//! `wasm32-unknown-unknown` here. The WASM build turns the feature off; it reports the settings
-//! and leaves verification to its host.
+//! rustls verifiers and configurations, `SystemRoots`, `danger`, and the client-certificate half
+//! of [`FrontendTls::session_check`]) needs it: it uses rustls with the `ring` provider and
+//! rustls-webpki. `ring` 0.17 builds for `wasm32-unknown-unknown` when its C and assembly parts
+//! are compiled by clang (`CC_wasm32_unknown_unknown=clang`, `AR_wasm32_unknown_unknown=llvm-ar`;
+//! gcc cannot target wasm32), with its `wasm32_unknown_unknown_js` feature (randomness from
+//! JavaScript) and rustls-pki-types' `web` feature (the clock rustls reads): the JS package of
+//! `gateway-wasm` turns them on and verifies as native builds do. The proxy-wasm filter, whose
+//! host has no JavaScript, builds without the feature: it reports the settings, the JSON
+//! verdicts say `unavailable`, and verification is left to its host.
 //!
 //! # Backend certificate rules (`verify`)
 //! 1. Trust: the PEM bundles of `caCertificateRefs` (ConfigMap or Secret `ca.crt`, every
@@ -66,6 +73,7 @@ pub mod danger;
 mod error;
 mod frontend;
 mod refs;
+mod session;
 mod verdict;
 #[cfg(feature = "tls")]
 mod verifier;
@@ -80,6 +88,7 @@ pub use frontend::{
     ClientAuth, ClientValidation, FrontendTls, ListenerTls, PortTls, ServerCertificate,
     ValidationMode,
 };
+pub use session::{Handshake, SessionCheck};
 pub use verdict::{Reason, Verdict};
 #[cfg(feature = "tls")]
 pub use verifier::{BackendVerifier, ClientVerifier, ListenerCertResolver};

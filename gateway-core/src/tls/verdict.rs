@@ -74,6 +74,33 @@ pub enum Reason {
     PolicyInvalid(String),
 }
 
+impl Reason {
+    /// The stable lower-case name of the reason (the JSON interface's verdict `reason`); the
+    /// [`Display`](fmt::Display) text adds the detail and may change.
+    ///
+    /// # Examples
+    /// ```
+    /// use gateway_core::tls::Reason;
+    /// assert_eq!(Reason::UnknownIssuer.as_str(), "unknown_issuer");
+    /// assert_eq!(Reason::PolicyInvalid("no CA".into()).as_str(), "policy_invalid");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::NoCertificate => "no_certificate",
+            Self::BadEncoding => "bad_encoding",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::BadSignature => "bad_signature",
+            Self::UnsupportedSignatureAlgorithm => "unsupported_signature_algorithm",
+            Self::WrongUsage => "wrong_usage",
+            Self::SanMismatch => "san_mismatch",
+            Self::InvalidChain(_) => "invalid_chain",
+            Self::PolicyInvalid(_) => "policy_invalid",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -2,7 +2,9 @@
  * External auth and backend TLS through the typed C ABI: an ExternalAuth rule gives
  * GW_OUTCOME_AUTHORIZE, the check is read, answers (HTTP allow/deny, failures, gRPC) are fed
  * back with gw_decision_authorize; a BackendTLSPolicy forward carries its settings and
- * gw_decision_verify_backend_chain accepts the good chain and refuses the others. The
+ * gw_decision_verify_backend_chain accepts the good chain and refuses the others; a request
+ * given with its TLS connection (gw_request.tls) is refused when its client certificate or
+ * session does not pass the port's frontend TLS (gw_decision_frontend_tls). The
  * configuration and certificates come from ../fixtures through fixtures.h. Built with -Wall
  * -Wextra -Werror and run under ASan/UBSan and valgrind by ../run-c-tests.sh.
  */
@@ -312,6 +314,109 @@ static void backend_tls(const gw_router *router) {
     gw_decision_free(d);
 }
 
+/* Frontend TLS: a request given with its connection's handshake facts (gw_request.tls) is
+ * judged first: port 8443 accepts only clients whose chain leads to client-ca.pem
+ * (AllowValidOnly), and a session resumed from another port is misdirected. */
+static gw_decision *route_tls(const gw_router *router, uint16_t port, const gw_tls_connection *tls) {
+    gw_header host = {slice("host"), slice("app.example.com")};
+    gw_request req;
+    memset(&req, 0, sizeof req);
+    req.method = slice("GET");
+    req.scheme = slice("https");
+    req.target = slice("/");
+    req.headers = &host;
+    req.headers_len = 1;
+    req.sni = slice("app.example.com");
+    req.port = port;
+    req.tls = tls;
+    gw_decision *d = NULL;
+    CHECK(gw_router_route(router, &req, &d) == GW_RESULT_OK);
+    return d;
+}
+
+static void frontend_tls(void) {
+    gw_config *config = NULL;
+    gw_router *router = NULL;
+    CHECK(gw_config_load(frontend_yaml, frontend_yaml_len, &config, NULL) == GW_RESULT_OK);
+    CHECK(gw_router_build(config, NULL, 0, NULL, 0, &router, NULL) == GW_RESULT_OK);
+    gw_config_free(config);
+    if (router == NULL) return;
+
+    gw_slice good = bytes(client_der, client_der_len);
+    gw_slice stranger = bytes(stranger_client_der, stranger_client_der_len);
+    gw_slice server_only = bytes(leaf_der, leaf_der_len);
+    gw_tls_connection tls;
+    memset(&tls, 0, sizeof tls);
+    tls.now_unix_secs = NOW;
+    gw_frontend_tls f;
+
+    /* A valid client certificate: routed. */
+    tls.client_chain = &good;
+    tls.client_chain_len = 1;
+    gw_decision *d = route_tls(router, 8443, &tls);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_FORWARD);
+    CHECK(gw_decision_frontend_tls(d, &f));
+    CHECK(f.session_port == 8443 && f.validation == GW_CLIENT_VALIDATION_ALLOW_VALID_ONLY);
+    CHECK(f.client_auth == GW_CLIENT_AUTH_VERIFIED && f.client_certificate == GW_RESULT_OK);
+    CHECK(f.coalescing == GW_COALESCING_ALLOW);
+    gw_decision_free(d);
+
+    /* Signed by another CA, for serverAuth only, or none: refused with 421. */
+    const gw_slice *chains[] = {&stranger, &server_only, NULL};
+    const gw_result reasons[] = {GW_RESULT_CERTIFICATE_UNKNOWN_ISSUER,
+                                 GW_RESULT_CERTIFICATE_WRONG_USAGE, GW_RESULT_CERTIFICATE_MISSING};
+    for (size_t i = 0; i < 3; i++) {
+        tls.client_chain = chains[i];
+        tls.client_chain_len = chains[i] != NULL ? 1 : 0;
+        d = route_tls(router, 8443, &tls);
+        CHECK(gw_decision_outcome(d) == GW_OUTCOME_MISDIRECTED);
+        CHECK(gw_decision_status(d) == 421);
+        CHECK(contains(gw_decision_reason(d), "coalescing guard"));
+        CHECK(!gw_decision_backend(d, NULL));
+        CHECK(gw_decision_frontend_tls(d, &f));
+        CHECK(f.client_auth == GW_CLIENT_AUTH_UNVERIFIED && f.client_certificate == reasons[i]);
+        CHECK(f.coalescing == GW_COALESCING_MISDIRECTED);
+        gw_decision_free(d);
+    }
+
+    /* A session of the open port resumed on the strict one: misdirected. */
+    tls.client_chain = NULL;
+    tls.client_chain_len = 0;
+    tls.resumed_from_port = 443;
+    d = route_tls(router, 8443, &tls);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_MISDIRECTED);
+    CHECK(gw_decision_frontend_tls(d, &f));
+    CHECK(f.session_port == 443 && f.client_auth == GW_CLIENT_AUTH_NOT_REQUESTED);
+    gw_decision_free(d);
+
+    /* The open port asks for nothing; without tls there are no verdicts. */
+    tls.resumed_from_port = 0;
+    d = route_tls(router, 443, &tls);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_FORWARD);
+    CHECK(gw_decision_frontend_tls(d, &f) && f.validation == GW_CLIENT_VALIDATION_NONE);
+    gw_decision_free(d);
+    d = route_tls(router, 8443, NULL);
+    CHECK(gw_decision_outcome(d) == GW_OUTCOME_FORWARD);
+    CHECK(!gw_decision_frontend_tls(d, &f));
+    CHECK(!gw_decision_frontend_tls(NULL, &f));
+    gw_decision_free(d);
+
+    /* A NULL chain with a length is a NULL parameter. */
+    tls.client_chain_len = 1;
+    gw_header host = {slice("host"), slice("app.example.com")};
+    gw_request req;
+    memset(&req, 0, sizeof req);
+    req.method = slice("GET");
+    req.target = slice("/");
+    req.headers = &host;
+    req.headers_len = 1;
+    req.port = 8443;
+    req.tls = &tls;
+    d = NULL;
+    CHECK(gw_router_route(router, &req, &d) == GW_RESULT_NULL_PARAMETER && d == NULL);
+    gw_router_free(router);
+}
+
 int main(void) {
     gw_config *config = NULL;
     gw_error *error = NULL;
@@ -330,6 +435,7 @@ int main(void) {
     http_auth(router);
     grpc_auth(router);
     backend_tls(router);
+    frontend_tls();
 
     char buf[64];
     size_t n = 0;
