@@ -37,6 +37,8 @@ for pkg in pkg-node pkg-web; do
   "files": ["gateway_wasm.js", "gateway_wasm_bg.wasm", "gateway_wasm.d.ts", "gateway_wasm_bg.wasm.d.ts"]
 }
 JSON
+  # npm packs README and LICENSE whatever `files` says.
+  cp "$here/README.md" "$root/LICENSE" "$here/$pkg/"
 done
 
 # The proxy-wasm filter (its own build: the same output file name, other features), stripped
