@@ -3,7 +3,7 @@
 #
 #   make                                   the release libraries (cargo build -p gateway-ffi)
 #   make install PREFIX=/usr/local         gateway.h, libgateway.a, libgateway.so*, gateway.pc
-#   make install-strip PREFIX=/usr/local   the same, without debug information (~10x smaller)
+#   make install-strip PREFIX=/usr/local   the same, without debug information (.so 45 -> 9 MB)
 #   make uninstall PREFIX=/usr/local
 #   make install-nginx                     the nginx dynamic module, built against the
 #                                          distribution's nginx (package nginx-dev), into
