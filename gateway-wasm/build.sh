@@ -23,7 +23,8 @@ cargo build $locked -p gateway-wasm --target wasm32-unknown-unknown --profile wa
 rm -rf "$here/pkg-node" "$here/pkg-web"
 wasm-bindgen --target nodejs --remove-name-section --out-dir "$here/pkg-node" "$out"
 wasm-bindgen --target web --remove-name-section --out-dir "$here/pkg-web" "$out"
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+# The workspace's one version (what `version()` returns in JS, `gateway --version`, gw_version()).
+version="$(cargo pkgid -p gateway-wasm | sed 's/.*[@#]//')"
 for pkg in pkg-node pkg-web; do
   case $pkg in
     pkg-node) extra='"main": "gateway_wasm.js",' ;;
@@ -40,6 +41,8 @@ for pkg in pkg-node pkg-web; do
   "files": ["gateway_wasm.js", "gateway_wasm_bg.wasm", "gateway_wasm.d.ts", "gateway_wasm_bg.wasm.d.ts"]
 }
 JSON
+  # npm packs README and LICENSE whatever `files` says.
+  cp "$here/README.md" "$root/LICENSE" "$here/$pkg/"
 done
 
 # The proxy-wasm filter (its own build: the same output file name, other features), stripped

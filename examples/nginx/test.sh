@@ -3,6 +3,7 @@
 # nginx (unprivileged-style, temp prefix, 127.0.0.1 only) in front of real echo backends on
 # loopback ports, sends real requests (examples/nginx/check.py) and checks what the client got
 # and what each backend received, then stops nginx and the backends by their pids.
+# With GATEWAY_NGINX_MODULE=/path/to/ngx_http_gateway_module.so it tests that module instead.
 # Installs nothing except nginx/nginx-dev/python3 through apt-get when they are missing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +27,9 @@ if [ ${#need[@]} -gt 0 ]; then
     if [ -n "$saved" ]; then mv "$saved" "$policy"; else rm -f "$policy"; fi
 fi
 
-module="$("$here/build.sh" "$target/nginx-module" | tail -n1)"
+# GATEWAY_NGINX_MODULE: test an installed module (`make install-nginx`) instead of building one.
+module="${GATEWAY_NGINX_MODULE:-}"
+[ -n "$module" ] || module="$("$here/build.sh" "$target/nginx-module" | tail -n1)"
 dir="$(mktemp -d)"
 pids=()
 cleanup() {

@@ -8,6 +8,7 @@
 //! decision.outcome;                                              // "forward"
 //! router.routeJson('{"target":"/cart","headers":[["host","shop.example.com"]]}');
 //! JSON.parse(router.status());
+//! version();                                                     // as in package.json
 //! ```
 //!
 //! Requests and decisions are the objects of the `gateway route --json` interface
@@ -244,6 +245,13 @@ impl Router {
     pub fn warnings(&self) -> Vec<JsValue> {
         self.compiled.warnings.iter().map(diagnostic).collect()
     }
+}
+
+/// The package version, `MAJOR.MINOR.PATCH`: the workspace's Cargo version, which is also
+/// `package.json`'s, `gateway --version`'s and the C library's `gw_version()`.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 /// The fields of a request object (`JsonRequest`, whose `deny_unknown_fields` serde-wasm-bindgen

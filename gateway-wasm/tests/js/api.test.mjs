@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { Router } = require("../../pkg-node/gateway_wasm.js");
+const { Router, version } = require("../../pkg-node/gateway_wasm.js");
 
 const shop = readFileSync(new URL("../../../examples/manifests/shop.yaml", import.meta.url), "utf8");
 const cart = { method: "GET", target: "/cart", headers: [["host", "shop.example.com"]] };
@@ -178,4 +178,12 @@ spec:
   for (const r of [request, { ...request, ext_auth_response: { unreachable: true } }]) {
     assert.equal(JSON.stringify(router.route(r)), router.routeJson(JSON.stringify(r)));
   }
+});
+
+test("version() and package.json carry the workspace's Cargo version", () => {
+  const cargo = readFileSync(new URL("../../../Cargo.toml", import.meta.url), "utf8");
+  const workspace = cargo.match(/^\[workspace\.package\]\n(?:[^[].*\n)*?version = "([^"]+)"/m);
+  assert.ok(workspace, "Cargo.toml has [workspace.package] version");
+  assert.equal(require("../../pkg-node/package.json").version, workspace[1]);
+  assert.equal(version(), workspace[1]);
 });
