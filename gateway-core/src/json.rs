@@ -15,7 +15,7 @@ use crate::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
 };
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::Router;
+use crate::route::{Destination, MeshRoute, Router};
 
 /// Largest request line accepted by [`route_json`], in bytes.
 pub const MAX_REQUEST_JSON: usize = 1 << 20;
@@ -60,6 +60,36 @@ pub struct JsonRequest {
     /// Randomness for the weighted backend choice and mirrors (default 0).
     #[serde(default)]
     pub random: u64,
+    /// Mesh routers only: the namespace of the client that sent the request (consumer routes
+    /// apply to clients of their own namespace).
+    #[serde(default)]
+    pub client_namespace: Option<String>,
+    /// Mesh routers only: where the client sent the request, a Service port or an address
+    /// (see [`JsonDestination`]).
+    #[serde(default)]
+    pub destination: Option<JsonDestination>,
+}
+
+/// Where a mesh request goes: `{"namespace": "app", "name": "echo", "port": 80}` (a Service
+/// port; `namespace` defaults to the client's) or `{"address": "10.0.0.7", "port": 80}` (an
+/// address, resolved through the Services' cluster IPs). `port` defaults to the request's
+/// `port`.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDestination {
+    /// The Service's namespace; the client's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The Service's name (or give `address`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An IPv4 or IPv6 address (or give `name`).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The port; the request's `port` when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 fn http_scheme() -> String {
@@ -144,7 +174,8 @@ pub struct JsonHeaderEdits {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JsonDecision {
     /// `forward`, `redirect`, `respond`, `not_found`, `bad_request`, `misdirected`,
-    /// `server_error`, `auth_required`, `auth_denied`.
+    /// `server_error`, `auth_required`, `auth_denied`, or for a mesh router `pass_through` (no
+    /// route applies: the request goes to its destination as addressed).
     pub outcome: String,
     /// Why the proxy answers itself, for `not_found`, `bad_request`, `server_error` and
     /// `auth_denied` (see [`crate::outcome`]: `no_rule`, `invalid_host`, `invalid_backend`,
@@ -265,7 +296,53 @@ pub fn decide(router: &Router, req: &JsonRequest) -> JsonDecision {
         .sni(req.sni.as_deref())
         .authority(req.authority.as_deref())
         .version(version);
-    let d = router.route(&view);
+    let d = if router.is_mesh() {
+        let (Some(client), Some(to)) = (&req.client_namespace, &req.destination) else {
+            return JsonDecision::of(
+                MALFORMED,
+                "a mesh router needs client_namespace and destination".to_owned(),
+            );
+        };
+        let ip;
+        let destination = match (&to.name, &to.address) {
+            (Some(name), None) => Destination::service(
+                to.namespace.as_deref().unwrap_or(client),
+                name,
+                to.port.unwrap_or(req.port),
+            ),
+            (None, Some(address)) => {
+                ip = match address.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+                    Ok(ip) => ip,
+                    Err(e) => {
+                        return JsonDecision::of(
+                            MALFORMED,
+                            format!("destination address {address:?}: {e}"),
+                        );
+                    }
+                };
+                Destination::address(ip, to.port.unwrap_or(req.port))
+            }
+            _ => {
+                return JsonDecision::of(
+                    MALFORMED,
+                    "destination needs exactly one of name and address".to_owned(),
+                );
+            }
+        };
+        match router.route_mesh(&view, client, &destination) {
+            MeshRoute::Routed(d) => d,
+            other => return JsonDecision::of(other.outcome(), other.reason().to_owned()),
+        }
+    } else {
+        if req.client_namespace.is_some() || req.destination.is_some() {
+            return JsonDecision::of(
+                MALFORMED,
+                "client_namespace and destination are for a mesh router; this is a Gateway's"
+                    .to_owned(),
+            );
+        }
+        router.route(&view)
+    };
     let mut out = JsonDecision::of(d.outcome(), d.reason().to_owned());
     out.listener = d.listener().map(str::to_owned);
     out.route = d.route().map(|r| JsonRoute {

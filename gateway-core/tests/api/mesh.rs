@@ -122,6 +122,20 @@ spec: {controllerName: gateway.example.dev/gateway-core}
     );
     let conds = parent_conditions(&config, "HTTPRoute", "app", "r", 0);
     assert!(has(&conds, "Accepted", "True", "Accepted"), "{conds:?}");
+    // The XMesh is accepted and lists the mesh features the replay proves.
+    let status = config
+        .status()
+        .find("XMesh", None, "mesh")
+        .map(|o| &o.status);
+    let Some(Status::Class(mesh)) = status else {
+        panic!("no XMesh status: {status:?}")
+    };
+    let features: Vec<&str> = mesh
+        .supported_features
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(features, gateway_core::attach::MESH_SUPPORTED_FEATURES);
 }
 
 #[test]
