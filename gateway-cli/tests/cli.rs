@@ -581,3 +581,22 @@ fn route_mesh_json_routes_by_destination_and_passes_through_when_no_route_applie
     let human = gateway(["route", "--mesh", manifests.to_str().unwrap(), "GET", "/"]);
     assert!(!human.status.success());
 }
+
+#[test]
+fn check_mesh_reports_each_service_parent_with_its_port() {
+    let dir = common::scratch("mesh-check");
+    let manifests = common::write(&dir, "mesh.yaml", MESH);
+    let out = ok(&gateway([
+        "check".as_ref(),
+        "--mesh".as_ref(),
+        manifests.as_os_str(),
+    ]));
+    assert!(
+        out.contains("parent Service echo:80: Accepted=True(Accepted)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("parent Service echo:8080: Accepted=False(NoMatchingParent)"),
+        "{out}"
+    );
+}
