@@ -720,8 +720,10 @@ mod mesh {
 
     fn router(mesh: bool) -> Router {
         let text = manifests(mesh);
-        let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default())
-            .expect("generated manifests load");
+        // 11,002 resources: over the default limit of 10,000.
+        let mut load = LoadOptions::default();
+        load.max_resources = 20_000;
+        let loaded = Snapshot::load(text.as_bytes(), &load).expect("generated manifests load");
         let mut options = AttachOptions::default();
         options.mesh = mesh;
         let config = Config::new(loaded.snapshot, options);

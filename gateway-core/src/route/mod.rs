@@ -308,6 +308,7 @@ impl Router {
 
     /// [`Router::route`] once the listener's table is known or its port is: every request
     /// check, canonicalization and match is this one function for the Gateway and the mesh.
+    #[inline]
     fn route_in<'r, 'q>(&'r self, req: &RequestView<'q>, select: Select<'r>) -> Decision<'r, 'q> {
         let mut d = Decision::new(self);
         let names = match select {
@@ -502,6 +503,7 @@ impl Router {
     /// The rule of `listener` that wins for the canonical `host` and `path`: `(rule, match
     /// index, why the rule cannot be served)`, or the refusal.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn match_listener(
         &self,
         req: &RequestView<'_>,
@@ -680,6 +682,7 @@ impl<'r, 'q> Decision<'r, 'q> {
     }
 
     /// The decision once `listener`'s table was searched ([`Router::match_listener`]).
+    #[inline]
     fn matched(
         mut self,
         listener: u16,
