@@ -17,6 +17,9 @@
 //! plus one set per hostname group) and their heap bytes are subtracted from the build time and
 //! the router's bytes.
 //!
+//! The mesh table (`mesh/*`, see `mod mesh` below) compares the mesh router with the gateway
+//! router on one set of routes attached both ways: 10,000 routes across 1,000 Services.
+//!
 //! Ours and the floor get the same input: the target as text (ours through
 //! `RequestView::target_str`, as a proxy holding an `http::Uri` gives it) and the headers as
 //! `(name, value)` pairs.
@@ -644,5 +647,247 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, mesh::bench);
 criterion_main!(benches);
+
+/// The mesh router against the gateway router on the same routes: 1,000 Services with ten
+/// single-rule HTTPRoutes each (10,000 routes), attached once to their Service (mesh) and once
+/// to a Gateway listener with the Service's name as hostname (gateway). The request classes
+/// are the same for both: an Exact hit, a PathPrefix hit on a deeper path, and a miss (404);
+/// the mesh also routes by cluster IP (`address`). Under `cargo bench` it prints the medians
+/// and the mesh-over-gateway ratio per class (median of 3 runs' own ratios).
+mod mesh {
+    use std::hint::black_box;
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use criterion::Criterion;
+    use gateway_core::api::{LoadOptions, Snapshot};
+    use gateway_core::attach::{AttachOptions, Config};
+    use gateway_core::outcome::{NotFound, Outcome};
+    use gateway_core::request::normalize::PathPolicy;
+    use gateway_core::request::{Headers, RequestView};
+    use gateway_core::route::{Destination, GatewayRef, MeshRoute, Router};
+
+    const SERVICES: usize = 1_000;
+    const ROUTES_PER_SERVICE: usize = 10;
+
+    /// The path match of route `j` of Service `k`: Exact for even `j`, PathPrefix for odd.
+    fn path(j: usize, k: usize) -> (&'static str, String) {
+        if j.is_multiple_of(2) {
+            ("Exact", format!("/api/v{j}/items/{k}"))
+        } else {
+            ("PathPrefix", format!("/p{j}/s{k}"))
+        }
+    }
+
+    fn ip(k: usize) -> IpAddr {
+        IpAddr::from([10, 1, (k / 256) as u8, (k % 256) as u8])
+    }
+
+    /// The manifests: Services, then the routes attached to a Service (`mesh`) or to the
+    /// Gateway by hostname.
+    fn manifests(mesh: bool) -> String {
+        let mut items = vec![
+            serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "bench"}, "spec": {"controllerName": gateway_core::attach::DEFAULT_CONTROLLER_NAME}}),
+            serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "default"},
+                "spec": {"gatewayClassName": "bench", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}),
+        ];
+        for k in 0..SERVICES {
+            items.push(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("s{k}"), "namespace": "default"},
+                "spec": {"clusterIP": ip(k).to_string(), "ports": [{"port": 80, "name": "http"}]}}));
+            for j in 0..ROUTES_PER_SERVICE {
+                let (kind, value) = path(j, k);
+                let rule = serde_json::json!({"matches": [{"path": {"type": kind, "value": value}}], "backendRefs": [{"name": format!("s{k}"), "port": 80}]});
+                let (parent, hostnames) = if mesh {
+                    (
+                        serde_json::json!({"group": "", "kind": "Service", "name": format!("s{k}")}),
+                        serde_json::json!([]),
+                    )
+                } else {
+                    (
+                        serde_json::json!({"name": "gw"}),
+                        serde_json::json!([format!("s{k}.default.svc.cluster.local")]),
+                    )
+                };
+                items.push(serde_json::json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                    "metadata": {"name": format!("s{k}-r{j}"), "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"},
+                    "spec": {"parentRefs": [parent], "hostnames": hostnames, "rules": [rule]}}));
+            }
+        }
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+    }
+
+    fn router(mesh: bool) -> Router {
+        let text = manifests(mesh);
+        // 11,002 resources: over the default limit of 10,000.
+        let mut load = LoadOptions::default();
+        load.max_resources = 20_000;
+        let loaded = Snapshot::load(text.as_bytes(), &load).expect("generated manifests load");
+        let mut options = AttachOptions::default();
+        options.mesh = mesh;
+        let config = Config::new(loaded.snapshot, options);
+        if mesh {
+            Router::build_mesh(&config, PathPolicy::secure()).expect("mesh router builds")
+        } else {
+            Router::build(
+                &config,
+                &GatewayRef::new("default", "gw"),
+                PathPolicy::secure(),
+            )
+            .expect("router builds")
+        }
+    }
+
+    /// One request class: target, the route it must reach (`None`: a 404), and whether the
+    /// mesh addresses it by cluster IP.
+    struct Class {
+        name: &'static str,
+        target: String,
+        want: Option<String>,
+        by_address: bool,
+    }
+
+    const K: usize = 777;
+
+    fn classes() -> Vec<Class> {
+        vec![
+            Class {
+                name: "exact",
+                target: path(4, K).1,
+                want: Some(format!("s{K}-r4")),
+                by_address: false,
+            },
+            Class {
+                name: "prefix",
+                target: format!("{}/deeper/leaf", path(7, K).1),
+                want: Some(format!("s{K}-r7")),
+                by_address: false,
+            },
+            Class {
+                name: "miss",
+                target: "/nothing/here".to_owned(),
+                want: None,
+                by_address: false,
+            },
+            Class {
+                name: "address",
+                target: path(4, K).1,
+                want: Some(format!("s{K}-r4")),
+                by_address: true,
+            },
+        ]
+    }
+
+    fn headers(host: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("host", host),
+            ("user-agent", "bench/1.0"),
+            ("accept", "*/*"),
+            ("x-request-id", "5f0c1a2e"),
+        ]
+    }
+
+    const HOST: &str = "s777.default.svc.cluster.local";
+
+    fn mesh_route(router: &Router, class: &Class, pairs: &[(&str, &str)]) -> Outcome {
+        let req = RequestView::new("GET", b"", Headers::Pairs(pairs))
+            .target_str(black_box(&class.target));
+        let to = if class.by_address {
+            Destination::address(ip(K), 80)
+        } else {
+            Destination::service("default", "s777", 80)
+        };
+        router.route_mesh(&req, "default", black_box(&to)).outcome()
+    }
+
+    fn gateway_route(router: &Router, class: &Class, pairs: &[(&str, &str)]) -> Outcome {
+        let req = RequestView::new("GET", b"", Headers::Pairs(pairs))
+            .target_str(black_box(&class.target));
+        router.route(&req).outcome()
+    }
+
+    pub(super) fn bench(c: &mut Criterion) {
+        let mesh = router(true);
+        let gateway = router(false);
+        let pairs = headers(HOST);
+        // Agreement first: both reach the same route, and a miss is a 404 for both.
+        for class in classes() {
+            let req =
+                RequestView::new("GET", b"", Headers::Pairs(&pairs)).target_str(&class.target);
+            let to = if class.by_address {
+                Destination::address(ip(K), 80)
+            } else {
+                Destination::service("default", "s777", 80)
+            };
+            let MeshRoute::Routed(m) = mesh.route_mesh(&req, "default", &to) else {
+                panic!("{}: the Service has routes", class.name)
+            };
+            let g = gateway.route(&req);
+            let name =
+                |d: &gateway_core::route::Decision<'_, '_>| d.route().map(|r| r.name.to_owned());
+            assert_eq!(name(&m), class.want, "mesh {}", class.name);
+            assert_eq!(name(&g), class.want, "gateway {}", class.name);
+            if class.want.is_none() {
+                assert_eq!(m.outcome(), Outcome::NotFound(NotFound::NoRule));
+                assert_eq!(g.outcome(), Outcome::NotFound(NotFound::NoRule));
+            }
+        }
+        let mut group = c.benchmark_group("mesh/10000");
+        group
+            .measurement_time(Duration::from_secs(2))
+            .warm_up_time(Duration::from_millis(500));
+        for class in classes() {
+            let forward = class.want.is_some();
+            group.bench_function(format!("mesh/{}", class.name), |b| {
+                b.iter(|| {
+                    assert_eq!(
+                        mesh_route(&mesh, &class, &pairs) == Outcome::Forward,
+                        forward
+                    )
+                })
+            });
+            if !class.by_address {
+                group.bench_function(format!("gateway/{}", class.name), |b| {
+                    b.iter(|| {
+                        assert_eq!(
+                            gateway_route(&gateway, &class, &pairs) == Outcome::Forward,
+                            forward
+                        )
+                    })
+                });
+            }
+        }
+        group.finish();
+        if !std::env::args().any(|a| a == "--bench") {
+            return;
+        }
+        let gateway_class = |class: &Class| Class {
+            name: class.name,
+            target: class.target.clone(),
+            want: class.want.clone(),
+            by_address: false,
+        };
+        for class in classes() {
+            let runs: Vec<(f64, f64)> = (0..3)
+                .map(|_| {
+                    let m = super::median_ns(15, 20_000, |_| {
+                        black_box(mesh_route(&mesh, &class, &pairs));
+                    });
+                    let g_class = gateway_class(&class);
+                    let g = super::median_ns(15, 20_000, |_| {
+                        black_box(gateway_route(&gateway, &g_class, &pairs));
+                    });
+                    (m, g)
+                })
+                .collect();
+            let m = super::median3([runs[0].0, runs[1].0, runs[2].0]);
+            let g = super::median3([runs[0].1, runs[1].1, runs[2].1]);
+            let ratio = super::median3([0, 1, 2].map(|r| runs[r].0 / runs[r].1));
+            println!(
+                "mesh 10000 routes / 1000 Services, {:>7}: mesh {m:7.1} ns, gateway {g:7.1} ns ({ratio:.2}x)",
+                class.name
+            );
+        }
+    }
+}

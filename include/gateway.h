@@ -239,6 +239,10 @@ enum gw_outcome
   // was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
   // `gw_decision_auth_body` give it.
   GW_OUTCOME_DENIED = 8,
+  // Mesh only: no route applies to the destination; forward the request unchanged to the
+  // destination as the client addressed it. The C ABI routes no mesh requests yet, so no
+  // entry point gives it today; the number is reserved one to one with the core.
+  GW_OUTCOME_PASS_THROUGH = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -261,7 +265,8 @@ enum gw_cause
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // No cause: `GW_OUTCOME_FORWARD`, `_REDIRECT`, `_RESPOND`, `_MISDIRECTED`, `_AUTHORIZE`.
+  // No cause: `GW_OUTCOME_FORWARD`, `_REDIRECT`, `_RESPOND`, `_MISDIRECTED`, `_AUTHORIZE`,
+  // `_PASS_THROUGH`.
   GW_CAUSE_NONE = 0,
   // Not found: no HTTP or HTTPS listener serves the connection's port.
   GW_CAUSE_NO_LISTENER_ON_PORT = 101,

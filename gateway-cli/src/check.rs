@@ -140,6 +140,11 @@ fn summarize(status: &Status) -> String {
                     .as_deref()
                     .map(|s| format!("/{s}"))
                     .unwrap_or_default();
+                // A mesh parent may name a Service port.
+                let port = match (p.parent_ref.kind.as_str(), p.parent_ref.port) {
+                    ("Service", Some(port)) => format!(":{port}"),
+                    _ => String::new(),
+                };
                 // Gateway parents print as before; others (XListenerSet) name their kind.
                 let kind = if p.parent_ref.kind == "Gateway" {
                     String::new()
@@ -147,7 +152,7 @@ fn summarize(status: &Status) -> String {
                     format!("{} ", p.parent_ref.kind)
                 };
                 parts.push(format!(
-                    "parent {kind}{}{section}: {}",
+                    "parent {kind}{}{port}{section}: {}",
                     p.parent_ref.name,
                     conds.join(" ")
                 ));

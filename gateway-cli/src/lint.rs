@@ -5,8 +5,12 @@
 //!   it sits in an earlier match of another rule (older route, or earlier rule) has the same
 //!   path and predicates it implies, so it ranks first for every request this one matches
 //!   (`Router::shadowed`);
-//! - `unattached-route`: a route no Gateway listener of ours accepts (no parent
-//!   `Accepted=True`);
+//! - `unattached-route`: a route no Gateway listener (or, with the mesh, Service port) of ours
+//!   accepts (no parent `Accepted=True`);
+//! - `unmatched-parent-service` (with the mesh: `--mesh` or an XMesh of ours): a parentRef to
+//!   a Service that does not exist, or to a port or port name the Service does not have
+//!   (`Accepted=False`, `NoMatchingParent`), instead of `unattached-route`; consumer routes (a
+//!   Service of another namespace) are fine;
 //! - `conflicted-listener`: a listener reporting `Conflicted=True`, which serves nothing;
 //! - `unmatched-hostname`: a route hostname that no listener of its parent Gateways accepts;
 //! - `auth-bypass`: a rule with an ExternalAuth filter whose paths another rule without auth
@@ -44,8 +48,8 @@ use crate::output::{Style, Table, Tone};
 /// Arguments of `gateway lint`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Finding kinds: shadowed-rule, unattached-route, conflicted-listener, \
-unmatched-hostname, auth-bypass, invalid-regex, ignored-header-match, path-parameter-bypass.\n\
+    after_help = "Finding kinds: shadowed-rule, unattached-route, unmatched-parent-service, \
+conflicted-listener, unmatched-hostname, auth-bypass, invalid-regex, ignored-header-match, path-parameter-bypass.\n\
 Exit status: 0 no findings, 1 findings, 2 usage or load errors."
 )]
 pub(crate) struct Args {
@@ -83,6 +87,7 @@ pub(crate) enum ParamPolicy {
 pub(crate) enum Kind {
     ShadowedRule,
     UnattachedRoute,
+    UnmatchedParentService,
     ConflictedListener,
     UnmatchedHostname,
     AuthBypass,
@@ -96,6 +101,7 @@ impl Kind {
         match self {
             Self::ShadowedRule => "shadowed-rule",
             Self::UnattachedRoute => "unattached-route",
+            Self::UnmatchedParentService => "unmatched-parent-service",
             Self::ConflictedListener => "conflicted-listener",
             Self::UnmatchedHostname => "unmatched-hostname",
             Self::AuthBypass => "auth-bypass",
@@ -437,7 +443,43 @@ fn routes(
             }),
             _ => false,
         };
-        if !accepted {
+        // Mesh parents: a Service that does not exist, or a port it does not have. A route
+        // reported so is not reported `unattached-route` as well.
+        let mut unmatched_services = 0;
+        if let Some(Status::Route(rs)) = status.map(|s| &s.status) {
+            for (pi, p) in common.parent_refs.iter().enumerate() {
+                if !(p.group.is_empty() && p.kind == "Service") {
+                    continue;
+                }
+                let unmatched = rs.parents.iter().find(|entry| {
+                    entry.parent_ref == *p
+                        && entry.conditions.iter().any(|c| {
+                            c.type_ == "Accepted"
+                                && c.status == "False"
+                                && c.reason == "NoMatchingParent"
+                        })
+                });
+                if let Some(entry) = unmatched {
+                    let message = entry
+                        .conditions
+                        .iter()
+                        .find(|c| c.type_ == "Accepted")
+                        .map_or_else(String::new, |c| c.message.clone());
+                    unmatched_services += 1;
+                    add(
+                        object,
+                        Kind::UnmatchedParentService,
+                        format!("spec.parentRefs[{pi}]"),
+                        format!("the route does not attach to this Service: {message}"),
+                    );
+                }
+            }
+        }
+        if !accepted && unmatched_services == 0 {
+            let mesh_parents = common
+                .parent_refs
+                .iter()
+                .any(|p| p.group.is_empty() && p.kind == "Service");
             let why = match status.map(|s| &s.status) {
                 Some(Status::Route(rs)) if !rs.parents.is_empty() => rs
                     .parents
@@ -452,13 +494,22 @@ fn routes(
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
+                _ if mesh_parents && !config.mesh_enabled() => {
+                    "no parentRef names a Gateway of ours; its Service parentRefs are mesh \
+                     parents, ours only with --mesh or an XMesh of our controller name"
+                        .to_owned()
+                }
                 _ => "no parentRef names a Gateway of ours".to_owned(),
             };
             add(
                 object,
                 Kind::UnattachedRoute,
                 "spec.parentRefs".to_owned(),
-                format!("attached to no listener: {why}"),
+                if mesh_parents && config.mesh_enabled() {
+                    format!("attached to no listener or Service port: {why}")
+                } else {
+                    format!("attached to no listener: {why}")
+                },
             );
         }
 

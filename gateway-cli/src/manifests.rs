@@ -30,6 +30,11 @@ pub(crate) struct Attach {
     /// backendRef's port; decisions and status say which Services were assumed.
     #[arg(long)]
     pub(crate) assume_services: bool,
+    /// Implement the mesh (GAMMA): attach routes whose parentRef is a Service and report
+    /// their status (an XMesh of our controller name does the same); `route --mesh --json`
+    /// routes mesh requests.
+    #[arg(long)]
+    pub(crate) mesh: bool,
 }
 
 /// Loads every file (directories: their `.yaml`, `.yml` and `.json` files, sorted; `-`:
@@ -77,6 +82,7 @@ pub(crate) fn engine(snapshot: Snapshot, attach: &Attach) -> Engine {
         .assumed_classes
         .clone_from(&attach.assume_class);
     options.attach.assume_services = attach.assume_services;
+    options.attach.mesh = attach.mesh;
     Engine::from_snapshot(snapshot, Vec::new(), &options)
 }
 

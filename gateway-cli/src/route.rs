@@ -4,6 +4,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use gateway_core::Target;
 use gateway_core::api::LoadOptions;
 use gateway_core::json::{JsonBackend, JsonDecision, JsonRequest, decide, route_json};
 
@@ -64,7 +65,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
     let engine = crate::manifests::engine(snapshot, &args.attach);
-    let target = crate::manifests::target(args.gateway.as_deref())?;
+    let target = match (args.attach.mesh, args.gateway.as_deref()) {
+        (true, None) if !args.json => {
+            return Err(
+                "--mesh routes JSON requests (--json --requests FILE): a mesh request \
+                        names its client_namespace and destination"
+                    .to_owned(),
+            );
+        }
+        (true, None) => Target::Mesh,
+        (_, gateway) => crate::manifests::target(gateway)?,
+    };
     let router = engine
         .router(&target)
         .map_err(|e| crate::manifests::build_error(&engine, &e))?;

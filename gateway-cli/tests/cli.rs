@@ -497,3 +497,106 @@ fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// Service `app/echo` (cluster IP 10.96.0.7, port 80) with a producer HTTPRoute on `/v2`.
+const MESH: &str = "apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: app}
+spec: {clusterIP: 10.96.0.7, ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: echo-v2, namespace: app}
+spec:
+  parentRefs: [{group: '', kind: Service, name: echo, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /v2}}]
+    backendRefs: [{name: echo, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: broken, namespace: app}
+spec:
+  parentRefs: [{group: '', kind: Service, name: echo, port: 8080}]
+  rules:
+  - backendRefs: [{name: echo, port: 80}]
+";
+
+#[test]
+fn route_mesh_json_routes_by_destination_and_passes_through_when_no_route_applies() {
+    let dir = common::scratch("mesh-route");
+    let manifests = common::write(&dir, "mesh.yaml", MESH);
+    let requests = common::write(
+        &dir,
+        "requests.jsonl",
+        concat!(
+            r#"{"client_namespace":"app","destination":{"name":"echo","port":80},"target":"/v2/a","headers":[["host","echo"]]}"#,
+            "\n",
+            r#"{"client_namespace":"web","destination":{"address":"10.96.0.7","port":80},"target":"/v2","headers":[["host","whatever"]]}"#,
+            "\n",
+            r#"{"client_namespace":"app","destination":{"name":"echo","port":80},"target":"/v1","headers":[["host","echo"]]}"#,
+            "\n",
+            r#"{"client_namespace":"app","destination":{"address":"10.96.0.8","port":80},"target":"/v2","headers":[["host","x"]]}"#,
+            "\n",
+            r#"{"target":"/v2","headers":[["host","echo"]]}"#,
+            "\n",
+        ),
+    );
+    let out = ok(&gateway([
+        "route".as_ref(),
+        "--mesh".as_ref(),
+        "--json".as_ref(),
+        manifests.as_os_str(),
+        "--requests".as_ref(),
+        requests.as_os_str(),
+    ]));
+    let schema = decision_schema();
+    let decisions: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON decision"))
+        .collect();
+    for d in &decisions {
+        assert_eq!(validate(&schema, d), Vec::<String>::new(), "{d}");
+    }
+    let outcomes: Vec<&str> = decisions
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "forward",
+            "forward",
+            "not_found",
+            "pass_through",
+            "bad_request"
+        ]
+    );
+    assert_eq!(decisions[0]["route"]["name"], "echo-v2");
+    assert_eq!(decisions[0]["backend"]["name"], "echo");
+    assert_eq!(decisions[2]["cause"], "no_rule");
+    assert!(decisions[3]["status"].is_null() && decisions[3]["route"].is_null());
+    assert_eq!(decisions[4]["cause"], "malformed_request");
+    // Without --json a mesh request has no destination to name.
+    let human = gateway(["route", "--mesh", manifests.to_str().unwrap(), "GET", "/"]);
+    assert!(!human.status.success());
+}
+
+#[test]
+fn check_mesh_reports_each_service_parent_with_its_port() {
+    let dir = common::scratch("mesh-check");
+    let manifests = common::write(&dir, "mesh.yaml", MESH);
+    let out = ok(&gateway([
+        "check".as_ref(),
+        "--mesh".as_ref(),
+        manifests.as_os_str(),
+    ]));
+    assert!(
+        out.contains("parent Service echo:80: Accepted=True(Accepted)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("parent Service echo:8080: Accepted=False(NoMatchingParent)"),
+        "{out}"
+    );
+}

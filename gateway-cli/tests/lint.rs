@@ -469,3 +469,58 @@ fn path_parameter_bypass_only_where_the_policy_keeps_path_parameters() {
         assert_eq!((code, findings), (0, Vec::new()), "{extra:?}");
     }
 }
+
+/// An XMesh of ours (the mesh is ours), Service `app/echo` on port 80 named `http`, and an
+/// HTTPRoute `NAMESPACE/r` whose parentRef is `PARENT`.
+fn mesh_route(namespace: &str, parent: &str) -> String {
+    format!(
+        "apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: XMesh
+metadata: {{name: mesh}}
+spec: {{controllerName: gateway.example.dev/gateway-core}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: echo, namespace: app}}
+spec: {{ports: [{{name: http, port: 80}}]}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: r, namespace: {namespace}}}
+spec:
+  parentRefs: [{parent}]
+  rules:
+  - backendRefs: [{{name: echo, namespace: app, port: 80}}]
+---
+"
+    )
+}
+
+#[test]
+fn unmatched_parent_service_a_missing_service_or_port() {
+    let f = check(
+        "unmatched-parent-service",
+        "spec.parentRefs[0]",
+        &mesh_route("app", "{group: '', kind: Service, name: missing}"),
+        &mesh_route("app", "{group: '', kind: Service, name: echo, port: 80}"),
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("does not exist"),
+        "{f:#}"
+    );
+    // A port the Service does not have; a consumer route of another namespace is fine.
+    let (_, findings) = lint(&mesh_route(
+        "app",
+        "{group: '', kind: Service, name: echo, port: 8080}",
+    ));
+    assert_eq!(
+        kinds(&findings)[0],
+        "unmatched-parent-service",
+        "{findings:#?}"
+    );
+    let (code, findings) = lint(&mesh_route(
+        "client",
+        "{group: '', kind: Service, name: echo, namespace: app, sectionName: http}",
+    ));
+    assert_eq!((code, findings), (0, Vec::new()));
+}

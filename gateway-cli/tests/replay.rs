@@ -54,4 +54,16 @@ fn conformance_corpus_replays_with_only_known_failures() {
         expected.as_slice(),
         "proven by the replay: {proven:?}"
     );
+
+    // The XMesh's supportedFeatures claims exactly the mesh features the replay proves.
+    let mesh: Vec<&str> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("MESH FEATURES "))
+        .expect("the corpus has cases-mesh/: the replay prints the mesh features it proves")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        gateway_core::attach::MESH_SUPPORTED_FEATURES,
+        mesh.as_slice()
+    );
 }

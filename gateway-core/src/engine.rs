@@ -19,13 +19,17 @@ use crate::attach::{AttachOptions, Config, StatusReport};
 use crate::request::normalize::PathPolicy;
 use crate::route::{BuildError, GatewayRef, Router};
 
-/// What a router is built for. Today a Gateway; the GAMMA mesh parent (routes attached to a
-/// Service) will be another variant.
+/// What a router is built for: a Gateway, or the mesh.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// The listeners of one Gateway.
     Gateway(GatewayRef),
+    /// The mesh (GAMMA): every Service port that routes attach to, routed with
+    /// [`Router::route_mesh`]. Needs the mesh to be ours
+    /// ([`AttachOptions::mesh`](crate::attach::AttachOptions::mesh) or an XMesh of our
+    /// controller).
+    Mesh,
 }
 
 impl Target {
@@ -176,10 +180,12 @@ impl Engine {
     ///
     /// # Errors
     /// [`BuildError::UnknownGateway`] (listing the Gateways that exist) or
-    /// [`BuildError::AmbiguousGateway`] when the only-Gateway form finds none or several.
+    /// [`BuildError::AmbiguousGateway`] when the only-Gateway form finds none or several;
+    /// [`BuildError::MeshNotEnabled`] for [`Target::Mesh`] when the mesh is not ours.
     pub fn router(&self, target: &Target) -> Result<Router, BuildError> {
         match target {
             Target::Gateway(gateway) => Router::build(&self.config, gateway, self.path.clone()),
+            Target::Mesh => Router::build_mesh(&self.config, self.path.clone()),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
 };
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::Router;
+use crate::route::{Destination, MeshRoute, Router};
 use crate::tls::{ClientAuth, Handshake, SessionCheck, Verdict};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -79,6 +79,14 @@ pub struct JsonRequest {
     /// reads no clock).
     #[serde(default)]
     pub now: Option<u64>,
+    /// Mesh routers only: the namespace of the client that sent the request (consumer routes
+    /// apply to clients of their own namespace).
+    #[serde(default)]
+    pub client_namespace: Option<String>,
+    /// Mesh routers only: where the client sent the request, a Service port or an address
+    /// (see [`JsonDestination`]).
+    #[serde(default)]
+    pub destination: Option<JsonDestination>,
 }
 
 /// What the TLS handshake of the request's connection established.
@@ -93,6 +101,28 @@ pub struct JsonTls {
     /// The port whose TLS session the connection resumed; null or absent for a full handshake.
     #[serde(default)]
     pub resumed_from_port: Option<u16>,
+}
+
+/// Where a mesh request goes: `{"namespace": "app", "name": "echo", "port": 80}` (a Service
+/// port; `namespace` defaults to the client's) or `{"address": "10.0.0.7", "port": 80}` (an
+/// address, resolved through the Services' cluster IPs). `port` defaults to the request's
+/// `port`.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDestination {
+    /// The Service's namespace; the client's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The Service's name (or give `address`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An IPv4 or IPv6 address (or give `name`).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The port; the request's `port` when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 fn http_scheme() -> String {
@@ -212,7 +242,8 @@ pub struct JsonFrontendTls {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JsonDecision {
     /// `forward`, `redirect`, `respond`, `not_found`, `bad_request`, `misdirected`,
-    /// `server_error`, `auth_required`, `auth_denied`.
+    /// `server_error`, `auth_required`, `auth_denied`, or for a mesh router `pass_through` (no
+    /// route applies: the request goes to its destination as addressed).
     pub outcome: String,
     /// Why the proxy answers itself, for `not_found`, `bad_request`, `server_error` and
     /// `auth_denied` (see [`crate::outcome`]: `no_rule`, `invalid_host`, `invalid_backend`,
@@ -371,7 +402,53 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
         .sni(req.sni.as_deref())
         .authority(req.authority.as_deref())
         .version(version);
-    let d = router.route(&view);
+    let d = if router.is_mesh() {
+        let (Some(client), Some(to)) = (&req.client_namespace, &req.destination) else {
+            return JsonDecision::of(
+                MALFORMED,
+                "a mesh router needs client_namespace and destination".to_owned(),
+            );
+        };
+        let ip;
+        let destination = match (&to.name, &to.address) {
+            (Some(name), None) => Destination::service(
+                to.namespace.as_deref().unwrap_or(client),
+                name,
+                to.port.unwrap_or(req.port),
+            ),
+            (None, Some(address)) => {
+                ip = match address.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+                    Ok(ip) => ip,
+                    Err(e) => {
+                        return JsonDecision::of(
+                            MALFORMED,
+                            format!("destination address {address:?}: {e}"),
+                        );
+                    }
+                };
+                Destination::address(ip, to.port.unwrap_or(req.port))
+            }
+            _ => {
+                return JsonDecision::of(
+                    MALFORMED,
+                    "destination needs exactly one of name and address".to_owned(),
+                );
+            }
+        };
+        match router.route_mesh(&view, client, &destination) {
+            MeshRoute::Routed(d) => d,
+            other => return JsonDecision::of(other.outcome(), other.reason().to_owned()),
+        }
+    } else {
+        if req.client_namespace.is_some() || req.destination.is_some() {
+            return JsonDecision::of(
+                MALFORMED,
+                "client_namespace and destination are for a mesh router; this is a Gateway's"
+                    .to_owned(),
+            );
+        }
+        router.route(&view)
+    };
     let mut out = JsonDecision::of(d.outcome(), d.reason().to_owned());
     out.listener = d.listener().map(str::to_owned);
     out.route = d.route().map(|r| JsonRoute {

@@ -7,7 +7,7 @@
 //!    Router ──Router::route(&RequestView)──▶ Decision ──plan::plan──▶ Plan
 //!
 //! Engine::load           = the first line, keeping the load findings
-//! Engine::router(&Target) = the second, for a Gateway (a mesh parent later)
+//! Engine::router(&Target) = the second, for a Gateway or the mesh (`Target::Mesh`)
 //! ```
 //! Loading validates like the CRDs; attachment does a controller's reasoning (which routes a
 //! listener serves, and why not); the router answers, for one request, which listener, route,

@@ -19,10 +19,11 @@
 //! | [`Outcome::ServerError`] | `server_error` | 6 | 500, or 502 ([`ServerError::status`]) |
 //! | [`Outcome::Authorize`] | `auth_required` | 7 | none yet: ask the auth service |
 //! | [`Outcome::Denied`] | `auth_denied` | 8 | the auth service's, or the failure status |
+//! | [`Outcome::PassThrough`] | `pass_through` | 9 | the destination's: no mesh route applies |
 //!
 //! Cause numbers ([`Outcome::cause_code`]) are grouped by outcome: 1xx not found, 2xx bad
 //! request, 3xx server error, 4xx denied; 0 is "no cause" (forward, redirect, respond,
-//! misdirected, authorize). A number is never reused for another cause.
+//! misdirected, authorize, pass through). A number is never reused for another cause.
 
 use std::fmt;
 
@@ -49,6 +50,10 @@ pub enum Outcome {
     Authorize,
     /// Answer the local response: refused on the external auth path.
     Denied(Denied),
+    /// Mesh only: no route applies to the destination (no Service has the address, or no
+    /// route attaches to the Service port for this client). Forward the request unchanged to
+    /// the destination as the client addressed it; it is not an error and has no status.
+    PassThrough,
 }
 
 /// Why no rule matches.
@@ -168,6 +173,7 @@ impl Outcome {
             Self::ServerError(_) => 6,
             Self::Authorize => 7,
             Self::Denied(_) => 8,
+            Self::PassThrough => 9,
         }
     }
 
@@ -183,21 +189,26 @@ impl Outcome {
             Self::ServerError(_) => "server_error",
             Self::Authorize => "auth_required",
             Self::Denied(_) => "auth_denied",
+            Self::PassThrough => "pass_through",
         }
     }
 
     /// The status the proxy answers with when the outcome alone fixes it: 404, 421, a server
-    /// error's (500 or 502) and a bad request's; `None` for outcomes whose status comes with their response (forward,
-    /// redirect, respond, denied) or is not known yet (authorize).
+    /// error's (500 or 502) and a bad request's; `None` for outcomes whose status comes with
+    /// their response (forward, redirect, respond, denied), is not known yet (authorize) or is
+    /// the destination's (pass through).
     pub const fn status(self) -> Option<u16> {
         match self {
             Self::NotFound(_) => Some(404),
             Self::BadRequest(cause) => Some(cause.status()),
             Self::Misdirected => Some(421),
             Self::ServerError(cause) => Some(cause.status()),
-            Self::Forward | Self::Redirect | Self::Respond | Self::Authorize | Self::Denied(_) => {
-                None
-            }
+            Self::Forward
+            | Self::Redirect
+            | Self::Respond
+            | Self::Authorize
+            | Self::Denied(_)
+            | Self::PassThrough => None,
         }
     }
 
@@ -212,7 +223,8 @@ impl Outcome {
             | Self::Redirect
             | Self::Respond
             | Self::Misdirected
-            | Self::Authorize => 0,
+            | Self::Authorize
+            | Self::PassThrough => 0,
         }
     }
 
@@ -227,7 +239,8 @@ impl Outcome {
             | Self::Redirect
             | Self::Respond
             | Self::Misdirected
-            | Self::Authorize => None,
+            | Self::Authorize
+            | Self::PassThrough => None,
         }
     }
 

@@ -16,7 +16,8 @@ use gateway_core::outcome::{BadRequest, Denied, NotFound, Outcome, ServerError};
 #[allow(clippy::exhaustive_enums)] // a C enum: new causes get new numbers
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum gw_cause {
-    /// No cause: `GW_OUTCOME_FORWARD`, `_REDIRECT`, `_RESPOND`, `_MISDIRECTED`, `_AUTHORIZE`.
+    /// No cause: `GW_OUTCOME_FORWARD`, `_REDIRECT`, `_RESPOND`, `_MISDIRECTED`, `_AUTHORIZE`,
+    /// `_PASS_THROUGH`.
     None = 0,
 
     /// Not found: no HTTP or HTTPS listener serves the connection's port.
@@ -113,7 +114,8 @@ impl gw_cause {
             | Outcome::Redirect
             | Outcome::Respond
             | Outcome::Misdirected
-            | Outcome::Authorize => Self::None,
+            | Outcome::Authorize
+            | Outcome::PassThrough => Self::None,
             Outcome::NotFound(c) => match c {
                 NotFound::NoListenerOnPort => Self::NoListenerOnPort,
                 NotFound::NoListenerForHost => Self::NoListenerForHost,
@@ -205,6 +207,7 @@ mod tests {
             Outcome::Respond,
             Outcome::Misdirected,
             Outcome::Authorize,
+            Outcome::PassThrough,
         ] {
             assert_eq!(gw_cause::of(outcome), gw_cause::None);
             assert_eq!(outcome.cause_code(), 0);

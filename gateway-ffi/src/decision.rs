@@ -112,6 +112,10 @@ pub enum gw_outcome {
     /// was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
     /// `gw_decision_auth_body` give it.
     Denied = 8,
+    /// Mesh only: no route applies to the destination; forward the request unchanged to the
+    /// destination as the client addressed it. The C ABI routes no mesh requests yet, so no
+    /// entry point gives it today; the number is reserved one to one with the core.
+    PassThrough = 9,
 }
 
 /// The kind of the matched route.
@@ -598,6 +602,7 @@ impl gw_outcome {
             Outcome::Misdirected => Self::Misdirected,
             Outcome::Authorize => Self::Authorize,
             Outcome::Denied(_) => Self::Denied,
+            Outcome::PassThrough => Self::PassThrough,
             // `ServerError`, and any outcome a later core adds: fail closed.
             _ => Self::ServerError,
         }

@@ -320,6 +320,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
             gw_outcome::ServerError => "server_error",
             gw_outcome::Authorize => "auth_required",
             gw_outcome::Denied => "auth_denied",
+            gw_outcome::PassThrough => "pass_through",
         };
         // External auth: the typed ABI stops at the check (the JSON interface, given no
         // `ext_auth_response`, says `auth_required`); the check must be the same.

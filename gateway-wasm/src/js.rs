@@ -96,7 +96,7 @@ export interface RouteBackend { namespace: string; name: string; port: number; }
 /** A decision, as `gateway route --json` writes it. */
 export interface RouteDecision {
   outcome: "forward" | "redirect" | "respond" | "not_found" | "bad_request" | "misdirected"
-    | "server_error" | "auth_required" | "auth_denied";
+    | "server_error" | "auth_required" | "auth_denied" | "pass_through";
   /** Why the proxy answers itself (e.g. "no_rule", "invalid_host", "invalid_backend",
    * "auth_failed"); null for forward, redirect, respond, misdirected and auth_required. */
   cause: string | null;

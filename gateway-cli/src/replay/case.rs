@@ -6,6 +6,9 @@ use serde_json::Value;
 #[derive(Debug, Deserialize)]
 pub(crate) struct Case {
     pub(crate) name: String,
+    /// `mesh` for the mesh (GAMMA) cases; absent for the gateway profile.
+    #[serde(default)]
+    pub(crate) profile: Option<String>,
     #[serde(default)]
     pub(crate) features: Vec<String>,
     pub(crate) manifests: Vec<String>,
@@ -25,7 +28,7 @@ pub(crate) struct Case {
     pub(crate) expressed: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub(crate) struct NsName {
     pub(crate) namespace: Option<String>,
     pub(crate) name: String,
@@ -142,7 +145,15 @@ pub(crate) struct Change {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RequestCase {
+    /// The Gateway addressed; absent in mesh cases.
+    #[serde(default)]
     pub(crate) gateway: NsName,
+    /// Mesh cases: the client pod that sends the request.
+    #[serde(default)]
+    pub(crate) client: Option<MeshClient>,
+    /// Mesh cases: where the request goes (a Service, or a Pod addressed by IP).
+    #[serde(default)]
+    pub(crate) destination: Option<MeshDestination>,
     pub(crate) protocol: String,
     pub(crate) port: u16,
     pub(crate) request: Request,
@@ -187,6 +198,28 @@ pub(crate) struct Expect {
     pub(crate) mirror_distribution: Option<MirrorDistribution>,
     pub(crate) distribution: Option<Distribution>,
     pub(crate) grpc_status: Option<String>,
+    /// `backend_request` was derived from the request, not stated by upstream.
+    #[serde(default)]
+    pub(crate) backend_request_implicit: bool,
+}
+
+/// The client of a mesh request.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MeshClient {
+    pub(crate) namespace: String,
+}
+
+/// Where a mesh request goes, as the corpus resolved it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MeshDestination {
+    pub(crate) kind: String,
+    pub(crate) namespace: String,
+    /// The Service (kind `Service`).
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    /// The Deployment of the Pod (kind `Pod`).
+    #[serde(default)]
+    pub(crate) app: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

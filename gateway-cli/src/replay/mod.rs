@@ -10,6 +10,7 @@
 //! is not 0.
 
 mod case;
+mod mesh;
 mod requests;
 mod setup;
 mod status;
@@ -69,7 +70,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         .collect();
     files.sort();
     let programmatic = setup::programmatic_resources(&args.dir)?;
-    let deployments = Deployments::read(&args.dir)?;
+    let deployments = Deployments::read(&args.dir, "backends.json")?;
     let mut tally = Tally::default();
     let mut used_known = std::collections::BTreeSet::new();
     // Per feature: (fully expressed cases, of which some check did not pass).
@@ -88,41 +89,9 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
         }
         let mut case_failed = false;
         let mut report = |id: String, result: Result<(), String>, skip: Option<String>| {
-            let item_key = (case.name.clone(), Some(id.clone()));
-            let case_key = (case.name.clone(), None);
-            let (key, why) = match known.get(&item_key) {
-                Some(why) => (item_key, Some(why)),
-                None => (case_key.clone(), known.get(&case_key)),
-            };
-            if let Some(why) = skip {
-                tally.skipped += 1;
-                if args.verbose {
-                    println!("SKIP {} {id}: {why}", case.name);
-                }
-                return;
-            }
-            match result {
-                Ok(()) => {
-                    tally.passed += 1;
-                    if args.verbose {
-                        println!("PASS {} {id}", case.name);
-                    }
-                }
-                Err(diff) => {
-                    case_failed = true;
-                    match why {
-                        Some(why) => {
-                            tally.skipped += 1;
-                            used_known.insert(key);
-                            println!("KNOWN {} {id}: {diff} [{why}]", case.name);
-                        }
-                        None => {
-                            tally.failed += 1;
-                            println!("FAIL {} {id}: {diff}", case.name);
-                        }
-                    }
-                }
-            }
+            case_failed |= result.is_err() && skip.is_none();
+            let seen = (&known, &mut used_known, &mut tally);
+            tally_one(&case.name, id, result, skip, seen, args.verbose);
         };
         replay_case(&args.dir, &case, &programmatic, &deployments, &mut report);
         if case.expressed == "full" {
@@ -133,14 +102,70 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             }
         }
     }
+    // The mesh (GAMMA) cases, when the corpus has them.
+    let mesh_dir = args.dir.join("cases-mesh");
+    let mut mesh_features: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut mesh_cases = 0;
+    if mesh_dir.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&mesh_dir)
+            .map_err(|e| format!("{}: {e}", mesh_dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        let deployments = Deployments::read(&args.dir, "mesh-backends.json")?;
+        for file in files {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let case: Case =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            if case.profile.as_deref() != Some("mesh")
+                || args
+                    .case
+                    .as_ref()
+                    .is_some_and(|c| !case.name.contains(c.as_str()))
+            {
+                continue;
+            }
+            mesh_cases += 1;
+            let mut case_failed = false;
+            let mut report = |id: String, result: Result<(), String>, skip: Option<String>| {
+                case_failed |= result.is_err() && skip.is_none();
+                let seen = (&known, &mut used_known, &mut tally);
+                tally_one(&case.name, id, result, skip, seen, args.verbose);
+            };
+            mesh::replay_case(&args.dir, &case, &deployments, &mut report);
+            if case.expressed == "full" {
+                for f in &case.features {
+                    let entry = mesh_features.entry(f.clone()).or_default();
+                    entry.0 += 1;
+                    entry.1 += usize::from(case_failed);
+                }
+            }
+        }
+        if mesh_cases == 0 && args.case.is_none() {
+            tally.failed += 1;
+            println!(
+                "FAIL cases-mesh: {} holds no mesh case (profile \"mesh\")",
+                mesh_dir.display()
+            );
+        }
+    }
     if args.case.is_none() {
         // Features whose fully expressed cases all pass: what `supportedFeatures` may claim.
-        let passing: Vec<&str> = features
-            .iter()
-            .filter(|(_, (_, failed))| *failed == 0)
-            .map(|(f, _)| f.as_str())
-            .collect();
-        println!("FEATURES {}", passing.join(" "));
+        let passing = |features: &BTreeMap<String, (usize, usize)>| -> String {
+            features
+                .iter()
+                .filter(|(_, (_, failed))| *failed == 0)
+                .map(|(f, _)| f.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!("FEATURES {}", passing(&features));
+        if mesh_dir.is_dir() {
+            println!("MESH FEATURES {}", passing(&mesh_features));
+        }
     }
     // The known-failures list may only shrink: an entry that no longer fails is an error.
     for (name, item) in known.keys() {
@@ -166,7 +191,65 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     })
 }
 
+/// The known failures: `(test, check id or none)` to why.
+type Known = BTreeMap<(String, Option<String>), String>;
+
+/// Counts and prints one check of case `name`: skipped (`skip`), passed, failed, or a known
+/// failure (then marked used in `used_known`).
+fn tally_one(
+    name: &str,
+    id: String,
+    result: Result<(), String>,
+    skip: Option<String>,
+    (known, used_known, tally): (
+        &Known,
+        &mut std::collections::BTreeSet<(String, Option<String>)>,
+        &mut Tally,
+    ),
+    verbose: bool,
+) {
+    let item_key = (name.to_owned(), Some(id.clone()));
+    let case_key = (name.to_owned(), None);
+    let (key, why) = match known.get(&item_key) {
+        Some(why) => (item_key, Some(why)),
+        None => (case_key.clone(), known.get(&case_key)),
+    };
+    if let Some(why) = skip {
+        tally.skipped += 1;
+        if verbose {
+            println!("SKIP {name} {id}: {why}");
+        }
+        return;
+    }
+    match result {
+        Ok(()) => {
+            tally.passed += 1;
+            if verbose {
+                println!("PASS {name} {id}");
+            }
+        }
+        Err(diff) => match why {
+            Some(why) => {
+                tally.skipped += 1;
+                used_known.insert(key);
+                println!("KNOWN {name} {id}: {diff} [{why}]");
+            }
+            None => {
+                tally.failed += 1;
+                println!("FAIL {name} {id}: {diff}");
+            }
+        },
+    }
+}
+
 type Report<'a> = dyn FnMut(String, Result<(), String>, Option<String>) + 'a;
+
+/// Compares one observation of a request case with its expectation.
+type Compare = dyn Fn(
+    &case::RequestCase,
+    &requests::Observed,
+    &dyn Fn(&str, &str) -> String,
+) -> Result<(), String>;
 
 fn replay_case(
     dir: &Path,
@@ -324,7 +407,13 @@ fn replay_case(
                 setup::serving_chain(config.snapshot(), &deployments.of(&case.name, ns, svc))
             };
             let result = match (&r.expect.distribution, &r.expect.mirror_distribution) {
-                (Some(dist), _) => distribution(router, r, dist, &deployment, &chains),
+                (Some(dist), _) => distribution(
+                    &|random| Ok(requests::observe(router, r, random, &chains)),
+                    r,
+                    dist,
+                    &deployment,
+                    &requests::compare,
+                ),
                 (None, Some(dist)) => mirror_distribution(router, r, dist, &deployment, &chains),
                 (None, None) => {
                     requests::compare(r, &requests::observe(router, r, 0, &chains), &deployment)
@@ -344,12 +433,13 @@ fn id(what: &str, index: usize, subtest: &Option<String>) -> String {
 
 /// Weighted backends: `samples` requests with spread random draws; each must meet the rest of
 /// the expectation, and the shares must be within the tolerance of the weights.
+/// `observe` sends the request with one random draw; `compare` checks one observation.
 fn distribution(
-    router: &Router,
+    observe: &dyn Fn(u64) -> Result<requests::Observed, String>,
     r: &case::RequestCase,
     dist: &case::Distribution,
     deployment: &dyn Fn(&str, &str) -> String,
-    chains: &requests::Chains<'_>,
+    compare: &Compare,
 ) -> Result<(), String> {
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     for i in 0..u64::from(dist.samples) {
@@ -357,8 +447,8 @@ fn distribution(
         // the u64 range, so the replay measures the weights, not the luck of a generator.
         let slice = u64::MAX / u64::from(dist.samples.max(1));
         let random = slice.saturating_mul(i).saturating_add(slice / 2);
-        let seen = requests::observe(router, r, random, chains);
-        requests::compare(r, &seen, deployment)?;
+        let seen = observe(random)?;
+        compare(r, &seen, deployment)?;
         if let Some((ns, svc)) = &seen.backend {
             *counts.entry(deployment(ns, svc)).or_default() += 1;
         }
@@ -421,7 +511,7 @@ fn mirror_distribution(
     Ok(())
 }
 
-fn read_known(path: &Path) -> Result<BTreeMap<(String, Option<String>), String>, String> {
+fn read_known(path: &Path) -> Result<Known, String> {
     let bytes = crate::manifests::read(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|e| format!("{}: {e}", crate::manifests::display(path)))?;
@@ -448,8 +538,9 @@ struct Deployments {
 }
 
 impl Deployments {
-    fn read(dir: &Path) -> Result<Self, String> {
-        let path = dir.join("backends.json");
+    /// `file`: `backends.json`, or `mesh-backends.json` for the mesh cases.
+    fn read(dir: &Path, file: &str) -> Result<Self, String> {
+        let path = dir.join(file);
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let v: serde_json::Value =

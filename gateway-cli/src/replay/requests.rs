@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use gateway_core::filter::parse_duration;
 use gateway_core::plan::{Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::Router;
+use gateway_core::route::{Decision, Router};
 use gateway_core::tls::{Verdict, verify};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde_json::Value;
@@ -113,12 +113,26 @@ pub(crate) fn observe(
         return seen;
     }
     let d = router.route(&view);
+    observe_decision(&d, &view, case, &headers, host, random, chains)
+}
+
+/// What the client and backend observe once the router decided: the plan carried out against
+/// the simulated echo backend. `headers` are the request's as sent, `host` its Host.
+pub(crate) fn observe_decision(
+    d: &Decision<'_, '_>,
+    view: &RequestView<'_>,
+    case: &RequestCase,
+    headers: &[(String, String)],
+    host: String,
+    random: u64,
+    chains: &Chains<'_>,
+) -> Observed {
     let mut seen = Observed {
-        method: method.clone(),
+        method: view.method.to_owned(),
         reason: d.reason().to_owned(),
         ..Observed::default()
     };
-    match plan(&d, &view, random) {
+    match plan(d, view, random) {
         Plan::Respond(local) => {
             seen.status = local.status;
             seen.location = local.header("location").map(str::to_owned);
@@ -134,19 +148,10 @@ pub(crate) fn observe(
                 Some(q) => format!("{path}?{q}"),
                 None => path.to_owned(),
             };
-            seen.request_headers = fp.request.headers.apply_to_pairs(&headers);
+            seen.request_headers = fp.request.headers.apply_to_pairs(headers);
             // The echo backend answers with the headers the case says it adds; the response
             // edits apply on the way back.
-            let backend_headers: Vec<(String, String)> = case
-                .backend_response
-                .as_ref()
-                .map(|b| {
-                    b.headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), value_text(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let backend_headers = backend_response_headers(case);
             seen.response_headers = fp.response.apply_to_pairs(&backend_headers);
             if let Some(tls) = fp.backend_tls {
                 seen.sni = Some(tls.sni.clone());
@@ -188,7 +193,20 @@ pub(crate) fn observe(
     seen
 }
 
-fn value_text(v: &Value) -> String {
+/// The headers the case's echo backend adds to its response.
+pub(crate) fn backend_response_headers(case: &RequestCase) -> Vec<(String, String)> {
+    case.backend_response
+        .as_ref()
+        .map(|b| {
+            b.headers
+                .iter()
+                .map(|(k, v)| (k.clone(), value_text(v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
@@ -319,7 +337,7 @@ pub(crate) fn compare(
     Ok(())
 }
 
-fn headers_match(
+pub(crate) fn headers_match(
     what: &str,
     actual: &[(String, String)],
     want: &serde_json::Map<String, Value>,

@@ -54,6 +54,23 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "TLSRoute",
 ];
 
+/// The features an XMesh of our controller lists in `status.supportedFeatures`: those whose
+/// mesh conformance cases (`cases-mesh/` of the corpus) all pass in the replay. A test in
+/// gateway-cli keeps this list equal to what the replay proves. Sorted.
+pub const MESH_SUPPORTED_FEATURES: &[&str] = &[
+    "GRPCRoute",
+    "HTTPRoute",
+    "HTTPRouteParentRefPort",
+    "HTTPRouteResponseHeaderModification",
+    "Mesh",
+    "MeshConsumerRoute",
+    "MeshHTTPRouteBackendRequestHeaderModification",
+    "MeshHTTPRouteNamedRouteRule",
+    "MeshHTTPRouteRedirectPath",
+    "MeshHTTPRouteRewritePath",
+    "MeshHTTPRouteSchemeRedirect",
+];
+
 /// Features listed in [`SUPPORTED_FEATURES`] although their conformance cases are only partly
 /// expressed as data, each with the reason we still claim it.
 pub const PARTLY_VERIFIED_FEATURES: &[(&str, &str)] = &[(
@@ -139,7 +156,12 @@ pub(super) fn classes(
                     "Accepted",
                     "handled by this controller",
                 )],
-                supported_features: Vec::new(),
+                supported_features: MESH_SUPPORTED_FEATURES
+                    .iter()
+                    .map(|name| SupportedFeature {
+                        name: (*name).to_owned(),
+                    })
+                    .collect(),
             }),
         });
     }

@@ -26,6 +26,7 @@ mod conditions;
 mod gateway;
 mod hostname;
 mod listener_set;
+mod mesh;
 mod refs;
 mod route;
 mod rule;
@@ -35,7 +36,7 @@ pub(crate) use rule::{RuleFilters, RuleSpec, WireRule, rule_spec, unsupported_ex
 
 use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 
-pub use gateway::{PARTLY_VERIFIED_FEATURES, SUPPORTED_FEATURES};
+pub use gateway::{MESH_SUPPORTED_FEATURES, PARTLY_VERIFIED_FEATURES, SUPPORTED_FEATURES};
 pub use hostname::{host_matches, intersect};
 pub use status::{
     ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerEntryStatus, ListenerSetStatus,
@@ -68,6 +69,11 @@ pub struct AttachOptions {
     /// [`Config::assumed_services`] lists them. Off by default: a missing Service is then
     /// `BackendNotFound` and its traffic answers 500, as the spec says.
     pub assume_services: bool,
+    /// Implement the mesh (GAMMA): attach routes whose parentRefs name a Service, write their
+    /// status, and let the mesh router serve them. An XMesh
+    /// whose `controllerName` is ours turns this on too. Off by default: Service parentRefs
+    /// are then another implementation's and get no status from us.
+    pub mesh: bool,
 }
 
 impl Default for AttachOptions {
@@ -78,6 +84,7 @@ impl Default for AttachOptions {
             transition_time: "1970-01-01T00:00:00Z".to_owned(),
             assumed_classes: Vec::new(),
             assume_services: false,
+            mesh: false,
         }
     }
 }
@@ -181,6 +188,8 @@ pub struct Config {
     pub(crate) options: AttachOptions,
     pub(crate) gateways: Vec<GatewayState>,
     pub(crate) routes: Vec<RouteState>,
+    /// The mesh Service ports with their routes; `None` when the mesh is not ours.
+    pub(crate) mesh: Option<Vec<mesh::MeshPortState>>,
     status: StatusReport,
 }
 
@@ -315,6 +324,7 @@ impl Config {
             options,
             gateways: Vec::new(),
             routes: Vec::new(),
+            mesh: None,
             status: StatusReport::default(),
         };
         let status = compute(&mut config);
@@ -345,6 +355,21 @@ impl Config {
                 g.id.name.as_str(),
             )
         })
+    }
+
+    /// Whether the library implements the mesh for these manifests
+    /// ([`AttachOptions::mesh`], or an XMesh of our controller).
+    pub fn mesh_enabled(&self) -> bool {
+        self.mesh.is_some()
+    }
+
+    /// The Service ports of the mesh that routes attach to, as `(namespace, name, port)`, in
+    /// the order routes first attached to them; empty when the mesh is not ours.
+    pub fn mesh_ports(&self) -> impl Iterator<Item = (&str, &str, u16)> {
+        self.mesh
+            .iter()
+            .flatten()
+            .map(|p| (p.namespace.as_str(), p.name.as_str(), p.port))
     }
 
     /// The Services [`AttachOptions::assume_services`] assumed to exist, with the route that
@@ -402,8 +427,15 @@ fn compute(config: &mut Config) -> StatusReport {
     }
     let mut sets = listener_set::merge(snapshot, options, &grants, &mut gateways);
     let set_states: Vec<ListenerSetState> = sets.iter().map(|s| s.state.clone()).collect();
-    let (routes, route_statuses) =
-        route::attach_routes(snapshot, options, &grants, &mut gateways, &set_states);
+    let mut mesh = mesh::enabled(snapshot, options).then(mesh::MeshTable::default);
+    let (routes, route_statuses) = route::attach_routes(
+        snapshot,
+        options,
+        &grants,
+        &mut gateways,
+        &set_states,
+        mesh.as_mut(),
+    );
     listener_set::count_routes(&gateways, &mut sets);
     for (_, (gw_state, gw_status)) in &gateways {
         report.objects.push(ObjectStatus {
@@ -418,6 +450,7 @@ fn compute(config: &mut Config) -> StatusReport {
         .objects
         .extend(route::policies(snapshot, options, &gateways, &routes));
     config.routes = routes;
+    config.mesh = mesh.map(|m| m.ports);
     config.gateways = gateways.into_iter().map(|(_, (state, _))| state).collect();
     report
 }

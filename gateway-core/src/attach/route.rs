@@ -3,6 +3,7 @@
 
 use super::conditions::Conditions;
 use super::hostname::intersect;
+use super::mesh::{MeshTable, is_service_parent};
 use super::refs::{Grants, Services};
 use super::status::{
     GatewayStatus, ObjectStatus, PolicyAncestorStatus, PolicyStatus, RouteParentStatus,
@@ -249,6 +250,7 @@ pub(super) fn attach_routes(
     grants: &Grants<'_>,
     gateways: &mut [(usize, (GatewayState, GatewayStatus))],
     sets: &[ListenerSetState],
+    mut mesh: Option<&mut MeshTable>,
 ) -> (Vec<RouteState>, Vec<ObjectStatus>) {
     let mut states = Vec::new();
     let mut statuses = Vec::new();
@@ -265,6 +267,48 @@ pub(super) fn attach_routes(
             time: &options.transition_time,
         };
 
+        // The parents this route names, plus default Gateways when it asks for them: the
+        // Gateway they lead to and, for an XListenerSet parent, the set (GEP-1713 "Route
+        // Attachment": the direct parent's listeners are the relevant ones).
+        let mut parents: Vec<(ParentReference, Parent)> = Vec::new();
+        for (parent_index, parent) in view.parent_refs.iter().enumerate() {
+            let parent_ns = parent.namespace.as_deref().unwrap_or(ns);
+            if parent.group == GATEWAY_GROUP && parent.kind == "Gateway" {
+                let gw = gateways.iter().position(|(_, (g, _))| {
+                    g.id.name == parent.name && g.id.namespace.as_deref() == Some(parent_ns)
+                });
+                if let Some(gi) = gw {
+                    parents.push((parent.clone(), Parent::Gateway(gi)));
+                }
+            } else if parent.group == X_GATEWAY_GROUP && parent.kind == "XListenerSet" {
+                let set = sets.iter().position(|s| {
+                    s.id.name == parent.name && s.id.namespace.as_deref() == Some(parent_ns)
+                });
+                if let Some(k) = set {
+                    parents.push((parent.clone(), Parent::ListenerSet(k)));
+                }
+            } else if mesh.is_some() && is_service_parent(parent) {
+                parents.push((parent.clone(), Parent::Service(parent_index)));
+            }
+        }
+        if view.use_default {
+            for (gi, (gw_index, (g, _))) in gateways.iter().enumerate() {
+                let is_default = matches!(&snapshot.objects.get(*gw_index).map(|o| &o.resource), Some(Resource::Gateway(gw)) if gw.spec.default_scope == Some(GatewayDefaultScope::All));
+                if is_default
+                    && !parents
+                        .iter()
+                        .any(|(_, p)| matches!(p, Parent::Gateway(i) if *i == gi))
+                {
+                    let p = ParentReference::gateway(g.id.namespace.as_deref(), &g.id.name);
+                    parents.push((p, Parent::Gateway(gi)));
+                }
+            }
+        }
+
+        // A route whose every parent is a Service is a mesh route: its backendRefs may cross
+        // namespaces without a ReferenceGrant (see `mesh.rs`).
+        let mesh_only =
+            !parents.is_empty() && parents.iter().all(|(_, p)| matches!(p, Parent::Service(_)));
         let backends: Vec<Vec<BackendState>> = view
             .rule_backends
             .iter()
@@ -278,6 +322,7 @@ pub(super) fn attach_routes(
                             ns,
                             b,
                             options.assume_services,
+                            mesh_only,
                         )
                     })
                     .collect()
@@ -286,7 +331,15 @@ pub(super) fn attach_routes(
         let resolve = |refs: &[&BackendObjectReference]| -> Box<[BackendState]> {
             refs.iter()
                 .map(|b| {
-                    resolve_backend(&services, grants, view.kind, ns, b, options.assume_services)
+                    resolve_backend(
+                        &services,
+                        grants,
+                        view.kind,
+                        ns,
+                        b,
+                        options.assume_services,
+                        mesh_only,
+                    )
                 })
                 .collect()
         };
@@ -339,42 +392,6 @@ pub(super) fn attach_routes(
             }
         }
 
-        // The parents this route names, plus default Gateways when it asks for them: the
-        // Gateway they lead to and, for an XListenerSet parent, the set (GEP-1713 "Route
-        // Attachment": the direct parent's listeners are the relevant ones).
-        let mut parents: Vec<(ParentReference, Parent)> = Vec::new();
-        for parent in view.parent_refs {
-            let parent_ns = parent.namespace.as_deref().unwrap_or(ns);
-            if parent.group == GATEWAY_GROUP && parent.kind == "Gateway" {
-                let gw = gateways.iter().position(|(_, (g, _))| {
-                    g.id.name == parent.name && g.id.namespace.as_deref() == Some(parent_ns)
-                });
-                if let Some(gi) = gw {
-                    parents.push((parent.clone(), Parent::Gateway(gi)));
-                }
-            } else if parent.group == X_GATEWAY_GROUP && parent.kind == "XListenerSet" {
-                let set = sets.iter().position(|s| {
-                    s.id.name == parent.name && s.id.namespace.as_deref() == Some(parent_ns)
-                });
-                if let Some(k) = set {
-                    parents.push((parent.clone(), Parent::ListenerSet(k)));
-                }
-            }
-        }
-        if view.use_default {
-            for (gi, (gw_index, (g, _))) in gateways.iter().enumerate() {
-                let is_default = matches!(&snapshot.objects.get(*gw_index).map(|o| &o.resource), Some(Resource::Gateway(gw)) if gw.spec.default_scope == Some(GatewayDefaultScope::All));
-                if is_default
-                    && !parents
-                        .iter()
-                        .any(|(_, p)| matches!(p, Parent::Gateway(i) if *i == gi))
-                {
-                    let p = ParentReference::gateway(g.id.namespace.as_deref(), &g.id.name);
-                    parents.push((p, Parent::Gateway(gi)));
-                }
-            }
-        }
-
         let all_dropped = !view.dropped.is_empty() && view.dropped.iter().all(Option::is_some);
         let mut parent_statuses = Vec::new();
         for (parent, target) in parents {
@@ -402,6 +419,14 @@ pub(super) fn attach_routes(
                         "NoMatchingParent",
                         "the ListenerSet is not attached to its Gateway".to_owned(),
                     )),
+                },
+                Parent::Service(parent_index) => match mesh.as_deref_mut() {
+                    Some(table) => table.attach(
+                        &services,
+                        (route_index, view.kind, ns),
+                        (parent_index, &parent),
+                    ),
+                    None => Err(("NoMatchingParent", "the mesh is not ours".to_owned())),
                 },
             };
             let mut conditions = Vec::new();
@@ -465,6 +490,9 @@ pub(super) fn attach_routes(
         });
     }
     resolve_cross_kind_conflicts(snapshot, options, gateways, sets, &states, &mut statuses);
+    if let Some(table) = mesh {
+        resolve_mesh_kinds(table, &states, &mut statuses);
+    }
     for (_, (state, status)) in gateways.iter_mut() {
         let own = state.listeners.iter().filter(|l| l.set.is_none());
         for (l, ls) in own.zip(status.listeners.iter_mut()) {
@@ -481,6 +509,8 @@ enum Parent {
     Gateway(usize),
     /// An XListenerSet of one of our Gateways (by index in the sets): its listeners only.
     ListenerSet(usize),
+    /// A Service of the mesh (GAMMA), by the index of the parentRef in the route.
+    Service(usize),
 }
 
 /// Gateway API GRPCRouteSpec: "If both an HTTPRoute and GRPCRoute attach to the same listener
@@ -593,6 +623,57 @@ fn resolve_cross_kind_conflicts(
                         c.make("Accepted", false, "Conflicted", "an older route of the other kind (HTTPRoute or GRPCRoute) serves an intersecting hostname on this listener"),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Mesh route-type precedence (see `mesh.rs`): a Service parentRef that keeps no port reports
+/// `Accepted=False/Conflicted`; one of a kind the mesh does not route (TLS, TCP, UDP) that
+/// keeps one reports `Accepted=False/UnsupportedValue` and is dropped from the mesh.
+fn resolve_mesh_kinds(table: &mut MeshTable, states: &[RouteState], statuses: &mut [ObjectStatus]) {
+    let losers = table.resolve_kinds();
+    let mut unrouted: Vec<(usize, usize)> = Vec::new();
+    for p in &mut table.ports {
+        for a in &p.routes {
+            if !matches!(a.kind, RouteKind::Http | RouteKind::Grpc)
+                && !unrouted.contains(&(a.route, a.parent))
+            {
+                unrouted.push((a.route, a.parent));
+            }
+        }
+        p.routes
+            .retain(|a| matches!(a.kind, RouteKind::Http | RouteKind::Grpc));
+    }
+    let verdicts = losers
+        .iter()
+        .map(|&(r, p)| (r, p, "Conflicted", "a route of a kind that takes precedence (GRPCRoute, HTTPRoute, TLSRoute, TCPRoute, in that order) attaches to this Service port"))
+        .chain(unrouted.iter().map(|&(r, p)| {
+            (r, p, "UnsupportedValue", "the mesh routes HTTPRoutes and GRPCRoutes only")
+        }));
+    for (route, parent, reason, message) in verdicts {
+        let Some(state) = states.get(route) else {
+            continue;
+        };
+        let Some(parent_ref) = table.parent_ref(route, parent).cloned() else {
+            continue;
+        };
+        for object in statuses.iter_mut().filter(|o| o.id == state.id) {
+            let Status::Route(status) = &mut object.status else {
+                continue;
+            };
+            for entry in status
+                .parents
+                .iter_mut()
+                .filter(|e| e.parent_ref == parent_ref)
+            {
+                let Some(accepted) = entry.conditions.iter_mut().find(|c| c.type_ == "Accepted")
+                else {
+                    continue;
+                };
+                accepted.status = "False".to_owned();
+                reason.clone_into(&mut accepted.reason);
+                message.clone_into(&mut accepted.message);
             }
         }
     }
@@ -721,6 +802,8 @@ fn attach_to_gateway(
 }
 
 /// Resolves one backendRef (Gateway API BackendObjectReference + RouteConditionReason).
+/// `mesh_only`: the route's parents are all mesh Services, and it needs no ReferenceGrant.
+#[allow(clippy::too_many_arguments)]
 fn resolve_backend(
     services: &Services<'_>,
     grants: &Grants<'_>,
@@ -728,6 +811,7 @@ fn resolve_backend(
     route_ns: &str,
     b: &BackendObjectReference,
     assume_services: bool,
+    mesh_only: bool,
 ) -> BackendState {
     let ns = b.namespace.as_deref().unwrap_or(route_ns);
     let invalid = |reason: &'static str, message: String| BackendState::Invalid { reason, message };
@@ -737,10 +821,12 @@ fn resolve_backend(
             format!("backendRef kind {}/{} is not supported", b.group, b.kind),
         );
     }
-    if !grants.allows(
-        (GATEWAY_GROUP, kind.as_str(), route_ns),
-        ("", "Service", ns, &b.name),
-    ) {
+    if !mesh_only
+        && !grants.allows(
+            (GATEWAY_GROUP, kind.as_str(), route_ns),
+            ("", "Service", ns, &b.name),
+        )
+    {
         return invalid(
             "RefNotPermitted",
             format!(

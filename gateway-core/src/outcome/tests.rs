@@ -24,6 +24,7 @@ fn outcome_numbers_and_names_are_the_ones_bindings_already_use() {
         ),
         (Outcome::Authorize, 7, "auth_required"),
         (Outcome::Denied(Denied::AuthFailed), 8, "auth_denied"),
+        (Outcome::PassThrough, 9, "pass_through"),
     ];
     for (outcome, code, name) in table {
         assert_eq!(outcome.code(), code, "{outcome}");
@@ -62,6 +63,7 @@ fn outcomes_without_a_cause_have_cause_zero() {
         Outcome::Respond,
         Outcome::Misdirected,
         Outcome::Authorize,
+        Outcome::PassThrough,
     ] {
         assert_eq!(outcome.cause_code(), 0);
         assert_eq!(outcome.cause_str(), None);

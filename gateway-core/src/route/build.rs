@@ -14,7 +14,7 @@ use crate::api::{
     compile_regex,
 };
 use crate::attach::{
-    Backend, BackendState, Config, Protocol, RuleSpec, WireRule, host_matches, rule_spec,
+    Attached, Backend, BackendState, Config, Protocol, RuleSpec, WireRule, host_matches, rule_spec,
     unsupported_extension,
 };
 use crate::request::normalize::PathPolicy;
@@ -39,38 +39,15 @@ pub(super) fn compile(
             FrontendTls::for_gateway(config, namespace, &gateway.id.name)
                 .unwrap_or_else(|| FrontendTls::without_ports(namespace, &gateway.id.name))
         }),
+        mesh: None,
     };
-    // Route order: oldest first, then {namespace}/{name}.
-    let mut order: Vec<usize> = (0..config.routes.len()).collect();
-    let created = |i: usize| {
-        config
-            .routes
-            .get(i)
-            .and_then(|r| config.resource(r.object))
-            .and_then(|r| r.metadata().creation_timestamp.clone())
-            .unwrap_or_default()
-    };
-    order.sort_by_key(|&i| {
-        let id = config
-            .routes
-            .get(i)
-            .map(|r| {
-                (
-                    r.id.namespace.clone().unwrap_or_default(),
-                    r.id.name.clone(),
-                )
-            })
-            .unwrap_or_default();
-        (created(i), id)
-    });
-    let mut route_order = vec![0u32; config.routes.len()];
-    for (rank, &i) in order.iter().enumerate() {
-        if let Some(slot) = route_order.get_mut(i) {
-            *slot = u32::try_from(rank).unwrap_or(u32::MAX);
-        }
-    }
+    let route_order = route_order(config);
     let mut route_ids: HashMap<usize, u32> = HashMap::default();
-    let mut compiler = RuleCompiler::new(config, gateway);
+    let owner = (
+        gateway.id.namespace.as_deref().unwrap_or_default(),
+        gateway.id.name.as_str(),
+    );
+    let mut compiler = RuleCompiler::new(config, Some(owner));
 
     for l in &gateway.listeners {
         let Some(protocol) = l.protocol else { continue };
@@ -89,137 +66,14 @@ pub(super) fn compile(
             grpc: HostIndex::default(),
             l4: Vec::new(),
         };
-        for attached in &l.routes {
-            let Some(state) = config.routes.get(attached.route) else {
-                continue;
-            };
-            let Some(resource) = config.resource(state.object) else {
-                continue;
-            };
-            let route_id = *route_ids.entry(attached.route).or_insert_with(|| {
-                router.routes.push(RouteMeta {
-                    kind: state.kind,
-                    namespace: state.id.namespace.clone().unwrap_or_default().into(),
-                    name: state.id.name.clone().into(),
-                });
-                u32::try_from(router.routes.len() - 1).unwrap_or(u32::MAX)
-            });
-            let order = route_order.get(attached.route).copied().unwrap_or(u32::MAX);
-            match resource {
-                Resource::HttpRoute(r) => {
-                    for (ri, rule) in r.spec.rules.iter().enumerate() {
-                        if state.dropped.get(ri).is_some_and(Option::is_some) {
-                            continue;
-                        }
-                        let rule_id = compiler.rule_id(
-                            &mut router,
-                            state,
-                            attached.route,
-                            route_id,
-                            ri,
-                            WireRule::Http(rule),
-                        );
-                        for (mi, m) in rule.matches.iter().enumerate() {
-                            let predicates = Predicates {
-                                method: m.method.as_ref().map(|m| m.as_str().into()),
-                                headers: header_predicates(&m.headers),
-                                query: m
-                                    .query_params
-                                    .iter()
-                                    .filter_map(|q| {
-                                        Some(QueryPredicate {
-                                            name: q.name.clone().into(),
-                                            value: string_match(&q.type_, &q.value)?,
-                                        })
-                                    })
-                                    .collect(),
-                            };
-                            let rank = rank_key(0, &predicates, order, ri, mi);
-                            let candidate = candidate(&mut router, rule_id, rank, predicates);
-                            let path = m.path.clone().unwrap_or_default();
-                            insert(
-                                &mut listener.http,
-                                &attached.hostnames,
-                                &path.type_,
-                                &path.value,
-                                candidate,
-                            );
-                        }
-                    }
-                }
-                Resource::GrpcRoute(r) => {
-                    // GRPCRoute: no rules means one rule matching every request, and a rule
-                    // without matches matches every method.
-                    let any_rule = [GrpcRouteRule::default()];
-                    let rules = if r.spec.rules.is_empty() {
-                        &any_rule[..]
-                    } else {
-                        &r.spec.rules[..]
-                    };
-                    let any_match = [GrpcRouteMatch::default()];
-                    for (ri, rule) in rules.iter().enumerate() {
-                        if state.dropped.get(ri).is_some_and(Option::is_some) {
-                            continue;
-                        }
-                        let rule_id = compiler.rule_id(
-                            &mut router,
-                            state,
-                            attached.route,
-                            route_id,
-                            ri,
-                            WireRule::Grpc(rule),
-                        );
-                        let matches = if rule.matches.is_empty() {
-                            &any_match[..]
-                        } else {
-                            &rule.matches[..]
-                        };
-                        for (mi, m) in matches.iter().enumerate() {
-                            let (path_type, path_value, specificity) = grpc_path(m.method.as_ref());
-                            let predicates = Predicates {
-                                method: Some("POST".into()),
-                                headers: header_predicates(&m.headers),
-                                query: Vec::new(),
-                            };
-                            // gRPC requests are all POSTs: the method does not rank.
-                            let mut rank = rank_key(specificity, &predicates, order, ri, mi);
-                            rank.method = Reverse(false);
-                            let candidate = candidate(&mut router, rule_id, rank, predicates);
-                            insert(
-                                &mut listener.grpc,
-                                &attached.hostnames,
-                                &path_type,
-                                &path_value,
-                                candidate,
-                            );
-                        }
-                    }
-                }
-                Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => {
-                    for (ri, rule) in r.spec.rules.iter().enumerate() {
-                        let rule_id = compiler.rule_id(
-                            &mut router,
-                            state,
-                            attached.route,
-                            route_id,
-                            ri,
-                            WireRule::L4(rule),
-                        );
-                        let rank = rank_key(0, &Predicates::default(), order, ri, 0);
-                        listener.l4.push((
-                            attached
-                                .hostnames
-                                .iter()
-                                .map(|h| h.as_str().into())
-                                .collect(),
-                            rule_id,
-                            rank,
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
+        let mut cx = ListenerCx {
+            config,
+            compiler: &mut compiler,
+            router: &mut router,
+            route_ids: &mut route_ids,
+            route_order: &route_order,
+        };
+        cx.add_routes(&mut listener, &l.routes);
         listener.http.sort();
         listener.grpc.sort();
         let index = u16::try_from(router.listeners.len()).unwrap_or(u16::MAX);
@@ -272,6 +126,191 @@ pub(super) fn compile(
     router
 }
 
+/// What compiling one listener's routes shares with the rest of the router.
+pub(super) struct ListenerCx<'a, 'c> {
+    pub(super) config: &'c Config,
+    pub(super) compiler: &'a mut RuleCompiler<'c>,
+    pub(super) router: &'a mut Router,
+    /// Router route ids by configuration route index.
+    pub(super) route_ids: &'a mut HashMap<usize, u32>,
+    /// Rank of each configuration route: oldest first, then `{namespace}/{name}`.
+    pub(super) route_order: &'a [u32],
+}
+
+impl<'c> ListenerCx<'_, 'c> {
+    /// Compiles the rules of the `attached` routes into `listener`'s indexes.
+    pub(super) fn add_routes(&mut self, listener: &mut CompiledListener, attached: &[Attached]) {
+        for attached in attached {
+            let Some(state) = self.config.routes.get(attached.route) else {
+                continue;
+            };
+            let Some(resource) = self.config.resource(state.object) else {
+                continue;
+            };
+            let route_id = *self.route_ids.entry(attached.route).or_insert_with(|| {
+                self.router.routes.push(RouteMeta {
+                    kind: state.kind,
+                    namespace: state.id.namespace.clone().unwrap_or_default().into(),
+                    name: state.id.name.clone().into(),
+                });
+                u32::try_from(self.router.routes.len() - 1).unwrap_or(u32::MAX)
+            });
+            let order = self
+                .route_order
+                .get(attached.route)
+                .copied()
+                .unwrap_or(u32::MAX);
+            match resource {
+                Resource::HttpRoute(r) => {
+                    for (ri, rule) in r.spec.rules.iter().enumerate() {
+                        if state.dropped.get(ri).is_some_and(Option::is_some) {
+                            continue;
+                        }
+                        let rule_id = self.compiler.rule_id(
+                            self.router,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            WireRule::Http(rule),
+                        );
+                        for (mi, m) in rule.matches.iter().enumerate() {
+                            let predicates = Predicates {
+                                method: m.method.as_ref().map(|m| m.as_str().into()),
+                                headers: header_predicates(&m.headers),
+                                query: m
+                                    .query_params
+                                    .iter()
+                                    .filter_map(|q| {
+                                        Some(QueryPredicate {
+                                            name: q.name.clone().into(),
+                                            value: string_match(&q.type_, &q.value)?,
+                                        })
+                                    })
+                                    .collect(),
+                            };
+                            let rank = rank_key(0, &predicates, order, ri, mi);
+                            let candidate = candidate(self.router, rule_id, rank, predicates);
+                            let path = m.path.clone().unwrap_or_default();
+                            insert(
+                                &mut listener.http,
+                                &attached.hostnames,
+                                &path.type_,
+                                &path.value,
+                                candidate,
+                            );
+                        }
+                    }
+                }
+                Resource::GrpcRoute(r) => {
+                    // GRPCRoute: no rules means one rule matching every request, and a rule
+                    // without matches matches every method.
+                    let any_rule = [GrpcRouteRule::default()];
+                    let rules = if r.spec.rules.is_empty() {
+                        &any_rule[..]
+                    } else {
+                        &r.spec.rules[..]
+                    };
+                    let any_match = [GrpcRouteMatch::default()];
+                    for (ri, rule) in rules.iter().enumerate() {
+                        if state.dropped.get(ri).is_some_and(Option::is_some) {
+                            continue;
+                        }
+                        let rule_id = self.compiler.rule_id(
+                            self.router,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            WireRule::Grpc(rule),
+                        );
+                        let matches = if rule.matches.is_empty() {
+                            &any_match[..]
+                        } else {
+                            &rule.matches[..]
+                        };
+                        for (mi, m) in matches.iter().enumerate() {
+                            let (path_type, path_value, specificity) = grpc_path(m.method.as_ref());
+                            let predicates = Predicates {
+                                method: Some("POST".into()),
+                                headers: header_predicates(&m.headers),
+                                query: Vec::new(),
+                            };
+                            // gRPC requests are all POSTs: the method does not rank.
+                            let mut rank = rank_key(specificity, &predicates, order, ri, mi);
+                            rank.method = Reverse(false);
+                            let candidate = candidate(self.router, rule_id, rank, predicates);
+                            insert(
+                                &mut listener.grpc,
+                                &attached.hostnames,
+                                &path_type,
+                                &path_value,
+                                candidate,
+                            );
+                        }
+                    }
+                }
+                Resource::TlsRoute(r) | Resource::TcpRoute(r) | Resource::UdpRoute(r) => {
+                    for (ri, rule) in r.spec.rules.iter().enumerate() {
+                        let rule_id = self.compiler.rule_id(
+                            self.router,
+                            state,
+                            attached.route,
+                            route_id,
+                            ri,
+                            WireRule::L4(rule),
+                        );
+                        let rank = rank_key(0, &Predicates::default(), order, ri, 0);
+                        listener.l4.push((
+                            attached
+                                .hostnames
+                                .iter()
+                                .map(|h| h.as_str().into())
+                                .collect(),
+                            rule_id,
+                            rank,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Every route's rank in precedence: oldest first, then `{namespace}/{name}`.
+pub(super) fn route_order(config: &Config) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..config.routes.len()).collect();
+    let created = |i: usize| {
+        config
+            .routes
+            .get(i)
+            .and_then(|r| config.resource(r.object))
+            .and_then(|r| r.metadata().creation_timestamp.clone())
+            .unwrap_or_default()
+    };
+    order.sort_by_key(|&i| {
+        let id = config
+            .routes
+            .get(i)
+            .map(|r| {
+                (
+                    r.id.namespace.clone().unwrap_or_default(),
+                    r.id.name.clone(),
+                )
+            })
+            .unwrap_or_default();
+        (created(i), id)
+    });
+    let mut route_order = vec![0u32; config.routes.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        if let Some(slot) = route_order.get_mut(i) {
+            *slot = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+    }
+    route_order
+}
+
 /// Gateway API Listener hostname: "exact over wildcard (more labels after `*` first) over
 /// none".
 pub(super) fn select_listener(port: &PortTable, host: &str) -> Option<u16> {
@@ -292,7 +331,7 @@ pub(super) fn wildcard_listener(port: &PortTable, host: &str) -> Option<u16> {
 
 /// Drops the spare capacity that building by pushes leaves (up to half of a table, three
 /// quarters of a one-candidate bucket): the router keeps its tables as long as it lives.
-fn shrink(router: &mut Router) {
+pub(super) fn shrink(router: &mut Router) {
     router.ports.shrink_to_fit();
     for p in &mut router.ports {
         p.exact.shrink_to_fit();
@@ -316,10 +355,11 @@ fn shrink(router: &mut Router) {
 
 /// Compiles each rule once (a rule attached to several listeners keeps one id), sharing equal
 /// specs, equal backend lists and the BackendTLS settings of each Service port between rules.
-struct RuleCompiler<'c> {
+pub(super) struct RuleCompiler<'c> {
     config: &'c Config,
-    /// The Gateway's (namespace, name), for its client certificate towards TLS backends.
-    gateway: (&'c str, &'c str),
+    /// The Gateway's (namespace, name), for its client certificate towards TLS backends;
+    /// `None` for the mesh.
+    gateway: Option<(&'c str, &'c str)>,
     /// Services some BackendTLSPolicy targets, as (namespace, name).
     tls_targets: std::collections::HashSet<(&'c str, &'c str)>,
     /// Rule ids by (route, rule index).
@@ -330,13 +370,10 @@ struct RuleCompiler<'c> {
 }
 
 impl<'c> RuleCompiler<'c> {
-    fn new(config: &'c Config, gateway: &'c crate::attach::GatewayState) -> Self {
+    pub(super) fn new(config: &'c Config, gateway: Option<(&'c str, &'c str)>) -> Self {
         Self {
             config,
-            gateway: (
-                gateway.id.namespace.as_deref().unwrap_or_default(),
-                &gateway.id.name,
-            ),
+            gateway,
             tls_targets: crate::tls::targeted_services(config.snapshot()),
             ids: HashMap::default(),
             specs: Interner::default(),
@@ -419,7 +456,7 @@ impl<'c> RuleCompiler<'c> {
                     self.tls
                         .entry((namespace, name, *port))
                         .or_insert_with(|| {
-                            BackendTls::for_backend(config, &backend, Some(gateway)).map(Arc::new)
+                            BackendTls::for_backend(config, &backend, gateway).map(Arc::new)
                         })
                         .clone()
                 } else {

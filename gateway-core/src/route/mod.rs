@@ -36,6 +36,7 @@ mod explain;
 mod gateway_ref;
 mod index;
 mod matcher;
+mod mesh;
 mod precedence;
 
 pub use explain::{
@@ -44,6 +45,7 @@ pub use explain::{
     ValuePredicate, Verdict,
 };
 pub use gateway_ref::{GatewayRef, GatewayRefError};
+pub use mesh::{Destination, MeshRoute, PassThrough};
 
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
@@ -83,6 +85,10 @@ pub enum BuildError {
         /// The Gateways that exist, as `namespace/name`.
         known: Vec<String>,
     },
+    /// A mesh router was asked for, but the mesh is not ours: neither
+    /// [`AttachOptions::mesh`](crate::attach::AttachOptions::mesh) nor an XMesh of our
+    /// controller.
+    MeshNotEnabled,
 }
 
 impl fmt::Display for BuildError {
@@ -105,6 +111,9 @@ impl fmt::Display for BuildError {
             Self::AmbiguousGateway { known } => {
                 write!(f, "several Gateways, name one of: {}", known.join(", "))
             }
+            Self::MeshNotEnabled => f.write_str(
+                "the mesh is not ours: no XMesh of our controllerName, and the mesh option is off",
+            ),
         }
     }
 }
@@ -210,6 +219,8 @@ pub struct Router {
     /// The Gateway's frontend TLS (listener certificates, client validation per port),
     /// resolved with the rest so that a request's TLS facts can be judged with the router.
     frontend_tls: Arc<FrontendTls>,
+    /// The mesh router's Service ports and addresses; `None` for a Gateway's router.
+    mesh: Option<Box<mesh::MeshIndex>>,
 }
 
 impl Router {
@@ -270,7 +281,8 @@ impl Router {
         Ok(compile(config, found, policy))
     }
 
-    /// The Gateway this router serves, as `(namespace, name)`.
+    /// The Gateway this router serves, as `(namespace, name)`; two empty strings for the mesh
+    /// router ([`Router::is_mesh`]).
     pub fn gateway(&self) -> (&str, &str) {
         (&self.gateway_namespace, &self.gateway_name)
     }
@@ -295,12 +307,23 @@ impl Router {
     /// then the predicates of the candidates in precedence order; independent of the number of
     /// routes; no allocation for canonical targets.
     pub fn route<'r, 'q>(&'r self, req: &RequestView<'q>) -> Decision<'r, 'q> {
-        let mut d = Decision::new(self);
         let Some(port) = self.ports.iter().find(|p| p.port == req.port) else {
-            return d.fail(
+            return Decision::new(self).fail(
                 Outcome::NotFound(NotFound::NoListenerOnPort),
                 "no HTTP listener on this port",
             );
+        };
+        self.route_in(req, Select::Port(port))
+    }
+
+    /// [`Router::route`] once the listener's table is known or its port is: every request
+    /// check, canonicalization and match is this one function for the Gateway and the mesh.
+    #[inline]
+    fn route_in<'r, 'q>(&'r self, req: &RequestView<'q>, select: Select<'r>) -> Decision<'r, 'q> {
+        let mut d = Decision::new(self);
+        let names = match select {
+            Select::Port(port) => Some(&port.names),
+            Select::Listener(_) => None,
         };
         // SECURITY.md default limits, checked before any header is read.
         let headers = req.headers.summary();
@@ -372,7 +395,7 @@ impl Router {
             (None, None, Some(line)) if headers.hosts == 1 => Some(line),
             _ => None,
         };
-        let mut known = line.and_then(|line| port.names.get(line.as_bytes()));
+        let mut known = line.and_then(|line| names?.get(line.as_bytes()));
         let known_host = known.map(|(name, _)| name);
         if known.is_none() {
             let host = match (absolute_authority, req.authority) {
@@ -384,7 +407,7 @@ impl Router {
                 Ok((host, _port)) => {
                     // Another spelling of a known name (a port, upper case) is still one.
                     if line.is_none_or(|line| line.as_bytes() != host.as_bytes()) {
-                        known = port.names.get(host.as_bytes());
+                        known = names.and_then(|n| n.get(host.as_bytes()));
                     }
                     d.host = host;
                 }
@@ -426,6 +449,14 @@ impl Router {
         // listener of this port would serve is misdirected (GEP-3567).
         // `host` borrows the one field, so that the others can still be set.
         let host: &str = known_host.unwrap_or(&d.host);
+        let port = match select {
+            Select::Port(port) => port,
+            Select::Listener(listener) => {
+                let found =
+                    self.match_listener(req, listener, host, &d.path, None, query, &segments);
+                return d.matched(listener, found);
+            }
+        };
         let by_host = match known {
             Some(resolved) => resolved.listener,
             None => wildcard_listener(port, host),
@@ -474,25 +505,43 @@ impl Router {
                 }
             },
         };
-        d.listener = Some(listener);
+        let known = known.map(|k| (&*k.http, &*k.grpc));
+        let found = self.match_listener(req, listener, host, &d.path, known, query, &segments);
+        d.matched(listener, found)
+    }
+
+    /// The rule of `listener` that wins for the canonical `host` and `path`: `(rule, match
+    /// index, why the rule cannot be served)`, or the refusal.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn match_listener(
+        &self,
+        req: &RequestView<'_>,
+        listener: u16,
+        host: &str,
+        path: &str,
+        known: Option<(&[u32], &[u32])>,
+        query: Option<&str>,
+        segments: &Segments,
+    ) -> Result<(u32, u16, Option<&str>), (Outcome, &'static str)> {
         let Some(compiled) = self.listeners.get(usize::from(listener)) else {
-            return d.fail(
+            return Err((
                 Outcome::NotFound(NotFound::NoListenerForHost),
                 "no listener",
-            );
+            ));
         };
         // Only listeners with GRPCRoutes pay for looking at the content type.
         let grpc = !compiled.grpc.is_empty()
             && is_grpc(req)
-            && compiled.grpc.has_host(host, known.map(|k| &*k.grpc));
+            && compiled.grpc.has_host(host, known.map(|k| k.1));
         let (table, ids) = if grpc {
-            (&compiled.grpc, known.map(|k| &*k.grpc))
+            (&compiled.grpc, known.map(|k| k.1))
         } else {
-            (&compiled.http, known.map(|k| &*k.http))
+            (&compiled.http, known.map(|k| k.0))
         };
         let mut found: Option<&Candidate> = None;
         for group in table.groups(host, ids) {
-            let hit = group.walk(&d.path, &segments, |c| {
+            let hit = group.walk(path, segments, |c| {
                 let ok = match c.predicates {
                     None => true,
                     Some(i) => self
@@ -510,20 +559,12 @@ impl Router {
             }
         }
         let Some(c) = found else {
-            return d.fail(Outcome::NotFound(NotFound::NoRule), "no rule matches");
+            return Err((Outcome::NotFound(NotFound::NoRule), "no rule matches"));
         };
-        d.rule = Some(c.rule);
-        d.match_index = c.match_index;
         let Some(rule) = self.rules.get(c.rule as usize) else {
-            return d.fail(Outcome::NotFound(NotFound::NoRule), "no rule");
+            return Err((Outcome::NotFound(NotFound::NoRule), "no rule"));
         };
-        if let Some(why) = &rule.unsupported_filter {
-            d.outcome = Outcome::ServerError(ServerError::UnsupportedFilter);
-            d.reason = Cow::Owned(why.clone());
-            return d;
-        }
-        d.outcome = Outcome::Forward;
-        d
+        Ok((c.rule, c.match_index, rule.unsupported_filter.as_deref()))
     }
 
     /// Whether an HTTP or HTTPS listener serves this port ([`Router::route`]); otherwise use
@@ -584,6 +625,14 @@ impl Router {
     }
 }
 
+/// How [`Router::route_in`] finds the listener: by the port's listeners and the Host (a
+/// Gateway), or given (a mesh Service port's table).
+#[derive(Clone, Copy)]
+enum Select<'r> {
+    Port(&'r PortTable),
+    Listener(u16),
+}
+
 /// The cause of a refused target: over the length limit, or not canonicalizable.
 fn target_cause(e: &TargetError) -> BadRequest {
     match e {
@@ -640,6 +689,33 @@ impl<'r, 'q> Decision<'r, 'q> {
         self.outcome = outcome;
         self.reason = Cow::Borrowed(reason);
         self
+    }
+
+    /// The decision once `listener`'s table was searched ([`Router::match_listener`]).
+    #[inline]
+    fn matched(
+        mut self,
+        listener: u16,
+        found: Result<(u32, u16, Option<&str>), (Outcome, &'static str)>,
+    ) -> Self {
+        self.listener = Some(listener);
+        match found {
+            Err((outcome, why)) => self.fail(outcome, why),
+            Ok((rule, match_index, unsupported)) => {
+                self.rule = Some(rule);
+                self.match_index = match_index;
+                match unsupported {
+                    Some(why) => self.fail_owned(
+                        Outcome::ServerError(ServerError::UnsupportedFilter),
+                        why.to_owned(),
+                    ),
+                    None => {
+                        self.outcome = Outcome::Forward;
+                        self
+                    }
+                }
+            }
+        }
     }
 
     fn fail_owned(mut self, outcome: Outcome, reason: String) -> Self {

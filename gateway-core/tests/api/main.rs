@@ -9,6 +9,7 @@ mod embed;
 mod engine;
 mod explain;
 mod listener_set;
+mod mesh;
 #[path = "../tls/pki.rs"]
 mod pki;
 mod properties;
