@@ -414,3 +414,55 @@ fn a_regex_over_the_size_limit_is_reported_with_its_field_path_and_never_matches
     let (_, _, name) = get(&router, b"/aaaa", &[HOST]);
     assert_ne!(name.as_deref(), Some("big"));
 }
+
+#[test]
+fn a_malformed_request_is_refused_in_the_mesh_even_where_it_would_pass_through() {
+    use gateway_core::route::{Destination, MeshRoute};
+    let yaml = "apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: app}
+spec: {clusterIP: 10.0.0.10, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bare, namespace: app}
+spec: {clusterIP: 10.0.0.11, ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: app}
+spec:
+  parentRefs: [{group: '', kind: Service, name: svc}]
+  rules: [{backendRefs: [{name: svc, port: 80}]}]
+";
+    let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).expect("loads");
+    let mut options = AttachOptions::default();
+    options.mesh = true;
+    let config = Config::new(loaded.snapshot, options);
+    let mesh = Router::build_mesh(&config, PathPolicy::secure()).expect("builds");
+    let injected: [(&[u8], &[u8]); 2] = [(b"host", b"svc"), (b"x-a", b"1\r\nx-injected: 1")];
+    for name in ["svc", "bare"] {
+        let to = Destination::Service {
+            namespace: "app",
+            name,
+            port: 80,
+        };
+        let req = RequestView::new("GET", b"/", Headers::Bytes(&injected)).port(80);
+        match mesh.route_mesh(&req, "app", &to) {
+            MeshRoute::Routed(d) => assert_eq!(
+                (d.outcome(), d.status()),
+                (
+                    Outcome::BadRequest(BadRequest::InvalidHeaderValue),
+                    Some(400)
+                ),
+                "{name}"
+            ),
+            other => panic!("{name}: passed through: {other:?}"),
+        }
+        // The same request, well-formed: routed on svc, passed through on bare.
+        let clean: [(&[u8], &[u8]); 1] = [(b"host", b"svc")];
+        let req = RequestView::new("GET", b"/", Headers::Bytes(&clean)).port(80);
+        let routed = matches!(mesh.route_mesh(&req, "app", &to), MeshRoute::Routed(_));
+        assert_eq!(routed, name == "svc", "{name}");
+    }
+}

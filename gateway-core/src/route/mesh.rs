@@ -13,7 +13,10 @@
 //!    client's namespace if there are any, else the producer routes (routes in the Service's
 //!    namespace).
 //! 3. With no such routes, [`MeshRoute::PassThrough`]: the request goes to the destination as
-//!    the client addressed it ([`Outcome::PassThrough`]); nothing is checked or changed.
+//!    the client addressed it ([`Outcome::PassThrough`]), unchanged. Only the checks that make
+//!    a request malformed whatever its destination come first (the header limits, the header
+//!    fields and the method, as [`Router::route`] makes them): those are refused with 400 or
+//!    431, never passed through. The path is not canonicalized for a pass-through.
 //! 4. With routes, the request is matched as on a Gateway listener without a hostname (route
 //!    hostnames are ignored): a rule that matches gives the decision, none gives 404
 //!    ([`NotFound::NoRule`](crate::outcome::NotFound::NoRule)).
@@ -293,6 +296,14 @@ impl Router {
         let Some(mesh) = self.mesh.as_deref() else {
             return pass("this router is a Gateway's, not the mesh's");
         };
+        // A malformed request is refused whatever its destination: passed through, a CR LF in
+        // a header value would reach the destination as an injected header line just the same.
+        let headers = match self.check_request(req) {
+            Ok(headers) => headers,
+            Err((outcome, why)) => {
+                return MeshRoute::Routed(Decision::new(self).fail(outcome, why));
+            }
+        };
         let (namespace, name, port) = match *destination {
             Destination::Service {
                 namespace,
@@ -323,7 +334,7 @@ impl Router {
         let Some(listener) = consumer.or(scopes.producer) else {
             return pass("only consumer routes of other namespaces attach to the Service port");
         };
-        MeshRoute::Routed(self.route_in(req, Select::Listener(listener)))
+        MeshRoute::Routed(self.route_checked(req, headers, Select::Listener(listener)))
     }
 }
 

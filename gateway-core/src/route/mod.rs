@@ -64,7 +64,7 @@ use crate::request::normalize::{
     PathPolicy, Segments, TargetError, TargetForm, canonical_origin, normalize_path,
     split_target_with,
 };
-use crate::request::{FieldProblem, RequestView};
+use crate::request::{FieldProblem, HeaderSummary, RequestView};
 use crate::tls::{BackendTls, FrontendTls};
 
 /// Why a router could not be built.
@@ -320,24 +320,31 @@ impl Router {
     /// check, canonicalization and match is this one function for the Gateway and the mesh.
     #[inline]
     fn route_in<'r, 'q>(&'r self, req: &RequestView<'q>, select: Select<'r>) -> Decision<'r, 'q> {
-        let mut d = Decision::new(self);
-        let names = match select {
-            Select::Port(port) => Some(&port.names),
-            Select::Listener(_) => None,
-        };
-        // SECURITY.md default limits, checked before any header is read.
+        match self.check_request(req) {
+            Ok(headers) => self.route_checked(req, headers, select),
+            Err((outcome, why)) => Decision::new(self).fail(outcome, why),
+        }
+    }
+
+    /// The checks every request passes before any table is chosen: the SECURITY.md default
+    /// limits (before any header is read), then the header fields and the method
+    /// (`request::field`). `Ok` carries the header summary the routing goes on with.
+    fn check_request<'q>(
+        &self,
+        req: &RequestView<'q>,
+    ) -> Result<HeaderSummary<'q>, (Outcome, &'static str)> {
         let headers = req.headers.summary();
         if headers.fields > self.policy.max_header_fields {
-            return d.fail(
+            return Err((
                 Outcome::BadRequest(BadRequest::TooManyHeaderFields),
                 "too many header fields",
-            );
+            ));
         }
         if headers.section_len > self.policy.max_header_bytes {
-            return d.fail(
+            return Err((
                 Outcome::BadRequest(BadRequest::HeaderSectionTooLarge),
                 "header section too large",
-            );
+            ));
         }
         if let Some(problem) = headers.problem {
             let (cause, why) = match problem {
@@ -354,7 +361,7 @@ impl Router {
                     "Authorization or Content-Length sent more than once",
                 ),
             };
-            return d.fail(Outcome::BadRequest(cause), why);
+            return Err((Outcome::BadRequest(cause), why));
         }
         if let Err(cause) = check_method(req.method, self.policy.method_case) {
             let why = match cause {
@@ -363,8 +370,23 @@ impl Router {
                 }
                 _ => "the method is not a token",
             };
-            return d.fail(Outcome::BadRequest(cause), why);
+            return Err((Outcome::BadRequest(cause), why));
         }
+        Ok(headers)
+    }
+
+    /// [`Router::route_in`] after [`Router::check_request`].
+    fn route_checked<'r, 'q>(
+        &'r self,
+        req: &RequestView<'q>,
+        headers: HeaderSummary<'q>,
+        select: Select<'r>,
+    ) -> Decision<'r, 'q> {
+        let mut d = Decision::new(self);
+        let names = match select {
+            Select::Port(port) => Some(&port.names),
+            Select::Listener(_) => None,
+        };
         // The common case, an origin-form target that is already canonical, in one pass; the
         // general pipeline (split, then normalize) otherwise.
         let fast = canonical_origin(req.target, req.target_text(), &self.policy);
