@@ -277,6 +277,7 @@ fn outcome_name(o: gw_outcome) -> &'static str {
         gw_outcome::ServerError => "server_error",
         gw_outcome::Authorize => "auth_required",
         gw_outcome::Denied => "auth_denied",
+        gw_outcome::PassThrough => "pass_through",
     }
 }
 
