@@ -3,9 +3,14 @@
 //! Each test holds one rule of the feature as the Gateway API v1.4 spec and GEPs 1294/1324 state
 //! it, end to end: Services in a mesh namespace, routes with Service parents, and requests from
 //! a client namespace to a destination, as the mesh conformance suite sends them.
+//!
+//! `MESH_TEST_VERIFIED_FEATURES` names these tests as the evidence of each feature;
+//! `mesh_feature_evidence_names_tests_that_exist_and_pass` runs every one it names.
 
 use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::{AttachOptions, Config};
+use gateway_core::attach::{
+    AttachOptions, Config, MESH_SUPPORTED_FEATURES, MESH_TEST_VERIFIED_FEATURES,
+};
 use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::plan::{Plan, plan};
 use gateway_core::request::normalize::PathPolicy;
@@ -445,4 +450,53 @@ fn mesh_redirect_without_port_takes_the_service_port_or_the_scheme_default() {
         redirect(&router, &on_8080, "echo:8080", "/https-no-port").1,
         "https://echo/https-no-port"
     );
+}
+
+// === the evidence ===
+
+/// Runs the test binary itself on one test, by its exact name: `Ok` when it ran and passed.
+fn run_one(test: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["--exact", test, "--test-threads=1"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("failed:\n{stdout}"));
+    }
+    if !stdout.contains("test result: ok. 1 passed") {
+        return Err(format!("no such test:\n{stdout}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn mesh_feature_evidence_names_tests_that_exist_and_pass() {
+    let readme = include_str!("../../../README.md");
+    for (feature, tests) in MESH_TEST_VERIFIED_FEATURES {
+        assert!(
+            MESH_SUPPORTED_FEATURES.contains(feature),
+            "{feature} has test evidence but is not claimed"
+        );
+        assert!(!tests.is_empty(), "{feature} names no test");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| {feature} |")))
+            .unwrap_or_else(|| panic!("README has no mesh feature row for {feature}"));
+        for test in *tests {
+            let short = test.rsplit("::").next().unwrap_or(test);
+            assert!(
+                row.contains(&format!("`{short}`")),
+                "README's row for {feature} does not name `{short}`"
+            );
+            assert!(
+                !test.ends_with("mesh_feature_evidence_names_tests_that_exist_and_pass"),
+                "the evidence check is no evidence"
+            );
+            if let Err(why) = run_one(test) {
+                panic!("{feature}: evidence {test}: {why}");
+            }
+        }
+    }
 }
