@@ -86,6 +86,7 @@ pub const MESH_TEST_VERIFIED_FEATURES: &[(&str, &[&str])] = &[
         &[
             "mesh_features::cluster_ip_of_a_service_selects_its_routes",
             "mesh_features::every_cluster_ips_entry_ipv4_and_ipv6_selects_the_service_routes",
+            "mesh_features::an_ipv4_cluster_ip_seen_as_ipv4_mapped_ipv6_is_the_same_address",
             "mesh_features::an_address_that_is_no_service_cluster_ip_passes_through",
             "mesh_features::a_headless_service_has_no_cluster_ip_to_match",
             "mesh_features::the_destination_port_selects_the_service_port_routes",

@@ -110,6 +110,18 @@ fn every_cluster_ips_entry_ipv4_and_ipv6_selects_the_service_routes() {
 }
 
 #[test]
+fn an_ipv4_cluster_ip_seen_as_ipv4_mapped_ipv6_is_the_same_address() {
+    // A proxy listening on a dual-stack socket sees an IPv4 destination as `::ffff:a.b.c.d`
+    // (RFC 4291 2.5.5.2): the same address, so the same Service.
+    let router = router(&route("r", "mesh", ECHO, TO_V2));
+    let got = get(&router, "client", &ip("::ffff:10.96.0.10"), "echo", "/");
+    assert_eq!(got.1.as_deref(), Some("r"));
+    // Only the mapped form: the IPv4-compatible `::a.b.c.d` (deprecated) is another address.
+    let got = get(&router, "client", &ip("::10.96.0.10"), "echo", "/");
+    assert_eq!(got.0, Outcome::PassThrough);
+}
+
+#[test]
 fn an_address_that_is_no_service_cluster_ip_passes_through() {
     let both = format!(
         "{}{}",
