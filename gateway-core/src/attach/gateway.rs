@@ -100,6 +100,7 @@ pub const MESH_TEST_VERIFIED_FEATURES: &[(&str, &[&str])] = &[
             "mesh_features::mesh_query_param_exact_match_is_case_sensitive_on_name_and_value",
             "mesh_features::mesh_query_param_regular_expression_matches_the_value",
             "mesh_features::mesh_query_params_of_one_match_must_all_match",
+            "mesh_features::mesh_query_param_repeated_in_the_request_is_decided_by_its_first_value",
             "mesh_features::mesh_query_param_precedence_is_httproute_precedence",
         ],
     ),

@@ -310,6 +310,26 @@ fn mesh_query_params_of_one_match_must_all_match() {
 }
 
 #[test]
+fn mesh_query_param_repeated_in_the_request_is_decided_by_its_first_value() {
+    // HTTPQueryParamMatch leaves a repeated param undefined and recommends its first value.
+    let router = router(&route("q", "mesh", ECHO, QUERY_RULES));
+    let to = ip("10.96.0.10");
+    let first_whale = "/?animal=whale&animal=dolphin";
+    assert_eq!(
+        backend_of(&router, &to, first_whale).as_deref(),
+        Some("echo")
+    );
+    let got = get(
+        &router,
+        "client",
+        &to,
+        "echo",
+        "/?animal=dolphin&animal=whale",
+    );
+    assert_eq!(got.0, Outcome::NotFound(NotFound::NoRule));
+}
+
+#[test]
 fn mesh_query_param_precedence_is_httproute_precedence() {
     // Rules listed from the weakest to the strongest, so that the order of the rules cannot
     // be what picks the winner.
