@@ -36,7 +36,10 @@ pub(crate) use rule::{RuleFilters, RuleSpec, WireRule, rule_spec, unsupported_ex
 
 use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 
-pub use gateway::{MESH_SUPPORTED_FEATURES, PARTLY_VERIFIED_FEATURES, SUPPORTED_FEATURES};
+pub use gateway::{
+    MESH_SUPPORTED_FEATURES, MESH_TEST_VERIFIED_FEATURES, PARTLY_VERIFIED_FEATURES,
+    SUPPORTED_FEATURES,
+};
 pub use hostname::{host_matches, intersect};
 pub use status::{
     ClassStatus, GatewayStatus, GatewayStatusAddress, ListenerEntryStatus, ListenerSetStatus,

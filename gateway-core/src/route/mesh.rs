@@ -8,7 +8,8 @@
 //! [`Router::route`] once the table is chosen. Only the choice of the table differs:
 //!
 //! 1. The destination is a Service port, given by name or as an address and port; an address
-//!    resolves through the Services' `spec.clusterIP` and `spec.clusterIPs`.
+//!    resolves through the Services' `spec.clusterIP` and `spec.clusterIPs` (an IPv4-mapped
+//!    IPv6 address as the IPv4 address it maps).
 //! 2. The client's namespace picks among the routes of that port: consumer routes of the
 //!    client's namespace if there are any, else the producer routes (routes in the Service's
 //!    namespace).
@@ -310,7 +311,9 @@ impl Router {
                 name,
                 port,
             } => (namespace, name, port),
-            Destination::Address { ip, port } => match mesh.addresses.get(&ip) {
+            // An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket reports
+            // for an IPv4 peer) is that IPv4 address.
+            Destination::Address { ip, port } => match mesh.addresses.get(&ip.to_canonical()) {
                 Some((namespace, name)) => (&**namespace, &**name, port),
                 None => return pass("the address is no Service's cluster IP"),
             },
@@ -360,6 +363,7 @@ fn cluster_ips(config: &Config) -> HashMap<IpAddr, (Box<str>, Box<str>)> {
             let Some(ip) = value.as_str().and_then(|v| v.parse::<IpAddr>().ok()) else {
                 continue;
             };
+            let ip = ip.to_canonical();
             out.entry(ip)
                 .or_insert_with(|| (ns.into(), s.metadata.name.as_str().into()));
         }

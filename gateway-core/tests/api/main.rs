@@ -10,6 +10,7 @@ mod engine;
 mod explain;
 mod listener_set;
 mod mesh;
+mod mesh_features;
 #[path = "../tls/pki.rs"]
 mod pki;
 mod properties;
