@@ -235,6 +235,7 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         port,
         random,
         tls: if with_tls { &tls } else { ptr::null() },
+        mesh: ptr::null(),
     };
     // SAFETY: `request` and everything it points to live until the end of this block; the
     // decision is freed once and not used afterwards.

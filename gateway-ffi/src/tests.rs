@@ -75,6 +75,7 @@ fn routes_through_the_typed_path() {
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params.
@@ -123,6 +124,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; NULL arguments are part of the contract.
@@ -257,6 +259,7 @@ fn route_typed(
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-param.
@@ -993,6 +996,59 @@ fn an_unusable_backend_client_certificate_fails_closed() {
         assert!(!gw_decision_backend(d, &mut std::mem::zeroed()));
         assert!(!gw_decision_backend_tls(d, &mut std::mem::zeroed()));
         gw_decision_free(d);
+        gw_router_free(router);
+    }
+}
+
+#[test]
+fn a_gateway_router_refuses_mesh_inputs() {
+    let router = shop_router();
+    let headers = [gw_header {
+        name: s("host"),
+        value: s("shop.example.com"),
+    }];
+    let mesh = gw_mesh_request {
+        client_namespace: s("shop"),
+        destination_namespace: gw_slice::NONE,
+        destination_name: s("shop"),
+        destination_address: gw_slice::NONE,
+        destination_port: 0,
+    };
+    let req = gw_request {
+        method: s("GET"),
+        scheme: gw_slice::NONE,
+        authority: gw_slice::NONE,
+        target: s("/"),
+        headers: headers.as_ptr(),
+        headers_len: headers.len(),
+        sni: gw_slice::NONE,
+        port: 80,
+        random: 0,
+        tls: std::ptr::null(),
+        mesh: &mesh,
+    };
+    let mut d = null_mut();
+    // SAFETY: live router, request and out-params; each handle freed once.
+    unsafe {
+        assert_eq!(gw_router_route(router, &req, &mut d), gw_result::Ok);
+        assert_eq!(gw_decision_outcome(d), gw_outcome::BadRequest);
+        assert_eq!(gw_decision_cause(d), gw_cause::MalformedRequest);
+        assert_eq!(gw_decision_status(d), 400);
+        assert!(text(gw_decision_reason(d)).contains("mesh router"));
+        gw_decision_free(d);
+        // The mesh is not ours in the shop manifests: no mesh router.
+        let mut config = null_mut();
+        assert_eq!(
+            gw_config_load(SHOP.as_ptr(), SHOP.len(), &mut config, null_mut()),
+            gw_result::Ok
+        );
+        let mut mesh_router = null_mut();
+        assert_eq!(
+            gw_router_build_mesh(config, &mut mesh_router, null_mut()),
+            gw_result::InvalidConfig
+        );
+        assert!(mesh_router.is_null());
+        gw_config_free(config);
         gw_router_free(router);
     }
 }

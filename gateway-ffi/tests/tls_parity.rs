@@ -134,6 +134,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         port: u16::try_from(request["port"].as_u64().unwrap()).unwrap(),
         random: 0,
         tls: &tls,
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request (its slices outlive the call); the decision is read and
@@ -277,6 +278,7 @@ fn outcome_name(o: gw_outcome) -> &'static str {
         gw_outcome::ServerError => "server_error",
         gw_outcome::Authorize => "auth_required",
         gw_outcome::Denied => "auth_denied",
+        gw_outcome::PassThrough => "pass_through",
     }
 }
 
