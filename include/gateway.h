@@ -37,6 +37,12 @@
  * frontend client certificates (Gateway tls.frontend validation). Forwards whose
  * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500,
  * GW_CAUSE_BACKEND_TLS_UNVERIFIABLE.
+ *
+ * Mesh (GAMMA, east-west): gw_config_options_set_mesh (or an XMesh of our controller) and
+ * gw_router_build_mesh give the mesh router; each request names its client's namespace and its
+ * destination (a Service namespace/name, or an address, and a port) in gw_request.mesh. The
+ * routes of that Service port for that client decide; GW_OUTCOME_PASS_THROUGH says none
+ * applies (send the request unchanged where the client addressed it).
  */
 
 #ifndef GATEWAY_H
