@@ -867,8 +867,8 @@ fn backend_tls_settings_and_chain_verification() {
 }
 
 /// The fuzz entry point on generated inputs, half of them routed to the auth and backend TLS
-/// rules of the typed fixture so that their exports see real decisions, some with TLS facts (a
-/// smoke run; the fuzz target runs it for long).
+/// rules of the typed fixture so that their exports see real decisions, some with TLS facts,
+/// a sixth to the mesh router with mesh inputs (a smoke run; the fuzz target runs it for long).
 #[cfg(feature = "fuzzing")]
 #[test]
 fn fuzz_entry_point_survives_generated_inputs() {
@@ -915,8 +915,38 @@ fn fuzz_entry_point_survives_generated_inputs() {
                 input.push(0xff);
                 input.extend_from_slice(&LEAF[..255]);
             }
+        } else if i % 3 == 0 {
+            // The mesh router: a Service by name, an address, or neither, from some client.
+            input.push(5);
+            for f in [
+                &b"GET"[..],
+                b"",
+                b"",
+                targets[(i / 3) % 4],
+                b"",
+                &[80],
+                &[0],
+                &[0],
+            ] {
+                field(&mut input, f);
+            }
+            for f in [&[0u8][..], &[0], &[0], &[0]] {
+                field(&mut input, f); // no chain, no resumption, no TLS
+            }
+            let (name, address): (&[u8], &[u8]) = match i % 9 {
+                0 | 3 => (b"echo", b""),
+                6 if i % 4 == 1 => (b"", b"fd00::7"),
+                _ => (b"", b"10.96.0.8"),
+            };
+            field(&mut input, if i % 4 == 1 { b"web" } else { b"app" });
+            field(&mut input, b"app");
+            field(&mut input, name);
+            field(&mut input, address);
+            field(&mut input, &[0]);
+            field(&mut input, &[0]);
+            field(&mut input, &[u8::from(i % 5 != 0)]);
         } else {
-            input.push(u8::try_from(next() % 5).unwrap());
+            input.push(u8::try_from(next() % 6).unwrap());
         }
         for _ in 0..next() % 200 {
             input.push(u8::try_from(next() % 256).unwrap());
