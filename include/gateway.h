@@ -37,6 +37,12 @@
  * frontend client certificates (Gateway tls.frontend validation). Forwards whose
  * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500,
  * GW_CAUSE_BACKEND_TLS_UNVERIFIABLE.
+ *
+ * Mesh (GAMMA, east-west): gw_config_options_set_mesh (or an XMesh of our controller) and
+ * gw_router_build_mesh give the mesh router; each request names its client's namespace and its
+ * destination (a Service namespace/name, or an address, and a port) in gw_request.mesh. The
+ * routes of that Service port for that client decide; GW_OUTCOME_PASS_THROUGH says none
+ * applies (send the request unchanged where the client addressed it).
  */
 
 #ifndef GATEWAY_H
@@ -239,9 +245,9 @@ enum gw_outcome
   // was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
   // `gw_decision_auth_body` give it.
   GW_OUTCOME_DENIED = 8,
-  // Mesh only: no route applies to the destination; forward the request unchanged to the
-  // destination as the client addressed it. The C ABI routes no mesh requests yet, so no
-  // entry point gives it today; the number is reserved one to one with the core.
+  // Mesh routers only: no route applies to the destination (`gw_request.mesh`); forward the
+  // request unchanged to the destination as the client addressed it. Status 0, no route,
+  // rule or backend; `gw_decision_reason` says why.
   GW_OUTCOME_PASS_THROUGH = 9,
 };
 #ifndef __cplusplus
@@ -549,7 +555,8 @@ typedef struct gw_decision gw_decision;
 // per finding (resource, JSON path of the field, reason). Free with `gw_error_free`.
 typedef struct gw_error gw_error;
 
-// The compiled router of one Gateway: immutable, `Send + Sync`, reference-counted. Route
+// The compiled router of one Gateway (`gw_router_build`) or of the mesh
+// (`gw_router_build_mesh`): immutable, `Send + Sync`, reference-counted. Route
 // with it from any number of threads at once. Each `gw_router_build` or `gw_router_clone`
 // gives one reference, released by one `gw_router_free`; the router lives until the last
 // reference (and every decision made with it) is gone. To reconfigure, build a new router and
@@ -688,6 +695,25 @@ typedef struct gw_tls_connection {
   uint64_t now_unix_secs;
 } gw_tls_connection;
 
+// The mesh inputs of a request (`gw_request.mesh`), borrowed for the call: the namespace of
+// the client that sent it and its destination, a Service port (`destination_name`) or an
+// address and port (`destination_address`), exactly one of the two. Zero-initialize it and
+// fill what you have.
+typedef struct gw_mesh_request {
+  // The client's namespace (consumer routes apply to clients of their own namespace).
+  struct gw_slice client_namespace;
+  // The destination Service's namespace; NULL or empty: the client's.
+  struct gw_slice destination_namespace;
+  // The destination Service's name (the client resolved its DNS name); NULL when the
+  // destination is an address.
+  struct gw_slice destination_name;
+  // The address the client connected to, as text (`10.0.0.7`, `fd00::7` or `[fd00::7]`),
+  // resolved through the Services' cluster IPs; NULL when the destination is a name.
+  struct gw_slice destination_address;
+  // The destination port; 0: the request's `port`.
+  uint16_t destination_port;
+} gw_mesh_request;
+
 // A request as the proxy received it, borrowed for the duration of `gw_router_route` only
 // (nothing is kept). Zero-initialize it (`gw_request req = {0};`) and fill what you have.
 typedef struct gw_request {
@@ -716,6 +742,10 @@ typedef struct gw_request {
   // `tls.frontend` validation, then the coalescing guard) and a refusal is the decision;
   // `gw_decision_frontend_tls` reads the verdicts. The server name is `sni`.
   const struct gw_tls_connection *tls;
+  // Mesh routers only (`gw_router_build_mesh`): who sent the request and where, or NULL.
+  // A mesh router needs it (without it the decision is `GW_OUTCOME_BAD_REQUEST`); a
+  // Gateway's router refuses it the same way. A zero-initialized request leaves it NULL.
+  const struct gw_mesh_request *mesh;
 } gw_request;
 
 // The matched route and rule. Strings live as long as the decision.
@@ -1029,6 +1059,17 @@ gw_result gw_config_options_add_address(struct gw_config_options *options,
 // `options` is NULL or a live `gw_config_options` not used by another thread.
 gw_result gw_config_options_set_strict(struct gw_config_options *options, bool strict);
 
+// Makes the mesh (GAMMA) ours without an XMesh resource: routes whose parent is a Service
+// attach, and `gw_router_build_mesh` compiles them. Off by default (then only an XMesh of our
+// controller makes the mesh ours).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_mesh(struct gw_config_options *options, bool mesh);
+
 // Frees options; NULL is ignored.
 //
 // # Safety
@@ -1066,8 +1107,14 @@ void gw_buffer_free(struct gw_buffer *buffer);
 // closed (`GW_OUTCOME_SERVER_ERROR`, 500, cause `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`) when the
 // Gateway's backend client certificate is unusable.
 //
-// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
-// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
+// A mesh router (`gw_router_build_mesh`) routes by `request->mesh` (the client's namespace
+// and the destination Service port or address) instead of port and host: the routes of that
+// Service port for that client decide as above, and when none applies the decision is
+// `GW_OUTCOME_PASS_THROUGH` (send the request unchanged where the client addressed it).
+//
+// A request that is bad (not canonicalizable, a method, scheme, authority, SNI or mesh field
+// that is not UTF-8, or mesh inputs missing on a mesh router or given to a Gateway's) is an
+// outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
 // why the proxy answers itself: switch on it rather than on the reason text.
 //
 // # Errors
@@ -1310,6 +1357,22 @@ gw_result gw_router_build(const struct gw_config *config,
                           size_t name_len,
                           struct gw_router **router_out,
                           struct gw_error **error_out);
+
+// Compiles the mesh (GAMMA) router: the routes attached to Services, one table per Service
+// port and client scope. Route with it through `gw_router_route` with `gw_request.mesh` set
+// (the client's namespace and the destination), or `gw_route_json` with `client_namespace`
+// and `destination`. The mesh must be ours: `gw_config_options_set_mesh`, or an XMesh of our
+// controller in the manifests.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_INVALID_CONFIG` when the mesh is not ours.
+//
+// # Safety
+// `config` is NULL or a live `gw_config`; `router_out` is writable; `error_out` is NULL or
+// writable.
+gw_result gw_router_build_mesh(const struct gw_config *config,
+                               struct gw_router **router_out,
+                               struct gw_error **error_out);
 
 // A new reference to the same router (the count goes up; nothing is copied). NULL for NULL.
 //

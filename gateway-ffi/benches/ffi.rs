@@ -106,6 +106,7 @@ fn routing(c: &mut Criterion) {
             port: 80,
             random: 7,
             tls: std::ptr::null(),
+            mesh: std::ptr::null(),
         })
         .collect();
 

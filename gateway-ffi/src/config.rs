@@ -220,6 +220,28 @@ pub unsafe extern "C" fn gw_config_options_set_strict(
     })
 }
 
+/// Makes the mesh (GAMMA) ours without an XMesh resource: routes whose parent is a Service
+/// attach, and `gw_router_build_mesh` compiles them. Off by default (then only an XMesh of our
+/// controller makes the mesh ours).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_mesh(
+    options: *mut gw_config_options,
+    mesh: bool,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.attach.mesh = mesh;
+        gw_result::Ok
+    })
+}
+
 /// Frees options; NULL is ignored.
 ///
 /// # Safety

@@ -2,6 +2,7 @@
 //! that never allocate.
 
 use std::mem::MaybeUninit;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gateway_core::attach::Backend;
@@ -11,7 +12,7 @@ use gateway_core::outcome::{BadRequest, Outcome, ServerError};
 use gateway_core::plan::authz::AuthCheck;
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{RouteId, Router, RuleId};
+use gateway_core::route::{Destination, MeshRoute, RouteId, Router, RuleId};
 use gateway_core::tls::{Coalescing, Handshake, SessionCheck};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::time::Duration;
@@ -63,6 +64,32 @@ pub struct gw_request {
     /// `tls.frontend` validation, then the coalescing guard) and a refusal is the decision;
     /// `gw_decision_frontend_tls` reads the verdicts. The server name is `sni`.
     pub tls: *const gw_tls_connection,
+    /// Mesh routers only (`gw_router_build_mesh`): who sent the request and where, or NULL.
+    /// A mesh router needs it (without it the decision is `GW_OUTCOME_BAD_REQUEST`); a
+    /// Gateway's router refuses it the same way. A zero-initialized request leaves it NULL.
+    pub mesh: *const gw_mesh_request,
+}
+
+/// The mesh inputs of a request (`gw_request.mesh`), borrowed for the call: the namespace of
+/// the client that sent it and its destination, a Service port (`destination_name`) or an
+/// address and port (`destination_address`), exactly one of the two. Zero-initialize it and
+/// fill what you have.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_mesh_request {
+    /// The client's namespace (consumer routes apply to clients of their own namespace).
+    pub client_namespace: gw_slice,
+    /// The destination Service's namespace; NULL or empty: the client's.
+    pub destination_namespace: gw_slice,
+    /// The destination Service's name (the client resolved its DNS name); NULL when the
+    /// destination is an address.
+    pub destination_name: gw_slice,
+    /// The address the client connected to, as text (`10.0.0.7`, `fd00::7` or `[fd00::7]`),
+    /// resolved through the Services' cluster IPs; NULL when the destination is a name.
+    pub destination_address: gw_slice,
+    /// The destination port; 0: the request's `port`.
+    pub destination_port: u16,
 }
 
 /// What a TLS connection's handshake established (`gw_request.tls`), borrowed for the call.
@@ -112,9 +139,9 @@ pub enum gw_outcome {
     /// was larger than `forwardBody.maxSize`). Only `gw_decision_authorize` and
     /// `gw_decision_auth_body` give it.
     Denied = 8,
-    /// Mesh only: no route applies to the destination; forward the request unchanged to the
-    /// destination as the client addressed it. The C ABI routes no mesh requests yet, so no
-    /// entry point gives it today; the number is reserved one to one with the core.
+    /// Mesh routers only: no route applies to the destination (`gw_request.mesh`); forward the
+    /// request unchanged to the destination as the client addressed it. Status 0, no route,
+    /// rule or backend; `gw_decision_reason` says why.
     PassThrough = 9,
 }
 
@@ -374,8 +401,14 @@ const STACK_HEADERS: usize = 32;
 /// closed (`GW_OUTCOME_SERVER_ERROR`, 500, cause `GW_CAUSE_BACKEND_TLS_UNVERIFIABLE`) when the
 /// Gateway's backend client certificate is unusable.
 ///
-/// A request that is bad (not canonicalizable, or a method, scheme, authority or SNI that is
-/// not UTF-8) is an outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
+/// A mesh router (`gw_router_build_mesh`) routes by `request->mesh` (the client's namespace
+/// and the destination Service port or address) instead of port and host: the routes of that
+/// Service port for that client decide as above, and when none applies the decision is
+/// `GW_OUTCOME_PASS_THROUGH` (send the request unchanged where the client addressed it).
+///
+/// A request that is bad (not canonicalizable, a method, scheme, authority, SNI or mesh field
+/// that is not UTF-8, or mesh inputs missing on a mesh router or given to a Gateway's) is an
+/// outcome (`GW_OUTCOME_BAD_REQUEST`), not an error. `gw_decision_cause` tells
 /// why the proxy answers itself: switch on it rather than on the reason text.
 ///
 /// # Errors
@@ -479,13 +512,35 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
             parts
         }));
     }
+    // SAFETY: the caller guarantees `mesh` is NULL or readable for the call, and its slices.
+    let mesh = match unsafe { mesh_inputs(&router, request) }? {
+        Ok(mesh) => mesh,
+        Err(reason) => {
+            return Some(Decision::new(Source::Router(router), |_| {
+                let malformed = Outcome::BadRequest(BadRequest::MalformedRequest);
+                let mut parts = Parts::answer(malformed, 400, reason);
+                parts.session = session;
+                parts
+            }));
+        }
+    };
     let view = RequestView::new(method, target, Headers::Bytes(pairs))
         .scheme(if scheme.is_empty() { "http" } else { scheme })
         .port(request.port)
         .sni(sni)
         .authority(authority);
     Some(Decision::new(Source::Router(router), |source| {
-        let d = source.router().route(&view);
+        let d = match &mesh {
+            None => source.router().route(&view),
+            Some((client, to)) => match source.router().route_mesh(&view, client, &to.get()) {
+                MeshRoute::Routed(d) => d,
+                other => {
+                    let mut parts = Parts::answer(other.outcome(), 0, other.reason().to_owned());
+                    parts.session = session;
+                    return parts;
+                }
+            },
+        };
         let routed = Routed {
             listener: d.listener(),
             route: d.route(),
@@ -499,6 +554,96 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
         parts.session = session;
         parts
     }))
+}
+
+/// A mesh destination whose strings borrow the request.
+enum MeshTo<'a> {
+    Service(&'a str, &'a str, u16),
+    Address(IpAddr, u16),
+}
+
+impl MeshTo<'_> {
+    fn get(&self) -> Destination<'_> {
+        match *self {
+            Self::Service(ns, name, port) => Destination::service(ns, name, port),
+            Self::Address(ip, port) => Destination::address(ip, port),
+        }
+    }
+}
+
+/// The request's mesh inputs for `router`, as `gateway_core::json` reads them from
+/// `client_namespace` and `destination`: `Ok(None)` for a Gateway's router without them,
+/// `Ok(Some(..))` for a mesh router with them, `Err(reason)` (a 400) otherwise; `None` for a
+/// NULL slice with a length.
+///
+/// # Safety
+/// `request.mesh` is NULL or readable for the call, and so are its slices.
+unsafe fn mesh_inputs<'a>(
+    router: &Router,
+    request: &'a gw_request,
+) -> Option<Result<Option<(&'a str, MeshTo<'a>)>, String>> {
+    // SAFETY: forwarded caller guarantee.
+    let mesh = unsafe { request.mesh.as_ref() };
+    let mesh = match (router.is_mesh(), mesh) {
+        (false, None) => return Some(Ok(None)),
+        (true, Some(mesh)) => mesh,
+        (true, None) => {
+            return Some(Err(
+                "a mesh router needs client_namespace and destination".to_owned()
+            ));
+        }
+        (false, Some(_)) => {
+            return Some(Err(
+                "client_namespace and destination are for a mesh router; this is a Gateway's"
+                    .to_owned(),
+            ));
+        }
+    };
+    // SAFETY: forwarded caller guarantee, for every slice below.
+    let (client, namespace, name, address) = unsafe {
+        (
+            ffi::try_bytes(mesh.client_namespace)?,
+            optional(mesh.destination_namespace)?,
+            optional(mesh.destination_name)?,
+            optional(mesh.destination_address)?,
+        )
+    };
+    let utf8 = (|| {
+        Ok::<_, String>((
+            text("client namespace", client)?,
+            namespace
+                .map(|n| text("destination namespace", n))
+                .transpose()?,
+            name.map(|n| text("destination name", n)).transpose()?,
+            address
+                .map(|a| text("destination address", a))
+                .transpose()?,
+        ))
+    })();
+    let (client, namespace, name, address) = match utf8 {
+        Ok(parts) => parts,
+        Err(reason) => return Some(Err(reason)),
+    };
+    let port = match mesh.destination_port {
+        0 => request.port,
+        port => port,
+    };
+    let to = match (name, address) {
+        (Some(name), None) => {
+            let namespace = namespace.filter(|n| !n.is_empty()).unwrap_or(client);
+            MeshTo::Service(namespace, name, port)
+        }
+        (None, Some(address)) => match address.trim_matches(['[', ']']).parse::<IpAddr>() {
+            Ok(ip) => MeshTo::Address(ip, port),
+            Err(e) => return Some(Err(format!("destination address {address:?}: {e}"))),
+        },
+        _ => {
+            return Some(Err(
+                "destination needs exactly one of name and address".to_owned()
+            ));
+        }
+    };
+    Some(Ok(Some((client, to))))
 }
 
 /// The frontend verdicts for a request on a TLS connection: gateway-core's

@@ -25,6 +25,32 @@ const SHOP: &[u8] = include_bytes!("../../examples/manifests/shop.yaml");
 /// and backend TLS exports get real decisions to work on.
 const TYPED: &[u8] = include_bytes!("../tests/fixtures/typed.yaml");
 
+/// A mesh: a Service with a cluster IP and a producer route, and a consumer route of another
+/// namespace, for the mesh router's fuzzed requests.
+const MESH: &[u8] = b"
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: app}
+spec: {clusterIP: 10.96.0.7, clusterIPs: [10.96.0.7, 'fd00::7'], ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: echo, namespace: app}
+spec:
+  parentRefs: [{group: '', kind: Service, name: echo, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /v2}}]
+    backendRefs: [{name: echo, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: consumer, namespace: web}
+spec:
+  parentRefs: [{group: '', kind: Service, name: echo, namespace: app}]
+  rules:
+  - backendRefs: [{name: echo, namespace: app, port: 80}]
+";
+
 /// Reads the bytes a returned slice names, so that a sanitizer sees any bad pointer, and
 /// checks the UTF-8 promise.
 fn check_str(s: gw_slice) {
@@ -81,6 +107,38 @@ fn typed_router() -> *const gw_router {
     *ROUTER.get_or_init(|| build_router(TYPED)) as *const gw_router
 }
 
+/// The mesh router of [`MESH`], built once per process.
+fn mesh_router() -> *const gw_router {
+    static ROUTER: OnceLock<usize> = OnceLock::new();
+    *ROUTER.get_or_init(|| {
+        let mut config = ptr::null_mut();
+        let mut router = ptr::null_mut();
+        // SAFETY: valid slices and out-pointers to locals; the options and config are freed
+        // once.
+        unsafe {
+            let options = gw_config_options_new();
+            assert_eq!(gw_config_options_set_mesh(options, true), gw_result::Ok);
+            assert_eq!(
+                gw_config_load_with_options(
+                    options,
+                    MESH.as_ptr(),
+                    MESH.len(),
+                    &mut config,
+                    ptr::null_mut()
+                ),
+                gw_result::Ok
+            );
+            gw_config_options_free(options);
+            assert_eq!(
+                gw_router_build_mesh(config, &mut router, ptr::null_mut()),
+                gw_result::Ok
+            );
+            gw_config_free(config);
+        }
+        router as usize
+    }) as *const gw_router
+}
+
 /// Builds the only Gateway's router of `manifests`; its address.
 fn build_router(manifests: &[u8]) -> usize {
     {
@@ -117,7 +175,7 @@ fn build_router(manifests: &[u8]) -> usize {
 
 /// Loads arbitrary bytes as manifests (with and without options) and reads everything the
 /// configuration or the error offers.
-fn load(manifests: &[u8], controller: &[u8], address: &[u8], strict: bool) {
+fn load(manifests: &[u8], controller: &[u8], address: &[u8], strict: bool, mesh: bool) {
     // SAFETY: every pointer is NULL, a live local, or a slice of `manifests`/`controller`/
     // `address` with its length; every handle is freed once.
     unsafe {
@@ -126,6 +184,7 @@ fn load(manifests: &[u8], controller: &[u8], address: &[u8], strict: bool) {
             gw_config_options_set_controller_name(options, controller.as_ptr(), controller.len());
         let _ = gw_config_options_add_address(options, address.as_ptr(), address.len());
         let _ = gw_config_options_set_strict(options, strict);
+        let _ = gw_config_options_set_mesh(options, mesh);
         let mut config = ptr::null_mut();
         let mut error = ptr::null_mut();
         let result = gw_config_load_with_options(
@@ -156,6 +215,12 @@ fn load(manifests: &[u8], controller: &[u8], address: &[u8], strict: bool) {
                 &mut router,
                 &mut error,
             );
+            assert_eq!(built == gw_result::Ok, !router.is_null());
+            gw_router_free(router);
+            read_error(error);
+            let mut router = ptr::null_mut();
+            let mut error = ptr::null_mut();
+            let built = gw_router_build_mesh(config, &mut router, &mut error);
             assert_eq!(built == gw_result::Ok, !router.is_null());
             gw_router_free(router);
             read_error(error);
@@ -220,6 +285,15 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         now_unix_secs: 1_893_456_000,
     };
     let with_tls = f.byte() % 2 == 1;
+    // The mesh inputs, when the next byte is odd (any router: a Gateway's refuses them).
+    let mesh = gw_mesh_request {
+        client_namespace: slice(f.next()),
+        destination_namespace: slice(f.next()),
+        destination_name: slice(f.next()),
+        destination_address: slice(f.next()),
+        destination_port: u16::from_le_bytes([f.byte(), f.byte()]),
+    };
+    let with_mesh = f.byte() % 2 == 1;
     let request = gw_request {
         method: slice(method),
         scheme: slice(scheme),
@@ -235,6 +309,7 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         port,
         random,
         tls: if with_tls { &tls } else { ptr::null() },
+        mesh: if with_mesh { &mesh } else { ptr::null() },
     };
     // SAFETY: `request` and everything it points to live until the end of this block; the
     // decision is freed once and not used afterwards.
@@ -489,20 +564,28 @@ unsafe fn read_next(next: *mut gw_decision) {
     }
 }
 
-/// One fuzz input: the first byte picks what to drive, the rest is the material.
+/// One fuzz input: the first byte picks what to drive (modulo 6: load, the shop router, the
+/// JSON interface, the NULL-handle calls, the typed router, the mesh router), the rest is the
+/// material.
 pub fn exercise(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
     let mut fields = Fields(rest);
-    match mode % 5 {
+    match mode % 6 {
         0 => {
-            let (controller, address, strict) =
-                (fields.next(), fields.next(), fields.byte() & 1 == 1);
-            load(fields.0, controller, address, strict);
+            let (controller, address, flags) = (fields.next(), fields.next(), fields.byte());
+            load(
+                fields.0,
+                controller,
+                address,
+                flags & 1 == 1,
+                flags & 2 == 2,
+            );
         }
         1 => route(shop_router(), &mut fields),
         4 => route(typed_router(), &mut fields),
+        5 => route(mesh_router(), &mut fields),
         2 => {
             let router = shop_router();
             // SAFETY: a slice of the input with its length; the buffer is freed once.
@@ -539,6 +622,8 @@ pub fn exercise(data: &[u8]) {
                 let _ = gw_router_route(ptr::null(), ptr::null(), ptr::null_mut());
                 let _ = gw_route_json(ptr::null(), ptr::null(), 5, ptr::null_mut());
                 let _ = gw_config_load(ptr::null(), 3, ptr::null_mut(), ptr::null_mut());
+                let _ = gw_config_options_set_mesh(ptr::null_mut(), true);
+                let _ = gw_router_build_mesh(ptr::null(), ptr::null_mut(), ptr::null_mut());
                 gw_router_free(gw_router_clone(ptr::null()));
                 gw_config_free(ptr::null_mut());
                 gw_decision_free(ptr::null_mut());

@@ -45,6 +45,11 @@
 //! session port's `tls.frontend` validation, then the coalescing guard): a refusal is the
 //! decision (`GW_OUTCOME_MISDIRECTED` 421, ...), and `gw_decision_frontend_tls` reads the
 //! verdicts.
+//!
+//! Mesh ([`router::gw_router_build_mesh`]): the mesh (GAMMA) router routes east-west requests
+//! by the client's namespace and the destination Service port or address
+//! (`gw_request.mesh`, a [`decision::gw_mesh_request`]) instead of listener and host;
+//! `GW_OUTCOME_PASS_THROUGH` says no route applies to the destination.
 #![allow(unsafe_code)] // this crate is the C boundary; every block says why it is sound
 #![allow(non_camel_case_types)] // C type names: gw_config, gw_result, ...
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]

@@ -9,7 +9,8 @@ use crate::error::{Error, gw_error};
 use crate::ffi::{self, ArcCastable, Castable, ffi_boundary, require};
 use crate::gw_result;
 
-/// The compiled router of one Gateway: immutable, `Send + Sync`, reference-counted. Route
+/// The compiled router of one Gateway (`gw_router_build`) or of the mesh
+/// (`gw_router_build_mesh`): immutable, `Send + Sync`, reference-counted. Route
 /// with it from any number of threads at once. Each `gw_router_build` or `gw_router_clone`
 /// gives one reference, released by one `gw_router_free`; the router lives until the last
 /// reference (and every decision made with it) is gone. To reconfigure, build a new router and
@@ -66,6 +67,43 @@ pub unsafe extern "C" fn gw_router_build(
             return unsafe { e.report(error_out) };
         };
         match config.router(&Target::Gateway(GatewayRef::from_parts(namespace, name))) {
+            Ok(router) => {
+                let ptr = ffi::to_arc_const_ptr::<gw_router>(Arc::new(router)).cast_mut();
+                // SAFETY: checked non-NULL; the caller guarantees it is writable.
+                unsafe { ffi::write_out(router_out, ptr) };
+                gw_result::Ok
+            }
+            // SAFETY: the caller guarantees `error_out` is NULL or writable.
+            Err(e) => unsafe { Error::build(&e).report(error_out) },
+        }
+    })
+}
+
+/// Compiles the mesh (GAMMA) router: the routes attached to Services, one table per Service
+/// port and client scope. Route with it through `gw_router_route` with `gw_request.mesh` set
+/// (the client's namespace and the destination), or `gw_route_json` with `client_namespace`
+/// and `destination`. The mesh must be ours: `gw_config_options_set_mesh`, or an XMesh of our
+/// controller in the manifests.
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`; `GW_RESULT_INVALID_CONFIG` when the mesh is not ours.
+///
+/// # Safety
+/// `config` is NULL or a live `gw_config`; `router_out` is writable; `error_out` is NULL or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_router_build_mesh(
+    config: *const gw_config,
+    router_out: *mut *mut gw_router,
+    error_out: *mut *mut gw_error,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `config` is NULL or live.
+        let config = require!(unsafe { ffi::try_ref(config) });
+        if router_out.is_null() {
+            return gw_result::NullParameter;
+        }
+        match config.router(&Target::Mesh) {
             Ok(router) => {
                 let ptr = ffi::to_arc_const_ptr::<gw_router>(Arc::new(router)).cast_mut();
                 // SAFETY: checked non-NULL; the caller guarantees it is writable.

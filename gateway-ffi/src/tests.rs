@@ -75,6 +75,7 @@ fn routes_through_the_typed_path() {
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params.
@@ -123,6 +124,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; NULL arguments are part of the contract.
@@ -257,6 +259,7 @@ fn route_typed(
         port: 80,
         random: 0,
         tls: std::ptr::null(),
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-param.
@@ -864,8 +867,8 @@ fn backend_tls_settings_and_chain_verification() {
 }
 
 /// The fuzz entry point on generated inputs, half of them routed to the auth and backend TLS
-/// rules of the typed fixture so that their exports see real decisions, some with TLS facts (a
-/// smoke run; the fuzz target runs it for long).
+/// rules of the typed fixture so that their exports see real decisions, some with TLS facts,
+/// a sixth to the mesh router with mesh inputs (a smoke run; the fuzz target runs it for long).
 #[cfg(feature = "fuzzing")]
 #[test]
 fn fuzz_entry_point_survives_generated_inputs() {
@@ -912,8 +915,38 @@ fn fuzz_entry_point_survives_generated_inputs() {
                 input.push(0xff);
                 input.extend_from_slice(&LEAF[..255]);
             }
+        } else if i % 3 == 0 {
+            // The mesh router: a Service by name, an address, or neither, from some client.
+            input.push(5);
+            for f in [
+                &b"GET"[..],
+                b"",
+                b"",
+                targets[(i / 3) % 4],
+                b"",
+                &[80],
+                &[0],
+                &[0],
+            ] {
+                field(&mut input, f);
+            }
+            for f in [&[0u8][..], &[0], &[0], &[0]] {
+                field(&mut input, f); // no chain, no resumption, no TLS
+            }
+            let (name, address): (&[u8], &[u8]) = match i % 9 {
+                0 | 3 => (b"echo", b""),
+                6 if i % 4 == 1 => (b"", b"fd00::7"),
+                _ => (b"", b"10.96.0.8"),
+            };
+            field(&mut input, if i % 4 == 1 { b"web" } else { b"app" });
+            field(&mut input, b"app");
+            field(&mut input, name);
+            field(&mut input, address);
+            field(&mut input, &[0]);
+            field(&mut input, &[0]);
+            field(&mut input, &[u8::from(i % 5 != 0)]);
         } else {
-            input.push(u8::try_from(next() % 5).unwrap());
+            input.push(u8::try_from(next() % 6).unwrap());
         }
         for _ in 0..next() % 200 {
             input.push(u8::try_from(next() % 256).unwrap());
@@ -993,6 +1026,59 @@ fn an_unusable_backend_client_certificate_fails_closed() {
         assert!(!gw_decision_backend(d, &mut std::mem::zeroed()));
         assert!(!gw_decision_backend_tls(d, &mut std::mem::zeroed()));
         gw_decision_free(d);
+        gw_router_free(router);
+    }
+}
+
+#[test]
+fn a_gateway_router_refuses_mesh_inputs() {
+    let router = shop_router();
+    let headers = [gw_header {
+        name: s("host"),
+        value: s("shop.example.com"),
+    }];
+    let mesh = gw_mesh_request {
+        client_namespace: s("shop"),
+        destination_namespace: gw_slice::NONE,
+        destination_name: s("shop"),
+        destination_address: gw_slice::NONE,
+        destination_port: 0,
+    };
+    let req = gw_request {
+        method: s("GET"),
+        scheme: gw_slice::NONE,
+        authority: gw_slice::NONE,
+        target: s("/"),
+        headers: headers.as_ptr(),
+        headers_len: headers.len(),
+        sni: gw_slice::NONE,
+        port: 80,
+        random: 0,
+        tls: std::ptr::null(),
+        mesh: &mesh,
+    };
+    let mut d = null_mut();
+    // SAFETY: live router, request and out-params; each handle freed once.
+    unsafe {
+        assert_eq!(gw_router_route(router, &req, &mut d), gw_result::Ok);
+        assert_eq!(gw_decision_outcome(d), gw_outcome::BadRequest);
+        assert_eq!(gw_decision_cause(d), gw_cause::MalformedRequest);
+        assert_eq!(gw_decision_status(d), 400);
+        assert!(text(gw_decision_reason(d)).contains("mesh router"));
+        gw_decision_free(d);
+        // The mesh is not ours in the shop manifests: no mesh router.
+        let mut config = null_mut();
+        assert_eq!(
+            gw_config_load(SHOP.as_ptr(), SHOP.len(), &mut config, null_mut()),
+            gw_result::Ok
+        );
+        let mut mesh_router = null_mut();
+        assert_eq!(
+            gw_router_build_mesh(config, &mut mesh_router, null_mut()),
+            gw_result::InvalidConfig
+        );
+        assert!(mesh_router.is_null());
+        gw_config_free(config);
         gw_router_free(router);
     }
 }

@@ -72,6 +72,190 @@ fn conformance_replay_through_the_c_abi_matches_rust() {
     );
 }
 
+/// The address a Pod the client addresses by IP (`{POD_IP}`) gets, as in `gateway replay`: no
+/// Service has it, so no route applies.
+const POD_ADDRESS: &str = "192.0.2.200";
+
+/// The mesh cases (`cases-mesh/`): the mesh router built through `gw_router_build_mesh` (the
+/// mesh made ours with `gw_config_options_set_mesh`) and through `Target::Mesh` route every
+/// request alike, through `gw_route_json` (byte for byte) and through the typed
+/// `gw_router_route` with `gw_request.mesh` (field by field, as for the Gateway cases).
+#[test]
+fn mesh_cases_through_the_c_abi_match_rust() {
+    let dir = corpus();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("cases-mesh"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let (mut cases, mut compared, mut passed_through) = (0, 0, 0);
+    for file in &files {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let (n, p) = replay_mesh_case(&dir, &case);
+        compared += n;
+        passed_through += p;
+        cases += 1;
+    }
+    println!(
+        "{cases} mesh cases, {compared} decisions identical through gw_route_json and Rust, and \
+         through the typed ABI ({passed_through} of them pass-through)"
+    );
+    assert!(
+        cases >= 15 && compared >= 150 && passed_through > 0,
+        "{cases} cases, {compared} decisions, {passed_through} pass-through"
+    );
+}
+
+/// Returns (decisions compared, of which pass-through).
+fn replay_mesh_case(dir: &Path, case: &Value) -> (usize, usize) {
+    let name = case["name"].as_str().unwrap();
+    let mut text = String::new();
+    for file in case["manifests"].as_array().unwrap() {
+        let path = dir.join("manifests").join(file.as_str().unwrap());
+        text.push_str(
+            &std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("{GATEWAY_CONTROLLER_NAME}", CONTROLLER),
+        );
+        text.push_str("\n---\n");
+    }
+    let mut options = gateway_core::EngineOptions::default();
+    options.attach.controller_name = CONTROLLER.to_owned();
+    options.attach.mesh = true;
+    let (_, rust_router) =
+        gateway_core::Engine::load_router(text.as_bytes(), &gateway_core::Target::Mesh, &options)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut config: *mut gw_config = null_mut();
+    let mut router: *mut gw_router = null_mut();
+    // SAFETY: live locals and strings for the duration of each call.
+    unsafe {
+        let options = gw_config_options_new();
+        assert_eq!(
+            gw_config_options_set_controller_name(options, CONTROLLER.as_ptr(), CONTROLLER.len()),
+            gw_result::Ok
+        );
+        assert_eq!(gw_config_options_set_mesh(options, true), gw_result::Ok);
+        let r = gw_config_load_with_options(
+            options,
+            text.as_ptr(),
+            text.len(),
+            &mut config,
+            null_mut(),
+        );
+        gw_config_options_free(options);
+        assert_eq!(r, gw_result::Ok, "{name}: the C ABI loads it");
+        assert_eq!(
+            gw_router_build_mesh(config, &mut router, null_mut()),
+            gw_result::Ok,
+            "{name}: the C ABI builds the mesh router"
+        );
+    }
+    let mut compared = (0, 0);
+    for (i, r) in case["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if r["phase"].as_u64().unwrap_or(0) != 0 || !r["unexpressed"].is_null() {
+            continue;
+        }
+        for random in RANDOMS {
+            let request = mesh_json_request(r, random);
+            let line = request.to_string();
+            let expected = gateway_core::json::route_json(&rust_router, line.as_bytes());
+            let mut out = null_mut();
+            // SAFETY: live router, line and out-param.
+            let got = unsafe {
+                assert_eq!(
+                    gw_route_json(router, line.as_ptr(), line.len(), &mut out),
+                    gw_result::Ok
+                );
+                let got = buffer(out);
+                gw_buffer_free(out);
+                got
+            };
+            assert_eq!(got, expected, "{name} request {i}: gw_route_json differs");
+            let decision: Value = serde_json::from_str(&expected).unwrap();
+            assert_ne!(
+                decision["outcome"], "bad_request",
+                "{name} request {i}: {expected}"
+            );
+            typed_parity(
+                router,
+                &request,
+                &decision,
+                &format!("{name} request {i} random {random}"),
+            );
+            compared.0 += 1;
+            compared.1 += usize::from(decision["outcome"] == "pass_through");
+        }
+    }
+    // SAFETY: ours, each released once.
+    unsafe {
+        gw_router_free(router);
+        gw_config_free(config);
+    }
+    compared
+}
+
+/// A mesh request of the corpus in the JSON interface's form, as `gateway replay` sends it: the
+/// client's namespace, the case's destination (a Service port, or [`POD_ADDRESS`] for a Pod),
+/// Host `request.host` (`echo` when empty) unless the request's headers give one.
+fn mesh_json_request(r: &Value, random: u64) -> Value {
+    let port = r["port"].as_u64().unwrap();
+    let host = r["request"]["host"].as_str().unwrap_or("echo").to_owned();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let (method, target, authority) = if r["grpc"].is_object() {
+        let g = &r["grpc"];
+        headers.push(("content-type".to_owned(), "application/grpc".to_owned()));
+        for (k, v) in g["metadata"].as_object().into_iter().flatten() {
+            headers.push((k.clone(), value_text(v)));
+        }
+        let path = format!(
+            "/{}/{}",
+            g["service"].as_str().unwrap(),
+            g["method"].as_str().unwrap()
+        );
+        ("POST".to_owned(), path, Some(host))
+    } else {
+        let given = r["request"]["headers"].as_object();
+        if !given
+            .into_iter()
+            .flatten()
+            .any(|(k, _)| k.eq_ignore_ascii_case("host"))
+        {
+            headers.push(("host".to_owned(), host));
+        }
+        for (k, v) in given.into_iter().flatten() {
+            headers.push((k.clone(), value_text(v)));
+        }
+        let method = r["request"]["method"].as_str().unwrap_or("GET").to_owned();
+        let path = r["request"]["path"].as_str().unwrap_or("/");
+        let path = if path.is_empty() { "/" } else { path };
+        (method, path.to_owned(), None)
+    };
+    let to = &r["destination"];
+    let destination = if to["kind"] == "Pod" {
+        json!({"address": POD_ADDRESS, "port": port})
+    } else {
+        json!({"namespace": to["namespace"], "name": to["name"], "port": port})
+    };
+    json!({
+        "scheme": "http",
+        "port": port,
+        "sni": null,
+        "method": method,
+        "authority": authority,
+        "target": target,
+        "headers": headers,
+        "random": random,
+        "client_namespace": r["client"]["namespace"],
+        "destination": destination,
+    })
+}
+
 /// Returns (decisions compared, of which the typed ABI answered 500 by failing closed).
 fn replay_case(dir: &Path, case: &Value, programmatic: &str) -> (usize, usize) {
     let name = case["name"].as_str().unwrap();
@@ -294,6 +478,20 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
     let scheme = str_of(&request["scheme"]).unwrap();
     let authority = str_of(&request["authority"]);
     let sni = str_of(&request["sni"]);
+    let client = str_of(&request["client_namespace"]);
+    let to = &request["destination"];
+    let (to_ns, to_name, to_address) = (
+        str_of(&to["namespace"]),
+        str_of(&to["name"]),
+        str_of(&to["address"]),
+    );
+    let mesh = client.as_deref().map(|client| gw_mesh_request {
+        client_namespace: slice(client),
+        destination_namespace: to_ns.as_deref().map_or(gw_slice::NONE, slice),
+        destination_name: to_name.as_deref().map_or(gw_slice::NONE, slice),
+        destination_address: to_address.as_deref().map_or(gw_slice::NONE, slice),
+        destination_port: to["port"].as_u64().map_or(0, |p| u16::try_from(p).unwrap()),
+    });
     let req = gw_request {
         method: slice(&method),
         scheme: slice(&scheme),
@@ -305,6 +503,9 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         port: u16::try_from(request["port"].as_u64().unwrap()).unwrap(),
         random: request["random"].as_u64().unwrap(),
         tls: std::ptr::null(),
+        mesh: mesh
+            .as_ref()
+            .map_or(std::ptr::null(), |m| m as *const gw_mesh_request),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; every accessor reads a live decision, freed at the end.

@@ -134,6 +134,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         port: u16::try_from(request["port"].as_u64().unwrap()).unwrap(),
         random: 0,
         tls: &tls,
+        mesh: std::ptr::null(),
     };
     let mut d = null_mut();
     // SAFETY: live router and request (its slices outlive the call); the decision is read and

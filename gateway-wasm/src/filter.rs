@@ -215,6 +215,8 @@ fn configure() -> Result<Filter, String> {
     let options = CompileOptions {
         controller_name: config.controller_name,
         address_pool: config.address_pool,
+        // The filter routes north-south requests only: no mesh router.
+        mesh: None,
     };
     let compiled =
         compile(config.manifests.as_bytes(), &target, &options).map_err(|e| e.to_string())?;

@@ -7,6 +7,10 @@
 //!                                 headers: [["host", "shop.example.com"]] });
 //! decision.outcome;                                              // "forward"
 //! router.routeJson('{"target":"/cart","headers":[["host","shop.example.com"]]}');
+//! const mesh = Router.mesh(yamlText, { mesh: true });           // east-west: Service routes
+//! mesh.route({ client_namespace: "web", destination: { namespace: "app", name: "echo",
+//!              port: 80 }, target: "/v2", headers: [["host", "echo"]] }).outcome;
+//!                                                     // "forward", or "pass_through"
 //! JSON.parse(router.status());
 //! version();                                                     // as in package.json
 //! ```
@@ -59,6 +63,22 @@ export interface RouteRequest {
   backend_chain_pem?: string | null;
   /** The verification time in seconds since 1970; required with a chain. */
   now?: number | bigint | null;
+  /** Mesh routers only (`Router.mesh`, required there): the namespace of the client that sent
+   * the request (consumer routes apply to clients of their own namespace). */
+  client_namespace?: string | null;
+  /** Mesh routers only (required there): where the client sent the request. */
+  destination?: RouteDestination | null;
+}
+
+/** Where a mesh request goes: a Service port by name (`namespace` defaults to the client's)
+ * or an address (resolved through the Services' cluster IPs); exactly one of `name` and
+ * `address`. `port` defaults to the request's `port`. */
+export interface RouteDestination {
+  namespace?: string | null;
+  name?: string | null;
+  /** An IPv4 or IPv6 address, e.g. "10.96.0.7" or "fd00::7". */
+  address?: string | null;
+  port?: number | null;
 }
 
 /** What the TLS handshake established; the server name is the request's `sni`. */
@@ -134,6 +154,9 @@ export interface RouterOptions {
   controllerName?: string;
   /** Addresses the data plane can serve on. */
   addressPool?: string[];
+  /** Make the mesh (GAMMA) ours without an XMesh resource, for `Router.mesh` (default
+   * false: only an XMesh of our controller does). */
+  mesh?: boolean;
 }
 
 /** One finding of a failed load, on the `diagnostics` property of the thrown Error. */
@@ -162,7 +185,7 @@ extern "C" {
     pub type RouterOptions;
 }
 
-/// The compiled router of one Gateway, with the status of every resource.
+/// The compiled router of one Gateway or of the mesh, with the status of every resource.
 #[wasm_bindgen]
 pub struct Router {
     compiled: crate::Compiled,
@@ -185,19 +208,32 @@ impl Router {
         options: Option<RouterOptions>,
     ) -> Result<Router, js_sys::Error> {
         set_panic_hook();
-        let options: CompileOptions = match options {
-            Some(o) if !o.is_undefined() && !o.is_null() => {
-                let o: JsValue = o.into();
-                only_fields(&o, OPTION_FIELDS, "options")?;
-                serde_wasm_bindgen::from_value(o)
-                    .map_err(|e| js_sys::TypeError::new(&format!("invalid options: {e}")))?
-            }
-            _ => CompileOptions::default(),
-        };
+        let options = compile_options(options)?;
         let gateway = GatewayRef::from_parts(gateway_namespace, gateway_name);
         compile(text.as_bytes(), &Target::Gateway(gateway), &options)
             .map(|compiled| Router { compiled })
             .map_err(|e| compile_error(&e))
+    }
+
+    /// Loads manifests and builds the mesh (GAMMA) router: the routes attached to Services.
+    /// Its requests name `client_namespace` and `destination`; when no route applies to the
+    /// destination the decision is `pass_through`. The mesh must be ours: `options.mesh`, or
+    /// an XMesh of our controller in the manifests.
+    ///
+    /// # Errors
+    /// As `fromManifests`; an `Error` with empty `diagnostics` when the mesh is not ours.
+    pub fn mesh(text: &str, options: Option<RouterOptions>) -> Result<Router, js_sys::Error> {
+        set_panic_hook();
+        let options = compile_options(options)?;
+        compile(text.as_bytes(), &Target::Mesh, &options)
+            .map(|compiled| Router { compiled })
+            .map_err(|e| compile_error(&e))
+    }
+
+    /// Whether this is a mesh router (`Router.mesh`).
+    #[wasm_bindgen(getter, js_name = isMesh)]
+    pub fn is_mesh(&self) -> bool {
+        self.compiled.router.is_mesh()
     }
 
     /// Routes one request object and returns the decision object.
@@ -210,6 +246,11 @@ impl Router {
         let tls = js_sys::Reflect::get(&request, &"tls".into()).unwrap_or(JsValue::UNDEFINED);
         if !tls.is_undefined() && !tls.is_null() {
             only_fields(&tls, TLS_FIELDS, "request.tls")?;
+        }
+        let to =
+            js_sys::Reflect::get(&request, &"destination".into()).unwrap_or(JsValue::UNDEFINED);
+        if !to.is_undefined() && !to.is_null() {
+            only_fields(&to, DESTINATION_FIELDS, "request.destination")?;
         }
         let request: JsonRequest = serde_wasm_bindgen::from_value(request).map_err(|e| {
             js_sys::Error::from(js_sys::TypeError::new(&format!("invalid request: {e}")))
@@ -233,9 +274,12 @@ impl Router {
         self.compiled.status.clone()
     }
 
-    /// The Gateway this router serves, as `namespace/name`.
+    /// The Gateway this router serves, as `namespace/name`; empty for a mesh router.
     #[wasm_bindgen(getter)]
     pub fn gateway(&self) -> String {
+        if self.compiled.router.is_mesh() {
+            return String::new();
+        }
         let (namespace, name) = self.compiled.router.gateway();
         format!("{namespace}/{name}")
     }
@@ -270,13 +314,32 @@ const REQUEST_FIELDS: &[&str] = &[
     "tls",
     "backend_chain_pem",
     "now",
+    "client_namespace",
+    "destination",
 ];
 
 /// The fields of a request's `tls` object (`JsonTls`).
 const TLS_FIELDS: &[&str] = &["client_chain_pem", "resumed_from_port"];
 
+/// The fields of a request's `destination` object (`JsonDestination`).
+const DESTINATION_FIELDS: &[&str] = &["namespace", "name", "address", "port"];
+
 /// The fields of an options object.
-const OPTION_FIELDS: &[&str] = &["controllerName", "addressPool"];
+const OPTION_FIELDS: &[&str] = &["controllerName", "addressPool", "mesh"];
+
+/// The options object, checked field by field; the defaults when absent.
+fn compile_options(options: Option<RouterOptions>) -> Result<CompileOptions, js_sys::Error> {
+    match options {
+        Some(o) if !o.is_undefined() && !o.is_null() => {
+            let o: JsValue = o.into();
+            only_fields(&o, OPTION_FIELDS, "options")?;
+            serde_wasm_bindgen::from_value(o).map_err(|e| {
+                js_sys::Error::from(js_sys::TypeError::new(&format!("invalid options: {e}")))
+            })
+        }
+        _ => Ok(CompileOptions::default()),
+    }
+}
 
 /// A `TypeError` unless `value` is an object whose own keys are all in `fields`.
 fn only_fields(value: &JsValue, fields: &[&str], what: &str) -> Result<(), js_sys::Error> {

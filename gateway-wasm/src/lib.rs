@@ -48,6 +48,10 @@ pub struct CompileOptions {
     /// Addresses the data plane can serve on (default none).
     #[serde(default)]
     pub address_pool: Option<Vec<String>>,
+    /// Make the mesh (GAMMA) ours without an XMesh resource
+    /// ([`AttachOptions::mesh`](gateway_core::attach::AttachOptions::mesh)); default off.
+    #[serde(default)]
+    pub mesh: Option<bool>,
 }
 
 /// A compiled Gateway: its router, the status of every resource, and the load warnings.
@@ -70,7 +74,8 @@ pub enum CompileError {
     /// The manifests do not load (not YAML or JSON, or invalid resources): every finding,
     /// each with its field path.
     Load(LoadError),
-    /// No Gateway with this name, or no name and not exactly one Gateway.
+    /// No Gateway with this name, or no name and not exactly one Gateway; for the mesh
+    /// target, the mesh is not ours.
     Gateway(String),
 }
 
@@ -115,6 +120,9 @@ pub fn compile(
     }
     if let Some(pool) = &options.address_pool {
         attach.address_pool.clone_from(pool);
+    }
+    if let Some(mesh) = options.mesh {
+        attach.mesh = mesh;
     }
     let (engine, router) =
         Engine::load_router(manifests, target, &engine_options).map_err(|e| match e {

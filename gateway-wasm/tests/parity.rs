@@ -154,3 +154,142 @@ fn write_parity_fixture_from_the_rust_api() {
     assert_eq!(files.len(), 66, "the v1.4.1 corpus has 66 cases");
     assert!(requests >= 2_700, "{requests} request lines");
 }
+
+/// The address a Pod the client addresses by IP (`{POD_IP}`) gets, as in `gateway replay`: no
+/// Service has it, so no route applies.
+const POD_ADDRESS: &str = "192.0.2.200";
+
+/// Randomness of each mesh request line: both ends and the middle.
+const MESH_RANDOMS: [u64; 3] = [0, u64::MAX / 2, u64::MAX];
+
+/// The mesh cases (`cases-mesh/`): each case's manifests (with the controller placeholder
+/// filled) as one text, the mesh router built with the Rust API as `Router.mesh(text,
+/// {controllerName, mesh: true})` builds it, and every request line with its Rust decision,
+/// written to `tests/js/fixtures/parity-mesh.json` for `tests/js/mesh.test.mjs`.
+#[test]
+fn write_mesh_parity_fixture_from_the_rust_api() {
+    let dir = corpus_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("cases-mesh"))
+        .expect("corpus mesh cases")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let (mut cases, mut requests, mut passed_through) = (Vec::new(), 0usize, 0usize);
+    for file in &files {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let name = case["name"].as_str().unwrap().to_owned();
+        let manifests: Vec<String> = case["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        let mut text = String::new();
+        for m in &manifests {
+            let raw = std::fs::read_to_string(dir.join("manifests").join(m)).unwrap();
+            text.push_str(&raw.replace("{GATEWAY_CONTROLLER_NAME}", corpus::CONTROLLER));
+            text.push_str("\n---\n");
+        }
+        let mut options = EngineOptions::default();
+        options.attach.controller_name = corpus::CONTROLLER.to_owned();
+        options.attach.mesh = true;
+        let (engine, router) = Engine::load_router(text.as_bytes(), &Target::Mesh, &options)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut lines = Vec::new();
+        for r in case["requests"].as_array().into_iter().flatten() {
+            if r["phase"] != 0 || !r["unexpressed"].is_null() {
+                continue;
+            }
+            for random in MESH_RANDOMS {
+                let line = mesh_request(r, random).to_string();
+                let expected = route_json(&router, line.as_bytes());
+                assert!(
+                    !expected.contains(r#""outcome":"bad_request""#),
+                    "{name}: {line} -> {expected}"
+                );
+                passed_through += usize::from(expected.contains(r#""outcome":"pass_through""#));
+                lines.push(json!({ "line": line, "expected": expected }));
+            }
+        }
+        requests += lines.len();
+        cases.push(json!({
+            "name": name,
+            "manifests": manifests,
+            "text": text,
+            "status": engine.status().to_json(),
+            "requests": lines,
+        }));
+    }
+    let fixture = json!({ "controller": corpus::CONTROLLER, "cases": cases });
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/fixtures");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("parity-mesh.json"), fixture.to_string()).unwrap();
+    println!(
+        "mesh parity fixture: {} cases, {requests} request lines ({passed_through} pass-through)",
+        files.len()
+    );
+    assert_eq!(files.len(), 15, "the v1.4.1 corpus has 15 mesh cases");
+    assert!(
+        requests >= 150 && passed_through > 0,
+        "{requests} request lines"
+    );
+}
+
+/// A mesh request of the corpus as a JSON request object, as `gateway replay` sends it: the
+/// client's namespace, the case's destination (a Service port, or [`POD_ADDRESS`] for a Pod),
+/// and Host `request.host` (`echo` when empty) unless the request's headers give one.
+fn mesh_request(r: &Value, random: u64) -> Value {
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        }
+    }
+    let port = r["port"].as_u64().unwrap();
+    let host = r["request"]["host"].as_str().unwrap_or("echo").to_owned();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let grpc = &r["grpc"];
+    let (method, target, authority) = if grpc.is_object() {
+        headers.push(("content-type".to_owned(), "application/grpc".to_owned()));
+        for (k, v) in grpc["metadata"].as_object().into_iter().flatten() {
+            headers.push((k.clone(), text(v)));
+        }
+        let path = format!("/{}/{}", text(&grpc["service"]), text(&grpc["method"]));
+        ("POST".to_owned(), path, Some(host))
+    } else {
+        let given = r["request"]["headers"].as_object();
+        if !given
+            .into_iter()
+            .flatten()
+            .any(|(k, _)| k.eq_ignore_ascii_case("host"))
+        {
+            headers.push(("host".to_owned(), host));
+        }
+        for (k, v) in given.into_iter().flatten() {
+            headers.push((k.clone(), text(v)));
+        }
+        let method = r["request"]["method"].as_str().unwrap_or("GET").to_owned();
+        let path = r["request"]["path"].as_str().unwrap_or("/");
+        let path = if path.is_empty() { "/" } else { path };
+        (method, path.to_owned(), None)
+    };
+    let to = &r["destination"];
+    let destination = if to["kind"] == "Pod" {
+        json!({"address": POD_ADDRESS, "port": port})
+    } else {
+        json!({"namespace": to["namespace"], "name": to["name"], "port": port})
+    };
+    json!({
+        "port": port,
+        "method": method,
+        "authority": authority,
+        "target": target,
+        "headers": headers,
+        "random": random,
+        "client_namespace": r["client"]["namespace"],
+        "destination": destination,
+    })
+}
