@@ -33,8 +33,10 @@
  * GW_AUTH_ANSWER_UNREACHABLE / _TIMEOUT) gives the decision to carry out: a forward with the
  * auth headers applied, or GW_OUTCOME_DENIED. Backend TLS: a forward to a backend that a
  * BackendTLSPolicy targets has gw_decision_backend_tls settings; accept the backend's chain only
- * when gw_decision_verify_backend_chain returns GW_RESULT_OK. Not in the typed ABI yet:
- * frontend client certificates (Gateway tls.frontend validation). Forwards whose
+ * when gw_decision_verify_backend_chain returns GW_RESULT_OK. Frontend TLS: give the
+ * connection's facts in gw_request.tls (the client chain, the port whose session was resumed,
+ * the time); a refused client certificate or a session of another port is the decision
+ * (GW_OUTCOME_MISDIRECTED), and gw_decision_frontend_tls reads the verdicts. Forwards whose
  * backend TLS settings cannot be used (an unusable Gateway client certificate) fail closed: 500,
  * GW_CAUSE_BACKEND_TLS_UNVERIFIABLE.
  *
