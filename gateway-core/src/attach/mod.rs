@@ -308,6 +308,36 @@ pub(crate) enum BackendState {
     },
 }
 
+/// The Services [`AttachOptions::assume_services`] assumed among one route's references (its
+/// rules' backends, then its filters' auth and mirror Services): `(namespace, name)`, each once,
+/// in that order.
+pub(crate) fn assumed_services<'a>(
+    backends: &'a [Vec<BackendState>],
+    filter_refs: &'a [FilterRefs],
+) -> Vec<(&'a str, &'a str)> {
+    let refs = backends.iter().flatten().chain(
+        filter_refs
+            .iter()
+            .flat_map(|r| r.auth.iter().chain(r.mirrors.iter())),
+    );
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for b in refs {
+        if let BackendState::Service {
+            namespace,
+            name,
+            assumed: true,
+            ..
+        } = b
+        {
+            let service = (namespace.as_str(), name.as_str());
+            if !out.contains(&service) {
+                out.push(service);
+            }
+        }
+    }
+    out
+}
+
 impl Config {
     /// Computes attachment and status for every Gateway of our GatewayClasses.
     ///
@@ -379,30 +409,14 @@ impl Config {
     /// refers to them: `(route, namespace, name)` in route order, each Service once per route.
     /// Empty unless the option is on.
     pub fn assumed_services(&self) -> Vec<(&ResourceId, &str, &str)> {
-        let mut out: Vec<(&ResourceId, &str, &str)> = Vec::new();
-        for route in &self.routes {
-            let refs = route.backends.iter().flatten().chain(
-                route
-                    .filter_refs
-                    .iter()
-                    .flat_map(|r| r.auth.iter().chain(r.mirrors.iter())),
-            );
-            for b in refs {
-                if let BackendState::Service {
-                    namespace,
-                    name,
-                    assumed: true,
-                    ..
-                } = b
-                {
-                    let entry = (&route.id, namespace.as_str(), name.as_str());
-                    if !out.contains(&entry) {
-                        out.push(entry);
-                    }
-                }
-            }
-        }
-        out
+        self.routes
+            .iter()
+            .flat_map(|route| {
+                assumed_services(&route.backends, &route.filter_refs)
+                    .into_iter()
+                    .map(|(namespace, name)| (&route.id, namespace, name))
+            })
+            .collect()
     }
 
     pub(crate) fn resource(&self, object: usize) -> Option<&Resource> {

@@ -371,26 +371,10 @@ pub(super) fn attach_routes(
             });
 
         // The Services AttachOptions::assume_services assumed, for the ResolvedRefs message.
-        let mut assumed: Vec<String> = Vec::new();
-        let refs = backends.iter().flatten().chain(
-            filter_refs
-                .iter()
-                .flat_map(|r| r.auth.iter().chain(r.mirrors.iter())),
-        );
-        for b in refs {
-            if let BackendState::Service {
-                namespace,
-                name,
-                assumed: true,
-                ..
-            } = b
-            {
-                let service = format!("Service {namespace}/{name}");
-                if !assumed.contains(&service) {
-                    assumed.push(service);
-                }
-            }
-        }
+        let assumed: Vec<String> = super::assumed_services(&backends, &filter_refs)
+            .into_iter()
+            .map(|(namespace, name)| format!("Service {namespace}/{name}"))
+            .collect();
 
         let all_dropped = !view.dropped.is_empty() && view.dropped.iter().all(Option::is_some);
         let mut parent_statuses = Vec::new();
