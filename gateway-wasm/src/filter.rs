@@ -21,6 +21,20 @@
 //! in Host. The configuration is compiled once in `on_configure`, which returns `false` (the
 //! host rejects the plugin) on any error, logging every finding with its field path.
 //!
+//! # Sidecar mode
+//! `{"mode": "sidecar", "namespace": "app", "manifests": "...", "mesh": true}` routes a pod's
+//! outbound requests with the mesh (GAMMA) router ([`Target::Mesh`]; the mesh is ours with
+//! `mesh: true` or an XMesh of our controller in the manifests). `namespace` (required) is
+//! the namespace of the pod the sidecar serves: the client's. `gateway` and `port` are refused;
+//! `mode` is `"gateway"` (the default) or `"sidecar"`. Each request is routed
+//! ([`Router::route_mesh`]) to its original destination, read from the host properties
+//! `destination.address` (`ip:port` or `[ipv6]:port` text) and `destination.port` (an int64,
+//! little-endian; when present it must be the address's port). A decision is carried out as
+//! in gateway mode below; when no route applies (a pod IP, a port without routes) the request
+//! continues unchanged to its original destination. A missing or malformed destination
+//! property fails closed (500): the filter cannot know whether routes apply, and passing the
+//! request through would skip them.
+//!
 //! # Per request
 //! `on_http_request_headers` reads the request from the pseudo-headers (`:method`, `:scheme`,
 //! `:authority`, `:path`) and the other headers, routes it ([`Router::route`]) and plans it
@@ -48,6 +62,7 @@
 //! the filter does not enforce them.
 //!
 //! [`Router::route`]: gateway_core::route::Router::route
+//! [`Router::route_mesh`]: gateway_core::route::Router::route_mesh
 
 // SECURITY.md rule 10: no panic reachable from a request.
 #![deny(
@@ -61,6 +76,7 @@
 //! (they panic only when the host breaks the ABI, e.g. returns an undocumented status).
 
 use std::cell::Cell;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -69,6 +85,7 @@ use gateway_core::outcome::{BadRequest, Outcome};
 use gateway_core::plan::authz::{self, AuthCheck, AuthOptions, AuthRequest, AuthResponse};
 use gateway_core::plan::{LocalResponse, Plan, SplitMix64, plan};
 use gateway_core::request::{Headers as RqHeaders, HttpVersion, RequestView};
+use gateway_core::route::{Destination, MeshRoute};
 use gateway_core::{GatewayRef, Target};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -94,6 +111,12 @@ mod entry {
 #[serde(deny_unknown_fields)]
 struct PluginConfig {
     manifests: String,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    mesh: Option<bool>,
     #[serde(default)]
     gateway: String,
     #[serde(default = "default_backend_header")]
@@ -134,6 +157,9 @@ fn default_auth_failure_status() -> u16 {
 #[derive(Debug)]
 struct Filter {
     router: gateway_core::route::Router,
+    /// Sidecar mode: the namespace of the pod served (the client's), and the router is the
+    /// mesh's. `None`: gateway mode.
+    sidecar: Option<String>,
     backend_header: String,
     cluster: String,
     port: Option<u16>,
@@ -155,12 +181,18 @@ impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         match configure() {
             Ok(filter) => {
+                let what = match &filter.sidecar {
+                    Some(namespace) => format!("the mesh, clients in namespace {namespace}"),
+                    None => format!(
+                        "Gateway {}/{}",
+                        filter.router.gateway().0,
+                        filter.router.gateway().1
+                    ),
+                };
                 log(
                     LogLevel::Info,
                     &format!(
-                        "gateway filter: routing for Gateway {}/{} ({} rules)",
-                        filter.router.gateway().0,
-                        filter.router.gateway().1,
+                        "gateway filter: routing for {what} ({} rules)",
                         filter.router.rule_count()
                     ),
                 );
@@ -208,15 +240,52 @@ fn configure() -> Result<Filter, String> {
             config.backend_header
         ));
     }
-    let target = match config.gateway.as_str() {
-        "" => Target::only_gateway(),
-        text => Target::Gateway(GatewayRef::parse(text).map_err(|e| e.to_string())?),
+    let sidecar = match config.mode.as_deref() {
+        None | Some("gateway") => {
+            if config.namespace.is_some() {
+                return Err("namespace is only for mode \"sidecar\"".to_owned());
+            }
+            if config.mesh.is_some() {
+                return Err("mesh is only for mode \"sidecar\"".to_owned());
+            }
+            None
+        }
+        Some("sidecar") => {
+            if !config.gateway.is_empty() {
+                return Err("gateway is not used in mode \"sidecar\" (no Gateway)".to_owned());
+            }
+            if config.port.is_some() {
+                return Err(
+                    "port is not used in mode \"sidecar\" (the destination gives it)".to_owned(),
+                );
+            }
+            match config.namespace {
+                Some(ns) if !ns.is_empty() => Some(ns),
+                _ => {
+                    return Err(
+                        "namespace is required in mode \"sidecar\" (the pod's namespace)"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "mode {other:?} is unknown (\"gateway\" or \"sidecar\")"
+            ));
+        }
+    };
+    let target = match (&sidecar, config.gateway.as_str()) {
+        (Some(_), _) => Target::Mesh,
+        (None, "") => Target::only_gateway(),
+        (None, text) => Target::Gateway(GatewayRef::parse(text).map_err(|e| e.to_string())?),
     };
     let options = CompileOptions {
         controller_name: config.controller_name,
         address_pool: config.address_pool,
-        // The filter routes north-south requests only: no mesh router.
-        mesh: None,
+        // Gateway mode routes north-south requests only; sidecar mode builds the mesh router
+        // (ours with `mesh: true` or an XMesh of our controller).
+        mesh: config.mesh,
     };
     let compiled =
         compile(config.manifests.as_bytes(), &target, &options).map_err(|e| e.to_string())?;
@@ -228,6 +297,7 @@ fn configure() -> Result<Filter, String> {
     }
     Ok(Filter {
         router: compiled.router,
+        sidecar,
         backend_header: config.backend_header.to_ascii_lowercase(),
         cluster: config.cluster,
         port: config.port,
@@ -265,6 +335,8 @@ struct Request {
     pseudo: Headers,
     headers: Headers,
     port: u16,
+    /// Sidecar mode: the connection's original destination.
+    destination: Option<IpAddr>,
     sni: Option<String>,
     version: HttpVersion,
     random: u64,
@@ -282,6 +354,8 @@ enum Step {
     Respond(LocalResponse),
     /// Ask the auth service.
     Authorize(AuthCall),
+    /// Sidecar mode, no mesh route applies: continue unchanged to the original destination.
+    PassThrough,
 }
 
 /// The auth call to dispatch.
@@ -387,6 +461,7 @@ impl Stream {
             pseudo: Vec::new(),
             headers: Vec::new(),
             port: 0,
+            destination: None,
             sni: None,
             version: HttpVersion::Http11,
             random: self.random(),
@@ -408,10 +483,18 @@ impl Stream {
                 _ => request.headers.push((name, value)),
             }
         }
-        request.port = match filter.port.or_else(connection_port) {
-            Some(port) => port,
-            None => return Err(LocalResponse::proxy(500, "the connection port is unknown")),
-        };
+        if filter.sidecar.is_some() {
+            let (ip, port) = original_destination().map_err(|why| {
+                LocalResponse::proxy(500, format!("the original destination is unknown: {why}"))
+            })?;
+            request.destination = Some(ip);
+            request.port = port;
+        } else {
+            request.port = match filter.port.or_else(connection_port) {
+                Some(port) => port,
+                None => return Err(LocalResponse::proxy(500, "the connection port is unknown")),
+            };
+        }
         request.sni =
             property_text(&["connection", "requested_server_name"]).filter(|s| !s.is_empty());
         request.version = match property_text(&["request", "protocol"]).as_deref() {
@@ -488,6 +571,7 @@ impl Stream {
                 Action::Continue
             }
             Step::Respond(local) => self.respond(&local),
+            Step::PassThrough => Action::Continue,
             Step::Authorize(_) => self.respond(&LocalResponse::proxy(500, "unexpected auth check")),
         }
     }
@@ -535,7 +619,20 @@ fn evaluate(filter: &Filter, r: &Request, answer: Option<AuthResponse>) -> Step 
         .sni(r.sni.as_deref())
         .authority(r.authority.as_deref())
         .version(r.version);
-    let decision = filter.router.route(&view);
+    let decision = match (&filter.sidecar, r.destination) {
+        (Some(namespace), Some(ip)) => {
+            let destination = Destination::address(ip, r.port);
+            match filter.router.route_mesh(&view, namespace, &destination) {
+                MeshRoute::Routed(decision) => decision,
+                MeshRoute::PassThrough(_) => return Step::PassThrough,
+                _ => return Step::Respond(LocalResponse::proxy(500, "a mesh answer unknown")),
+            }
+        }
+        (Some(_), None) => {
+            return Step::Respond(LocalResponse::proxy(500, "no original destination"));
+        }
+        (None, _) => filter.router.route(&view),
+    };
     let plan = match (plan(&decision, &view, r.random), answer) {
         (Plan::Authorize(check), None) => return auth_call(filter, &check),
         (Plan::Authorize(check), Some(answer)) => check.answer(answer, &filter.auth_options),
@@ -759,6 +856,39 @@ fn connection_port() -> Option<u16> {
     let bytes = hostcalls::get_property(vec!["destination", "port"]).ok()??;
     let bytes: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
     u16::try_from(i64::from_le_bytes(bytes)).ok()
+}
+
+/// The connection's original destination, in sidecar mode: Envoy's `destination.address`
+/// (`ip:port`, `[ipv6]:port`) and, when present, `destination.port` (an int64, little-endian),
+/// which must name the same port. Missing or malformed: why, and the request fails closed.
+fn original_destination() -> Result<(IpAddr, u16), String> {
+    let bytes = match hostcalls::get_property(vec!["destination", "address"]) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err("no destination.address property".to_owned()),
+        Err(s) => return Err(format!("destination.address: {s:?}")),
+    };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| "destination.address is not UTF-8 text".to_owned())?;
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|_| format!("destination.address {text:?} is not ip:port or [ipv6]:port"))?;
+    match hostcalls::get_property(vec!["destination", "port"]) {
+        Ok(Some(bytes)) => {
+            let port = <[u8; 8]>::try_from(bytes.as_slice())
+                .ok()
+                .map(i64::from_le_bytes)
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("destination.port is not a port (an int64, little-endian)")?;
+            if port != address.port() {
+                return Err(format!(
+                    "destination.port {port} is not the port of destination.address {text:?}"
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(s) => return Err(format!("destination.port: {s:?}")),
+    }
+    Ok((address.ip(), address.port()))
 }
 
 fn property_text(path: &[&str]) -> Option<String> {

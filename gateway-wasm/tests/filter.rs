@@ -542,3 +542,408 @@ fn grpc_auth_denial_and_timeout_are_answered_locally() {
     );
     assert_eq!(vm.state().continued, 0);
 }
+
+// Sidecar mode: the mesh router, the original destination from the host's properties.
+
+const MESH: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: backend}
+spec:
+  clusterIP: 10.96.0.10
+  clusterIPs: [10.96.0.10, "fd00::10"]
+  ports: [{name: http, port: 80}, {name: admin, port: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api-v2, namespace: backend}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api-canary, namespace: app}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: producer, namespace: backend}
+spec:
+  parentRefs: [{group: "", kind: Service, name: api, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /v1}}]
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: x-mesh, value: producer}], remove: [x-secret]}
+    backendRefs: [{name: api-v2, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /moved}}]
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {path: {type: ReplaceFullPath, replaceFullPath: /v1}, statusCode: 302}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: consumer, namespace: app}
+spec:
+  parentRefs: [{group: "", kind: Service, name: api, namespace: backend, port: 80}]
+  rules:
+  - filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: x-mesh, value: consumer}]}
+    backendRefs: [{name: api-canary, port: 8080}]
+"#;
+
+fn sidecar_config(manifests: &str, namespace: &str) -> String {
+    let manifests = serde_json::to_string(manifests).unwrap();
+    format!(
+        r#"{{"mode": "sidecar", "namespace": "{namespace}", "mesh": true, "manifests": {manifests}}}"#
+    )
+}
+
+fn sidecar(namespace: &str) -> Vm {
+    let (vm, ok) = Vm::configure(&sidecar_config(MESH, namespace));
+    assert!(ok, "{:?}", vm.state().logs);
+    vm
+}
+
+/// Sends a request whose connection's original destination is `address` (the
+/// `destination.address` property) and `port` (`destination.port`, absent when `None`).
+fn to_destination(
+    vm: &mut Vm,
+    address: &[u8],
+    port: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> (i32, i32) {
+    let properties = &mut vm.store.data_mut().properties;
+    properties.insert("destination\0address".to_owned(), address.to_vec());
+    match port {
+        Some(port) => properties.insert("destination\0port".to_owned(), port.to_vec()),
+        None => properties.remove("destination\0port"),
+    };
+    vm.request(headers)
+}
+
+fn mesh_get(path: &str) -> Vec<(&str, &str)> {
+    vec![
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "api.backend"),
+        (":path", path),
+        ("x-mesh", "client"),
+        ("x-secret", "s"),
+    ]
+}
+
+fn le(port: i64) -> Vec<u8> {
+    port.to_le_bytes().to_vec()
+}
+
+#[test]
+fn sidecar_configuration_errors_name_the_field() {
+    let manifests = serde_json::to_string(MESH).unwrap();
+    let cases = [
+        (
+            format!(r#"{{"mode": "sidecar", "mesh": true, "manifests": {manifests}}}"#),
+            "namespace is required",
+        ),
+        (
+            format!(r#"{{"mode": "sidecar", "namespace": "", "manifests": {manifests}}}"#),
+            "namespace is required",
+        ),
+        (
+            format!(r#"{{"mode": "proxy", "namespace": "app", "manifests": {manifests}}}"#),
+            "mode \"proxy\" is unknown",
+        ),
+        (
+            sidecar_config(MESH, "app").replace(r#""mesh": true"#, r#""gateway": "default/edge""#),
+            "gateway is not used",
+        ),
+        (
+            sidecar_config(MESH, "app").replace(r#""mesh": true"#, r#""port": 80"#),
+            "port is not used",
+        ),
+        (
+            config(r#", "namespace": "app""#),
+            "namespace is only for mode",
+        ),
+        (config(r#", "mesh": true"#), "mesh is only for mode"),
+        (
+            sidecar_config(MESH, "app").replace(r#", "mesh": true"#, ""),
+            "the mesh is not ours",
+        ),
+    ];
+    for (config, expected) in cases {
+        let (vm, ok) = Vm::configure(&config);
+        assert!(!ok, "{config}");
+        let logs: Vec<&str> = vm.state().logs.iter().map(|(_, m)| m.as_str()).collect();
+        assert!(
+            logs.iter().any(|m| m.contains(expected)),
+            "{expected}: {logs:?}"
+        );
+    }
+}
+
+#[test]
+fn sidecar_routes_a_service_cluster_ip_by_the_producer_route() {
+    let mut vm = sidecar("other");
+    let (_, action) = to_destination(&mut vm, b"10.96.0.10:80", Some(&le(80)), &mesh_get("/v1/x"));
+    assert_eq!(action, CONTINUE);
+    let s = vm.state();
+    assert!(s.local_response.is_none());
+    let sent = &s.request_headers;
+    assert_eq!(header(sent, "x-mesh"), Some("producer"));
+    assert_eq!(header(sent, "x-secret"), None);
+    assert_eq!(header(sent, ":path"), Some("/v1/x"));
+    assert_eq!(
+        header(sent, "x-gateway-backend"),
+        Some("backend/api-v2:8080")
+    );
+
+    // The redirect and the 404 of the producer route's rules are answered locally.
+    let (_, action) = to_destination(&mut vm, b"10.96.0.10:80", None, &mesh_get("/moved"));
+    assert_eq!(action, PAUSE);
+    let (status, headers) = vm.state().local_response.clone().expect("the redirect");
+    assert_eq!(status, 302);
+    assert_eq!(header(&headers, "location"), Some("http://api.backend/v1"));
+    let (_, action) = to_destination(&mut vm, b"10.96.0.10:80", None, &mesh_get("/nothing"));
+    assert_eq!(action, PAUSE);
+    assert_eq!(vm.state().local_response.as_ref().map(|r| r.0), Some(404));
+}
+
+#[test]
+fn sidecar_consumer_route_applies_to_its_own_namespace_only() {
+    let mut app = sidecar("app");
+    let (_, action) = to_destination(&mut app, b"10.96.0.10:80", Some(&le(80)), &mesh_get("/v1"));
+    assert_eq!(action, CONTINUE);
+    let sent = &app.state().request_headers;
+    assert_eq!(header(sent, "x-mesh"), Some("consumer"));
+    assert_eq!(
+        header(sent, "x-gateway-backend"),
+        Some("app/api-canary:8080")
+    );
+
+    // The producer's namespace, and any other: the producer route.
+    for namespace in ["backend", "elsewhere"] {
+        let mut vm = sidecar(namespace);
+        let (_, action) = to_destination(&mut vm, b"10.96.0.10:80", None, &mesh_get("/v1"));
+        assert_eq!(action, CONTINUE, "{namespace}");
+        let sent = &vm.state().request_headers;
+        assert_eq!(header(sent, "x-mesh"), Some("producer"), "{namespace}");
+    }
+}
+
+#[test]
+fn sidecar_passes_through_a_pod_ip_and_a_port_without_routes_unchanged() {
+    let mut vm = sidecar("app");
+    let request = mesh_get("/v1/../x");
+    let unchanged: Vec<(String, Vec<u8>)> = request
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect();
+    let cases: [(&[u8], Option<Vec<u8>>); 3] = [
+        (b"10.244.1.5:80", Some(le(80))),     // a pod IP
+        (b"10.96.0.10:8080", Some(le(8080))), // a Service port without routes
+        (b"10.96.0.10:443", None),            // not a Service port at all
+    ];
+    for (address, port) in cases {
+        let (_, action) = to_destination(&mut vm, address, port.as_deref(), &request);
+        let s = vm.state();
+        assert_eq!(action, CONTINUE, "{address:?}");
+        assert!(s.local_response.is_none(), "{address:?}");
+        assert_eq!(s.request_headers, unchanged, "{address:?}");
+    }
+}
+
+#[test]
+fn sidecar_reads_ipv6_destinations() {
+    let mut vm = sidecar("other");
+    for address in [&b"[fd00::10]:80"[..], b"[::ffff:10.96.0.10]:80"] {
+        let (_, action) = to_destination(&mut vm, address, Some(&le(80)), &mesh_get("/v1"));
+        assert_eq!(action, CONTINUE, "{address:?}");
+        let sent = &vm.state().request_headers;
+        assert_eq!(header(sent, "x-mesh"), Some("producer"), "{address:?}");
+    }
+    let (_, action) = to_destination(&mut vm, b"[fd00::99]:80", None, &mesh_get("/v1"));
+    assert_eq!(action, CONTINUE);
+    assert_eq!(
+        header(&vm.state().request_headers, "x-mesh"),
+        Some("client")
+    );
+}
+
+#[test]
+fn sidecar_fails_closed_on_a_malformed_destination() {
+    let mut vm = sidecar("app");
+    let cases: [(Option<&[u8]>, Option<Vec<u8>>, &str); 7] = [
+        (None, Some(le(80)), "no destination.address"),
+        (Some(b"10.96.0.10"), None, "is not ip:port"),
+        (Some(b"fd00::10:80"), None, "is not ip:port"),
+        (Some(b"api.backend:80"), None, "is not ip:port"),
+        (Some(b"\xff:80"), None, "not UTF-8"),
+        (Some(b"10.96.0.10:80"), Some(le(81)), "is not the port of"),
+        (Some(b"10.96.0.10:80"), Some(vec![80, 0]), "is not a port"),
+    ];
+    for (address, port, why) in cases {
+        let properties = &mut vm.store.data_mut().properties;
+        properties.clear();
+        if let Some(address) = address {
+            properties.insert("destination\0address".to_owned(), address.to_vec());
+        }
+        if let Some(port) = port {
+            properties.insert("destination\0port".to_owned(), port);
+        }
+        vm.store.data_mut().logs.clear();
+        let (_, action) = vm.request(&mesh_get("/v1"));
+        assert_eq!(action, PAUSE, "{why}");
+        assert_eq!(
+            vm.state().local_response.as_ref().map(|r| r.0),
+            Some(500),
+            "{why}"
+        );
+        let logs: Vec<&str> = vm.state().logs.iter().map(|(_, m)| m.as_str()).collect();
+        assert!(logs.iter().any(|m| m.contains(why)), "{why}: {logs:?}");
+    }
+}
+
+/// Mesh conformance cases through the sidecar filter, compared with the Rust mesh router's
+/// decision for the same request (`route_mesh` by address, then `plan`) and with the case's
+/// expectations. The corpus Services have no cluster IPs: the test gives them some.
+#[test]
+fn sidecar_parity_with_route_mesh_on_mesh_conformance_cases() {
+    use gateway_core::Target;
+    use gateway_core::plan::{Plan, plan};
+    use gateway_core::request::{Headers, RequestView};
+    use gateway_core::route::{Destination, MeshRoute};
+    use std::net::IpAddr;
+
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+    let ips = [
+        ("echo", "10.96.1.1"),
+        ("echo-v1", "10.96.1.2"),
+        ("echo-v2", "10.96.1.3"),
+    ];
+    for case in ["MeshHTTPRouteRequestHeaderModifier", "MeshConsumerRoute"] {
+        let path = dir.join(format!("cases-mesh/{case}.json"));
+        let text = std::fs::read_to_string(&path).expect("the conformance corpus");
+        let case: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut manifests = String::new();
+        for file in case["manifests"].as_array().unwrap() {
+            let file = dir.join("manifests").join(file.as_str().unwrap());
+            manifests.push_str(&std::fs::read_to_string(file).unwrap());
+            manifests.push_str("\n---\n");
+        }
+        for (name, ip) in ips {
+            let from = format!("  name: {name}\n  namespace: gateway-conformance-mesh\nspec:\n");
+            assert!(manifests.contains(&from), "{name}");
+            manifests = manifests.replace(&from, &format!("{from}  clusterIP: {ip}\n"));
+        }
+        let mut options = gateway_wasm::CompileOptions::default();
+        options.mesh = Some(true);
+        let router = gateway_wasm::compile(manifests.as_bytes(), &Target::Mesh, &options)
+            .unwrap()
+            .router;
+        for r in case["requests"].as_array().unwrap() {
+            let subtest = r["subtest"].as_str().unwrap();
+            let namespace = r["client"]["namespace"].as_str().unwrap();
+            let port = u16::try_from(r["port"].as_u64().unwrap()).unwrap();
+            let service = r["destination"]["name"].as_str().unwrap();
+            let ip = ips.iter().find(|(n, _)| *n == service).unwrap().1;
+            let rq = &r["request"];
+            let (method, host, target) = (
+                rq["method"].as_str().unwrap(),
+                rq["host"].as_str().unwrap(),
+                rq["path"].as_str().unwrap(),
+            );
+            let headers: Vec<(String, String)> = rq["headers"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap().to_owned()))
+                .collect();
+
+            // The Rust decision.
+            let pairs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let view = RequestView::new(method, target.as_bytes(), Headers::Pairs(&pairs))
+                .port(port)
+                .authority(Some(host));
+            let address = Destination::address(ip.parse::<IpAddr>().unwrap(), port);
+            let expected = match router.route_mesh(&view, namespace, &address) {
+                MeshRoute::Routed(d) => match plan(&d, &view, 0) {
+                    Plan::Forward(fp) => {
+                        let b = &fp.backend;
+                        let edited = fp.request.headers.apply_to_pairs(&headers);
+                        Some((format!("{}/{}:{}", b.namespace, b.name, b.port), edited))
+                    }
+                    other => panic!("{subtest}: {other:?}"),
+                },
+                MeshRoute::PassThrough(_) => None,
+                other => panic!("{subtest}: {other:?}"),
+            };
+
+            // The filter's.
+            let mut vm = sidecar_with(&manifests, namespace);
+            let mut request = vec![
+                (":method", method),
+                (":scheme", "http"),
+                (":authority", host),
+                (":path", target),
+            ];
+            request.extend(pairs.iter().copied());
+            let address = format!("{ip}:{port}");
+            let (ctx, action) = to_destination(
+                &mut vm,
+                address.as_bytes(),
+                Some(&le(port.into())),
+                &request,
+            );
+            assert_eq!(action, CONTINUE, "{subtest}");
+            let sent = vm.state().request_headers.clone();
+            let got: Vec<(String, String)> = sent
+                .iter()
+                .filter(|(k, _)| !k.starts_with(':') && k != "x-gateway-backend")
+                .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).unwrap()))
+                .collect();
+            match &expected {
+                Some((cluster, edited)) => {
+                    assert_eq!(header(&sent, "x-gateway-backend"), Some(cluster.as_str()));
+                    assert_eq!(&got, edited, "{subtest}");
+                    // And what the conformance case expects.
+                    let backend = &r["expect"]["backend"];
+                    if let (Some(ns), Some(name)) =
+                        (backend["namespace"].as_str(), backend["name"].as_str())
+                    {
+                        let want = format!("{ns}/{name}:");
+                        assert!(cluster.starts_with(&want), "{subtest}: {cluster}");
+                    }
+                    let want_headers = r["expect"]["backend_request"]["headers"].as_object();
+                    for (k, v) in want_headers.into_iter().flatten() {
+                        let k = k.to_ascii_lowercase();
+                        let got = got.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+                        assert_eq!(got, v.as_str(), "{subtest}: {k}");
+                    }
+                }
+                None => assert_eq!(got, headers, "{subtest}: passed through unchanged"),
+            }
+            assert!(vm.state().local_response.is_none(), "{subtest}");
+            vm.response(ctx, &[(":status", b"200")]);
+            let response = &vm.state().response_headers;
+            let expect = &r["expect"]["response"];
+            for (k, v) in expect["headers"].as_object().unwrap() {
+                let got = header(response, &k.to_ascii_lowercase());
+                assert_eq!(got, v.as_str(), "{subtest}: {k}");
+            }
+            for k in expect["absent_headers"].as_array().unwrap() {
+                let k = k.as_str().unwrap().to_ascii_lowercase();
+                assert_eq!(header(response, &k), None, "{subtest}: {k}");
+            }
+        }
+    }
+}
+
+fn sidecar_with(manifests: &str, namespace: &str) -> Vm {
+    let (vm, ok) = Vm::configure(&sidecar_config(manifests, namespace));
+    assert!(ok, "{:?}", vm.state().logs);
+    vm
+}
