@@ -773,7 +773,9 @@ fn sidecar_reads_ipv6_destinations() {
 #[test]
 fn sidecar_fails_closed_on_a_malformed_destination() {
     let mut vm = sidecar("app");
-    let cases: [(Option<&[u8]>, Option<Vec<u8>>, &str); 7] = [
+    /// `destination.address`, `destination.port`, what the log says.
+    type Case<'a> = (Option<&'a [u8]>, Option<Vec<u8>>, &'a str);
+    let cases: [Case<'_>; 7] = [
         (None, Some(le(80)), "no destination.address"),
         (Some(b"10.96.0.10"), None, "is not ip:port"),
         (Some(b"fd00::10:80"), None, "is not ip:port"),
