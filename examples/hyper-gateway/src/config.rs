@@ -2,7 +2,7 @@
 //! at start, rebuilt when a file changes and swapped in whole.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
+use std::collections::hash_map::{Entry, RandomState};
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use gateway_core::api::{LoadOptions, Snapshot};
-use gateway_core::attach::DEFAULT_CONTROLLER_NAME;
+use gateway_core::attach::{Backend, DEFAULT_CONTROLLER_NAME};
 use gateway_core::plan::SplitMix64;
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
 use gateway_core::{Engine, EngineOptions, GatewayRef, Router, Target};
@@ -20,6 +20,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustc_hash::FxHashMap;
 use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::time_provider::DefaultTimeProvider;
@@ -103,13 +104,15 @@ impl Endpoints {
 
     /// The address of a Service port: its own line, else the Service's line for every port.
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
-        let lines = self.services.iter();
         let mut every = None;
-        for (_, p, addr) in lines.filter(|((ns, n), ..)| n == name && ns == namespace) {
+        for ((ns, n), p, addr) in &self.services {
+            // The port first: one compare of numbers saves two of strings on most lines.
+            if p.is_some_and(|p| p != port) || n != name || ns != namespace {
+                continue;
+            }
             match p {
-                Some(p) if *p == port => return Some(*addr),
+                Some(_) => return Some(*addr),
                 None => every = every.or(Some(*addr)),
-                Some(_) => {}
             }
         }
         every
@@ -123,9 +126,18 @@ pub(crate) struct State {
     /// The TLS acceptor of each Gateway port that terminates TLS.
     pub(crate) acceptors: HashMap<u16, TlsAcceptor>,
     pub(crate) endpoints: Endpoints,
+    /// The address of each backend of the router's rules, by the backend's address in the
+    /// router ([`Router::backends`]): resolved once per load, so a request finds its backend's
+    /// endpoint in one hash of a pointer, however many Services the endpoints file lists.
+    upstreams: FxHashMap<usize, SocketAddr>,
     /// Backend TLS client configurations (or why there is none), built on first use, keyed
     /// by policy address (the policies live in `router`, as long as this state).
     backend_clients: Mutex<HashMap<usize, Result<Arc<ClientConfig>, String>>>,
+}
+
+/// A backend of the router by its address, which is stable while the router lives.
+fn backend_key(backend: &Backend) -> usize {
+    std::ptr::from_ref(backend) as usize
 }
 
 /// What the file watcher compares: each file's modification time and length.
@@ -168,14 +180,40 @@ impl State {
         }
         eprintln!("loaded {} rules for {ns}/{name}", router.rule_count());
         let backend_clients = Mutex::default();
+        let mut upstreams = FxHashMap::default();
+        for backend in router.backends() {
+            if let Entry::Vacant(slot) = upstreams.entry(backend_key(backend))
+                && let Some(addr) = endpoints.find(&backend.namespace, &backend.name, backend.port)
+            {
+                slot.insert(addr);
+            }
+        }
         let state = State {
             router,
             frontend,
             acceptors,
             endpoints,
+            upstreams,
             backend_clients,
         };
         Ok((state, stamp))
+    }
+
+    /// The address to send a request for `backend` to: resolved at load for the router's own
+    /// backends, else (a mirror's copy of one, an auth service) looked up by name.
+    pub(crate) fn upstream(&self, backend: &Backend) -> Option<SocketAddr> {
+        match self.upstreams.get(&backend_key(backend)) {
+            Some(addr) => Some(*addr),
+            None => {
+                let Backend {
+                    namespace,
+                    name,
+                    port,
+                    ..
+                } = backend;
+                self.endpoints.find(namespace, name, *port)
+            }
+        }
     }
 
     /// The rustls client configuration of a backend TLS policy (its verifier, trust and SNI),

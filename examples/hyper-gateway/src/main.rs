@@ -236,10 +236,12 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         return local(LocalResponse::proxy(500, e.to_string()));
     }
     let b = fp.backend;
-    let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
+    let Some(addr) = state.upstream(b) else {
         return local(LocalResponse::proxy(503, "the backend has no endpoints"));
     };
-    start_mirrors(fp, &req, state, shared);
+    if !fp.mirrors.is_empty() {
+        start_mirrors(fp, &req, state, shared);
+    }
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
     let tls = fp.backend_tls.map(|t| (t, state));

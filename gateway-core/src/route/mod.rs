@@ -299,6 +299,20 @@ impl Router {
         self.rules.len()
     }
 
+    /// The backends the rules can forward to: each backendRef that resolved to a Service
+    /// port, in rule order, the same backend once per rule that lists it (rules that share a
+    /// list share its entries). A [`ForwardPlan::backend`](crate::plan::ForwardPlan) of this
+    /// router is one of these very values, at the same address for the router's life, so a
+    /// proxy can resolve endpoints or open connection pools here, once per load, and find
+    /// them per request by address (`std::ptr::eq`) instead of by name. Mirror and
+    /// external-auth backends are not included (a plan carries copies of those).
+    pub fn backends(&self) -> impl Iterator<Item = &Backend> {
+        self.rules
+            .iter()
+            .flat_map(|rule| rule.backends.iter())
+            .filter_map(|weighted| weighted.backend.as_ref())
+    }
+
     /// Routes one HTTP request. Cost: one pass over the headers (count, size, Host), one over
     /// the target when it is already canonical (split, validation and prefix ends together;
     /// other targets take the general normalization), one over the host unless it is byte for

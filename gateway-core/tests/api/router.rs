@@ -892,3 +892,33 @@ fn a_host_equal_to_a_route_hostname_is_checked_like_any_other() {
         (Some("shop"), "shop.example.com")
     );
 }
+
+#[test]
+fn a_plans_backend_is_one_of_the_routers_backends_by_address() {
+    let rules = format!(
+        "{}  - matches: [{{path: {{type: PathPrefix, value: /b}}}}]\n    backendRefs: [{{name: b, port: 80}}, {{name: missing, port: 80}}]\n",
+        rule("PathPrefix", "/a", "")
+    );
+    let c = with_routes(&r("x", T1, "[]", &rules));
+    let router = router(&c);
+    // The unresolved `missing` is not a backend; `a` and `b` are.
+    let mut names: Vec<&str> = router.backends().map(|b| b.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names, ["a", "b"]);
+    for (path, name) in [("/a", "a"), ("/b", "b")] {
+        let headers = [("host", "h")];
+        let req = RequestView::new("GET", path.as_bytes(), Headers::Pairs(&headers));
+        let decision = router.route(&req);
+        // The weight draw that picks the first backendRef.
+        let plan = gateway_core::plan::plan(&decision, &req, 0);
+        let gateway_core::plan::Plan::Forward(fp) = plan else {
+            panic!("{path}: {plan:?}");
+        };
+        assert_eq!(fp.backend.name, name);
+        assert!(
+            router.backends().any(|b| std::ptr::eq(b, fp.backend)),
+            "{path}: the plan's backend is not the router's by address"
+        );
+    }
+}
