@@ -12,7 +12,9 @@
 #         on the clock, so under valgrind their count follows the run's wall time, not the
 #         requests. The gateway allocates with mimalloc: with glibc's allocator the work per
 #         request depended on the heap layout startup left, and the same binary read from
-#         43,406 to 43,953 instructions per request from one run to the next. Routing with
+#         43,406 to 43,953 instructions per request from one run to the next; mimalloc's
+#         purging of freed memory runs on the clock (as file watching would), so it is off
+#         (MIMALLOC_PURGE_DELAY=-1). Routing with
 #         10,000 routes loaded must cost at most MAX_RATIO (1.05) times the plain proxy
 #         (--bypass, same binary, same manifests). CI runs it.
 # reload: wrk runs while the manifests are rewritten every 300 ms; every response must be 200.
@@ -87,7 +89,7 @@ instructions() {
   [ "$mode" = bypass ] && extra=(--bypass "$BACKEND")
   local out=$WORK/cg-$mode-$requests
   rm -f "$WORK/gw-cg.out"
-  start gw-cg valgrind --tool=callgrind --callgrind-out-file="$out" \
+  start gw-cg env MIMALLOC_PURGE_DELAY=-1 valgrind --tool=callgrind --callgrind-out-file="$out" \
     "$BIN/hyper-gateway" --gateway bench/bench --endpoints "$WORK/endpoints" --threads 1 \
     --watch-ms 0 --exit-after "$requests" "${extra[@]}" "$WORK/r10000.json"
   curl -sf -o /dev/null -H "Host: $HOST10K" "http://$ADDR$PATH10K?i=[1000-$((999 + requests))]"
