@@ -228,8 +228,8 @@ impl State {
         options.attach.controller_name.clone_from(&args.controller);
         let target = match (args.sidecar(), &args.gateway) {
             (Some(namespace), _) => {
-                let state = Self::load_mesh(args, namespace, endpoints, snapshot, findings)?;
-                return Ok((state, stamp));
+                let loaded = (endpoints, snapshot, findings);
+                return Ok((Self::load_mesh(namespace, loaded, options)?, stamp));
             }
             (None, Some(gateway)) => Target::Gateway(gateway.clone()),
             (None, None) => return Err("--gateway or --mesh is required".to_owned()),
@@ -263,25 +263,19 @@ impl State {
     /// Sidecar mode: the mesh router, for clients in `namespace`, of the manifests with the
     /// endpoints file's cluster IPs. The mesh is ours (`AttachOptions::mesh`).
     fn load_mesh(
-        args: &Args,
         namespace: &str,
-        endpoints: Endpoints,
-        mut snapshot: Snapshot,
-        findings: Vec<Diagnostic>,
+        (endpoints, mut snapshot, findings): (Endpoints, Snapshot, Vec<Diagnostic>),
+        mut options: EngineOptions,
     ) -> Result<Self, String> {
         if !endpoints.listen.is_empty() {
-            return Err(
-                "endpoints: `listen` lines are for gateway mode; a sidecar listens on \
-                        the `cluster` lines' addresses"
-                    .to_owned(),
-            );
+            let why = "endpoints: `listen` lines are for gateway mode; a sidecar listens on the \
+                       `cluster` lines' addresses";
+            return Err(why.to_owned());
         }
         if endpoints.clusters.is_empty() {
             return Err("endpoints: sidecar mode (--mesh) needs `cluster` lines".to_owned());
         }
         assign_cluster_ips(&mut snapshot, &endpoints.clusters)?;
-        let mut options = EngineOptions::default();
-        options.attach.controller_name.clone_from(&args.controller);
         options.attach.mesh = true;
         let engine = Engine::from_snapshot(snapshot, findings, &options);
         let router = engine.router(&Target::Mesh).map_err(|e| e.to_string())?;
@@ -364,13 +358,16 @@ fn assign_cluster_ips(snapshot: &mut Snapshot, clusters: &[Cluster]) -> Result<(
                 .iter()
                 .any(|p| p.port == i32::from(*port))
             {
-                return Err(format!("endpoints: Service {ns}/{name} has no port {port}"));
+                return Err(format!(
+                    "endpoints: Service {ns}/{name} has no port {port} in the manifests"
+                ));
             }
         }
         let own = match cluster_ips(service)? {
             None => {
                 return Err(format!(
-                    "endpoints: Service {ns}/{name} is headless (clusterIP: None): it has no cluster IP"
+                    "endpoints: Service {ns}/{name} is headless (clusterIP: None) in the \
+                     manifests: it has no cluster IP"
                 ));
             }
             Some(own) => own,
