@@ -4,7 +4,8 @@
 //! listens on those cluster addresses; one echo backend per Deployment stands behind its
 //! Services; every request is sent to the cluster address its client dialed, over HTTP/1.1
 //! and again over HTTP/2 (prior knowledge), and compared as upstream's mesh suite compares it.
-//! Also: cluster IPs that disagree with the manifests are refused, and reloading works.
+//! Also: cluster IPs that disagree with the manifests are refused, reloading works, and the
+//! README's example (`mesh.yaml`, `mesh.endpoints`) does what the README says.
 
 #![allow(
     clippy::unwrap_used,
@@ -298,4 +299,39 @@ async fn a_sidecar_reloads_changed_manifests_and_passes_unrouted_requests_throug
     );
     assert_eq!(seen.host, "echo");
     assert!(sidecar.log().contains("pass-through"), "{}", sidecar.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_example_routes_by_header_and_passes_web_through() {
+    let backend = Echo::start("shop", "any").await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let yaml = std::fs::read_to_string(dir.join("mesh.yaml")).unwrap();
+    // The example's addresses, moved to this process's cluster IPs and echo backend.
+    let base = cluster_ip(0).to_string();
+    let base = base.trim_end_matches('0');
+    let endpoints = std::fs::read_to_string(dir.join("mesh.endpoints"))
+        .unwrap()
+        .replace("127.0.10.", base)
+        .replace("127.0.0.1:9000", &backend.addr.to_string());
+    let sidecar = Gateway::sidecar("mesh-example", &yaml, &endpoints, "shop");
+    let api = SocketAddr::new(cluster_ip(1), 8080);
+    let v2 = request(
+        false,
+        "GET",
+        "api.shop",
+        "/items",
+        &[("x-api-version", "2")],
+    );
+    let got = send(api, None, false, v2).await.unwrap();
+    assert_eq!(got.header("x-api-version"), None, "{}", sidecar.log());
+    let v1 = request(false, "GET", "api.shop", "/items", &[]);
+    let got = send(api, None, false, v1).await.unwrap();
+    assert_eq!(got.header("x-api-version").as_deref(), Some("1"));
+    let web = SocketAddr::new(cluster_ip(2), 8080);
+    let got = send(web, None, false, request(false, "GET", "web", "/", &[])).await;
+    assert_eq!(got.unwrap().status, 200);
+    let log = sidecar.log();
+    for line in ["shop/api rule=v2", "shop/api rule=v1", "pass-through"] {
+        assert!(log.contains(line), "{log}");
+    }
 }
