@@ -394,8 +394,8 @@ fn assign_cluster_ips(snapshot: &mut Snapshot, clusters: &[Cluster]) -> Result<(
     Ok(())
 }
 
-/// A Service's cluster IPs in its manifest (`spec.clusterIP` and `spec.clusterIPs`), canonical;
-/// `None` for a headless Service (`None`).
+/// A Service's cluster IPs in its manifest (`spec.clusterIP` and `spec.clusterIPs`), canonical,
+/// each once; `None` for a headless Service (`None`).
 ///
 /// # Errors
 /// A value that is neither an IP address nor `None`.
@@ -406,7 +406,9 @@ fn cluster_ips(s: &Service) -> Result<Option<Vec<IpAddr>>, String> {
     for value in single.chain(many.into_iter().flatten()) {
         match value.as_str().map(|t| (t, t.parse::<IpAddr>())) {
             Some(("None", _)) => return Ok(None),
-            Some((_, Ok(ip))) => ips.push(ip.to_canonical()),
+            // `clusterIP` is also the first of `clusterIPs`.
+            Some((_, Ok(ip))) if !ips.contains(&ip.to_canonical()) => ips.push(ip.to_canonical()),
+            Some((_, Ok(_))) => {}
             _ => {
                 let (ns, name) = (s.metadata.namespace.as_deref(), &s.metadata.name);
                 let ns = ns.unwrap_or("");
@@ -485,3 +487,6 @@ pub(crate) async fn watch(shared: Arc<Shared>, mut last: Stamp) {
     }
     std::future::pending().await
 }
+
+#[cfg(test)]
+mod tests;
