@@ -3,7 +3,8 @@
 //! IP on the loopback range; for each client namespace a sidecar (`--mesh --namespace NS`)
 //! listens on those cluster addresses; one echo backend per Deployment stands behind its
 //! Services; every request is sent to the cluster address its client dialed, over HTTP/1.1
-//! and again over HTTP/2 (prior knowledge), and compared as upstream's mesh suite compares it.
+//! and again over HTTP/2 (prior knowledge), and compared as `tests/conformance.rs` compares
+//! gateway cases (`Profile::Mesh` in `support/cases.rs` says how the two differ).
 //! Also: cluster IPs that disagree with the manifests are refused, reloading works, and the
 //! README's example (`mesh.yaml`, `mesh.endpoints`) does what the README says.
 
@@ -53,7 +54,7 @@ async fn mesh_conformance_cases_through_sidecars() {
     }
     // Service ports 80 and 8080 on the cluster IPs: port 80 needs privilege. Without it every
     // case is skipped; any other reason not to bind is a failure.
-    let privileged = match std::net::TcpListener::bind(SocketAddr::new(cluster_ip(254), 80)) {
+    let no_privilege = match std::net::TcpListener::bind(SocketAddr::new(cluster_ip(254), 80)) {
         Ok(_) => None,
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
             "binding port 80 of a cluster address needs root or CAP_NET_BIND_SERVICE: {e}"
@@ -70,7 +71,7 @@ async fn mesh_conformance_cases_through_sidecars() {
     let mut tally = Tally::default();
     for file in &files {
         let case = read_json(file);
-        run_case(&dir, &case, &backends, privileged.as_deref(), &mut tally).await;
+        run_case(&dir, &case, &backends, no_privilege.as_deref(), &mut tally).await;
     }
     for skip in &tally.skipped {
         eprintln!("skipped: {skip}");
@@ -85,7 +86,7 @@ async fn mesh_conformance_cases_through_sidecars() {
         "{failed} mesh request cases failed"
     );
     assert!(
-        privileged.is_some() || passed >= 50,
+        no_privilege.is_some() || passed >= 50,
         "only {passed} mesh request cases ran"
     );
 }
@@ -96,7 +97,7 @@ async fn run_case(
     dir: &Path,
     case: &Value,
     backends: &Value,
-    privileged: Option<&str>,
+    no_privilege: Option<&str>,
     tally: &mut Tally,
 ) {
     let name = case["name"].as_str().unwrap();
@@ -110,7 +111,7 @@ async fn run_case(
     let mut by_client: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for (i, r) in case["requests"].as_array().unwrap().iter().enumerate() {
         let id = format!("{name} #{i} [{}]", text(&r["subtest"]));
-        let skip = if let Some(why) = privileged {
+        let skip = if let Some(why) = no_privilege {
             Some(why.to_owned())
         } else if r["protocol"] != "http" {
             Some(
