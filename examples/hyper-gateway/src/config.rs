@@ -1,17 +1,17 @@
 //! The command line, the endpoints file, and the configuration built from the files: loaded
 //! at start, rebuilt when a file changes and swapped in whole.
 
-use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::api::{Diagnostic, LoadOptions, Resource, Service, Snapshot};
 use gateway_core::attach::{Backend, DEFAULT_CONTROLLER_NAME};
 use gateway_core::plan::SplitMix64;
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
@@ -27,12 +27,25 @@ use rustls::time_provider::DefaultTimeProvider;
 use tokio_rustls::TlsAcceptor;
 
 /// hyper-gateway: gateway-core inside a hyper server. Serves one Gateway's listeners on the
-/// addresses of the endpoints file; see README.md.
+/// addresses of the endpoints file, or with `--mesh` one pod's outbound mesh traffic on the
+/// Services' cluster addresses; see README.md.
 #[derive(clap::Parser)]
 pub(crate) struct Args {
-    /// The Gateway to serve.
-    #[arg(long, value_name = "NAMESPACE/NAME", value_parser = namespaced)]
-    gateway: GatewayRef,
+    /// The Gateway to serve (gateway mode).
+    #[arg(
+        long,
+        value_name = "NAMESPACE/NAME",
+        value_parser = namespaced,
+        required_unless_present = "mesh"
+    )]
+    gateway: Option<GatewayRef>,
+    /// Sidecar mode: serve the mesh (GAMMA) as one pod's sidecar, on the `cluster` addresses
+    /// of the endpoints file, routing by the address each client dialed.
+    #[arg(long, requires = "namespace", conflicts_with_all = ["gateway", "bypass"])]
+    mesh: bool,
+    /// Sidecar mode: the namespace of the pod served, the client namespace of every request.
+    #[arg(long, value_name = "NAMESPACE", requires = "mesh")]
+    namespace: Option<String>,
     /// Where the Gateway's ports listen and where Services are (see README.md).
     #[arg(long, value_name = "FILE")]
     endpoints: PathBuf,
@@ -56,6 +69,13 @@ pub(crate) struct Args {
     manifests: Vec<PathBuf>,
 }
 
+impl Args {
+    /// In sidecar mode (`--mesh`), the namespace of the pod served; `None` in gateway mode.
+    pub(crate) fn sidecar(&self) -> Option<&str> {
+        self.namespace.as_deref().filter(|_| self.mesh)
+    }
+}
+
 /// `NAMESPACE/NAME`: the namespace is required here (no `default` for a bare name).
 fn namespaced(text: &str) -> Result<GatewayRef, String> {
     if !text.contains('/') {
@@ -64,19 +84,36 @@ fn namespaced(text: &str) -> Result<GatewayRef, String> {
     GatewayRef::parse(text).map_err(|e| e.to_string())
 }
 
-/// The endpoints file: where the Gateway's ports listen and where Services are.
+/// The endpoints file: where the Gateway's ports listen, where Services' cluster addresses
+/// are (sidecar mode) and where Services' endpoints are.
 #[derive(Default)]
 pub(crate) struct Endpoints {
     /// `(Gateway listener port, local address)`.
     pub(crate) listen: Vec<(u16, SocketAddr)>,
+    /// Sidecar mode: the cluster addresses the sidecar listens on, in file order.
+    pub(crate) clusters: Vec<Cluster>,
     /// `((namespace, name), port or None for every port, address)` in file order: scanned,
     /// comparing lengths before bytes and without allocating (such a file lists a few
     /// Services; a gateway with many would index them).
     services: Vec<((String, String), Option<u16>, SocketAddr)>,
 }
 
+/// A `cluster` line: a Service's cluster IP and the Service ports a sidecar listens on there.
+pub(crate) struct Cluster {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) ip: IpAddr,
+    /// Service ports (`spec.ports[].port`), each listed once, never 0.
+    pub(crate) ports: Vec<u16>,
+}
+
 impl Endpoints {
-    /// Lines `listen PORT ADDR` and `NAMESPACE/NAME[:PORT] ADDR`; `#` starts a comment.
+    /// Lines `listen PORT ADDR`, `cluster NAMESPACE/NAME IP PORT...` and
+    /// `NAMESPACE/NAME[:PORT] ADDR`; `#` starts a comment.
+    ///
+    /// # Errors
+    /// A line of another shape, a bad port or address, a Service without namespace, a port 0 or
+    /// listed twice on a `cluster` line, one cluster IP on two `cluster` lines.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut endpoints = Endpoints::default();
         for (n, line) in text.lines().enumerate() {
@@ -87,8 +124,32 @@ impl Endpoints {
             match *line.split_whitespace().collect::<Vec<_>>() {
                 [] => {}
                 ["listen", p, a] => endpoints.listen.push((port(p)?, addr(a)?)),
-                [service, a] => {
-                    let (ns, rest) = service.split_once('/').ok_or_else(|| bad("no namespace"))?;
+                ["cluster", s, ip, ref ports @ ..] if !ports.is_empty() => {
+                    let (namespace, name) = s.split_once('/').ok_or_else(|| bad("no namespace"))?;
+                    let ip = ip.parse::<IpAddr>().map_err(|_| bad("bad cluster IP"))?;
+                    if endpoints.clusters.iter().any(|c| c.ip == ip) {
+                        return Err(bad("this cluster IP is on an earlier `cluster` line"));
+                    }
+                    let mut cluster = Cluster {
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
+                        ip,
+                        ports: Vec::new(),
+                    };
+                    for p in ports {
+                        match port(p)? {
+                            0 => return Err(bad("a Service port is never 0")),
+                            p if cluster.ports.contains(&p) => {
+                                return Err(bad("a port listed twice"));
+                            }
+                            p => cluster.ports.push(p),
+                        }
+                    }
+                    endpoints.clusters.push(cluster);
+                }
+                ["cluster", ..] => return Err(bad("expected `cluster NS/NAME IP PORT...`")),
+                [s, a] => {
+                    let (ns, rest) = s.split_once('/').ok_or_else(|| bad("no namespace"))?;
                     let (name, p) = match rest.split_once(':') {
                         Some((name, p)) => (name, Some(port(p)?)),
                         None => (rest, None),
@@ -96,10 +157,21 @@ impl Endpoints {
                     let service = ((ns.to_owned(), name.to_owned()), p, addr(a)?);
                     endpoints.services.push(service);
                 }
-                _ => return Err(bad("expected `listen PORT ADDR` or `NS/NAME[:PORT] ADDR`")),
+                _ => {
+                    return Err(bad(
+                        "expected `listen PORT ADDR`, `cluster NS/NAME IP PORT...` or \
+                         `NS/NAME[:PORT] ADDR`",
+                    ));
+                }
             }
         }
         Ok(endpoints)
+    }
+
+    /// Sidecar mode: the Service whose `cluster` line has this IP.
+    pub(crate) fn cluster(&self, ip: IpAddr) -> Option<&Cluster> {
+        let ip = ip.to_canonical();
+        self.clusters.iter().find(|c| c.ip.to_canonical() == ip)
     }
 
     /// The address of a Service port: its own line, else the Service's line for every port.
@@ -135,6 +207,20 @@ pub(crate) struct State {
     backend_clients: Mutex<HashMap<usize, Result<Arc<ClientConfig>, String>>>,
 }
 
+/// The endpoint of each of the router's backends that the endpoints file names, by the
+/// backend's address ([`Router::backends`]).
+fn upstreams(router: &Router, endpoints: &Endpoints) -> FxHashMap<usize, SocketAddr> {
+    let mut upstreams = FxHashMap::default();
+    for backend in router.backends() {
+        if let Entry::Vacant(slot) = upstreams.entry(backend_key(backend))
+            && let Some(addr) = endpoints.find(&backend.namespace, &backend.name, backend.port)
+        {
+            slot.insert(addr);
+        }
+    }
+    upstreams
+}
+
 /// A backend of the router by its address, which is stable while the router lives.
 fn backend_key(backend: &Backend) -> usize {
     std::ptr::from_ref(backend) as usize
@@ -166,8 +252,18 @@ impl State {
         }
         let mut options = EngineOptions::default();
         options.attach.controller_name.clone_from(&args.controller);
+        let target = match (args.sidecar(), &args.gateway) {
+            (Some(namespace), _) => {
+                let loaded = (endpoints, snapshot, findings);
+                return Ok((Self::load_mesh(namespace, loaded, options)?, stamp));
+            }
+            (None, Some(gateway)) => Target::Gateway(gateway.clone()),
+            (None, None) => return Err("--gateway or --mesh is required".to_owned()),
+        };
+        if !endpoints.clusters.is_empty() {
+            return Err("endpoints: `cluster` lines are for sidecar mode (--mesh)".to_owned());
+        }
         let engine = Engine::from_snapshot(snapshot, findings, &options);
-        let target = Target::Gateway(args.gateway.clone());
         let router = engine.router(&target).map_err(|e| e.to_string())?;
         let (ns, name) = router.gateway();
         let frontend = FrontendTls::for_gateway(engine.config(), ns, name);
@@ -180,20 +276,13 @@ impl State {
         }
         eprintln!("loaded {} rules for {ns}/{name}", router.rule_count());
         let backend_clients = Mutex::default();
-        let mut upstreams = FxHashMap::default();
-        for backend in router.backends() {
-            if let Entry::Vacant(slot) = upstreams.entry(backend_key(backend))
-                && let Some(addr) = endpoints.find(&backend.namespace, &backend.name, backend.port)
-            {
-                slot.insert(addr);
-            }
-        }
+        let upstreams = upstreams(&router, &endpoints);
         let state = State {
             router,
             frontend,
             acceptors,
-            endpoints,
             upstreams,
+            endpoints,
             backend_clients,
         };
         Ok((state, stamp))
@@ -216,6 +305,38 @@ impl State {
         }
     }
 
+    /// Sidecar mode: the mesh router, for clients in `namespace`, of the manifests with the
+    /// endpoints file's cluster IPs. The mesh is ours (`AttachOptions::mesh`).
+    fn load_mesh(
+        namespace: &str,
+        (endpoints, mut snapshot, findings): (Endpoints, Snapshot, Vec<Diagnostic>),
+        mut options: EngineOptions,
+    ) -> Result<Self, String> {
+        if !endpoints.listen.is_empty() {
+            let why = "endpoints: `listen` lines are for gateway mode; a sidecar listens on the \
+                       `cluster` lines' addresses";
+            return Err(why.to_owned());
+        }
+        if endpoints.clusters.is_empty() {
+            return Err("endpoints: sidecar mode (--mesh) needs `cluster` lines".to_owned());
+        }
+        assign_cluster_ips(&mut snapshot, &endpoints.clusters)?;
+        options.attach.mesh = true;
+        let engine = Engine::from_snapshot(snapshot, findings, &options);
+        let router = engine.router(&Target::Mesh).map_err(|e| e.to_string())?;
+        let rules = router.rule_count();
+        eprintln!("loaded {rules} mesh rules for clients in namespace {namespace}");
+        let upstreams = upstreams(&router, &endpoints);
+        Ok(State {
+            router,
+            frontend: None,
+            acceptors: HashMap::new(),
+            upstreams,
+            endpoints,
+            backend_clients: Mutex::default(),
+        })
+    }
+
     /// The rustls client configuration of a backend TLS policy (its verifier, trust and SNI),
     /// built on first use.
     pub(crate) fn backend_client(&self, policy: &BackendTls) -> Result<Arc<ClientConfig>, String> {
@@ -230,6 +351,119 @@ impl State {
         };
         cache.entry(key).or_insert_with(build).clone()
     }
+}
+
+/// Reconciles the `cluster` lines with the manifests, where gateway-core learns cluster IPs
+/// (`spec.clusterIP`, `spec.clusterIPs`): a Service without one gets the lines' IPs, as the API
+/// server would allocate them; a Service with one must have the line's IP among them.
+///
+/// # Errors
+/// Naming the Service: it is not in the manifests, lacks a listed port, is headless, has other
+/// cluster IPs in the manifests, or another Service has the line's IP there.
+fn assign_cluster_ips(snapshot: &mut Snapshot, clusters: &[Cluster]) -> Result<(), String> {
+    let key = |s: &Service| (s.metadata.namespace.clone(), s.metadata.name.clone());
+    let services = snapshot.objects.iter().filter_map(|o| match &o.resource {
+        Resource::Service(s) => Some(s),
+        _ => None,
+    });
+    // Every cluster IP the manifests give, to its Service (before any is assigned here).
+    let mut declared = HashMap::new();
+    for s in services {
+        for ip in cluster_ips(s)?.into_iter().flatten() {
+            declared.entry(ip).or_insert_with(|| key(s));
+        }
+    }
+    let mut assigned = HashSet::new();
+    for c in clusters {
+        let (ns, name) = (&c.namespace, &c.name);
+        let is_it =
+            |s: &Service| s.metadata.namespace.as_ref() == Some(ns) && s.metadata.name == *name;
+        let service = snapshot
+            .objects
+            .iter_mut()
+            .find_map(|o| match &mut o.resource {
+                Resource::Service(s) if is_it(s) => Some(s),
+                _ => None,
+            });
+        let service = service.ok_or_else(|| {
+            format!("endpoints: Service {ns}/{name} of a `cluster` line is not in the manifests")
+        })?;
+        if let Some((other_ns, other)) = declared.get(&c.ip.to_canonical())
+            && (other_ns.as_ref() != Some(ns) || other != name)
+        {
+            let other = format!("{}/{other}", other_ns.as_deref().unwrap_or(""));
+            return Err(format!(
+                "endpoints: cluster IP {} of Service {ns}/{name} is Service {other}'s in the \
+                 manifests",
+                c.ip
+            ));
+        }
+        for port in &c.ports {
+            if !service
+                .spec
+                .ports
+                .iter()
+                .any(|p| p.port == i32::from(*port))
+            {
+                return Err(format!(
+                    "endpoints: Service {ns}/{name} has no port {port} in the manifests"
+                ));
+            }
+        }
+        let own = match cluster_ips(service)? {
+            None => {
+                return Err(format!(
+                    "endpoints: Service {ns}/{name} is headless (clusterIP: None) in the \
+                     manifests: it has no cluster IP"
+                ));
+            }
+            Some(own) => own,
+        };
+        let ip = serde_json::Value::String(c.ip.to_string());
+        if own.is_empty() || assigned.contains(&(ns, name)) {
+            // Not in the manifests: the file's IPs become the Service's, in `clusterIPs`.
+            let list = service.spec.other.entry("clusterIPs".to_owned());
+            let list = list.or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = list {
+                list.push(ip);
+            }
+            assigned.insert((ns, name));
+        } else if !own.contains(&c.ip.to_canonical()) {
+            let own: Vec<String> = own.iter().map(IpAddr::to_string).collect();
+            return Err(format!(
+                "endpoints: Service {ns}/{name} has cluster IP {} in the manifests, the \
+                 endpoints file gives {}",
+                own.join(", "),
+                c.ip
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A Service's cluster IPs in its manifest (`spec.clusterIP` and `spec.clusterIPs`), canonical,
+/// each once; `None` for a headless Service (`None`).
+///
+/// # Errors
+/// A value that is neither an IP address nor `None`.
+fn cluster_ips(s: &Service) -> Result<Option<Vec<IpAddr>>, String> {
+    let single = s.spec.other.get("clusterIP").into_iter();
+    let many = s.spec.other.get("clusterIPs").and_then(|v| v.as_array());
+    let mut ips = Vec::new();
+    for value in single.chain(many.into_iter().flatten()) {
+        match value.as_str().map(|t| (t, t.parse::<IpAddr>())) {
+            Some(("None", _)) => return Ok(None),
+            // `clusterIP` is also the first of `clusterIPs`.
+            Some((_, Ok(ip))) if !ips.contains(&ip.to_canonical()) => ips.push(ip.to_canonical()),
+            Some((_, Ok(_))) => {}
+            _ => {
+                let (ns, name) = (s.metadata.namespace.as_deref(), &s.metadata.name);
+                let ns = ns.unwrap_or("");
+                return Err(format!("Service {ns}/{name}: bad cluster IP {value}"));
+            }
+        }
+    }
+    Ok(Some(ips))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -300,3 +534,6 @@ pub(crate) async fn watch(shared: Arc<Shared>, mut last: Stamp) {
     }
     std::future::pending().await
 }
+
+#[cfg(test)]
+mod tests;

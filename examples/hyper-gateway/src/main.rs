@@ -3,9 +3,11 @@
 //! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP,
 //! backend TLS (BackendTLSPolicy) and frontend TLS (SNI, per-port client certificates and the
 //! 421 guard). Manifests and the endpoints file are reloaded when they change; requests in
-//! flight finish on the configuration they started with. See README.md.
+//! flight finish on the configuration they started with. With `--mesh` it is instead one pod's
+//! sidecar in the mesh (GAMMA): see `mesh.rs`. See README.md.
 
 mod config;
+mod mesh;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -69,6 +71,12 @@ fn main() -> ExitCode {
 /// Loads the configuration, binds every listener, then serves until killed.
 async fn run(args: Args) -> Result<(), String> {
     let (state, stamp) = State::load(&args)?;
+    if args.sidecar().is_some() {
+        let shared = Arc::new(Shared::new(args, state));
+        mesh::listen(&shared).await?;
+        config::watch(shared, stamp).await;
+        return Ok(());
+    }
     let listen = state.endpoints.listen.clone();
     let shared = Arc::new(Shared::new(args, state));
     for (port, addr) in listen {

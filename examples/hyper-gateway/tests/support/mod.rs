@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cases;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -27,37 +29,78 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Writes the manifests and endpoints into a fresh directory and starts the binary.
+    /// Writes the manifests and endpoints into a fresh directory and starts the binary for the
+    /// Gateway `namespace/name`.
     pub fn start(name: &str, manifests: &str, endpoints: &str, gateway: &str) -> Self {
+        let wanted = endpoints
+            .lines()
+            .filter(|l| l.starts_with("listen "))
+            .count();
+        Self::spawn(name, manifests, endpoints, &["--gateway", gateway], wanted)
+    }
+
+    /// The same in sidecar mode, for a pod in `namespace`: it listens on every port of every
+    /// `cluster` line.
+    pub fn sidecar(name: &str, manifests: &str, endpoints: &str, namespace: &str) -> Self {
+        let wanted = endpoints
+            .lines()
+            .filter(|l| l.starts_with("cluster "))
+            .map(|l| l.split_whitespace().count() - 3)
+            .sum();
+        let args = ["--mesh", "--namespace", namespace];
+        Self::spawn(name, manifests, endpoints, &args, wanted)
+    }
+
+    /// Starts the binary with `args` and waits for `wanted` lines `listening PORT ADDR ...`.
+    pub fn spawn(
+        name: &str,
+        manifests: &str,
+        endpoints: &str,
+        args: &[&str],
+        wanted: usize,
+    ) -> Self {
+        match Self::try_spawn(name, manifests, endpoints, args, wanted) {
+            Ok(gateway) => gateway,
+            Err(log) => panic!("the gateway exited before listening:\n{log}"),
+        }
+    }
+
+    /// [`Gateway::spawn`], or the log of a binary that exited before listening.
+    pub fn try_spawn(
+        name: &str,
+        manifests: &str,
+        endpoints: &str,
+        args: &[&str],
+        wanted: usize,
+    ) -> Result<Self, String> {
         let dir = std::env::temp_dir().join(format!("hyper-gateway-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("manifests.yaml"), manifests).expect("write manifests");
         std::fs::write(dir.join("endpoints"), endpoints).expect("write endpoints");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hyper-gateway"))
-            .args(["--gateway", gateway, "--endpoints"])
+            .args(args)
+            .arg("--endpoints")
             .arg(dir.join("endpoints"))
             .arg(dir.join("manifests.yaml"))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.join("log")).expect("log file"))
             .spawn()
             .expect("start hyper-gateway");
-        let wanted = endpoints
-            .lines()
-            .filter(|l| l.starts_with("listen "))
-            .count();
         let mut ports = HashMap::new();
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        while ports.len() < wanted {
+        for _ in 0..wanted {
             let Some(Ok(line)) = lines.next() else {
+                let _ = child.wait();
                 let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-                panic!("the gateway exited before listening:\n{log}");
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(log);
             };
             let mut f = line.split_whitespace().skip(1);
             let port = f.next().and_then(|p| p.parse().ok()).expect("port");
             ports.insert(port, f.next().and_then(|a| a.parse().ok()).expect("addr"));
         }
-        Gateway { child, ports, dir }
+        Ok(Gateway { child, ports, dir })
     }
 
     pub fn addr(&self, port: u16) -> SocketAddr {
