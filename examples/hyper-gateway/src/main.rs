@@ -23,6 +23,7 @@ use gateway_core::filter::remove_hop_by_hop;
 use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
 use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
+use gateway_core::route::{Destination, MeshRoute};
 use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -93,10 +94,13 @@ async fn run(args: Args) -> Result<(), String> {
 
 /// What a request needs to know about its connection.
 struct Conn {
-    /// The Gateway listener port it was accepted on.
+    /// The Gateway listener port it was accepted on (in sidecar mode, the dialed port).
     port: u16,
     /// For TLS: the server name and what the client certificate proved.
     tls: Option<(Option<String>, ClientAuth)>,
+    /// Sidecar mode: the cluster address and port the client dialed, the mesh destination
+    /// its requests are routed by (`mesh.rs`). `None` on a Gateway listener.
+    dialed: Option<SocketAddr>,
     shared: Arc<Shared>,
 }
 
@@ -111,8 +115,17 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let state = shared.current();
             let Some(acceptor) = state.acceptors.get(&port).cloned() else {
-                let tls = None;
-                return serve(tcp, Conn { port, tls, shared }).await;
+                let (tls, dialed) = (None, None);
+                return serve(
+                    tcp,
+                    Conn {
+                        port,
+                        tls,
+                        dialed,
+                        shared,
+                    },
+                )
+                .await;
             };
             let stream = match acceptor.accept(tcp).await {
                 Ok(stream) => stream,
@@ -125,7 +138,17 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
             };
             let tls = Some((session.server_name().map(str::to_owned), auth));
             drop(state);
-            serve(stream, Conn { port, tls, shared }).await;
+            let dialed = None;
+            serve(
+                stream,
+                Conn {
+                    port,
+                    tls,
+                    dialed,
+                    shared,
+                },
+            )
+            .await;
         });
     }
 }
@@ -177,7 +200,8 @@ fn push(line: &mut Vec<u8>, pieces: &[&str]) {
 }
 
 /// Routes, authorizes and executes one request, or with `--bypass` forwards it without
-/// routing; appends what served it to `log`.
+/// routing; appends what served it to `log`. In sidecar mode the mesh router routes it by the
+/// dialed destination, and a request no route applies to passes through (`mesh.rs`).
 async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Response<Body> {
     let shared = &*conn.shared;
     // The configuration this request starts with: it keeps it to the end, reloads or not.
@@ -206,19 +230,36 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let scheme = if conn.tls.is_some() { "https" } else { "http" };
     let view = RequestView::from_http(&req, target.as_bytes(), conn.port);
     let view = view.scheme(scheme).sni(sni);
-    // GEP-3567: on a TLS connection, a request for another listener's host is refused.
-    if let Some((sni, auth)) = &conn.tls {
-        let (sni, authority) = (sni.as_deref(), authority(&req));
-        let guard = |f: &FrontendTls| f.coalescing_check(conn.port, sni, auth, authority);
-        let frontend = state.frontend.as_ref();
-        let verdict = frontend.map_or(Coalescing::Misdirected, guard);
-        if let (Some(outcome), Some(status)) = (verdict.outcome(), verdict.status()) {
-            log.extend_from_slice(b"coalescing-guard");
-            let refused = LocalResponse::new(outcome, status, "refused by the coalescing guard");
-            return local(refused);
+    let decision = match conn.dialed {
+        // Sidecar mode: by the dialed destination, for the pod's namespace.
+        Some(to) => {
+            let namespace = shared.args.sidecar().unwrap_or_default();
+            let destination = Destination::address(to.ip(), to.port());
+            match state.router.route_mesh(&view, namespace, &destination) {
+                MeshRoute::Routed(decision) => decision,
+                MeshRoute::PassThrough(why) => {
+                    push(log, &["pass-through (", why.reason(), ")"]);
+                    return mesh::pass_through(req, to, state, shared).await;
+                }
+                _ => return local(LocalResponse::proxy(500, "a mesh answer unknown")),
+            }
         }
-    }
-    let decision = state.router.route(&view);
+        None => {
+            // GEP-3567: on a TLS connection, a request for another listener's host is refused.
+            if let Some((sni, auth)) = &conn.tls {
+                let (sni, authority) = (sni.as_deref(), authority(&req));
+                let guard = |f: &FrontendTls| f.coalescing_check(conn.port, sni, auth, authority);
+                let frontend = state.frontend.as_ref();
+                let verdict = frontend.map_or(Coalescing::Misdirected, guard);
+                if let (Some(outcome), Some(status)) = (verdict.outcome(), verdict.status()) {
+                    log.extend_from_slice(b"coalescing-guard");
+                    let why = "refused by the coalescing guard";
+                    return local(LocalResponse::new(outcome, status, why));
+                }
+            }
+            state.router.route(&view)
+        }
+    };
     match (decision.route(), decision.rule()) {
         (Some(r), Some(rule)) => {
             let mut index = itoa::Buffer::new();
