@@ -104,6 +104,30 @@ struct Conn {
     shared: Arc<Shared>,
 }
 
+impl Conn {
+    /// A connection to a Gateway listener.
+    fn gateway(port: u16, tls: Option<(Option<String>, ClientAuth)>, shared: Arc<Shared>) -> Self {
+        let dialed = None;
+        Self {
+            port,
+            tls,
+            dialed,
+            shared,
+        }
+    }
+
+    /// A sidecar's connection, to the cluster address `to`.
+    fn sidecar(to: SocketAddr, shared: Arc<Shared>) -> Self {
+        let (port, tls, dialed) = (to.port(), None, Some(to));
+        Self {
+            port,
+            tls,
+            dialed,
+            shared,
+        }
+    }
+}
+
 /// Accepts connections on one listener; terminates TLS on the ports that have it.
 async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
     loop {
@@ -115,17 +139,7 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let state = shared.current();
             let Some(acceptor) = state.acceptors.get(&port).cloned() else {
-                let (tls, dialed) = (None, None);
-                return serve(
-                    tcp,
-                    Conn {
-                        port,
-                        tls,
-                        dialed,
-                        shared,
-                    },
-                )
-                .await;
+                return serve(tcp, Conn::gateway(port, None, shared)).await;
             };
             let stream = match acceptor.accept(tcp).await {
                 Ok(stream) => stream,
@@ -138,17 +152,7 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
             };
             let tls = Some((session.server_name().map(str::to_owned), auth));
             drop(state);
-            let dialed = None;
-            serve(
-                stream,
-                Conn {
-                    port,
-                    tls,
-                    dialed,
-                    shared,
-                },
-            )
-            .await;
+            serve(stream, Conn::gateway(port, tls, shared)).await;
         });
     }
 }

@@ -57,16 +57,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
         let Ok(to) = tcp.local_addr() else {
             continue;
         };
-        let (port, tls, dialed, shared) = (to.port(), None, Some(to), Arc::clone(&shared));
-        tokio::spawn(serve(
-            tcp,
-            Conn {
-                port,
-                tls,
-                dialed,
-                shared,
-            },
-        ));
+        tokio::spawn(serve(tcp, Conn::sidecar(to, Arc::clone(&shared))));
     }
 }
 
