@@ -791,6 +791,25 @@ typedef struct gw_timeouts {
   struct gw_timeout backend_request;
 } gw_timeouts;
 
+// The rule's retry policy (Gateway API HTTPRouteRetry, GEP-1731). The codes point into the
+// router, which the decision keeps alive: valid until the decision is freed.
+typedef struct gw_retry {
+  // Response statuses that are retried (400 to 599), `codes_len` of them; a backend that
+  // cannot be reached or times out is retried too.
+  const uint16_t *codes;
+  // How many codes `codes` points to.
+  size_t codes_len;
+  // Whether the rule sets `attempts`; when false the proxy chooses.
+  bool attempts_set;
+  // Retries after the first attempt when `attempts_set` (0 disables retries).
+  uint32_t attempts;
+  // Whether the rule sets `backoff`; when false the proxy chooses.
+  bool backoff_set;
+  // The least time to wait before each retry, in milliseconds, when `backoff_set`; the
+  // proxy may grow it for later retries.
+  uint64_t backoff_millis;
+} gw_retry;
+
 // One finding about the manifests. Every string is UTF-8 and lives as long as the error;
 // absent parts are NULL slices.
 typedef struct gw_diagnostic {
@@ -1280,6 +1299,14 @@ struct gw_slice gw_decision_local_body(const struct gw_decision *decision);
 // # Safety
 // `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
 bool gw_decision_timeouts(const struct gw_decision *decision, struct gw_timeouts *out);
+
+// Writes the rule's retry policy to `*out`; false (nothing written) unless forwarding by a
+// rule that has one. `timeouts.request` (see `gw_decision_timeouts`) bounds the whole
+// exchange, retries included; `timeouts.backendRequest` bounds each attempt.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_retry(const struct gw_decision *decision, struct gw_retry *out);
 
 // Frees a decision (and releases its reference to the router); NULL is ignored.
 //

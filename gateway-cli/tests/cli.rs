@@ -600,3 +600,93 @@ fn check_mesh_reports_each_service_parent_with_its_port() {
         "{out}"
     );
 }
+
+/// A rule with timeouts and a retry policy, and one without.
+const POLICIES: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.example.dev/gateway-core}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: gc
+  listeners: [{name: web, port: 80, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: default}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /slow}}]
+    timeouts: {request: 10s, backendRequest: 0s}
+    retry: {codes: [502, 503], attempts: 3, backoff: 250ms}
+    backendRefs: [{name: app, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: app, port: 80}]
+";
+
+#[test]
+fn route_json_gives_a_forwards_timeouts_and_retry_policy() {
+    let dir = common::scratch("policies");
+    let manifests = common::write(&dir, "policies.yaml", POLICIES);
+    let requests = common::write(
+        &dir,
+        "requests.jsonl",
+        concat!(
+            r#"{"target":"/slow/report","headers":[["host","a.example"]]}"#,
+            "\n",
+            r#"{"target":"/fast","headers":[["host","a.example"]]}"#,
+            "\n",
+            r#"{"port":81,"target":"/slow","headers":[["host","a.example"]]}"#,
+            "\n",
+        ),
+    );
+    let out = ok(&gateway([
+        "route".as_ref(),
+        "--json".as_ref(),
+        manifests.as_os_str(),
+        "--requests".as_ref(),
+        requests.as_os_str(),
+    ]));
+    let schema = decision_schema();
+    let d: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON decision"))
+        .collect();
+    for decision in &d {
+        assert_eq!(
+            validate(&schema, decision),
+            Vec::<String>::new(),
+            "{decision}"
+        );
+    }
+    // `0s` is a disabled timeout (0), an unset one null.
+    assert_eq!(
+        d[0]["timeouts"],
+        serde_json::json!({"request_ms": 10_000, "backend_request_ms": 0})
+    );
+    assert_eq!(
+        d[0]["retry"],
+        serde_json::json!({"codes": [502, 503], "attempts": 3, "backoff_ms": 250})
+    );
+    assert_eq!(
+        d[1]["timeouts"],
+        serde_json::json!({"request_ms": null, "backend_request_ms": null})
+    );
+    assert!(d[1]["retry"].is_null(), "{}", d[1]);
+    // Nothing is forwarded: no policy to apply.
+    assert_eq!(d[2]["outcome"], "not_found");
+    assert!(
+        d[2]["timeouts"].is_null() && d[2]["retry"].is_null(),
+        "{}",
+        d[2]
+    );
+}

@@ -26,7 +26,9 @@ fn forward() -> Value {
         "upstream": {"method": "GET", "authority": "a.example.com", "path": "/x?q=1",
                      "headers": [["host", "a.example.com"], ["x-a", "1"], ["x-a", "2"]]},
         "response_headers": [], "response_edits": {"set": [], "add": [["x", "1"]], "remove": []},
-        "location": null, "mirrors": [], "backend_tls": null, "reason": null,
+        "location": null, "mirrors": [], "backend_tls": null,
+        "timeouts": {"request_ms": 10000, "backend_request_ms": null},
+        "retry": {"codes": [503], "attempts": 2, "backoff_ms": null}, "reason": null,
         "frontend_tls": null, "backend_certificate": null
     })
 }
@@ -133,6 +135,18 @@ fn validator_rejects_missing_extra_and_mistyped_keys() {
         (
             "route kind unknown",
             Box::new(|v| v["route"]["kind"] = json!("Ingress")),
+        ),
+        (
+            "retried status not an error",
+            Box::new(|v| v["retry"]["codes"] = json!([200])),
+        ),
+        (
+            "negative timeout",
+            Box::new(|v| v["timeouts"]["request_ms"] = json!(-1)),
+        ),
+        (
+            "timeouts without a key",
+            Box::new(|v| v["timeouts"] = json!({"request_ms": 1})),
         ),
         (
             "bad trust",

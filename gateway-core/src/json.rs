@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attach::Backend;
-use crate::filter::HeaderEdits;
+use crate::filter::{HeaderEdits, Timeout};
 use crate::outcome::{BadRequest, Outcome, ServerError};
 
 /// The outcome of a request line that is not a valid request.
@@ -176,6 +176,32 @@ pub struct JsonBackend {
     pub assumed: bool,
 }
 
+/// A forward's timeouts (Gateway API `HTTPRouteTimeouts`), in milliseconds: null when the rule
+/// does not set one (the proxy's own default applies), 0 when it is set to `0s` (no timeout:
+/// "SHOULD disable the timeout completely", or the longest the proxy supports).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonTimeouts {
+    /// `timeouts.request`: the whole exchange with the client, retries included.
+    pub request_ms: Option<u64>,
+    /// `timeouts.backendRequest`: each attempt to a backend.
+    pub backend_request_ms: Option<u64>,
+}
+
+/// A forward's retry policy (Gateway API `HTTPRouteRetry`, GEP-1731).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonRetry {
+    /// Response statuses that are retried (a backend that cannot be reached or times out is
+    /// retried too, as the spec says).
+    pub codes: Vec<u16>,
+    /// Retries after the first attempt; null leaves it to the proxy, 0 disables retries.
+    pub attempts: Option<u32>,
+    /// The least time to wait before each retry, in milliseconds; null leaves it to the
+    /// proxy, which may also grow it for later retries.
+    pub backoff_ms: Option<u64>,
+}
+
 /// The request sent upstream.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +306,10 @@ pub struct JsonDecision {
     /// Backend TLS settings (null: plaintext): `{"policy", "sni", "trust", "subject_alt_names",
     /// "client_certificate"}` where `trust` is `{"bundles": <certificate count>}` or `"system"`.
     pub backend_tls: Option<serde_json::Value>,
+    /// A forward's timeouts (null for other outcomes).
+    pub timeouts: Option<JsonTimeouts>,
+    /// A forward's retry policy (null when the rule has none, and for other outcomes).
+    pub retry: Option<JsonRetry>,
     /// Why, for every outcome but `forward`.
     pub reason: Option<String>,
     /// The verdicts on the request's TLS connection; null when the request has no `tls`.
@@ -287,7 +317,7 @@ pub struct JsonDecision {
     /// The verdict on `backend_chain_pem` for the chosen backend's BackendTLSPolicy; null when
     /// no chain was given or the decision is not a forward over TLS. An `invalid` verdict makes
     /// the outcome `server_error` with cause `backend_certificate_refused` and status 502:
-    /// nothing is sent (no `upstream`, edits or mirrors), and `backend` and `backend_tls` stay
+    /// nothing is sent (no `upstream`, edits, mirrors, timeouts or retry), and `backend` and `backend_tls` stay
     /// to say which backend was refused.
     pub backend_certificate: Option<JsonVerdict>,
 }
@@ -310,6 +340,8 @@ impl JsonDecision {
             location: None,
             mirrors: Vec::new(),
             backend_tls: None,
+            timeouts: None,
+            retry: None,
             reason: Some(reason),
             frontend_tls: None,
             backend_certificate: None,
@@ -527,6 +559,15 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
             });
             out.mirrors = fp.mirrors.iter().map(|m| backend(&m.backend)).collect();
             out.backend_tls = fp.backend_tls.map(backend_tls);
+            out.timeouts = Some(JsonTimeouts {
+                request_ms: timeout_ms(fp.timeouts.request),
+                backend_request_ms: timeout_ms(fp.timeouts.backend_request),
+            });
+            out.retry = fp.retry.map(|r| JsonRetry {
+                codes: r.codes.clone(),
+                attempts: r.attempts,
+                backoff_ms: r.backoff.map(millis),
+            });
             if let (Some(settings), Some(chain)) = (fp.backend_tls, &chains.backend) {
                 let verdict = verify_backend(settings, chain, chains.now);
                 if let Some(reason) = &verdict.detail {
@@ -538,6 +579,8 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
                     out.response_headers = Vec::new();
                     out.response_edits = None;
                     out.mirrors = Vec::new();
+                    out.timeouts = None;
+                    out.retry = None;
                     out.reason = Some(format!(
                         "BackendTLSPolicy {} refuses the backend's certificate chain: {reason}",
                         settings.policy
@@ -831,6 +874,20 @@ fn edits(e: &HeaderEdits) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = e.set.clone();
     out.extend(e.add.iter().cloned());
     out
+}
+
+/// A timeout as the JSON decision gives it: null unset, 0 disabled, else milliseconds.
+fn timeout_ms(t: Timeout) -> Option<u64> {
+    match t {
+        Timeout::After(d) => Some(millis(d)),
+        Timeout::Disabled => Some(0),
+        _ => None,
+    }
+}
+
+/// Whole milliseconds (Gateway API durations have no finer unit), saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn backend_tls(t: &crate::tls::BackendTls) -> serde_json::Value {

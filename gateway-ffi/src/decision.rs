@@ -262,6 +262,28 @@ pub struct gw_timeouts {
     pub backend_request: gw_timeout,
 }
 
+/// The rule's retry policy (Gateway API HTTPRouteRetry, GEP-1731). The codes point into the
+/// router, which the decision keeps alive: valid until the decision is freed.
+#[repr(C)]
+#[allow(clippy::exhaustive_structs)]
+#[derive(Clone, Copy, Debug)]
+pub struct gw_retry {
+    /// Response statuses that are retried (400 to 599), `codes_len` of them; a backend that
+    /// cannot be reached or times out is retried too.
+    pub codes: *const u16,
+    /// How many codes `codes` points to.
+    pub codes_len: usize,
+    /// Whether the rule sets `attempts`; when false the proxy chooses.
+    pub attempts_set: bool,
+    /// Retries after the first attempt when `attempts_set` (0 disables retries).
+    pub attempts: u32,
+    /// Whether the rule sets `backoff`; when false the proxy chooses.
+    pub backoff_set: bool,
+    /// The least time to wait before each retry, in milliseconds, when `backoff_set`; the
+    /// proxy may grow it for later retries.
+    pub backoff_millis: u64,
+}
+
 /// The answer for one request: an immutable handle read with the `gw_decision_*` accessors,
 /// which never allocate. It keeps its router alive (and, for a decision that answers an auth
 /// check, the decision it answers); it does not borrow the request. Free with
@@ -1337,6 +1359,38 @@ pub unsafe extern "C" fn gw_decision_timeouts(
         };
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { ffi::write_out(out, t) };
+        true
+    })
+}
+
+/// Writes the rule's retry policy to `*out`; false (nothing written) unless forwarding by a
+/// rule that has one. `timeouts.request` (see `gw_decision_timeouts`) bounds the whole
+/// exchange, retries included; `timeouts.backendRequest` bounds each attempt.
+///
+/// # Safety
+/// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_decision_retry(
+    decision: *const gw_decision,
+    out: *mut gw_retry,
+) -> bool {
+    ffi_boundary!(false, {
+        let d = decision!(decision, false);
+        let (Some(retry), false) = (d.forward().and_then(|f| f.retry), out.is_null()) else {
+            return false;
+        };
+        let r = gw_retry {
+            codes: retry.codes.as_ptr(),
+            codes_len: retry.codes.len(),
+            attempts_set: retry.attempts.is_some(),
+            attempts: retry.attempts.unwrap_or(0),
+            backoff_set: retry.backoff.is_some(),
+            backoff_millis: retry
+                .backoff
+                .map_or(0, |b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX)),
+        };
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(out, r) };
         true
     })
 }

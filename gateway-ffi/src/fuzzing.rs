@@ -388,6 +388,12 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         }
         let mut t = MaybeUninit::<gw_timeouts>::uninit();
         let _ = gw_decision_timeouts(d, t.as_mut_ptr());
+        let mut r = MaybeUninit::<gw_retry>::uninit();
+        if gw_decision_retry(d, r.as_mut_ptr()) {
+            let r = r.assume_init();
+            let codes = std::slice::from_raw_parts(r.codes, r.codes_len);
+            assert!(codes.iter().all(|c| (400..=599).contains(c)));
+        }
         let mut frontend = MaybeUninit::<gw_frontend_tls>::uninit();
         let _ = gw_decision_frontend_tls(d, frontend.as_mut_ptr());
         // Out-pointers that are NULL are refused, never written.

@@ -138,6 +138,12 @@ export interface RouteDecision {
   mirrors: RouteBackend[];
   /** Backend TLS settings (null: plaintext). */
   backend_tls: unknown;
+  /** A forward's timeouts in milliseconds (null: not a forward); in each, null: unset (the
+   * proxy's default), 0: disabled. */
+  timeouts: { request_ms: number | null; backend_request_ms: number | null } | null;
+  /** A forward's retry policy (null: none): statuses retried, retries after the first
+   * attempt (null: the proxy's choice, 0: none), least wait before each retry. */
+  retry: { codes: number[]; attempts: number | null; backoff_ms: number | null } | null;
   /** Why, for every outcome but "forward". */
   reason: string | null;
   /** The verdicts on the request's TLS connection; null without `tls`. */

@@ -267,6 +267,8 @@ static void test_routing(const gw_router *router) {
             CHECK(gw_decision_local_header_count(d) == 0);
             gw_timeouts t;
             CHECK(gw_decision_timeouts(d, &t) && t.request.kind == GW_TIMEOUT_KIND_UNSET);
+            gw_retry r;
+            CHECK(!gw_decision_retry(d, &r));
         } else {
             CHECK(!gw_decision_route(d, &m));
             CHECK(!gw_decision_backend(d, &b));
@@ -507,6 +509,7 @@ static void test_bad_requests(const gw_router *router) {
     CHECK(gw_decision_local_header_count(NULL) == 0 && !gw_decision_local_header(NULL, 0, NULL));
     CHECK(gw_decision_local_body(NULL).data == NULL);
     CHECK(!gw_decision_timeouts(NULL, NULL));
+    CHECK(!gw_decision_retry(NULL, NULL));
     gw_decision_free(NULL);
 }
 
@@ -530,6 +533,7 @@ static const char *FILTERS =
     "  - name: edits\n"
     "    matches: [{path: {type: PathPrefix, value: /v1}}]\n"
     "    timeouts: {request: 2s}\n"
+    "    retry: {codes: [503, 504], attempts: 2, backoff: 100ms}\n"
     "    filters:\n"
     "    - type: RequestHeaderModifier\n"
     "      requestHeaderModifier:\n"
@@ -644,6 +648,11 @@ static void test_filters(void) {
     gw_timeouts t;
     CHECK(gw_decision_timeouts(d, &t) && t.request.kind == GW_TIMEOUT_KIND_AFTER &&
           t.request.millis == 2000 && t.backend_request.kind == GW_TIMEOUT_KIND_UNSET);
+    gw_retry retry;
+    CHECK(gw_decision_retry(d, &retry) && retry.codes_len == 2 && retry.codes[0] == 503 &&
+          retry.codes[1] == 504 && retry.attempts_set && retry.attempts == 2 &&
+          retry.backoff_set && retry.backoff_millis == 100);
+    CHECK(!gw_decision_retry(d, NULL));
 
     /* the decision outlives the router */
     gw_router *clone = gw_router_clone(router);
