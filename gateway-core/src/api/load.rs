@@ -807,7 +807,9 @@ fn read_object(
     };
 
     let Some(info) = KINDS.iter().find(|k| k.kind == kind && k.group == group) else {
-        let metadata: ObjectMeta = serde_json::from_value(meta_value).unwrap_or_default();
+        let metadata: ObjectMeta = super::read::typed(&meta_value)
+            .map(|(meta, _)| meta)
+            .unwrap_or_default();
         if !KUBERNETES_GROUPS.contains(&group) {
             let known_elsewhere = KINDS.iter().any(|k| k.kind == kind);
             let message = if known_elsewhere {
@@ -925,14 +927,8 @@ fn typed<T: DeserializeOwned>(
     options: &LoadOptions,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
-    let mut unknown = Vec::new();
-    let mut track = serde_path_to_error::Track::new();
-    let result = {
-        let de = serde_path_to_error::Deserializer::new(&value, &mut track);
-        serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path)))
-    };
-    match result {
-        Ok(t) => {
+    match super::read::typed(&value) {
+        Ok((t, unknown)) => {
             for path in unknown {
                 diagnostics.push(
                     finding(options.strict, Some(id.clone()), path, "unknown field")
@@ -942,11 +938,8 @@ fn typed<T: DeserializeOwned>(
             Some(t)
         }
         Err(e) => {
-            let path = track.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            diagnostics.push(
-                Diagnostic::error(Some(id.clone()), path, e.to_string()).in_document(document),
-            );
+            diagnostics
+                .push(Diagnostic::error(Some(id.clone()), e.path, e.message).in_document(document));
             None
         }
     }
@@ -962,26 +955,6 @@ fn finding(
         Diagnostic::error(id, path, message)
     } else {
         Diagnostic::warning(id, path, message)
-    }
-}
-
-/// Formats a `serde_ignored` path as a JSON path (`spec.rules[0].foo`).
-fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
-    use serde_ignored::Path;
-    match path {
-        Path::Root => String::new(),
-        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
-        Path::Map { parent, key } => {
-            let p = ignored_path(parent);
-            if p.is_empty() {
-                key.clone()
-            } else {
-                format!("{p}.{key}")
-            }
-        }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => ignored_path(parent),
     }
 }
 
