@@ -12,14 +12,14 @@ use super::policy::{BackendTlsPolicy, ReferenceGrant, XBackendTrafficPolicy, XMe
 use super::route::{GrpcRoute, HttpRoute, L4Route};
 use super::validate;
 
-/// Limits and strictness of a load. The defaults suit untrusted input and admit a cluster of
-/// [`LoadOptions::DEFAULT_MAX_RESOURCES`] resources.
+/// Limits and strictness of a load. The defaults admit a cluster of
+/// [`LoadOptions::DEFAULT_MAX_RESOURCES`] resources and keep hostile YAML (alias bombs, deep
+/// nesting) cheap to refuse; what they cost in memory is below.
 ///
 /// # How the limits relate
 ///
 /// The size limits follow from the resource limit `n` ([`LoadOptions::for_resources`]; the
-/// defaults are `for_resources(100_000)`), so that input within them is never refused for a
-/// size the resource limit admits:
+/// defaults are `for_resources(100_000)`), so that raising it raises them in proportion:
 ///
 /// | limit | derivation | default |
 /// | --- | --- | --- |
