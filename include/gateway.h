@@ -1080,6 +1080,83 @@ gw_result gw_config_options_add_address(struct gw_config_options *options,
 // `options` is NULL or a live `gw_config_options` not used by another thread.
 gw_result gw_config_options_set_strict(struct gw_config_options *options, bool strict);
 
+// Sets the most resources a load accepts (`LoadOptions::max_resources`; default 100,000), and
+// with it the byte, document and YAML node limits derived from it as
+// `LoadOptions::for_resources` does (1 KiB, 2 documents and 128 nodes a resource): set those
+// after this one to choose them too. A load over a limit fails with
+// `GW_RESULT_INVALID_CONFIG`, its message naming the limit.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_resources(struct gw_config_options *options,
+                                              size_t max_resources);
+
+// Sets the largest input a load accepts, in bytes (`LoadOptions::max_bytes`; default 1 KiB a
+// resource: 102,400,000).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_bytes(struct gw_config_options *options, size_t max_bytes);
+
+// Sets the most YAML documents or JSON values a load accepts (`LoadOptions::max_documents`;
+// default 2 a resource + 1: 200,001).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_documents(struct gw_config_options *options,
+                                              size_t max_documents);
+
+// Sets the most YAML nodes (scalars, maps, lists) a load accepts
+// (`LoadOptions::max_yaml_nodes`; default 128 a resource: 12,800,000).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_yaml_nodes(struct gw_config_options *options,
+                                               size_t max_yaml_nodes);
+
+// Sets the deepest nesting of maps and lists a load accepts (`LoadOptions::max_depth`; default
+// 64).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_depth(struct gw_config_options *options, size_t max_depth);
+
+// Sets the most YAML aliases a load accepts (`LoadOptions::max_yaml_aliases`; default 1,000).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_yaml_aliases(struct gw_config_options *options,
+                                                 size_t max_yaml_aliases);
+
+// Sets the most parser events YAML aliases may replay in one load
+// (`LoadOptions::max_yaml_alias_events`; default 100,000).
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER`.
+//
+// # Safety
+// `options` is NULL or a live `gw_config_options` not used by another thread.
+gw_result gw_config_options_set_max_yaml_alias_events(struct gw_config_options *options,
+                                                      size_t max_yaml_alias_events);
+
 // Makes the mesh (GAMMA) ours without an XMesh resource: routes whose parent is a Service
 // attach, and `gw_router_build_mesh` compiles them. Off by default (then only an XMesh of our
 // controller makes the mesh ours).

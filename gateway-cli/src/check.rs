@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gateway_core::api::LoadOptions;
 use gateway_core::attach::Status;
 
 /// Arguments of `gateway check`.
@@ -20,10 +19,12 @@ pub(crate) struct Args {
     json: bool,
     #[command(flatten)]
     attach: crate::manifests::Attach,
+    #[command(flatten)]
+    limits: crate::manifests::Limits,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
-    let mut options = LoadOptions::default();
+    let mut options = args.limits.options();
     options.strict = args.strict;
     crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
     let (snapshot, findings) = crate::manifests::load(&args.files, &options)?;

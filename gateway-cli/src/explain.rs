@@ -48,6 +48,8 @@ pub(crate) struct Args {
     requests: Option<PathBuf>,
     #[command(flatten)]
     attach: crate::manifests::Attach,
+    #[command(flatten)]
+    limits: crate::manifests::Limits,
 }
 
 /// The explanation of one request.
@@ -135,7 +137,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             }
         }
     };
-    let loaded = match loaded::load(&files, &args.attach) {
+    let loaded = match loaded::load(&files, &args.attach, &args.limits.options()) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {

@@ -64,6 +64,8 @@ pub(crate) struct Args {
     json: bool,
     #[command(flatten)]
     attach: crate::manifests::Attach,
+    #[command(flatten)]
+    limits: crate::manifests::Limits,
     /// What the embedding proxy does with a `;` in a path (`PathPolicy::path_parameters`):
     /// with `keep`, lint lists the rules a path parameter slips past.
     #[arg(long, value_enum, default_value_t = ParamPolicy::Reject)]
@@ -134,7 +136,7 @@ struct Ref {
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     crate::manifests::stdin_once(&[("the manifests", crate::manifests::stdin_count(&args.files))])?;
-    let loaded = match loaded::load(&args.files, &args.attach) {
+    let loaded = match loaded::load(&args.files, &args.attach, &args.limits.options()) {
         Ok(l) => l,
         Err(errors) => {
             for e in &errors {

@@ -46,6 +46,7 @@ impl Loaded {
 pub(crate) fn load(
     paths: &[PathBuf],
     attach: &crate::manifests::Attach,
+    options: &LoadOptions,
 ) -> Result<Loaded, Vec<String>> {
     let mut snapshot = Snapshot::default();
     let mut files = Vec::new();
@@ -62,7 +63,7 @@ pub(crate) fn load(
                 continue;
             }
         };
-        match Snapshot::load(&bytes, &LoadOptions::default()) {
+        match Snapshot::load(&bytes, options) {
             Ok(loaded) => {
                 files.extend(std::iter::repeat_n(
                     path.clone(),

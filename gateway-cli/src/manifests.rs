@@ -37,6 +37,64 @@ pub(crate) struct Attach {
     pub(crate) mesh: bool,
 }
 
+/// How much one file (or standard input) may hold: the load limits of
+/// [`LoadOptions`](gateway_core::api::LoadOptions), shared by every command that reads manifests.
+/// The defaults admit 100,000 resources; `--max-resources` scales the byte, document and YAML
+/// node limits with it (as `LoadOptions::for_resources` does) unless they are given too.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Load limits (per file)")]
+pub(crate) struct Limits {
+    /// Most resources, counting each item of a List [default: 100000]; the next three limits
+    /// scale with it unless given.
+    #[arg(long, value_name = "N")]
+    max_resources: Option<usize>,
+    /// Most bytes [default: 1 KiB a resource, 102400000].
+    #[arg(long, value_name = "N")]
+    max_bytes: Option<usize>,
+    /// Most YAML documents or JSON values [default: 2 a resource + 1, 200001].
+    #[arg(long, value_name = "N")]
+    max_documents: Option<usize>,
+    /// Most YAML nodes: scalars, maps and lists, keys included [default: 128 a resource,
+    /// 12800000].
+    #[arg(long, value_name = "N")]
+    max_yaml_nodes: Option<usize>,
+    /// Deepest nesting of maps and lists [default: 64].
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// Most YAML aliases (`*name`) [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_yaml_aliases: Option<usize>,
+    /// Most parser events YAML aliases may replay in all [default: 100000].
+    #[arg(long, value_name = "N")]
+    max_yaml_alias_events: Option<usize>,
+}
+
+impl Limits {
+    /// The load options these limits ask for; the rest are the defaults.
+    pub(crate) fn options(&self) -> LoadOptions {
+        let mut options = self
+            .max_resources
+            .map_or_else(LoadOptions::default, LoadOptions::for_resources);
+        let given = [
+            (self.max_bytes, &mut options.max_bytes),
+            (self.max_documents, &mut options.max_documents),
+            (self.max_yaml_nodes, &mut options.max_yaml_nodes),
+            (self.max_depth, &mut options.max_depth),
+            (self.max_yaml_aliases, &mut options.max_yaml_aliases),
+            (
+                self.max_yaml_alias_events,
+                &mut options.max_yaml_alias_events,
+            ),
+        ];
+        for (value, field) in given {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        options
+    }
+}
+
 /// Loads every file (directories: their `.yaml`, `.yml` and `.json` files, sorted; `-`:
 /// standard input) into one snapshot.
 pub(crate) fn load(

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gateway_core::Target;
-use gateway_core::api::LoadOptions;
 use gateway_core::json::{JsonBackend, JsonDecision, JsonRequest, decide, route_json};
 
 /// Arguments of `gateway route`.
@@ -33,6 +32,8 @@ pub(crate) struct Args {
     requests: Option<PathBuf>,
     #[command(flatten)]
     attach: crate::manifests::Attach,
+    #[command(flatten)]
+    limits: crate::manifests::Limits,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
@@ -57,7 +58,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             request_args.join(" ")
         ));
     }
-    let (snapshot, findings) = crate::manifests::load(&files, &LoadOptions::default())?;
+    let (snapshot, findings) = crate::manifests::load(&files, &args.limits.options())?;
     if !findings.errors.is_empty() {
         for e in &findings.errors {
             eprintln!("{e}");

@@ -688,5 +688,56 @@ fn route_json_gives_a_forwards_timeouts_and_retry_policy() {
         d[2]["timeouts"].is_null() && d[2]["retry"].is_null(),
         "{}",
         d[2]
+
+/// Every command that reads manifests takes the load limits as flags, before or after the
+/// files, and a limit hit names the flag that raises it (issue #26).
+#[test]
+fn every_command_takes_the_load_limits_and_a_limit_hit_names_its_flag() {
+    let shop = examples_yaml();
+    let request = "GET http://shop.example.com/";
+    let runs: [&[&str]; 4] = [
+        &["check", "-"],
+        &["lint", "-"],
+        &["route", "-", request],
+        &["explain", "-", request],
+    ];
+    for args in runs {
+        let tight = [args, &["--max-yaml-nodes", "10"]].concat();
+        let out = gateway_with_stdin(&tight, &shop);
+        let err = stderr(&out);
+        assert!(
+            !out.status.success()
+                && err.contains("more than 10 nodes")
+                && err.contains("LoadOptions::max_yaml_nodes or --max-yaml-nodes"),
+            "{args:?}: exit {:?}\n{err}",
+            out.status.code()
+        );
+        let raised = [args, &["--max-resources", "50", "--max-depth", "32"]].concat();
+        ok(&gateway_with_stdin(&raised, &shop));
+    }
+    // `--max-resources` scales the size limits with it; an explicit one wins.
+    let out = gateway_with_stdin(&["check", "--max-resources", "1", "-"], &shop);
+    assert!(
+        stderr(&out).contains("bytes, more than 1,024 (limit max_bytes")
+            && stderr(&out).contains("--max-bytes"),
+        "{}",
+        stderr(&out)
+    );
+    let out = gateway_with_stdin(
+        &[
+            "check",
+            "--max-resources",
+            "1",
+            "--max-bytes=100000",
+            "--max-documents=100",
+            "--max-yaml-nodes=10000",
+            "-",
+        ],
+        &shop,
+    );
+    assert!(
+        stderr(&out).contains("more than 1 resources (limit max_resources"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -113,7 +113,7 @@ fn oversized_input_is_refused_before_parsing() {
     let e = Snapshot::load(&[b' '; 65], &options)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("65 bytes") && e.contains("limit of 64"), "{e}");
+    assert!(e.contains("65 bytes, more than 64"), "{e}");
 }
 
 #[test]
@@ -196,4 +196,174 @@ fn every_error_is_kept_not_only_the_first() {
     assert!(errors.len() >= 2, "{errors:?}");
     assert_eq!(errors[0].document, Some(0));
     assert_eq!(errors[1].document, Some(1));
+}
+
+/// Every limit's error names the limit, the value it went over, and both the `LoadOptions`
+/// field and the `gateway` flag that raise it (issue #26).
+#[test]
+fn every_limit_names_itself_and_how_to_raise_it() {
+    type Tighten = fn(&mut LoadOptions);
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+    let json_namespace = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}"#;
+    let cases: Vec<(&str, Tighten, String, &str)> = vec![
+        (
+            "max_bytes",
+            |o| o.max_bytes = 64,
+            " ".repeat(65),
+            "the input is 65 bytes, more than 64",
+        ),
+        (
+            "max_depth",
+            |_| {},
+            format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200)),
+            "nests deeper than 64 levels",
+        ),
+        (
+            "max_depth",
+            |_| {},
+            format!("{}1{}", "[".repeat(100), "]".repeat(100)),
+            "document 0 nests deeper than 64 levels",
+        ),
+        (
+            "max_resources",
+            |o| o.max_resources = 3,
+            format!("{namespace}---\n").repeat(4),
+            "the input has more than 3 resources",
+        ),
+        (
+            "max_documents",
+            |o| o.max_documents = 2,
+            format!("{namespace}---\n").repeat(2) + namespace,
+            "the input has more than 2 documents",
+        ),
+        (
+            "max_documents",
+            |o| o.max_documents = 2,
+            format!("{json_namespace}\n").repeat(3),
+            "the input has more than 2 documents",
+        ),
+        (
+            "max_yaml_nodes",
+            |o| o.max_yaml_nodes = 10,
+            format!("{namespace}---\n{namespace}"),
+            "the YAML has more than 10 nodes",
+        ),
+        (
+            "max_yaml_aliases",
+            |o| o.max_yaml_aliases = 2,
+            "a: &a x\nb: [*a, *a, *a]\n".to_owned(),
+            "the YAML has more than 2 aliases",
+        ),
+        (
+            "max_yaml_alias_events",
+            |o| o.max_yaml_alias_events = 10,
+            "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]\nb: *a\n".to_owned(),
+            "the YAML's aliases expand to more than 10 parser events",
+        ),
+    ];
+    for (field, tighten, text, what) in cases {
+        let mut options = LoadOptions::default();
+        tighten(&mut options);
+        let e = Snapshot::load(text.as_bytes(), &options)
+            .expect_err(field)
+            .to_string();
+        let flag = field.replace('_', "-");
+        let how = format!("(limit {field}; raise it with LoadOptions::{field} or --{flag})");
+        assert!(e.contains(what) && e.contains(&how), "{field}: {e}");
+    }
+}
+
+#[test]
+fn large_numbers_in_limit_errors_are_grouped_by_thousands() {
+    let mut options = LoadOptions::default();
+    options.max_bytes = 2_500_000;
+    let e = Snapshot::load(&vec![b' '; 2_500_001], &options)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2,500,001 bytes, more than 2,500,000"), "{e}");
+}
+
+/// The defaults grew to admit real clusters (issue #26); the adversarial bounds did not: a
+/// billion-laughs document is still refused by the alias budget, at once.
+#[test]
+fn an_alias_bomb_still_fails_fast_with_the_default_limits() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (i, prev) in ('b'..='k').zip('a'..='j') {
+        bomb.push_str(&format!("{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+    }
+    let start = std::time::Instant::now();
+    let e = load(bomb.as_bytes()).unwrap_err();
+    let took = start.elapsed();
+    assert!(e.contains("limit max_yaml_alias_events"), "{e}");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    let defaults = LoadOptions::default();
+    assert_eq!(
+        (
+            defaults.max_depth,
+            defaults.max_yaml_aliases,
+            defaults.max_yaml_alias_events
+        ),
+        (64, 1_000, 100_000)
+    );
+}
+
+#[test]
+fn the_size_limits_follow_the_resource_limit() {
+    let options = LoadOptions::for_resources(10);
+    assert_eq!(options.max_resources, 10);
+    assert_eq!(options.max_documents, 21);
+    assert_eq!(options.max_bytes, 10 * LoadOptions::BYTES_PER_RESOURCE);
+    assert_eq!(
+        options.max_yaml_nodes,
+        10 * LoadOptions::YAML_NODES_PER_RESOURCE
+    );
+    assert_eq!(
+        LoadOptions::default(),
+        LoadOptions::for_resources(LoadOptions::DEFAULT_MAX_RESOURCES)
+    );
+    const { assert!(LoadOptions::DEFAULT_MAX_RESOURCES >= 50_000) };
+}
+
+/// 50,000 one-rule HTTPRoutes and the 50 Services they send to load with the default limits,
+/// as YAML and as JSON (issue #26: 9,000 such routes went over the YAML parser's node budget).
+#[test]
+fn fifty_thousand_routes_and_their_services_load_with_the_default_limits() {
+    const ROUTES: usize = 50_000;
+    const SERVICES: usize = 50;
+    let mut yaml = String::new();
+    let mut json = String::new();
+    for s in 0..SERVICES {
+        yaml.push_str(&format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{s}\n  namespace: apps\n\
+             spec:\n  ports:\n  - port: 80\n---\n"
+        ));
+        json.push_str(&format!(
+            r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"svc-{s}","namespace":"apps"}},"spec":{{"ports":[{{"port":80}}]}}}}"#
+        ));
+        json.push('\n');
+    }
+    for r in 0..ROUTES {
+        let s = r % SERVICES;
+        yaml.push_str(&format!(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  \
+             name: route-{r}\n  namespace: apps\nspec:\n  parentRefs:\n  - name: edge\n    \
+             namespace: infra\n  hostnames:\n  - app-{r}.example.com\n  rules:\n  - matches:\n    \
+             - path:\n        type: PathPrefix\n        value: /api/{r}\n    backendRefs:\n    \
+             - name: svc-{s}\n      port: 80\n---\n"
+        ));
+        json.push_str(&format!(
+            r#"{{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{{"name":"route-{r}","namespace":"apps"}},"spec":{{"parentRefs":[{{"name":"edge","namespace":"infra"}}],"hostnames":["app-{r}.example.com"],"rules":[{{"matches":[{{"path":{{"type":"PathPrefix","value":"/api/{r}"}}}}],"backendRefs":[{{"name":"svc-{s}","port":80}}]}}]}}}}"#
+        ));
+        json.push('\n');
+    }
+    for (format, text) in [("YAML", yaml), ("JSON", json)] {
+        let loaded = Snapshot::load(text.as_bytes(), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{format} of {} bytes: {e}", text.len()));
+        assert_eq!(
+            loaded.snapshot.objects.len(),
+            ROUTES + SERVICES,
+            "{format} of {} bytes",
+            text.len()
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Loading manifests into a configuration, its options, its status, and byte buffers.
 
+use gateway_core::api::LoadOptions;
 use gateway_core::{Engine, EngineOptions};
 
 use crate::error::{Error, gw_error};
@@ -216,6 +217,159 @@ pub unsafe extern "C" fn gw_config_options_set_strict(
         // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
         let options = require!(unsafe { ffi::try_mut(options) });
         options.load.strict = strict;
+        gw_result::Ok
+    })
+}
+
+/// Sets the most resources a load accepts (`LoadOptions::max_resources`; default 100,000), and
+/// with it the byte, document and YAML node limits derived from it as
+/// `LoadOptions::for_resources` does (1 KiB, 2 documents and 128 nodes a resource): set those
+/// after this one to choose them too. A load over a limit fails with
+/// `GW_RESULT_INVALID_CONFIG`, its message naming the limit.
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_resources(
+    options: *mut gw_config_options,
+    max_resources: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        let derived = LoadOptions::for_resources(max_resources);
+        options.load.max_resources = max_resources;
+        options.load.max_bytes = derived.max_bytes;
+        options.load.max_documents = derived.max_documents;
+        options.load.max_yaml_nodes = derived.max_yaml_nodes;
+        gw_result::Ok
+    })
+}
+
+/// Sets the largest input a load accepts, in bytes (`LoadOptions::max_bytes`; default 1 KiB a
+/// resource: 102,400,000).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_bytes(
+    options: *mut gw_config_options,
+    max_bytes: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_bytes = max_bytes;
+        gw_result::Ok
+    })
+}
+
+/// Sets the most YAML documents or JSON values a load accepts (`LoadOptions::max_documents`;
+/// default 2 a resource + 1: 200,001).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_documents(
+    options: *mut gw_config_options,
+    max_documents: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_documents = max_documents;
+        gw_result::Ok
+    })
+}
+
+/// Sets the most YAML nodes (scalars, maps, lists) a load accepts
+/// (`LoadOptions::max_yaml_nodes`; default 128 a resource: 12,800,000).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_yaml_nodes(
+    options: *mut gw_config_options,
+    max_yaml_nodes: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_yaml_nodes = max_yaml_nodes;
+        gw_result::Ok
+    })
+}
+
+/// Sets the deepest nesting of maps and lists a load accepts (`LoadOptions::max_depth`; default
+/// 64).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_depth(
+    options: *mut gw_config_options,
+    max_depth: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_depth = max_depth;
+        gw_result::Ok
+    })
+}
+
+/// Sets the most YAML aliases a load accepts (`LoadOptions::max_yaml_aliases`; default 1,000).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_yaml_aliases(
+    options: *mut gw_config_options,
+    max_yaml_aliases: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_yaml_aliases = max_yaml_aliases;
+        gw_result::Ok
+    })
+}
+
+/// Sets the most parser events YAML aliases may replay in one load
+/// (`LoadOptions::max_yaml_alias_events`; default 100,000).
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER`.
+///
+/// # Safety
+/// `options` is NULL or a live `gw_config_options` not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_config_options_set_max_yaml_alias_events(
+    options: *mut gw_config_options,
+    max_yaml_alias_events: usize,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        // SAFETY: the caller guarantees `options` is NULL or live and unaliased.
+        let options = require!(unsafe { ffi::try_mut(options) });
+        options.load.max_yaml_alias_events = max_yaml_alias_events;
         gw_result::Ok
     })
 }

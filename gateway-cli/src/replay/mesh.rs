@@ -27,6 +27,7 @@ pub(super) fn replay_case(
     dir: &std::path::Path,
     case: &Case,
     deployments: &Deployments,
+    load: &LoadOptions,
     report: &mut Report<'_>,
 ) {
     let mut text = String::new();
@@ -39,7 +40,7 @@ pub(super) fn replay_case(
             Err(e) => return report("setup".to_owned(), Err(e), None),
         }
     }
-    let loaded = match Snapshot::load(text.as_bytes(), &LoadOptions::default()) {
+    let loaded = match Snapshot::load(text.as_bytes(), load) {
         Ok(l) => l,
         Err(e) => {
             return report(

@@ -39,6 +39,8 @@ pub(crate) struct Args {
     /// Also print passing checks.
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    limits: crate::manifests::Limits,
 }
 
 const CONTROLLER: &str = "gateway.example.dev/conformance-replay";
@@ -71,6 +73,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
     files.sort();
     let programmatic = setup::programmatic_resources(&args.dir)?;
     let deployments = Deployments::read(&args.dir, "backends.json")?;
+    let load = args.limits.options();
     let mut tally = Tally::default();
     let mut used_known = std::collections::BTreeSet::new();
     // Per feature: (fully expressed cases, of which some check did not pass).
@@ -93,7 +96,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
             let seen = (&known, &mut used_known, &mut tally);
             tally_one(&case.name, id, result, skip, seen, args.verbose);
         };
-        replay_case(&args.dir, &case, &programmatic, &deployments, &mut report);
+        replay_case(
+            &args.dir,
+            &case,
+            &programmatic,
+            &deployments,
+            &load,
+            &mut report,
+        );
         if case.expressed == "full" {
             for f in &case.features {
                 let entry = features.entry(f.clone()).or_default();
@@ -135,7 +145,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, String> {
                 let seen = (&known, &mut used_known, &mut tally);
                 tally_one(&case.name, id, result, skip, seen, args.verbose);
             };
-            mesh::replay_case(&args.dir, &case, &deployments, &mut report);
+            mesh::replay_case(&args.dir, &case, &deployments, &load, &mut report);
             if case.expressed == "full" {
                 for f in &case.features {
                     let entry = mesh_features.entry(f.clone()).or_default();
@@ -256,6 +266,7 @@ fn replay_case(
     case: &Case,
     programmatic: &str,
     deployments: &Deployments,
+    load: &LoadOptions,
     report: &mut Report<'_>,
 ) {
     // The suite runs against a GatewayClass the implementation provides.
@@ -272,18 +283,17 @@ fn replay_case(
             Err(e) => return report("setup".to_owned(), Err(e), None),
         }
     }
-    let (mut snapshot, mut findings) =
-        match Snapshot::load(text.as_bytes(), &LoadOptions::default()) {
-            Ok(l) => (l.snapshot, l.warnings),
-            Err(e) => {
-                return report(
-                    "setup".to_owned(),
-                    Err(format!("manifests do not load: {e}")),
-                    None,
-                );
-            }
-        };
-    match Snapshot::load(programmatic.as_bytes(), &LoadOptions::default()) {
+    let (mut snapshot, mut findings) = match Snapshot::load(text.as_bytes(), load) {
+        Ok(l) => (l.snapshot, l.warnings),
+        Err(e) => {
+            return report(
+                "setup".to_owned(),
+                Err(format!("manifests do not load: {e}")),
+                None,
+            );
+        }
+    };
+    match Snapshot::load(programmatic.as_bytes(), load) {
         Ok(l) => {
             findings.extend(l.warnings);
             snapshot.extend(l.snapshot);

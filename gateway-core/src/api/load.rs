@@ -12,29 +12,106 @@ use super::policy::{BackendTlsPolicy, ReferenceGrant, XBackendTrafficPolicy, XMe
 use super::route::{GrpcRoute, HttpRoute, L4Route};
 use super::validate;
 
-/// Limits and strictness of a load. The defaults suit untrusted input.
+/// Limits and strictness of a load. The defaults admit a cluster of
+/// [`LoadOptions::DEFAULT_MAX_RESOURCES`] resources and keep hostile YAML (alias bombs, deep
+/// nesting) cheap to refuse; what they cost in memory is below.
+///
+/// # How the limits relate
+///
+/// The size limits follow from the resource limit `n` ([`LoadOptions::for_resources`]; the
+/// defaults are `for_resources(100_000)`), so that raising it raises them in proportion:
+///
+/// | limit | derivation | default |
+/// | --- | --- | --- |
+/// | [`max_resources`](Self::max_resources) | `n` | 100,000 |
+/// | [`max_documents`](Self::max_documents) | `2n + 1`: a document per resource, plus empty ones (`---` twice, a trailing `---`) | 200,001 |
+/// | [`max_bytes`](Self::max_bytes) | `n` × [`BYTES_PER_RESOURCE`](Self::BYTES_PER_RESOURCE) (1 KiB) | 102,400,000 (97.7 MiB) |
+/// | [`max_yaml_nodes`](Self::max_yaml_nodes) | `n` × [`YAML_NODES_PER_RESOURCE`](Self::YAML_NODES_PER_RESOURCE) (128: the byte allowance at 8 bytes a node) | 12,800,000 |
+///
+/// The allowances are measured on the resources a cluster has most of. A one-rule HTTPRoute
+/// with a parentRef, a hostname, a path match and a backendRef is 340 bytes and 42 nodes of
+/// block YAML (every scalar, key or value, is a node, and so is every map and list: about 8
+/// bytes a node); its Service is about 100 bytes and 18 nodes. The allowances are three times
+/// that, so 50,000 such routes and their Services load with the defaults with room to spare
+/// (the test `fifty_thousand_routes_and_their_services_load_with_the_default_limits`). Flow
+/// YAML can be denser (`[a,a,a]` is two bytes a node), which the node limit bounds. The parser
+/// charges an event per node, per closing bracket and per document start and end, so its event
+/// budget is `2 × max_yaml_nodes + 2 × max_documents + 2` and never trips first.
+///
+/// Memory grows linearly with the input, since aliases cannot multiply it, but the factor is
+/// large: `gateway check` of those 50,000 routes and their Services (17 MB of YAML) peaks at
+/// about 460 MB, loading, attaching and computing every status. Lower `max_resources` (or
+/// `max_bytes`) where untrusted input must fit in less.
+///
+/// The adversarial bounds do not grow with `n`: [`max_depth`](Self::max_depth) (64),
+/// [`max_yaml_aliases`](Self::max_yaml_aliases) (1,000) and
+/// [`max_yaml_alias_events`](Self::max_yaml_alias_events) (100,000) keep an alias bomb or a
+/// deeply nested document as cheap to refuse as ever.
+///
+/// Each limit hit is a load error that names the limit, the value reached, and both this
+/// field and the `gateway` flag that raise it (`max_yaml_nodes`, `--max-yaml-nodes`).
+///
+/// # Examples
+/// ```
+/// use gateway_core::api::LoadOptions;
+/// let options = LoadOptions::for_resources(200_000);
+/// assert_eq!(options.max_bytes, 200_000 * LoadOptions::BYTES_PER_RESOURCE);
+/// assert_eq!(options.max_depth, LoadOptions::default().max_depth);
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Unknown kinds, apiVersions and fields are errors instead of warnings.
     pub strict: bool,
-    /// Largest input accepted, in bytes (default 16 MiB).
+    /// Largest input accepted, in bytes (default 102,400,000: 1 KiB a resource).
     pub max_bytes: usize,
     /// Deepest nesting of maps and lists accepted (default 64).
     pub max_depth: usize,
-    /// Most resources accepted (default 10,000).
+    /// Most resources accepted, counting each item of a `List` (default 100,000).
     pub max_resources: usize,
+    /// Most YAML documents, or JSON values in a stream, accepted (default 200,001).
+    pub max_documents: usize,
+    /// Most YAML nodes (scalars, maps and lists, keys included) accepted (default 12,800,000:
+    /// 128 a resource). JSON input is bounded by `max_bytes` alone.
+    pub max_yaml_nodes: usize,
+    /// Most YAML aliases (`*name`) accepted (default 1,000).
+    pub max_yaml_aliases: usize,
+    /// Most parser events that YAML aliases may replay in all (default 100,000): what an alias
+    /// bomb spends.
+    pub max_yaml_alias_events: usize,
     /// Run CRD validation after reading (default true).
     pub validate: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
+        Self::for_resources(Self::DEFAULT_MAX_RESOURCES)
+    }
+}
+
+impl LoadOptions {
+    /// The default resource limit, from which the default size limits follow.
+    pub const DEFAULT_MAX_RESOURCES: usize = 100_000;
+    /// Input bytes allowed per resource: [`LoadOptions::max_bytes`] is this times
+    /// [`LoadOptions::max_resources`] (1 KiB).
+    pub const BYTES_PER_RESOURCE: usize = 1_024;
+    /// YAML nodes allowed per resource: [`LoadOptions::max_yaml_nodes`] is this times
+    /// [`LoadOptions::max_resources`].
+    pub const YAML_NODES_PER_RESOURCE: usize = 128;
+
+    /// The default options with room for `max_resources` resources: the byte, document and
+    /// node limits derived from it as the [type's docs](LoadOptions#how-the-limits-relate) say;
+    /// the adversarial bounds (depth, aliases) are the defaults whatever `max_resources` is.
+    pub fn for_resources(max_resources: usize) -> Self {
         Self {
             strict: false,
-            max_bytes: 16 << 20,
+            max_bytes: max_resources.saturating_mul(Self::BYTES_PER_RESOURCE),
             max_depth: 64,
-            max_resources: 10_000,
+            max_resources,
+            max_documents: max_resources.saturating_mul(2).saturating_add(1),
+            max_yaml_nodes: max_resources.saturating_mul(Self::YAML_NODES_PER_RESOURCE),
+            max_yaml_aliases: 1_000,
+            max_yaml_alias_events: 100_000,
             validate: true,
         }
     }
@@ -386,11 +463,11 @@ impl Snapshot {
             diagnostics: vec![Diagnostic::error(None, "", message)],
         };
         if input.len() > options.max_bytes {
-            return Err(fail(format!(
-                "input is {} bytes, more than the limit of {} bytes",
-                input.len(),
-                options.max_bytes
-            )));
+            return Err(fail(Limit::Bytes.hit(format!(
+                "the input is {} bytes, more than {}",
+                grouped(input.len()),
+                grouped(options.max_bytes)
+            ))));
         }
         let text = std::str::from_utf8(input).map_err(|e| {
             fail(format!(
@@ -409,7 +486,10 @@ impl Snapshot {
                         Diagnostic::error(
                             None,
                             "",
-                            format!("more than {} resources", options.max_resources),
+                            Limit::Resources.hit(format!(
+                                "the input has more than {} resources",
+                                grouped(options.max_resources)
+                            )),
                         )
                         .in_document(index),
                     );
@@ -481,6 +561,9 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
             .into_iter::<Value>()
             .enumerate()
         {
+            if i >= options.max_documents {
+                return Err(too_many_documents(options));
+            }
             let value = item.map_err(|e| format!("JSON object {i}: {e}"))?;
             match value {
                 Value::Array(items) => out.extend(items),
@@ -492,31 +575,135 @@ fn parse_documents(text: &str, options: &LoadOptions) -> Result<Vec<Value>, Stri
         let mut budget = serde_saphyr::Budget::default();
         budget.max_depth = options.max_depth;
         // Empty documents (a trailing `---`) count too; the resource limit proper is checked below.
-        budget.max_documents = options.max_resources.saturating_mul(2).saturating_add(1);
-        budget.max_aliases = 1_000;
+        budget.max_documents = options.max_documents;
+        budget.max_nodes = options.max_yaml_nodes;
+        // An event per node, per closing bracket, and per document and stream start and end:
+        // the node or document limit always trips first (see `LoadOptions`).
+        budget.max_events = options
+            .max_yaml_nodes
+            .saturating_mul(2)
+            .saturating_add(options.max_documents.saturating_mul(2))
+            .saturating_add(2);
+        budget.max_aliases = options.max_yaml_aliases;
         budget.max_total_scalar_bytes = options.max_bytes;
         let mut yaml_options = serde_saphyr::Options::default();
         yaml_options.budget = Some(budget);
-        yaml_options.alias_limits.max_total_replayed_events = 100_000;
+        yaml_options.alias_limits.max_total_replayed_events = options.max_yaml_alias_events;
         yaml_options.with_snippet = false;
         // YAML 1.2 core schema: only `true`/`false` are booleans, so `name: y` or `value: on`
         // stay the strings their authors meant.
         yaml_options.strict_booleans = true;
         serde_saphyr::from_multiple_with_options::<Option<Value>>(text, yaml_options)
-            .map_err(|e| format!("YAML: {e}"))?
+            .map_err(|e| yaml_error(&e, options))?
             .into_iter()
             .flatten()
             .collect()
     };
     for (i, v) in values.iter().enumerate() {
         if depth(v) > options.max_depth {
-            return Err(format!(
+            return Err(Limit::Depth.hit(format!(
                 "document {i} nests deeper than {} levels",
-                options.max_depth
-            ));
+                grouped(options.max_depth)
+            )));
         }
     }
     Ok(values)
+}
+
+/// The YAML parser's error; for a budget it spent, which limit of [`LoadOptions`] that was and
+/// how to raise it.
+fn yaml_error(error: &serde_saphyr::Error, options: &LoadOptions) -> String {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = error;
+    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                Limit::YamlNodes.hit(format!(
+                    "the YAML has more than {} nodes",
+                    grouped(options.max_yaml_nodes)
+                ))
+            }
+            BudgetBreach::Documents { .. } => too_many_documents(options),
+            BudgetBreach::Depth { .. } => Limit::Depth.hit(format!(
+                "the YAML nests deeper than {} levels",
+                grouped(options.max_depth)
+            )),
+            BudgetBreach::Aliases { .. } => Limit::YamlAliases.hit(format!(
+                "the YAML has more than {} aliases",
+                grouped(options.max_yaml_aliases)
+            )),
+            BudgetBreach::ScalarBytes { .. } => Limit::Bytes.hit(format!(
+                "the YAML's values hold more than {} bytes",
+                grouped(options.max_bytes)
+            )),
+            _ => format!("YAML: {error}"),
+        },
+        Error::AliasReplayLimitExceeded { .. } => Limit::YamlAliasEvents.hit(format!(
+            "the YAML's aliases expand to more than {} parser events",
+            grouped(options.max_yaml_alias_events)
+        )),
+        _ => format!("YAML: {error}"),
+    }
+}
+
+fn too_many_documents(options: &LoadOptions) -> String {
+    Limit::Documents.hit(format!(
+        "the input has more than {} documents",
+        grouped(options.max_documents)
+    ))
+}
+
+/// A limit of [`LoadOptions`], named in the error of input that goes over it.
+#[derive(Clone, Copy, Debug)]
+enum Limit {
+    Bytes,
+    Depth,
+    Resources,
+    Documents,
+    YamlNodes,
+    YamlAliases,
+    YamlAliasEvents,
+}
+
+impl Limit {
+    /// `what` went over the limit, then the limit's name and how to raise it, e.g. `the input
+    /// has more than 3 resources (limit max_resources; raise it with LoadOptions::max_resources
+    /// or --max-resources)`.
+    fn hit(self, what: String) -> String {
+        let field = self.field();
+        let flag = field.replace('_', "-");
+        format!("{what} (limit {field}; raise it with LoadOptions::{field} or --{flag})")
+    }
+
+    /// The field of [`LoadOptions`]; the `gateway` flag is the same with `-` for `_`.
+    fn field(self) -> &'static str {
+        match self {
+            Self::Bytes => "max_bytes",
+            Self::Depth => "max_depth",
+            Self::Resources => "max_resources",
+            Self::Documents => "max_documents",
+            Self::YamlNodes => "max_yaml_nodes",
+            Self::YamlAliases => "max_yaml_aliases",
+            Self::YamlAliasEvents => "max_yaml_alias_events",
+        }
+    }
+}
+
+/// `n` with thousands separators: `2,500,000`.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Nesting depth of a JSON value, computed without recursion.
@@ -624,7 +811,9 @@ fn read_object(
     };
 
     let Some(info) = KINDS.iter().find(|k| k.kind == kind && k.group == group) else {
-        let metadata: ObjectMeta = serde_json::from_value(meta_value).unwrap_or_default();
+        let metadata: ObjectMeta = super::read::typed(&meta_value)
+            .map(|(meta, _)| meta)
+            .unwrap_or_default();
         if !KUBERNETES_GROUPS.contains(&group) {
             let known_elsewhere = KINDS.iter().any(|k| k.kind == kind);
             let message = if known_elsewhere {
@@ -742,14 +931,8 @@ fn typed<T: DeserializeOwned>(
     options: &LoadOptions,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<T> {
-    let mut unknown = Vec::new();
-    let mut track = serde_path_to_error::Track::new();
-    let result = {
-        let de = serde_path_to_error::Deserializer::new(&value, &mut track);
-        serde_ignored::deserialize(de, |path| unknown.push(ignored_path(&path)))
-    };
-    match result {
-        Ok(t) => {
+    match super::read::typed(&value) {
+        Ok((t, unknown)) => {
             for path in unknown {
                 diagnostics.push(
                     finding(options.strict, Some(id.clone()), path, "unknown field")
@@ -759,11 +942,8 @@ fn typed<T: DeserializeOwned>(
             Some(t)
         }
         Err(e) => {
-            let path = track.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            diagnostics.push(
-                Diagnostic::error(Some(id.clone()), path, e.to_string()).in_document(document),
-            );
+            diagnostics
+                .push(Diagnostic::error(Some(id.clone()), e.path, e.message).in_document(document));
             None
         }
     }
@@ -779,26 +959,6 @@ fn finding(
         Diagnostic::error(id, path, message)
     } else {
         Diagnostic::warning(id, path, message)
-    }
-}
-
-/// Formats a `serde_ignored` path as a JSON path (`spec.rules[0].foo`).
-fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
-    use serde_ignored::Path;
-    match path {
-        Path::Root => String::new(),
-        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
-        Path::Map { parent, key } => {
-            let p = ignored_path(parent);
-            if p.is_empty() {
-                key.clone()
-            } else {
-                format!("{p}.{key}")
-            }
-        }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => ignored_path(parent),
     }
 }
 

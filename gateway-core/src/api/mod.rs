@@ -14,6 +14,7 @@ mod gateway;
 mod load;
 mod meta;
 mod policy;
+mod read;
 mod route;
 pub mod validate;
 

@@ -149,13 +149,13 @@ static void test_load_errors(void) {
     /* without error_out, errors are still reported by code */
     CHECK(gw_config_load(STR(invalid), &config, NULL) == GW_RESULT_INVALID_CONFIG);
 
-    /* huge input: over the 16 MiB limit */
-    size_t huge_len = (16u << 20) + 1;
+    /* huge input: over the default limit of 102,400,000 bytes (1 KiB a resource) */
+    size_t huge_len = (size_t)102400000 + 1;
     char *huge = malloc(huge_len);
     memset(huge, '#', huge_len);
     CHECK(gw_config_load((const uint8_t *)huge, huge_len, &config, &error) ==
           GW_RESULT_INVALID_CONFIG);
-    CHECK(contains(gw_error_message(error).data, gw_error_message(error).len, "limit"));
+    CHECK(contains(gw_error_message(error).data, gw_error_message(error).len, "limit max_bytes"));
     gw_error_free(error);
     error = NULL;
     free(huge);
@@ -195,6 +195,28 @@ static void test_options(const char *shop, size_t shop_len) {
     CHECK(router == NULL && gw_error_code(error) == GW_RESULT_UNKNOWN_GATEWAY);
     gw_error_free(error);
     gw_config_free(config);
+    gw_config_options_free(options);
+
+    /* Load limits: a limit hit fails the load with a message naming the limit. */
+    options = gw_config_options_new();
+    CHECK(options != NULL);
+    CHECK(gw_config_options_set_max_resources(options, 1000) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_bytes(options, 1 << 20) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_documents(options, 100) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_depth(options, 32) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_yaml_aliases(options, 10) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_yaml_alias_events(options, 1000) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_yaml_nodes(options, 10) == GW_RESULT_OK);
+    CHECK(gw_config_options_set_max_yaml_nodes(NULL, 10) == GW_RESULT_NULL_PARAMETER);
+    CHECK(gw_config_options_set_max_resources(NULL, 10) == GW_RESULT_NULL_PARAMETER);
+    config = NULL;
+    error = NULL;
+    CHECK(gw_config_load_with_options(options, (const uint8_t *)shop, shop_len, &config, &error) ==
+          GW_RESULT_INVALID_CONFIG);
+    CHECK(config == NULL && error != NULL);
+    CHECK(contains(gw_error_message(error).data, gw_error_message(error).len,
+                   "limit max_yaml_nodes"));
+    gw_error_free(error);
     gw_config_options_free(options);
 }
 
