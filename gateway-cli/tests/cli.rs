@@ -688,6 +688,8 @@ fn route_json_gives_a_forwards_timeouts_and_retry_policy() {
         d[2]["timeouts"].is_null() && d[2]["retry"].is_null(),
         "{}",
         d[2]
+    );
+}
 
 /// Every command that reads manifests takes the load limits as flags, before or after the
 /// files, and a limit hit names the flag that raises it (issue #26).
