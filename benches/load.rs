@@ -102,10 +102,11 @@ fn parse(yaml: bool, text: &str) -> usize {
                 .expect("the YAML parses");
         docs.len()
     } else {
-        serde_json::Deserializer::from_str(text)
-            .into_iter::<serde_json::Value>()
-            .map(|v| v.expect("the JSON parses"))
-            .count()
+        let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(text)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("the JSON parses");
+        docs.len()
     }
 }
 
