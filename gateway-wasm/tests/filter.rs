@@ -240,6 +240,33 @@ fn forward_applies_rewrites_and_header_edits_and_names_the_backend() {
     );
 }
 
+/// `RequestEdits::authority` is `None` without a URLRewrite hostname: the authority goes as
+/// received, port included (the corpus's `foo.com:8080` and mesh `echo:7070` requests expect
+/// that Host at the backend), not the canonical host the request was routed on.
+#[test]
+fn forwarded_authority_keeps_the_received_port_unless_rewritten() {
+    let mut vm = vm();
+    for (path, sent, forwarded) in [
+        ("/", "app.example.com:8080", "app.example.com:8080"),
+        ("/", "app.example.com", "app.example.com"),
+        ("/api/x", "app.example.com:8080", "api.internal"),
+    ] {
+        let mut headers = get(path);
+        headers[2] = (":authority", sent);
+        let (_, action) = vm.request(&headers);
+        assert_eq!(action, CONTINUE, "{sent}{path}");
+        let got = header(&vm.state().request_headers, ":authority");
+        assert_eq!(got, Some(forwarded), "{sent}{path}");
+    }
+    let mut sidecar = sidecar("other");
+    let mut headers = mesh_get("/v1");
+    headers[2] = (":authority", "api.backend:80");
+    let (_, action) = to_destination(&mut sidecar, b"10.96.0.10:80", None, &headers);
+    assert_eq!(action, CONTINUE);
+    let sent = &sidecar.state().request_headers;
+    assert_eq!(header(sent, ":authority"), Some("api.backend:80"));
+}
+
 #[test]
 fn cluster_template_and_fixed_port() {
     let cluster = r#", "cluster": "outbound|{port}||{name}.{namespace}.svc.cluster.local", "port": 80, "backend_header": "X-Cluster""#;
