@@ -39,12 +39,13 @@
 //! `on_http_request_headers` reads the request from the pseudo-headers (`:method`, `:scheme`,
 //! `:authority`, `:path`) and the other headers, routes it ([`Router::route`]) and plans it
 //! ([`gateway_core::plan::plan`]):
-//! - **forward**: the request headers are replaced by the upstream request, as the JSON
-//!   interface's `upstream` describes it: the canonical `:path` (and the query as received) and
-//!   `:authority` after rewrites, the header list after edits, and `backend_header` set to the
-//!   backend's cluster (a client's own value of that header is dropped). Mirrors get a copy of
-//!   the edited headers with `dispatch_http_call` to their clusters (no body; answers
-//!   ignored). Response header edits are applied in `on_http_response_headers`.
+//! - **forward**: the request headers are replaced by the upstream request: the canonical
+//!   `:path` (or the rewritten one; the query as received), `:authority` as received (port
+//!   included) unless a URLRewrite hostname replaces it, the header list after edits (a `host`
+//!   header takes the `:authority`), and `backend_header` set to the backend's cluster (a
+//!   client's own value of that header is dropped). Mirrors get a copy of the edited headers
+//!   with `dispatch_http_call` to their clusters (no body; answers ignored). Response header
+//!   edits are applied in `on_http_response_headers`.
 //! - **local responses** (redirect, CORS preflight, 400, 404, 421, 5xx) are answered with
 //!   `send_http_response`, with the plan's status, headers and body.
 //! - **ExternalAuth**: the check is sent with `dispatch_http_call` (protocol HTTP: the
@@ -640,8 +641,10 @@ fn evaluate(filter: &Filter, r: &Request, answer: Option<AuthResponse>) -> Step 
     };
     match plan {
         Plan::Forward(fp) => {
-            // As the JSON interface's `upstream`: the canonical path (or the rewritten one)
-            // with the query as received, the canonical host (or the rewritten one).
+            // The canonical path (or the rewritten one) with the query as received. The
+            // authority is left as received, port included, unless a URLRewrite hostname
+            // replaces it, as `RequestEdits` says and `RequestEdits::apply` does: a backend
+            // addressed as `echo:7070` must see that Host, not the canonical `echo`.
             let path = fp.request.path.as_deref().unwrap_or(decision.path());
             let path = match decision.query() {
                 Some(q) => format!("{path}?{q}"),
@@ -651,6 +654,7 @@ fn evaluate(filter: &Filter, r: &Request, answer: Option<AuthResponse>) -> Step 
                 .request
                 .authority
                 .clone()
+                .or_else(|| r.authority.clone())
                 .unwrap_or_else(|| decision.host().to_owned());
             let mut out: Headers = vec![
                 (":method".to_owned(), r.method.clone()),
