@@ -208,7 +208,8 @@ pub struct JsonRetry {
 pub struct JsonUpstream {
     /// Method.
     pub method: String,
-    /// Host / `:authority`.
+    /// Host / `:authority`: as received (port included) unless a URLRewrite hostname
+    /// replaced it; the canonical host for an absolute-form target.
     pub authority: String,
     /// Path and query.
     pub path: String,
@@ -532,10 +533,25 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
                 Some(q) => format!("{path}?{q}"),
                 None => path.to_owned(),
             };
+            // A URLRewrite hostname replaces it; else it goes as received, port included
+            // (`RequestEdits::authority` is `None`: unchanged), as `RequestEdits::apply` and
+            // the proxy-wasm filter send it. An absolute-form target's authority, which the
+            // Host field must yield to, is the canonical host.
+            let received = || {
+                let origin_form = req.target.starts_with('/');
+                req.authority.clone().or_else(|| {
+                    let host = req
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("host"));
+                    host.filter(|_| origin_form).map(|(_, v)| v.clone())
+                })
+            };
             let authority = fp
                 .request
                 .authority
                 .clone()
+                .or_else(received)
                 .unwrap_or_else(|| d.host().to_owned());
             let mut headers = fp.request.headers.apply_to_pairs(&req.headers);
             if fp.request.authority.is_some() {
