@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use gateway_core::filter::for_http1_backend;
-use gateway_core::filter::remove_hop_by_hop;
+use gateway_core::filter::{Retry, Timeouts, remove_hop_by_hop};
 use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
 use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
@@ -298,17 +298,83 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
     let tls = fp.backend_tls.map(|t| (t, state));
-    let result = match fp.timeouts.shortest() {
-        Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
-            Ok(result) => result,
-            Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
+    let result = match fp.retry {
+        Some(retry) => send_with_retries(req, addr, tls, fp.timeouts, retry, shared).await,
+        None => match fp.timeouts.shortest() {
+            Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
+                Ok(result) => result,
+                Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
+            },
+            None => send(req, addr, tls, shared).await,
         },
-        None => send(req, addr, tls, shared).await,
     };
     result.map_or_else(local, |mut response| {
         fp.response.apply(response.headers_mut());
         response.map(BodyExt::boxed)
     })
+}
+
+/// Retries after the first attempt when the rule's `retry` leaves `attempts` to us (Envoy's
+/// default too).
+const DEFAULT_RETRIES: u32 = 1;
+/// The wait before a retry when the rule's `retry` leaves `backoff` to us.
+const DEFAULT_BACKOFF: Duration = Duration::from_millis(25);
+
+/// Sends with the rule's retry policy (GEP-1731). An attempt is tried again, after the
+/// backoff, when the backend answers one of the policy's codes, when it does not answer
+/// within `timeouts.backendRequest`, or when a plaintext connection to it fails; not when a
+/// TLS backend fails its BackendTLSPolicy (that is the policy's verdict, not a transient
+/// fault). At most `attempts` retries; the last answer, whatever it is, goes to the client.
+/// `timeouts.request` bounds the whole exchange, retries and backoffs included.
+async fn send_with_retries(
+    req: Request<Bytes>,
+    addr: SocketAddr,
+    tls: Option<(&BackendTls, &State)>,
+    timeouts: Timeouts,
+    retry: &Retry,
+    shared: &Shared,
+) -> Result<Response<Incoming>, LocalResponse> {
+    let retries = retry.attempts.unwrap_or(DEFAULT_RETRIES);
+    let backoff = retry.backoff.unwrap_or(DEFAULT_BACKOFF);
+    let exchange = async {
+        let mut retried = 0;
+        loop {
+            let attempt = send(copy_request(&req), addr, tls, shared);
+            let result = match timeouts.backend_request.duration() {
+                Some(limit) => match tokio::time::timeout(limit, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
+                },
+                None => attempt.await,
+            };
+            let again = match &result {
+                Ok(response) => retry.codes.contains(&response.status().as_u16()),
+                Err(refused) => refused.status == 504 || tls.is_none(),
+            };
+            if !again || retried >= retries {
+                return result;
+            }
+            retried += 1;
+            tokio::time::sleep(backoff).await;
+        }
+    };
+    match timeouts.request.duration() {
+        Some(limit) => match tokio::time::timeout(limit, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(LocalResponse::proxy(504, "request timeout")),
+        },
+        None => exchange.await,
+    }
+}
+
+/// Another copy of a request to send (its body is shared, not copied).
+fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
+    let mut copy = Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    copy
 }
 
 /// Sends a copy of the (edited) request to each of the plan's mirrors, in the background; their
@@ -317,10 +383,7 @@ fn start_mirrors(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shar
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
         if let Some(to) = state.endpoints.find(&m.namespace, &m.name, m.port) {
-            let mut copy = Request::new(Full::new(req.body().clone()));
-            *copy.method_mut() = req.method().clone();
-            *copy.uri_mut() = req.uri().clone();
-            *copy.headers_mut() = req.headers().clone();
+            let copy = copy_request(req).map(Full::new);
             let client = shared.client.clone();
             tokio::spawn(async move { client.request(absolute(copy, to)).await });
         }

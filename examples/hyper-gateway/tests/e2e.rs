@@ -593,3 +593,109 @@ async fn reload_switches_routes_without_dropping_requests_in_flight() {
     assert!(gateway.log().contains("reload failed"), "{}", gateway.log());
     assert_eq!(get("/").await.unwrap().seen().unwrap().name, "green");
 }
+
+const RETRY_MANIFESTS: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: gateway-core
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: flaky, namespace: default}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: retries, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /retry}}]
+    retry: {codes: [503], attempts: 2, backoff: 10ms}
+    backendRefs: [{name: flaky, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /none}}]
+    retry: {codes: [503], attempts: 0}
+    backendRefs: [{name: flaky, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /other}}]
+    retry: {codes: [502], attempts: 2, backoff: 10ms}
+    backendRefs: [{name: flaky, port: 8080}]
+"#;
+
+/// Answers 503 to the first `fails` requests for each path whose last segment is `fails`
+/// (`/retry/1`: once), then 200; counts the requests per path.
+async fn flaky_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let log = Arc::clone(&log);
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let path = req.uri().path().to_owned();
+                let fails: usize = path
+                    .rsplit('/')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let mut log = log.lock().unwrap();
+                let before = log.iter().filter(|p| **p == path).count();
+                log.push(path);
+                let status = if before < fails { 503 } else { 200 };
+                let response = Response::builder().status(status);
+                async move { response.body(Full::new(Bytes::from_static(b"flaky"))) }
+            });
+            tokio::spawn(
+                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .into_owned(),
+            );
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_follow_the_rules_codes_and_attempts() {
+    let (flaky, seen) = flaky_server().await;
+    let endpoints = format!("listen 80 127.0.0.1:0\ndefault/flaky {flaky}\n");
+    let gateway = Gateway::start(
+        "retry",
+        &format!("{CLASS}{RETRY_MANIFESTS}"),
+        &endpoints,
+        "default/gw",
+    );
+    let addr = gateway.addr(80);
+    let tries = |path: &str| seen.lock().unwrap().iter().filter(|p| *p == path).count();
+    // (path, status the client gets, attempts the backend saw)
+    let cases = [
+        // Fails once: retried, and the retry succeeds.
+        ("/retry/1", 200, 2),
+        // Fails twice: both retries used, the third attempt succeeds.
+        ("/retry/2", 200, 3),
+        // Fails more often than the policy retries: the last answer goes to the client.
+        ("/retry/5", 503, 3),
+        // `attempts: 0` disables retries.
+        ("/none/1", 503, 1),
+        // A status the policy does not list is not retried.
+        ("/other/1", 503, 1),
+        // Nothing to retry.
+        ("/retry/0", 200, 1),
+    ];
+    for (path, status, attempts) in cases {
+        let got = send(
+            addr,
+            None,
+            false,
+            request(false, "GET", "example.com", path, &[]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got.status, status, "{path}: {}", gateway.log());
+        assert_eq!(tries(path), attempts, "{path}: attempts");
+    }
+}
