@@ -299,7 +299,12 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     // the whole future once more per request.
     let tls = fp.backend_tls.map(|t| (t, state));
     let result = match fp.retry {
-        Some(retry) => send_with_retries(req, addr, tls, fp.timeouts, retry, shared).await,
+        // Boxed: its state (a request copy, the timers) would otherwise grow this future, and
+        // every request moves that.
+        Some(retry) => {
+            let retried = send_with_retries(req, addr, tls, fp.timeouts, retry, shared);
+            Box::pin(retried).await
+        }
         None => match fp.timeouts.shortest() {
             Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
                 Ok(result) => result,

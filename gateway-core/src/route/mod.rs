@@ -490,7 +490,8 @@ impl Router {
             Select::Listener(listener) => {
                 let found =
                     self.match_listener(req, listener, host, &d.path, None, query, &segments);
-                return d.matched(listener, found);
+                d.set_matched(listener, found);
+                return d;
             }
         };
         let by_host = match known {
@@ -543,7 +544,8 @@ impl Router {
         };
         let known = known.map(|k| (&*k.http, &*k.grpc));
         let found = self.match_listener(req, listener, host, &d.path, known, query, &segments);
-        d.matched(listener, found)
+        d.set_matched(listener, found);
+        d
     }
 
     /// The rule of `listener` that wins for the canonical `host` and `path`: `(rule, match
@@ -727,28 +729,29 @@ impl<'r, 'q> Decision<'r, 'q> {
         self
     }
 
-    /// The decision once `listener`'s table was searched ([`Router::match_listener`]).
+    /// Records the search of `listener`'s table ([`Router::match_listener`]) in place: the
+    /// decision is 144 bytes, and a by-value builder copies it on every request.
     #[inline]
-    fn matched(
-        mut self,
+    fn set_matched(
+        &mut self,
         listener: u16,
         found: Result<(u32, u16, Option<&str>), (Outcome, &'static str)>,
-    ) -> Self {
+    ) {
         self.listener = Some(listener);
         match found {
-            Err((outcome, why)) => self.fail(outcome, why),
+            Err((outcome, why)) => {
+                self.outcome = outcome;
+                self.reason = Cow::Borrowed(why);
+            }
             Ok((rule, match_index, unsupported)) => {
                 self.rule = Some(rule);
                 self.match_index = match_index;
                 match unsupported {
-                    Some(why) => self.fail_owned(
-                        Outcome::ServerError(ServerError::UnsupportedFilter),
-                        why.to_owned(),
-                    ),
-                    None => {
-                        self.outcome = Outcome::Forward;
-                        self
+                    Some(why) => {
+                        self.outcome = Outcome::ServerError(ServerError::UnsupportedFilter);
+                        self.reason = Cow::Owned(why.to_owned());
                     }
+                    None => self.outcome = Outcome::Forward,
                 }
             }
         }
