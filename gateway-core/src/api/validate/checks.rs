@@ -6,6 +6,7 @@ use std::hash::Hash;
 
 use super::Cx;
 use super::names;
+use super::path::FieldPath;
 use crate::api::{
     BackendObjectReference, LocalObjectReference, ObjectMeta, ObjectReference, ParentReference,
     SecretObjectReference,
@@ -141,7 +142,7 @@ pub(super) const PATH_CHARS: StringRule = rule(
 pub(super) const HEADER_VALUE: StringRule = length(1, 4096);
 
 /// Checks a string against a rule: its length, then its pattern.
-pub(super) fn string(cx: &mut Cx<'_>, path: &str, value: &str, rule: StringRule) {
+pub(super) fn string(cx: &mut Cx<'_>, path: FieldPath<'_>, value: &str, rule: StringRule) {
     let chars = value.chars().count();
     if chars < rule.min {
         let message = if chars == 0 {
@@ -177,14 +178,19 @@ pub(super) fn shown(value: &str) -> String {
 }
 
 /// Checks an optional string against a rule when it is set.
-pub(super) fn opt_string(cx: &mut Cx<'_>, path: &str, value: Option<&str>, rule: StringRule) {
+pub(super) fn opt_string(
+    cx: &mut Cx<'_>,
+    path: FieldPath<'_>,
+    value: Option<&str>,
+    rule: StringRule,
+) {
     if let Some(value) = value {
         string(cx, path, value, rule);
     }
 }
 
 /// Checks the length of a list.
-pub(super) fn items(cx: &mut Cx<'_>, path: &str, len: usize, min: usize, max: usize) {
+pub(super) fn items(cx: &mut Cx<'_>, path: FieldPath<'_>, len: usize, min: usize, max: usize) {
     if len < min {
         cx.error(
             path,
@@ -196,14 +202,14 @@ pub(super) fn items(cx: &mut Cx<'_>, path: &str, len: usize, min: usize, max: us
 }
 
 /// Checks the number of entries of a map.
-pub(super) fn properties(cx: &mut Cx<'_>, path: &str, len: usize, max: usize) {
+pub(super) fn properties(cx: &mut Cx<'_>, path: FieldPath<'_>, len: usize, max: usize) {
     if len > max {
         cx.error(path, format!("at most {max} entries, found {len}"));
     }
 }
 
 /// Checks that an integer lies in `min..=max`.
-pub(super) fn range(cx: &mut Cx<'_>, path: &str, value: i64, min: i64, max: i64) {
+pub(super) fn range(cx: &mut Cx<'_>, path: FieldPath<'_>, value: i64, min: i64, max: i64) {
     if value < min || value > max {
         cx.error(
             path,
@@ -213,14 +219,14 @@ pub(super) fn range(cx: &mut Cx<'_>, path: &str, value: i64, min: i64, max: i64)
 }
 
 /// Checks that an integer is at least `min`.
-pub(super) fn at_least(cx: &mut Cx<'_>, path: &str, value: i64, min: i64) {
+pub(super) fn at_least(cx: &mut Cx<'_>, path: FieldPath<'_>, value: i64, min: i64) {
     if value < min {
         cx.error(path, format!("must be at least {min}, found {value}"));
     }
 }
 
 /// Checks a port number (1 to 65535).
-pub(super) fn port(cx: &mut Cx<'_>, path: &str, value: Option<i32>) {
+pub(super) fn port(cx: &mut Cx<'_>, path: FieldPath<'_>, value: Option<i32>) {
     if let Some(value) = value {
         range(cx, path, value.into(), 1, 65535);
     }
@@ -229,7 +235,13 @@ pub(super) fn port(cx: &mut Cx<'_>, path: &str, value: Option<i32>) {
 /// Warns about an enum value this version does not know: the CRD's enum rejects it, but the
 /// loader keeps it so that later stages can report `UnsupportedValue`. An empty value of a
 /// required enum is an error.
-pub(super) fn known_enum(cx: &mut Cx<'_>, path: &str, value: &str, known: bool, allowed: &[&str]) {
+pub(super) fn known_enum(
+    cx: &mut Cx<'_>,
+    path: FieldPath<'_>,
+    value: &str,
+    known: bool,
+    allowed: &[&str],
+) {
     if known {
         return;
     }
@@ -265,11 +277,11 @@ pub(super) fn repeats<K: Eq + Hash>(keys: impl IntoIterator<Item = K>) -> Vec<(u
 }
 
 /// Reports exact duplicates of a `listType=set` list of strings, at the repeated item.
-pub(super) fn set_items(cx: &mut Cx<'_>, path: &str, values: &[String]) {
+pub(super) fn set_items(cx: &mut Cx<'_>, path: FieldPath<'_>, values: &[String]) {
     for (earlier, later) in repeats(values.iter()) {
         let value = values.get(later).map(String::as_str).unwrap_or_default();
         cx.error(
-            format!("{path}[{later}]"),
+            path.index(later),
             format!("duplicate value {} (same as [{earlier}])", shown(value)),
         );
     }
@@ -277,73 +289,73 @@ pub(super) fn set_items(cx: &mut Cx<'_>, path: &str, values: &[String]) {
 
 /// Checks a `BackendObjectReference`; a Service in the core group needs a port
 /// (CEL: "Must have port for Service reference").
-pub(super) fn backend_ref(cx: &mut Cx<'_>, path: &str, r: &BackendObjectReference) {
-    string(cx, &format!("{path}.group"), &r.group, GROUP);
-    string(cx, &format!("{path}.kind"), &r.kind, KIND);
-    string(cx, &format!("{path}.name"), &r.name, OBJECT_NAME);
+pub(super) fn backend_ref(cx: &mut Cx<'_>, path: FieldPath<'_>, r: &BackendObjectReference) {
+    string(cx, path.field("group"), &r.group, GROUP);
+    string(cx, path.field("kind"), &r.kind, KIND);
+    string(cx, path.field("name"), &r.name, OBJECT_NAME);
     opt_string(
         cx,
-        &format!("{path}.namespace"),
+        path.field("namespace"),
         r.namespace.as_deref(),
         NAMESPACE,
     );
-    port(cx, &format!("{path}.port"), r.port);
+    port(cx, path.field("port"), r.port);
     if r.group.is_empty() && r.kind == "Service" && r.port.is_none() {
-        cx.error(format!("{path}.port"), "required for a Service reference");
+        cx.error(path.field("port"), "required for a Service reference");
     }
 }
 
 /// Checks a `SecretObjectReference`.
-pub(super) fn secret_ref(cx: &mut Cx<'_>, path: &str, r: &SecretObjectReference) {
-    string(cx, &format!("{path}.group"), &r.group, GROUP);
-    string(cx, &format!("{path}.kind"), &r.kind, KIND);
-    string(cx, &format!("{path}.name"), &r.name, OBJECT_NAME);
+pub(super) fn secret_ref(cx: &mut Cx<'_>, path: FieldPath<'_>, r: &SecretObjectReference) {
+    string(cx, path.field("group"), &r.group, GROUP);
+    string(cx, path.field("kind"), &r.kind, KIND);
+    string(cx, path.field("name"), &r.name, OBJECT_NAME);
     opt_string(
         cx,
-        &format!("{path}.namespace"),
+        path.field("namespace"),
         r.namespace.as_deref(),
         NAMESPACE,
     );
 }
 
 /// Checks an `ObjectReference` (group, kind, name and an optional namespace).
-pub(super) fn object_ref(cx: &mut Cx<'_>, path: &str, r: &ObjectReference) {
-    string(cx, &format!("{path}.group"), &r.group, GROUP);
-    string(cx, &format!("{path}.kind"), &r.kind, KIND);
-    string(cx, &format!("{path}.name"), &r.name, OBJECT_NAME);
+pub(super) fn object_ref(cx: &mut Cx<'_>, path: FieldPath<'_>, r: &ObjectReference) {
+    string(cx, path.field("group"), &r.group, GROUP);
+    string(cx, path.field("kind"), &r.kind, KIND);
+    string(cx, path.field("name"), &r.name, OBJECT_NAME);
     opt_string(
         cx,
-        &format!("{path}.namespace"),
+        path.field("namespace"),
         r.namespace.as_deref(),
         NAMESPACE,
     );
 }
 
 /// Checks a `LocalObjectReference`.
-pub(super) fn local_ref(cx: &mut Cx<'_>, path: &str, r: &LocalObjectReference) {
-    string(cx, &format!("{path}.group"), &r.group, GROUP);
-    string(cx, &format!("{path}.kind"), &r.kind, KIND);
-    string(cx, &format!("{path}.name"), &r.name, OBJECT_NAME);
+pub(super) fn local_ref(cx: &mut Cx<'_>, path: FieldPath<'_>, r: &LocalObjectReference) {
+    string(cx, path.field("group"), &r.group, GROUP);
+    string(cx, path.field("kind"), &r.kind, KIND);
+    string(cx, path.field("name"), &r.name, OBJECT_NAME);
 }
 
 /// Checks the fields of one `ParentReference`.
-pub(super) fn parent_ref(cx: &mut Cx<'_>, path: &str, r: &ParentReference) {
-    string(cx, &format!("{path}.group"), &r.group, GROUP);
-    string(cx, &format!("{path}.kind"), &r.kind, KIND);
+pub(super) fn parent_ref(cx: &mut Cx<'_>, path: FieldPath<'_>, r: &ParentReference) {
+    string(cx, path.field("group"), &r.group, GROUP);
+    string(cx, path.field("kind"), &r.kind, KIND);
     opt_string(
         cx,
-        &format!("{path}.namespace"),
+        path.field("namespace"),
         r.namespace.as_deref(),
         NAMESPACE,
     );
-    string(cx, &format!("{path}.name"), &r.name, OBJECT_NAME);
+    string(cx, path.field("name"), &r.name, OBJECT_NAME);
     opt_string(
         cx,
-        &format!("{path}.sectionName"),
+        path.field("sectionName"),
         r.section_name.as_deref(),
         SECTION_NAME,
     );
-    port(cx, &format!("{path}.port"), r.port);
+    port(cx, path.field("port"), r.port);
 }
 
 /// Which Kubernetes name rules `metadata.name` follows.
@@ -369,10 +381,10 @@ pub(super) fn metadata(cx: &mut Cx<'_>, meta: &ObjectMeta, kind: ObjectMetaKind)
             "a lowercase RFC 1035 label ([a-z0-9-], starting with a letter and ending with an alphanumeric character)",
         ),
     };
-    string(cx, "metadata.name", &meta.name, name_rule);
+    string(cx, FieldPath::root("metadata.name"), &meta.name, name_rule);
     opt_string(
         cx,
-        "metadata.namespace",
+        FieldPath::root("metadata.namespace"),
         meta.namespace.as_deref(),
         NAMESPACE,
     );

@@ -7,6 +7,7 @@ use super::checks::{
     items, known_enum, local_ref, port, range, repeats, set_items, shown, string,
 };
 use super::names;
+use super::path::FieldPath;
 use crate::api::{
     Cors, ExternalAuth, ExternalAuthProtocol, HeaderModifier, HttpPathModifier, HttpRouteFilter,
     HttpRouteRule, PathMatchType, PathModifierType, RequestMirror, RequestRedirect,
@@ -93,10 +94,15 @@ const UNIQUE_HTTP: &[&str] = &[
 const UNIQUE_GRPC: &[&str] = &["RequestHeaderModifier", "ResponseHeaderModifier"];
 
 /// A list of filters (of a rule or of a backendRef).
-pub(super) fn filter_list(cx: &mut Cx<'_>, p: &str, filters: &[HttpRouteFilter], kind: FilterKind) {
+pub(super) fn filter_list(
+    cx: &mut Cx<'_>,
+    p: FieldPath<'_>,
+    filters: &[HttpRouteFilter],
+    kind: FilterKind,
+) {
     items(cx, p, filters.len(), 0, 16);
     for (i, f) in filters.iter().enumerate() {
-        filter(cx, &format!("{p}[{i}]"), f, kind);
+        filter(cx, p.index(i), f, kind);
     }
     let unique = if kind == FilterKind::Http {
         UNIQUE_HTTP
@@ -108,12 +114,12 @@ pub(super) fn filter_list(cx: &mut Cx<'_>, p: &str, filters: &[HttpRouteFilter],
             .get(later)
             .map(|f| f.type_.as_str())
             .unwrap_or_default();
-        let message = format!("{type_} filter cannot be repeated (see {p}[{earlier}])");
+        let message = || format!("{type_} filter cannot be repeated (see {p}[{earlier}])");
         if unique.contains(&type_) {
-            cx.error(format!("{p}[{later}].type"), message);
+            cx.error(p.index(later).field("type"), message());
         } else if kind == FilterKind::Http && matches!(type_, "CORS" | "ExternalAuth") {
             // The CRD has no such rule for these two, but a second one can have no effect.
-            cx.warning(format!("{p}[{later}].type"), message);
+            cx.warning(p.index(later).field("type"), message());
         }
     }
     // CEL: "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite,
@@ -124,14 +130,14 @@ pub(super) fn filter_list(cx: &mut Cx<'_>, p: &str, filters: &[HttpRouteFilter],
             (position("RequestRedirect"), position("URLRewrite"))
         {
             cx.error(
-                format!("{p}[{}].type", redirect.max(rewrite)),
+                p.index(redirect.max(rewrite)).field("type"),
                 "RequestRedirect and URLRewrite filters cannot both be used",
             );
         }
     }
 }
 
-fn filter(cx: &mut Cx<'_>, p: &str, f: &HttpRouteFilter, kind: FilterKind) {
+fn filter(cx: &mut Cx<'_>, p: FieldPath<'_>, f: &HttpRouteFilter, kind: FilterKind) {
     let type_ = f.type_.as_str();
     let allowed: Vec<&str> = MEMBERS
         .iter()
@@ -140,7 +146,7 @@ fn filter(cx: &mut Cx<'_>, p: &str, f: &HttpRouteFilter, kind: FilterKind) {
         .collect();
     known_enum(
         cx,
-        &format!("{p}.type"),
+        p.field("type"),
         type_,
         allowed.contains(&type_),
         &allowed,
@@ -150,7 +156,7 @@ fn filter(cx: &mut Cx<'_>, p: &str, f: &HttpRouteFilter, kind: FilterKind) {
         if kind == FilterKind::Grpc && !m.grpc {
             if present {
                 cx.warning(
-                    format!("{p}.{}", m.field),
+                    p.field(m.field),
                     "not a field of a GRPCRoute filter; ignored",
                 );
             }
@@ -158,59 +164,59 @@ fn filter(cx: &mut Cx<'_>, p: &str, f: &HttpRouteFilter, kind: FilterKind) {
         }
         if present && type_ != m.type_ {
             cx.error(
-                format!("{p}.{}", m.field),
+                p.field(m.field),
                 format!("must not be set when type is not {}", m.type_),
             );
         } else if !present && type_ == m.type_ {
             cx.error(
-                format!("{p}.{}", m.field),
+                p.field(m.field),
                 format!("required when type is {}", m.type_),
             );
         }
     }
     if let Some(h) = &f.request_header_modifier {
-        header_modifier(cx, &format!("{p}.requestHeaderModifier"), h);
+        header_modifier(cx, p.field("requestHeaderModifier"), h);
     }
     if let Some(h) = &f.response_header_modifier {
-        header_modifier(cx, &format!("{p}.responseHeaderModifier"), h);
+        header_modifier(cx, p.field("responseHeaderModifier"), h);
     }
     if let Some(m) = &f.request_mirror {
-        request_mirror(cx, &format!("{p}.requestMirror"), m);
+        request_mirror(cx, p.field("requestMirror"), m);
     }
     if let Some(r) = &f.extension_ref {
-        local_ref(cx, &format!("{p}.extensionRef"), r);
+        local_ref(cx, p.field("extensionRef"), r);
     }
     if kind == FilterKind::Grpc {
         return;
     }
     if let Some(r) = &f.request_redirect {
-        request_redirect(cx, &format!("{p}.requestRedirect"), r);
+        request_redirect(cx, p.field("requestRedirect"), r);
     }
     if let Some(r) = &f.url_rewrite {
-        let rp = format!("{p}.urlRewrite");
+        let rp = p.field("urlRewrite");
         if let Some(h) = &r.hostname {
-            string(cx, &format!("{rp}.hostname"), h, PRECISE_HOSTNAME);
+            string(cx, rp.field("hostname"), h, PRECISE_HOSTNAME);
         }
         if let Some(m) = &r.path {
-            path_modifier(cx, &format!("{rp}.path"), m);
+            path_modifier(cx, rp.field("path"), m);
         }
     }
     if let Some(c) = &f.cors {
-        cors(cx, &format!("{p}.cors"), c);
+        cors(cx, p.field("cors"), c);
     }
     if let Some(a) = &f.external_auth {
-        external_auth(cx, &format!("{p}.externalAuth"), a);
+        external_auth(cx, p.field("externalAuth"), a);
     }
 }
 
 /// The CEL rules on an HTTPRoute rule that involve its filters.
-pub(super) fn rule_filter_rules(cx: &mut Cx<'_>, p: &str, rule: &HttpRouteRule) {
+pub(super) fn rule_filter_rules(cx: &mut Cx<'_>, p: FieldPath<'_>, rule: &HttpRouteRule) {
     // CEL: "RequestRedirect filter must not be used together with backendRefs".
     if !rule.backend_refs.is_empty() {
         for (i, f) in rule.filters.iter().enumerate() {
             if f.request_redirect.is_some() {
                 cx.error(
-                    format!("{p}.filters[{i}].requestRedirect"),
+                    p.field("filters").index(i).field("requestRedirect"),
                     "must not be used together with backendRefs",
                 );
             }
@@ -232,7 +238,10 @@ pub(super) fn rule_filter_rules(cx: &mut Cx<'_>, p: &str, rule: &HttpRouteRule) 
     for which in [Rewrite::Redirect, Rewrite::UrlRewrite] {
         if let Some(i) = single(rule.filters.iter().map(|f| which.replaces_prefix(f))) {
             cx.error(
-                format!("{p}.filters[{i}].{}.path.replacePrefixMatch", which.field()),
+                p.field("filters")
+                    .index(i)
+                    .field(which.field())
+                    .field("path.replacePrefixMatch"),
                 REPLACE_PREFIX_MESSAGE,
             );
         }
@@ -245,10 +254,12 @@ pub(super) fn rule_filter_rules(cx: &mut Cx<'_>, p: &str, rule: &HttpRouteRule) 
             && let Some(Some(i)) = backends.get(b)
         {
             cx.error(
-                format!(
-                    "{p}.backendRefs[{b}].filters[{i}].{}.path.replacePrefixMatch",
-                    which.field()
-                ),
+                p.field("backendRefs")
+                    .index(b)
+                    .field("filters")
+                    .index(*i)
+                    .field(which.field())
+                    .field("path.replacePrefixMatch"),
                 REPLACE_PREFIX_MESSAGE,
             );
         }
@@ -300,23 +311,23 @@ fn single(flags: impl Iterator<Item = bool>) -> Option<usize> {
     found
 }
 
-fn header_modifier(cx: &mut Cx<'_>, p: &str, h: &HeaderModifier) {
+fn header_modifier(cx: &mut Cx<'_>, p: FieldPath<'_>, h: &HeaderModifier) {
     for (field, headers) in [("set", &h.set), ("add", &h.add)] {
-        let lp = format!("{p}.{field}");
-        items(cx, &lp, headers.len(), 0, 16);
+        let lp = p.field(field);
+        items(cx, lp, headers.len(), 0, 16);
         for (i, header) in headers.iter().enumerate() {
-            string(cx, &format!("{lp}[{i}].name"), &header.name, HEADER_NAME);
-            string(cx, &format!("{lp}[{i}].value"), &header.value, HEADER_VALUE);
+            string(cx, lp.index(i).field("name"), &header.name, HEADER_NAME);
+            string(cx, lp.index(i).field("value"), &header.value, HEADER_VALUE);
         }
-        header_name_repeats(cx, &lp, ".name", headers.iter().map(|h| h.name.as_str()));
+        header_name_repeats(cx, lp, ".name", headers.iter().map(|h| h.name.as_str()));
     }
-    let rp = format!("{p}.remove");
-    items(cx, &rp, h.remove.len(), 0, 16);
+    let rp = p.field("remove");
+    items(cx, rp, h.remove.len(), 0, 16);
     for (i, name) in h.remove.iter().enumerate() {
         // The CRD gives `remove` items no pattern; a non-token can never name a header.
         if !names::is_header_name(name) {
             cx.warning(
-                format!("{rp}[{i}]"),
+                rp.index(i),
                 format!(
                     "{} is not a valid header name; it matches no header",
                     shown(name)
@@ -324,14 +335,14 @@ fn header_modifier(cx: &mut Cx<'_>, p: &str, h: &HeaderModifier) {
             );
         }
     }
-    header_name_repeats(cx, &rp, "", h.remove.iter().map(String::as_str));
+    header_name_repeats(cx, rp, "", h.remove.iter().map(String::as_str));
 }
 
 /// Exact repeats of a header name in one list are rejected (listMapKey / listType=set);
 /// repeats that differ only in case pass the CRD and are warned about.
 fn header_name_repeats<'a>(
     cx: &mut Cx<'_>,
-    p: &str,
+    p: FieldPath<'_>,
     suffix: &str,
     names: impl Iterator<Item = &'a str> + Clone,
 ) {
@@ -352,28 +363,28 @@ fn header_name_repeats<'a>(
     }
 }
 
-fn request_mirror(cx: &mut Cx<'_>, p: &str, m: &RequestMirror) {
-    backend_ref(cx, &format!("{p}.backendRef"), &m.backend_ref);
+fn request_mirror(cx: &mut Cx<'_>, p: FieldPath<'_>, m: &RequestMirror) {
+    backend_ref(cx, p.field("backendRef"), &m.backend_ref);
     if let Some(percent) = m.percent {
-        range(cx, &format!("{p}.percent"), percent.into(), 0, 100);
+        range(cx, p.field("percent"), percent.into(), 0, 100);
     }
     if let Some(fraction) = &m.fraction {
         at_least(
             cx,
-            &format!("{p}.fraction.numerator"),
+            p.field("fraction.numerator"),
             fraction.numerator.into(),
             0,
         );
         at_least(
             cx,
-            &format!("{p}.fraction.denominator"),
+            p.field("fraction.denominator"),
             fraction.denominator.into(),
             1,
         );
         // CEL: "numerator must be less than or equal to denominator".
         if fraction.numerator > fraction.denominator {
             cx.error(
-                format!("{p}.fraction.numerator"),
+                p.field("fraction.numerator"),
                 "must be less than or equal to denominator",
             );
         }
@@ -381,34 +392,34 @@ fn request_mirror(cx: &mut Cx<'_>, p: &str, m: &RequestMirror) {
     // CEL: "Only one of percent or fraction may be specified in HTTPRequestMirrorFilter".
     if m.percent.is_some() && m.fraction.is_some() {
         cx.error(
-            format!("{p}.fraction"),
+            p.field("fraction"),
             "only one of percent or fraction may be specified",
         );
     }
 }
 
-fn request_redirect(cx: &mut Cx<'_>, p: &str, r: &RequestRedirect) {
+fn request_redirect(cx: &mut Cx<'_>, p: FieldPath<'_>, r: &RequestRedirect) {
     if let Some(scheme) = &r.scheme {
         let allowed = ["http", "https"];
         known_enum(
             cx,
-            &format!("{p}.scheme"),
+            p.field("scheme"),
             scheme,
             allowed.contains(&scheme.as_str()),
             &allowed,
         );
     }
     if let Some(h) = &r.hostname {
-        string(cx, &format!("{p}.hostname"), h, PRECISE_HOSTNAME);
+        string(cx, p.field("hostname"), h, PRECISE_HOSTNAME);
     }
     if let Some(m) = &r.path {
-        path_modifier(cx, &format!("{p}.path"), m);
+        path_modifier(cx, p.field("path"), m);
     }
-    port(cx, &format!("{p}.port"), r.port);
+    port(cx, p.field("port"), r.port);
     // An integer enum: like string enums, other values are kept for UnsupportedValue.
     if !matches!(r.status_code, 301 | 302) {
         cx.warning(
-            format!("{p}.statusCode"),
+            p.field("statusCode"),
             format!(
                 "unsupported value {}; allowed values: 301, 302",
                 r.status_code
@@ -417,10 +428,10 @@ fn request_redirect(cx: &mut Cx<'_>, p: &str, r: &RequestRedirect) {
     }
 }
 
-fn path_modifier(cx: &mut Cx<'_>, p: &str, m: &HttpPathModifier) {
+fn path_modifier(cx: &mut Cx<'_>, p: FieldPath<'_>, m: &HttpPathModifier) {
     known_enum(
         cx,
-        &format!("{p}.type"),
+        p.field("type"),
         m.type_.as_str(),
         m.type_.is_known(),
         PathModifierType::KNOWN,
@@ -438,18 +449,18 @@ fn path_modifier(cx: &mut Cx<'_>, p: &str, m: &HttpPathModifier) {
         ),
     ];
     for (field, type_, value) in members {
-        let fp = format!("{p}.{field}");
+        let fp = p.field(field);
         match value {
             Some(value) => {
-                string(cx, &fp, value, StringRule::max(1024));
+                string(cx, fp, value, StringRule::max(1024));
                 // CEL: "type must be '<Type>' when <field> is set".
                 if m.type_.as_str() != type_ {
-                    cx.error(&fp, format!("must not be set when type is not {type_}"));
+                    cx.error(fp, format!("must not be set when type is not {type_}"));
                 }
             }
             // CEL: "<field> must be specified when type is set to '<Type>'".
             None if m.type_.as_str() == type_ => {
-                cx.error(&fp, format!("required when type is {type_}"))
+                cx.error(fp, format!("required when type is {type_}"))
             }
             None => {}
         }
@@ -461,15 +472,15 @@ const CORS_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*",
 ];
 
-fn cors(cx: &mut Cx<'_>, p: &str, c: &Cors) {
-    let op = format!("{p}.allowOrigins");
-    items(cx, &op, c.allow_origins.len(), 0, 64);
+fn cors(cx: &mut Cx<'_>, p: FieldPath<'_>, c: &Cors) {
+    let op = p.field("allowOrigins");
+    items(cx, op, c.allow_origins.len(), 0, 64);
     for (i, origin) in c.allow_origins.iter().enumerate() {
         let rule = StringRule::length(1, 253);
-        string(cx, &format!("{op}[{i}]"), origin, rule);
+        string(cx, op.index(i), origin, rule);
         if !origin.is_empty() && !names::is_cors_origin(origin) {
             cx.error(
-                format!("{op}[{i}]"),
+                op.index(i),
                 format!(
                     "must be \"*\" or scheme://host[:port], found {}",
                     shown(origin)
@@ -477,21 +488,21 @@ fn cors(cx: &mut Cx<'_>, p: &str, c: &Cors) {
             );
         }
     }
-    set_items(cx, &op, &c.allow_origins);
+    set_items(cx, op, &c.allow_origins);
     wildcard_alone(
         cx,
-        &op,
+        op,
         &c.allow_origins,
         "AllowOrigins cannot contain \"*\" alongside other origins",
     );
 
-    let mp = format!("{p}.allowMethods");
-    items(cx, &mp, c.allow_methods.len(), 0, 9);
+    let mp = p.field("allowMethods");
+    items(cx, mp, c.allow_methods.len(), 0, 9);
     for (i, method) in c.allow_methods.iter().enumerate() {
         // A plain string list in the wire model, so not kept as an unknown enum value.
         if !CORS_METHODS.contains(&method.as_str()) {
             cx.error(
-                format!("{mp}[{i}]"),
+                mp.index(i),
                 format!(
                     "must be one of {}, found {}",
                     CORS_METHODS.join(", "),
@@ -500,10 +511,10 @@ fn cors(cx: &mut Cx<'_>, p: &str, c: &Cors) {
             );
         }
     }
-    set_items(cx, &mp, &c.allow_methods);
+    set_items(cx, mp, &c.allow_methods);
     wildcard_alone(
         cx,
-        &mp,
+        mp,
         &c.allow_methods,
         "AllowMethods cannot contain \"*\" alongside other methods",
     );
@@ -512,32 +523,32 @@ fn cors(cx: &mut Cx<'_>, p: &str, c: &Cors) {
         ("allowHeaders", &c.allow_headers),
         ("exposeHeaders", &c.expose_headers),
     ] {
-        let hp = format!("{p}.{field}");
-        items(cx, &hp, headers.len(), 0, 64);
+        let hp = p.field(field);
+        items(cx, hp, headers.len(), 0, 64);
         for (i, h) in headers.iter().enumerate() {
-            string(cx, &format!("{hp}[{i}]"), h, HEADER_NAME);
+            string(cx, hp.index(i), h, HEADER_NAME);
         }
-        set_items(cx, &hp, headers);
+        set_items(cx, hp, headers);
     }
-    at_least(cx, &format!("{p}.maxAge"), c.max_age.into(), 1);
+    at_least(cx, p.field("maxAge"), c.max_age.into(), 1);
 }
 
 /// CEL `!('*' in self && self.size() > 1)`.
-fn wildcard_alone(cx: &mut Cx<'_>, p: &str, values: &[String], message: &str) {
+fn wildcard_alone(cx: &mut Cx<'_>, p: FieldPath<'_>, values: &[String], message: &str) {
     if values.len() > 1 && values.iter().any(|v| v == "*") {
         cx.error(p, message.to_owned());
     }
 }
 
-fn external_auth(cx: &mut Cx<'_>, p: &str, a: &ExternalAuth) {
+fn external_auth(cx: &mut Cx<'_>, p: FieldPath<'_>, a: &ExternalAuth) {
     known_enum(
         cx,
-        &format!("{p}.protocol"),
+        p.field("protocol"),
         a.protocol.as_str(),
         a.protocol.is_known(),
         ExternalAuthProtocol::KNOWN,
     );
-    backend_ref(cx, &format!("{p}.backendRef"), &a.backend_ref);
+    backend_ref(cx, p.field("backendRef"), &a.backend_ref);
     // CEL: "grpc must be specified when protocol is set to 'GRPC'", "protocol must be 'GRPC'
     // when grpc is set", and the same pair for HTTP.
     let members = [
@@ -547,41 +558,33 @@ fn external_auth(cx: &mut Cx<'_>, p: &str, a: &ExternalAuth) {
     for (field, protocol, present) in members {
         if present && a.protocol.as_str() != protocol {
             cx.error(
-                format!("{p}.{field}"),
+                p.field(field),
                 format!("must not be set unless protocol is {protocol}"),
             );
         } else if !present && a.protocol.as_str() == protocol {
             cx.error(
-                format!("{p}.{field}"),
+                p.field(field),
                 format!("required when protocol is {protocol}"),
             );
         }
     }
     if let Some(grpc) = &a.grpc {
-        set_items(
-            cx,
-            &format!("{p}.grpc.allowedHeaders"),
-            &grpc.allowed_headers,
-        );
+        set_items(cx, p.field("grpc.allowedHeaders"), &grpc.allowed_headers);
     }
     if let Some(http) = &a.http {
         if let Some(path) = &http.path {
-            string(cx, &format!("{p}.http.path"), path, PATH_CHARS);
+            string(cx, p.field("http.path"), path, PATH_CHARS);
         }
+        set_items(cx, p.field("http.allowedHeaders"), &http.allowed_headers);
         set_items(
             cx,
-            &format!("{p}.http.allowedHeaders"),
-            &http.allowed_headers,
-        );
-        set_items(
-            cx,
-            &format!("{p}.http.allowedResponseHeaders"),
+            p.field("http.allowedResponseHeaders"),
             &http.allowed_response_headers,
         );
     }
     if let Some(body) = &a.forward_body {
-        let mp = format!("{p}.forwardBody.maxSize");
-        at_least(cx, &mp, body.max_size.into(), 0);
+        let mp = p.field("forwardBody.maxSize");
+        at_least(cx, mp, body.max_size.into(), 0);
         // The Go type is uint16: the CRD accepts more, but Go clients cannot read it.
         if body.max_size > i32::from(u16::MAX) {
             cx.warning(

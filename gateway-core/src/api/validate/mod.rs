@@ -24,12 +24,15 @@ mod checks;
 mod filter;
 mod gateway;
 mod names;
+mod path;
 mod policy;
 pub(crate) mod regex;
 
 pub use self::regex::compile_regex;
 pub(crate) use names::parse_duration_ms;
 mod route;
+
+use std::fmt::Display;
 
 use super::{Diagnostic, Object, Resource, ResourceId, Snapshot};
 use checks::{ObjectMetaKind, metadata};
@@ -140,16 +143,21 @@ impl<'a> Cx<'a> {
     }
 
     /// Records that the API server would reject the field at `path`.
-    pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    ///
+    /// The path is rendered here, so callers pass a [`path::FieldPath`] (or a literal) and a
+    /// valid object formats no paths at all.
+    pub(super) fn error(&mut self, path: impl Display, message: impl Into<String>) {
         self.out.push(
-            Diagnostic::error(Some(self.id.clone()), path, message).in_document(self.document),
+            Diagnostic::error(Some(self.id.clone()), path.to_string(), message)
+                .in_document(self.document),
         );
     }
 
     /// Records a finding about the field at `path` that does not make the object invalid.
-    pub(super) fn warning(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn warning(&mut self, path: impl Display, message: impl Into<String>) {
         self.out.push(
-            Diagnostic::warning(Some(self.id.clone()), path, message).in_document(self.document),
+            Diagnostic::warning(Some(self.id.clone()), path.to_string(), message)
+                .in_document(self.document),
         );
     }
 }

@@ -9,6 +9,7 @@ use super::checks::{
 };
 use super::gateway::options;
 use super::names;
+use super::path::FieldPath;
 use super::route::{duration, session_persistence};
 use crate::api::{
     BackendTlsPolicySpec, BackendTlsPolicyValidation, BackendTrafficPolicySpec,
@@ -17,24 +18,26 @@ use crate::api::{
 
 /// `ReferenceGrant.spec`.
 pub(super) fn reference_grant(cx: &mut Cx<'_>, spec: &ReferenceGrantSpec) {
-    items(cx, "spec.from", spec.from.len(), 1, 16);
+    let p = FieldPath::root("spec.from");
+    items(cx, p, spec.from.len(), 1, 16);
     for (i, from) in spec.from.iter().enumerate() {
-        string(cx, &format!("spec.from[{i}].group"), &from.group, GROUP);
-        string(cx, &format!("spec.from[{i}].kind"), &from.kind, KIND);
+        string(cx, p.index(i).field("group"), &from.group, GROUP);
+        string(cx, p.index(i).field("kind"), &from.kind, KIND);
         string(
             cx,
-            &format!("spec.from[{i}].namespace"),
+            p.index(i).field("namespace"),
             &from.namespace,
             NAMESPACE,
         );
     }
-    items(cx, "spec.to", spec.to.len(), 1, 16);
+    let p = FieldPath::root("spec.to");
+    items(cx, p, spec.to.len(), 1, 16);
     for (i, to) in spec.to.iter().enumerate() {
-        string(cx, &format!("spec.to[{i}].group"), &to.group, GROUP);
-        string(cx, &format!("spec.to[{i}].kind"), &to.kind, KIND);
+        string(cx, p.index(i).field("group"), &to.group, GROUP);
+        string(cx, p.index(i).field("kind"), &to.kind, KIND);
         opt_string(
             cx,
-            &format!("spec.to[{i}].name"),
+            p.index(i).field("name"),
             to.name.as_deref(),
             OBJECT_NAME,
         );
@@ -45,21 +48,22 @@ pub(super) fn reference_grant(cx: &mut Cx<'_>, spec: &ReferenceGrantSpec) {
 pub(super) fn backend_tls_policy(cx: &mut Cx<'_>, spec: &BackendTlsPolicySpec) {
     target_refs(cx, &spec.target_refs, true);
     tls_validation(cx, &spec.validation);
-    options(cx, "spec.options", &spec.options);
+    options(cx, FieldPath::root("spec.options"), &spec.options);
 }
 
 /// `targetRefs` of a policy: 1 to 16 local references, with a sectionName when `sectioned`.
 fn target_refs(cx: &mut Cx<'_>, refs: &[PolicyTargetReference], sectioned: bool) {
-    items(cx, "spec.targetRefs", refs.len(), 1, 16);
+    let target_refs = FieldPath::root("spec.targetRefs");
+    items(cx, target_refs, refs.len(), 1, 16);
     for (i, r) in refs.iter().enumerate() {
-        let p = format!("spec.targetRefs[{i}]");
-        string(cx, &format!("{p}.group"), &r.group, GROUP);
-        string(cx, &format!("{p}.kind"), &r.kind, KIND);
-        string(cx, &format!("{p}.name"), &r.name, OBJECT_NAME);
+        let p = target_refs.index(i);
+        string(cx, p.field("group"), &r.group, GROUP);
+        string(cx, p.field("kind"), &r.kind, KIND);
+        string(cx, p.field("name"), &r.name, OBJECT_NAME);
         match (&r.section_name, sectioned) {
-            (Some(section), true) => string(cx, &format!("{p}.sectionName"), section, SECTION_NAME),
+            (Some(section), true) => string(cx, p.field("sectionName"), section, SECTION_NAME),
             (Some(_), false) => cx.warning(
-                format!("{p}.sectionName"),
+                p.field("sectionName"),
                 "not a field of this kind's targetRefs; ignored",
             ),
             (None, _) => {}
@@ -70,7 +74,7 @@ fn target_refs(cx: &mut Cx<'_>, refs: &[PolicyTargetReference], sectioned: bool)
         // listMapKeys group, kind, name.
         for (earlier, later) in repeats(refs.iter().map(target)) {
             cx.error(
-                format!("spec.targetRefs[{later}]"),
+                target_refs.index(later),
                 format!("duplicate target (same as spec.targetRefs[{earlier}])"),
             );
         }
@@ -90,7 +94,7 @@ fn target_refs(cx: &mut Cx<'_>, refs: &[PolicyTargetReference], sectioned: bool)
                 *flag = true;
             }
             cx.error(
-                format!("spec.targetRefs[{j}].sectionName"),
+                target_refs.index(j).field("sectionName"),
                 format!("sectionName must be specified when targetRefs includes 2 or more references to the same target (see spec.targetRefs[{i}])"),
             );
         }
@@ -100,7 +104,7 @@ fn target_refs(cx: &mut Cx<'_>, refs: &[PolicyTargetReference], sectioned: bool)
     for (earlier, later) in repeats(refs.iter().map(|r| (target(r), section(r)))) {
         if !reported.get(later).copied().unwrap_or(false) {
             cx.error(
-                format!("spec.targetRefs[{later}]"),
+                target_refs.index(later),
                 format!("sectionName must be unique when targetRefs includes 2 or more references to the same target (same as spec.targetRefs[{earlier}])"),
             );
         }
@@ -108,16 +112,16 @@ fn target_refs(cx: &mut Cx<'_>, refs: &[PolicyTargetReference], sectioned: bool)
 }
 
 fn tls_validation(cx: &mut Cx<'_>, v: &BackendTlsPolicyValidation) {
-    let p = "spec.validation";
+    let p = FieldPath::root("spec.validation");
     items(
         cx,
-        &format!("{p}.caCertificateRefs"),
+        p.field("caCertificateRefs"),
         v.ca_certificate_refs.len(),
         0,
         8,
     );
     for (i, r) in v.ca_certificate_refs.iter().enumerate() {
-        local_ref(cx, &format!("{p}.caCertificateRefs[{i}]"), r);
+        local_ref(cx, p.field("caCertificateRefs").index(i), r);
     }
     // An empty wellKnownCACertificates counts as unset in the CEL rules.
     let well_known = v
@@ -127,7 +131,7 @@ fn tls_validation(cx: &mut Cx<'_>, v: &BackendTlsPolicyValidation) {
     if let Some(w) = well_known {
         known_enum(
             cx,
-            &format!("{p}.wellKnownCACertificates"),
+            p.field("wellKnownCACertificates"),
             w.as_str(),
             w.is_known(),
             WellKnownCaType::KNOWN,
@@ -146,34 +150,34 @@ fn tls_validation(cx: &mut Cx<'_>, v: &BackendTlsPolicyValidation) {
         ),
         _ => {}
     }
-    string(cx, &format!("{p}.hostname"), &v.hostname, PRECISE_HOSTNAME);
+    string(cx, p.field("hostname"), &v.hostname, PRECISE_HOSTNAME);
     items(
         cx,
-        &format!("{p}.subjectAltNames"),
+        p.field("subjectAltNames"),
         v.subject_alt_names.len(),
         0,
         5,
     );
     for (i, san) in v.subject_alt_names.iter().enumerate() {
-        subject_alt_name(cx, &format!("{p}.subjectAltNames[{i}]"), san);
+        subject_alt_name(cx, p.field("subjectAltNames").index(i), san);
     }
 }
 
-fn subject_alt_name(cx: &mut Cx<'_>, p: &str, san: &SubjectAltName) {
+fn subject_alt_name(cx: &mut Cx<'_>, p: FieldPath<'_>, san: &SubjectAltName) {
     known_enum(
         cx,
-        &format!("{p}.type"),
+        p.field("type"),
         san.type_.as_str(),
         san.type_.is_known(),
         SubjectAltNameType::KNOWN,
     );
     if let Some(h) = &san.hostname {
-        string(cx, &format!("{p}.hostname"), h, HOSTNAME);
+        string(cx, p.field("hostname"), h, HOSTNAME);
     }
     if let Some(uri) = &san.uri {
-        string(cx, &format!("{p}.uri"), uri, StringRule::length(1, 253));
+        string(cx, p.field("uri"), uri, StringRule::length(1, 253));
         if !uri.is_empty() && !names::is_absolute_uri(uri) {
-            cx.error(format!("{p}.uri"), "must be an absolute URI (scheme://...)");
+            cx.error(p.field("uri"), "must be an absolute URI (scheme://...)");
         }
     }
     // CEL: "SubjectAltName element must (not) contain Hostname / URI, if Type is (not) set to
@@ -185,13 +189,10 @@ fn subject_alt_name(cx: &mut Cx<'_>, p: &str, san: &SubjectAltName) {
     for (field, type_, value) in members {
         let set = value.as_deref().is_some_and(|v| !v.is_empty());
         if san.type_.as_str() == type_ && !set {
-            cx.error(
-                format!("{p}.{field}"),
-                format!("required when type is {type_}"),
-            );
+            cx.error(p.field(field), format!("required when type is {type_}"));
         } else if san.type_.as_str() != type_ && set {
             cx.error(
-                format!("{p}.{field}"),
+                p.field(field),
                 format!("must not be set when type is not {type_}"),
             );
         }
@@ -202,7 +203,7 @@ fn subject_alt_name(cx: &mut Cx<'_>, p: &str, san: &SubjectAltName) {
 pub(super) fn backend_traffic_policy(cx: &mut Cx<'_>, spec: &BackendTrafficPolicySpec) {
     target_refs(cx, &spec.target_refs, false);
     if let Some(sp) = &spec.session_persistence {
-        session_persistence(cx, "spec.sessionPersistence", sp);
+        session_persistence(cx, FieldPath::root("spec.sessionPersistence"), sp);
     }
     if let Some(rc) = &spec.retry_constraint {
         retry_constraint(cx, rc);
@@ -213,45 +214,34 @@ const HOUR_MS: u64 = 3_600_000;
 
 /// `retryConstraint`, kept as JSON by the wire model.
 fn retry_constraint(cx: &mut Cx<'_>, rc: &Value) {
-    let p = "spec.retryConstraint";
+    let p = FieldPath::root("spec.retryConstraint");
     if !rc.is_object() {
         cx.error(p, "must be an object");
         return;
     }
     if let Some(budget) = rc.get("budget") {
-        if let Some(ms) =
-            duration_field(cx, &format!("{p}.budget.interval"), budget.get("interval"))
-        {
+        if let Some(ms) = duration_field(cx, p.field("budget.interval"), budget.get("interval")) {
             // CEL: "interval can not be greater than one hour or less than one second".
             if !(1_000..=HOUR_MS).contains(&ms) {
-                cx.error(format!("{p}.budget.interval"), "must be between 1s and 1h");
+                cx.error(p.field("budget.interval"), "must be between 1s and 1h");
             }
         }
-        int_field(
-            cx,
-            &format!("{p}.budget.percent"),
-            budget.get("percent"),
-            0,
-            100,
-        );
+        int_field(cx, p.field("budget.percent"), budget.get("percent"), 0, 100);
     }
     if let Some(rate) = rc.get("minRetryRate") {
         int_field(
             cx,
-            &format!("{p}.minRetryRate.count"),
+            p.field("minRetryRate.count"),
             rate.get("count"),
             1,
             1_000_000,
         );
-        if let Some(ms) = duration_field(
-            cx,
-            &format!("{p}.minRetryRate.interval"),
-            rate.get("interval"),
-        ) {
+        if let Some(ms) = duration_field(cx, p.field("minRetryRate.interval"), rate.get("interval"))
+        {
             // CEL: "interval can not be greater than one hour" (nor zero).
             if ms == 0 || ms > HOUR_MS {
                 cx.error(
-                    format!("{p}.minRetryRate.interval"),
+                    p.field("minRetryRate.interval"),
                     "must be greater than 0s and at most 1h",
                 );
             }
@@ -259,7 +249,7 @@ fn retry_constraint(cx: &mut Cx<'_>, rc: &Value) {
     }
 }
 
-fn duration_field(cx: &mut Cx<'_>, p: &str, value: Option<&Value>) -> Option<u64> {
+fn duration_field(cx: &mut Cx<'_>, p: FieldPath<'_>, value: Option<&Value>) -> Option<u64> {
     match value? {
         Value::String(s) => duration(cx, p, s),
         _ => {
@@ -269,7 +259,7 @@ fn duration_field(cx: &mut Cx<'_>, p: &str, value: Option<&Value>) -> Option<u64
     }
 }
 
-fn int_field(cx: &mut Cx<'_>, p: &str, value: Option<&Value>, min: i64, max: i64) {
+fn int_field(cx: &mut Cx<'_>, p: FieldPath<'_>, value: Option<&Value>, min: i64, max: i64) {
     let Some(value) = value else { return };
     match value.as_i64() {
         Some(n) => range(cx, p, n, min, max),

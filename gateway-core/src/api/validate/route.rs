@@ -7,6 +7,7 @@ use super::checks::{
 };
 use super::filter::{self, FilterKind};
 use super::names;
+use super::path::FieldPath;
 use super::regex::compile_anchored;
 use crate::api::{
     BackendRef, CommonRouteSpec, GatewayDefaultScopeRef, GrpcMethodMatch, GrpcRouteSpec,
@@ -30,8 +31,9 @@ pub(super) fn http_route(cx: &mut Cx<'_>, spec: &HttpRouteSpec) {
             .iter()
             .map(|r| (r.name.as_deref(), r.matches.len())),
     );
+    let rules = FieldPath::root("spec.rules");
     for (i, rule) in spec.rules.iter().enumerate() {
-        http_rule(cx, &format!("spec.rules[{i}]"), rule);
+        http_rule(cx, rules.index(i), rule);
     }
 }
 
@@ -47,25 +49,27 @@ pub(super) fn grpc_route(cx: &mut Cx<'_>, spec: &GrpcRouteSpec) {
             .iter()
             .map(|r| (r.name.as_deref(), r.matches.len())),
     );
+    let rules = FieldPath::root("spec.rules");
     for (i, rule) in spec.rules.iter().enumerate() {
-        let p = format!("spec.rules[{i}]");
-        items(cx, &format!("{p}.matches"), rule.matches.len(), 0, 64);
+        let p = rules.index(i);
+        let matches = p.field("matches");
+        items(cx, matches, rule.matches.len(), 0, 64);
         for (j, m) in rule.matches.iter().enumerate() {
-            let mp = format!("{p}.matches[{j}]");
+            let mp = matches.index(j);
             if let Some(method) = &m.method {
-                grpc_method(cx, &format!("{mp}.method"), method);
+                grpc_method(cx, mp.field("method"), method);
             }
-            header_matches(cx, &format!("{mp}.headers"), &m.headers);
+            header_matches(cx, mp.field("headers"), &m.headers);
         }
-        filter::filter_list(cx, &format!("{p}.filters"), &rule.filters, FilterKind::Grpc);
+        filter::filter_list(cx, p.field("filters"), &rule.filters, FilterKind::Grpc);
         http_backend_refs(
             cx,
-            &format!("{p}.backendRefs"),
+            p.field("backendRefs"),
             &rule.backend_refs,
             FilterKind::Grpc,
         );
         if let Some(sp) = &rule.session_persistence {
-            session_persistence(cx, &format!("{p}.sessionPersistence"), sp);
+            session_persistence(cx, p.field("sessionPersistence"), sp);
         }
     }
 }
@@ -90,7 +94,10 @@ pub(super) fn l4_route(cx: &mut Cx<'_>, spec: &L4RouteSpec, kind: L4Kind) {
     match kind {
         L4Kind::Tls { v1alpha3 } => hostnames(cx, &spec.hostnames, usize::from(v1alpha3)),
         L4Kind::Tcp | L4Kind::Udp if !spec.hostnames.is_empty() => {
-            cx.warning("spec.hostnames", "not a field of this kind; ignored");
+            cx.warning(
+                FieldPath::root("spec.hostnames"),
+                "not a field of this kind; ignored",
+            );
         }
         L4Kind::Tcp | L4Kind::Udp => {}
     }
@@ -99,20 +106,22 @@ pub(super) fn l4_route(cx: &mut Cx<'_>, spec: &L4RouteSpec, kind: L4Kind) {
     } else {
         16
     };
-    items(cx, "spec.rules", spec.rules.len(), 1, max_rules);
+    let rules = FieldPath::root("spec.rules");
+    items(cx, rules, spec.rules.len(), 1, max_rules);
     rule_names(cx, spec.rules.iter().map(|r| r.name.as_deref()));
     for (i, rule) in spec.rules.iter().enumerate() {
-        let p = format!("spec.rules[{i}].backendRefs");
-        items(cx, &p, rule.backend_refs.len(), 1, 16);
+        let rule_path = rules.index(i);
+        let p = rule_path.field("backendRefs");
+        items(cx, p, rule.backend_refs.len(), 1, 16);
         for (j, b) in rule.backend_refs.iter().enumerate() {
-            weighted_backend(cx, &format!("{p}[{j}]"), b);
+            weighted_backend(cx, p.index(j), b);
         }
     }
 }
 
-fn weighted_backend(cx: &mut Cx<'_>, p: &str, b: &BackendRef) {
+fn weighted_backend(cx: &mut Cx<'_>, p: FieldPath<'_>, b: &BackendRef) {
     backend_ref(cx, p, &b.backend);
-    range(cx, &format!("{p}.weight"), b.weight.into(), 0, 1_000_000);
+    range(cx, p.field("weight"), b.weight.into(), 0, 1_000_000);
 }
 
 /// `parentRefs` and `useDefaultGateways`.
@@ -121,7 +130,7 @@ fn common(cx: &mut Cx<'_>, common: &CommonRouteSpec) {
     if let Some(scope) = &common.use_default_gateways {
         known_enum(
             cx,
-            "spec.useDefaultGateways",
+            FieldPath::root("spec.useDefaultGateways"),
             scope.as_str(),
             scope.is_known(),
             GatewayDefaultScopeRef::KNOWN,
@@ -131,9 +140,10 @@ fn common(cx: &mut Cx<'_>, common: &CommonRouteSpec) {
 
 /// `spec.parentRefs`: at most 32, and the two CEL rules on references to the same parent.
 fn parent_refs(cx: &mut Cx<'_>, refs: &[ParentReference]) {
-    items(cx, "spec.parentRefs", refs.len(), 0, 32);
+    let p = FieldPath::root("spec.parentRefs");
+    items(cx, p, refs.len(), 0, 32);
     for (i, r) in refs.iter().enumerate() {
-        parent_ref(cx, &format!("spec.parentRefs[{i}]"), r);
+        parent_ref(cx, p.index(i), r);
     }
     // Unset and empty namespace, sectionName and port (0) are the same to both rules.
     let parent = |r: &ParentReference| {
@@ -160,7 +170,7 @@ fn parent_refs(cx: &mut Cx<'_>, refs: &[ParentReference]) {
                 *flag = true;
             }
             cx.error(
-                format!("spec.parentRefs[{j}]"),
+                p.index(j),
                 format!("sectionName or port must be specified alike when parentRefs includes 2 or more references to the same parent (see spec.parentRefs[{i}])"),
             );
         }
@@ -170,7 +180,7 @@ fn parent_refs(cx: &mut Cx<'_>, refs: &[ParentReference]) {
     for (i, j) in repeats(refs.iter().map(|r| (parent(r), section(r), port(r)))) {
         if !reported.get(j).copied().unwrap_or(false) {
             cx.error(
-                format!("spec.parentRefs[{j}]"),
+                p.index(j),
                 format!("sectionName or port must be unique when parentRefs includes 2 or more references to the same parent (same as spec.parentRefs[{i}])"),
             );
         }
@@ -179,9 +189,10 @@ fn parent_refs(cx: &mut Cx<'_>, refs: &[ParentReference]) {
 
 /// `spec.hostnames`: at most 16 Hostnames.
 fn hostnames(cx: &mut Cx<'_>, hostnames: &[String], min: usize) {
-    items(cx, "spec.hostnames", hostnames.len(), min, 16);
+    let p = FieldPath::root("spec.hostnames");
+    items(cx, p, hostnames.len(), min, 16);
     for (i, h) in hostnames.iter().enumerate() {
-        string(cx, &format!("spec.hostnames[{i}]"), h, HOSTNAME);
+        string(cx, p.index(i), h, HOSTNAME);
     }
 }
 
@@ -193,11 +204,12 @@ fn rule_list<'a>(
     max: usize,
     rules: impl Iterator<Item = (Option<&'a str>, usize)> + Clone,
 ) {
-    items(cx, "spec.rules", len, 0, max);
+    let p = FieldPath::root("spec.rules");
+    items(cx, p, len, 0, max);
     let total: usize = rules.clone().map(|(_, matches)| matches).sum();
     if total > MAX_TOTAL_MATCHES {
         cx.error(
-            "spec.rules",
+            p,
             format!("at most {MAX_TOTAL_MATCHES} matches across all rules, found {total}"),
         );
     }
@@ -206,10 +218,11 @@ fn rule_list<'a>(
 
 /// Rule names: SectionName pattern, unique in the route (CEL "Rule name must be unique").
 fn rule_names<'a>(cx: &mut Cx<'_>, names: impl Iterator<Item = Option<&'a str>>) {
+    let p = FieldPath::root("spec.rules");
     let names: Vec<Option<&str>> = names.collect();
     for (i, name) in names.iter().enumerate() {
         if let Some(name) = name {
-            string(cx, &format!("spec.rules[{i}].name"), name, SECTION_NAME);
+            string(cx, p.index(i).field("name"), name, SECTION_NAME);
         }
     }
     let named = names
@@ -222,56 +235,57 @@ fn rule_names<'a>(cx: &mut Cx<'_>, names: impl Iterator<Item = Option<&'a str>>)
             continue;
         };
         cx.error(
-            format!("spec.rules[{later}].name"),
+            p.index(*later).field("name"),
             format!("duplicate rule name (same as spec.rules[{earlier}])"),
         );
     }
 }
 
-fn http_rule(cx: &mut Cx<'_>, p: &str, rule: &HttpRouteRule) {
-    items(cx, &format!("{p}.matches"), rule.matches.len(), 0, 64);
+fn http_rule(cx: &mut Cx<'_>, p: FieldPath<'_>, rule: &HttpRouteRule) {
+    let matches = p.field("matches");
+    items(cx, matches, rule.matches.len(), 0, 64);
     for (j, m) in rule.matches.iter().enumerate() {
-        http_match(cx, &format!("{p}.matches[{j}]"), m);
+        http_match(cx, matches.index(j), m);
     }
-    filter::filter_list(cx, &format!("{p}.filters"), &rule.filters, FilterKind::Http);
+    filter::filter_list(cx, p.field("filters"), &rule.filters, FilterKind::Http);
     http_backend_refs(
         cx,
-        &format!("{p}.backendRefs"),
+        p.field("backendRefs"),
         &rule.backend_refs,
         FilterKind::Http,
     );
     filter::rule_filter_rules(cx, p, rule);
     if let Some(t) = &rule.timeouts {
-        timeouts(cx, &format!("{p}.timeouts"), t);
+        timeouts(cx, p.field("timeouts"), t);
     }
     if let Some(r) = &rule.retry {
-        retry(cx, &format!("{p}.retry"), r);
+        retry(cx, p.field("retry"), r);
     }
     if let Some(sp) = &rule.session_persistence {
-        session_persistence(cx, &format!("{p}.sessionPersistence"), sp);
+        session_persistence(cx, p.field("sessionPersistence"), sp);
     }
 }
 
-fn http_backend_refs(cx: &mut Cx<'_>, p: &str, refs: &[HttpBackendRef], kind: FilterKind) {
+fn http_backend_refs(cx: &mut Cx<'_>, p: FieldPath<'_>, refs: &[HttpBackendRef], kind: FilterKind) {
     items(cx, p, refs.len(), 0, 16);
     for (i, b) in refs.iter().enumerate() {
-        let bp = format!("{p}[{i}]");
-        backend_ref(cx, &bp, &b.backend);
-        range(cx, &format!("{bp}.weight"), b.weight.into(), 0, 1_000_000);
-        filter::filter_list(cx, &format!("{bp}.filters"), &b.filters, kind);
+        let bp = p.index(i);
+        backend_ref(cx, bp, &b.backend);
+        range(cx, bp.field("weight"), b.weight.into(), 0, 1_000_000);
+        filter::filter_list(cx, bp.field("filters"), &b.filters, kind);
     }
 }
 
-fn http_match(cx: &mut Cx<'_>, p: &str, m: &HttpRouteMatch) {
+fn http_match(cx: &mut Cx<'_>, p: FieldPath<'_>, m: &HttpRouteMatch) {
     if let Some(path) = &m.path {
-        path_match(cx, &format!("{p}.path"), path);
+        path_match(cx, p.field("path"), path);
     }
-    header_matches(cx, &format!("{p}.headers"), &m.headers);
-    query_matches(cx, &format!("{p}.queryParams"), &m.query_params);
+    header_matches(cx, p.field("headers"), &m.headers);
+    query_matches(cx, p.field("queryParams"), &m.query_params);
     if let Some(method) = &m.method {
         known_enum(
             cx,
-            &format!("{p}.method"),
+            p.field("method"),
             method.as_str(),
             method.is_known(),
             HttpMethod::KNOWN,
@@ -295,26 +309,26 @@ const PATH_RULES: &[PathRule] = &[
     (|v| !v.ends_with("/."), "must not end with \"/.\""),
 ];
 
-fn path_match(cx: &mut Cx<'_>, p: &str, m: &HttpPathMatch) {
-    let vp = format!("{p}.value");
+fn path_match(cx: &mut Cx<'_>, p: FieldPath<'_>, m: &HttpPathMatch) {
+    let vp = p.field("value");
     match &m.type_ {
         PathMatchType::Exact | PathMatchType::PathPrefix => {
             for (holds, message) in PATH_RULES {
                 if !holds(&m.value) {
-                    cx.error(&vp, *message);
+                    cx.error(vp, *message);
                 }
             }
             // Length and the CRD's pattern of path characters.
-            string(cx, &vp, &m.value, PATH_CHARS);
+            string(cx, vp, &m.value, PATH_CHARS);
         }
         other => {
-            string(cx, &vp, &m.value, StringRule::max(1024));
+            string(cx, vp, &m.value, StringRule::max(1024));
             if *other == PathMatchType::RegularExpression {
-                regex(cx, &vp, &m.value);
+                regex(cx, vp, &m.value);
             } else {
                 known_enum(
                     cx,
-                    &format!("{p}.type"),
+                    p.field("type"),
                     other.as_str(),
                     false,
                     PathMatchType::KNOWN,
@@ -325,62 +339,57 @@ fn path_match(cx: &mut Cx<'_>, p: &str, m: &HttpPathMatch) {
 }
 
 /// `headers` of an HTTPRoute or GRPCRoute match: at most 16, unique names.
-fn header_matches(cx: &mut Cx<'_>, p: &str, headers: &[HttpHeaderMatch]) {
+fn header_matches(cx: &mut Cx<'_>, p: FieldPath<'_>, headers: &[HttpHeaderMatch]) {
     items(cx, p, headers.len(), 0, 16);
     for (i, h) in headers.iter().enumerate() {
-        let hp = format!("{p}[{i}]");
-        string(cx, &format!("{hp}.name"), &h.name, HEADER_NAME);
-        string(cx, &format!("{hp}.value"), &h.value, HEADER_VALUE);
-        string_match(cx, &hp, &h.type_, &h.value);
+        let hp = p.index(i);
+        string(cx, hp.field("name"), &h.name, HEADER_NAME);
+        string(cx, hp.field("value"), &h.value, HEADER_VALUE);
+        string_match(cx, hp, &h.type_, &h.value);
     }
     // listMapKey name: the API server rejects exact duplicates. Names differing only in case
     // pass the CRD; the specification says only the first of equivalent names is used.
     let exact = repeats(headers.iter().map(|h| h.name.as_str()));
     for (earlier, later) in &exact {
         cx.error(
-            format!("{p}[{later}].name"),
+            p.index(*later).field("name"),
             format!("duplicate header name (same as {p}[{earlier}])"),
         );
     }
     for (earlier, later) in repeats(headers.iter().map(|h| h.name.to_ascii_lowercase())) {
         if !exact.iter().any(|(_, l)| *l == later) {
             cx.warning(
-                format!("{p}[{later}].name"),
+                p.index(later).field("name"),
                 format!("same header name as {p}[{earlier}] but for case; only the first is used"),
             );
         }
     }
 }
 
-fn query_matches(cx: &mut Cx<'_>, p: &str, params: &[HttpQueryParamMatch]) {
+fn query_matches(cx: &mut Cx<'_>, p: FieldPath<'_>, params: &[HttpQueryParamMatch]) {
     items(cx, p, params.len(), 0, 16);
     for (i, q) in params.iter().enumerate() {
-        let qp = format!("{p}[{i}]");
-        string(cx, &format!("{qp}.name"), &q.name, HEADER_NAME);
-        string(
-            cx,
-            &format!("{qp}.value"),
-            &q.value,
-            StringRule::length(1, 1024),
-        );
-        string_match(cx, &qp, &q.type_, &q.value);
+        let qp = p.index(i);
+        string(cx, qp.field("name"), &q.name, HEADER_NAME);
+        string(cx, qp.field("value"), &q.value, StringRule::length(1, 1024));
+        string_match(cx, qp, &q.type_, &q.value);
     }
     // listMapKey name; query parameter names are case-sensitive.
     for (earlier, later) in repeats(params.iter().map(|q| q.name.as_str())) {
         cx.error(
-            format!("{p}[{later}].name"),
+            p.index(later).field("name"),
             format!("duplicate query parameter name (same as {p}[{earlier}])"),
         );
     }
 }
 
 /// The `type` of a header or query match, and the regex of a RegularExpression one.
-fn string_match(cx: &mut Cx<'_>, p: &str, type_: &StringMatchType, value: &str) {
+fn string_match(cx: &mut Cx<'_>, p: FieldPath<'_>, type_: &StringMatchType, value: &str) {
     match type_ {
-        StringMatchType::RegularExpression => regex(cx, &format!("{p}.value"), value),
+        StringMatchType::RegularExpression => regex(cx, p.field("value"), value),
         other => known_enum(
             cx,
-            &format!("{p}.type"),
+            p.field("type"),
             other.as_str(),
             other.is_known(),
             StringMatchType::KNOWN,
@@ -390,13 +399,13 @@ fn string_match(cx: &mut Cx<'_>, p: &str, type_: &StringMatchType, value: &str) 
 
 /// A regular expression passes the CRD whatever it is; one that does not compile here is a
 /// warning, and later stages drop the match.
-fn regex(cx: &mut Cx<'_>, p: &str, pattern: &str) {
+fn regex(cx: &mut Cx<'_>, p: FieldPath<'_>, pattern: &str) {
     if let Err(reason) = compile_anchored(pattern) {
         cx.warning(p, format!("regular expression does not compile: {reason}"));
     }
 }
 
-fn grpc_method(cx: &mut Cx<'_>, p: &str, m: &GrpcMethodMatch) {
+fn grpc_method(cx: &mut Cx<'_>, p: FieldPath<'_>, m: &GrpcMethodMatch) {
     // CEL: "One or both of 'service' or 'method' must be specified" (type is always set, as it
     // has a default).
     if m.service.is_none() && m.method.is_none() {
@@ -408,9 +417,9 @@ fn grpc_method(cx: &mut Cx<'_>, p: &str, m: &GrpcMethodMatch) {
     ];
     for (field, value) in fields {
         let Some(value) = value else { continue };
-        let fp = format!("{p}.{field}");
+        let fp = p.field(field);
         if value.chars().count() > 1024 {
-            cx.error(&fp, "at most 1024 characters");
+            cx.error(fp, "at most 1024 characters");
         }
         match &m.type_ {
             StringMatchType::Exact => {
@@ -424,18 +433,18 @@ fn grpc_method(cx: &mut Cx<'_>, p: &str, m: &GrpcMethodMatch) {
                 };
                 if !ok {
                     cx.error(
-                        &fp,
+                        fp,
                         format!("must only contain valid characters (matching {expected})"),
                     );
                 }
             }
-            StringMatchType::RegularExpression => regex(cx, &fp, value),
+            StringMatchType::RegularExpression => regex(cx, fp, value),
             _ => {}
         }
     }
     known_enum(
         cx,
-        &format!("{p}.type"),
+        p.field("type"),
         m.type_.as_str(),
         m.type_.is_known(),
         StringMatchType::KNOWN,
@@ -443,7 +452,7 @@ fn grpc_method(cx: &mut Cx<'_>, p: &str, m: &GrpcMethodMatch) {
 }
 
 /// Checks a Duration field and returns its value in milliseconds.
-pub(super) fn duration(cx: &mut Cx<'_>, p: &str, value: &str) -> Option<u64> {
+pub(super) fn duration(cx: &mut Cx<'_>, p: FieldPath<'_>, value: &str) -> Option<u64> {
     let parsed = names::parse_duration_ms(value);
     if parsed.is_none() {
         cx.error(p, "must be a duration of 1 to 4 groups of 1 to 5 digits and a unit h, m, s or ms, such as \"1h30m\" or \"500ms\"");
@@ -451,15 +460,15 @@ pub(super) fn duration(cx: &mut Cx<'_>, p: &str, value: &str) -> Option<u64> {
     parsed
 }
 
-fn timeouts(cx: &mut Cx<'_>, p: &str, t: &HttpRouteTimeouts) {
+fn timeouts(cx: &mut Cx<'_>, p: FieldPath<'_>, t: &HttpRouteTimeouts) {
     let request = t
         .request
         .as_deref()
-        .and_then(|v| duration(cx, &format!("{p}.request"), v));
+        .and_then(|v| duration(cx, p.field("request"), v));
     let backend = t
         .backend_request
         .as_deref()
-        .and_then(|v| duration(cx, &format!("{p}.backendRequest"), v));
+        .and_then(|v| duration(cx, p.field("backendRequest"), v));
     // CEL: "backendRequest timeout cannot be longer than request timeout" (a request timeout of
     // 0s means none).
     if let (Some(request), Some(backend)) = (request, backend)
@@ -467,35 +476,35 @@ fn timeouts(cx: &mut Cx<'_>, p: &str, t: &HttpRouteTimeouts) {
         && backend > request
     {
         cx.error(
-            format!("{p}.backendRequest"),
+            p.field("backendRequest"),
             "must not be longer than the request timeout",
         );
     }
 }
 
-fn retry(cx: &mut Cx<'_>, p: &str, r: &HttpRouteRetry) {
+fn retry(cx: &mut Cx<'_>, p: FieldPath<'_>, r: &HttpRouteRetry) {
     for (i, code) in r.codes.iter().enumerate() {
-        range(cx, &format!("{p}.codes[{i}]"), (*code).into(), 400, 599);
+        range(cx, p.field("codes").index(i), (*code).into(), 400, 599);
     }
     if let Some(backoff) = &r.backoff {
-        duration(cx, &format!("{p}.backoff"), backoff);
+        duration(cx, p.field("backoff"), backoff);
     }
 }
 
 /// `sessionPersistence` of a rule or an XBackendTrafficPolicy.
-pub(super) fn session_persistence(cx: &mut Cx<'_>, p: &str, sp: &SessionPersistence) {
+pub(super) fn session_persistence(cx: &mut Cx<'_>, p: FieldPath<'_>, sp: &SessionPersistence) {
     if let Some(name) = &sp.session_name {
-        string(cx, &format!("{p}.sessionName"), name, StringRule::max(128));
+        string(cx, p.field("sessionName"), name, StringRule::max(128));
     }
     if let Some(v) = &sp.absolute_timeout {
-        duration(cx, &format!("{p}.absoluteTimeout"), v);
+        duration(cx, p.field("absoluteTimeout"), v);
     }
     if let Some(v) = &sp.idle_timeout {
-        duration(cx, &format!("{p}.idleTimeout"), v);
+        duration(cx, p.field("idleTimeout"), v);
     }
     known_enum(
         cx,
-        &format!("{p}.type"),
+        p.field("type"),
         sp.type_.as_str(),
         sp.type_.is_known(),
         SessionPersistenceType::KNOWN,
@@ -508,7 +517,7 @@ pub(super) fn session_persistence(cx: &mut Cx<'_>, p: &str, sp: &SessionPersiste
         let allowed = ["Permanent", "Session"];
         known_enum(
             cx,
-            &format!("{p}.cookieConfig.lifetimeType"),
+            p.field("cookieConfig.lifetimeType"),
             lifetime,
             allowed.contains(&lifetime),
             &allowed,
@@ -517,7 +526,7 @@ pub(super) fn session_persistence(cx: &mut Cx<'_>, p: &str, sp: &SessionPersiste
     // CEL: "AbsoluteTimeout must be specified when cookie lifetimeType is Permanent".
     if lifetime == Some("Permanent") && sp.absolute_timeout.is_none() {
         cx.error(
-            format!("{p}.absoluteTimeout"),
+            p.field("absoluteTimeout"),
             "required when cookieConfig.lifetimeType is Permanent",
         );
     }

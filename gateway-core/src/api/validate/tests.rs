@@ -12,6 +12,7 @@
 use regex::Regex;
 
 use super::names;
+use super::path::FieldPath;
 use super::regex::compile_anchored;
 use super::validate;
 use crate::api::{
@@ -325,6 +326,35 @@ fn compile_anchored_enforces_limits() {
     assert!(big.contains("size limit"), "{big}");
     let syntax = compile_anchored("(").unwrap_err();
     assert!(!syntax.contains('\n') && !syntax.ends_with('.'), "{syntax}");
+}
+
+#[test]
+fn field_path_renders_the_json_path() {
+    let rules = FieldPath::root("spec.rules");
+    let rule = rules.index(0);
+    // Each segment borrows its parent, so a chain is rendered within one expression.
+    assert_eq!(
+        rule.field("matches")
+            .index(1)
+            .field("path")
+            .field("value")
+            .to_string(),
+        "spec.rules[0].matches[1].path.value"
+    );
+    assert_eq!(rules.to_string(), "spec.rules");
+    assert_eq!(
+        rule.field("timeouts.request").to_string(),
+        "spec.rules[0].timeouts.request"
+    );
+    let options = FieldPath::root("spec.options");
+    assert_eq!(
+        options.key("example.com/x").to_string(),
+        "spec.options.example.com/x"
+    );
+    assert_eq!(
+        FieldPath::root("spec").index(2).index(3).to_string(),
+        "spec[2][3]"
+    );
 }
 
 fn policy(validation: BackendTlsPolicyValidation) -> Snapshot {
