@@ -667,7 +667,20 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
             "{what}: path"
         );
         if !upstream.is_null() {
+            // A URLRewrite hostname, else the authority as received (RequestEdits::authority
+            // is None: unchanged), else, for an absolute-form target, the canonical host.
+            let origin_form = request["target"]
+                .as_str()
+                .is_none_or(|t| t.starts_with('/'));
+            let received = request["authority"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| {
+                    let host = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host"));
+                    host.filter(|_| origin_form).map(|(_, v)| v.clone())
+                });
             let authority = text(gw_decision_authority_rewrite(d))
+                .or(received)
                 .or_else(|| text(gw_decision_host(d)))
                 .unwrap();
             assert_eq!(authority, upstream["authority"], "{what}: authority");
