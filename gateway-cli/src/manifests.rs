@@ -38,7 +38,7 @@ pub(crate) struct Attach {
 }
 
 /// How much one file (or standard input) may hold: the load limits of
-/// [`LoadOptions`](gateway_core::api::LoadOptions), shared by every command that reads manifests.
+/// [`LoadOptions`], shared by every command that reads manifests.
 /// The defaults admit 100,000 resources; `--max-resources` scales the byte, document and YAML
 /// node limits with it (as `LoadOptions::for_resources` does) unless they are given too.
 #[derive(Debug, clap::Args)]
