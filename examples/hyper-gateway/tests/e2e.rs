@@ -388,8 +388,14 @@ spec:
     backendRefs: [{name: app, port: 8080}]
 "#;
 
-/// Allows `authorization: Bearer good` (adding `x-user: alice`), denies everything else.
-async fn auth_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+/// What a test backend answers: status, headers and body.
+type Answer = (u16, &'static [(&'static str, &'static str)], &'static [u8]);
+
+/// A backend on a free port that records each request's path and answers with
+/// `answer(request, the paths received before it)`.
+async fn recording_server(
+    answer: fn(&Request<hyper::body::Incoming>, &[String]) -> Answer,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -399,17 +405,14 @@ async fn auth_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
             let (tcp, _) = listener.accept().await.unwrap();
             let log = Arc::clone(&log);
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                log.lock().unwrap().push(req.uri().path().to_owned());
-                let good = req
-                    .headers()
-                    .get("authorization")
-                    .is_some_and(|v| v == "Bearer good");
-                let response = if good {
-                    Response::builder().status(200).header("x-user", "alice")
-                } else {
-                    Response::builder().status(403).header("x-why", "bad token")
-                };
-                async move { response.body(Full::new(Bytes::from_static(b"denied"))) }
+                let mut log = log.lock().unwrap();
+                let (status, headers, body) = answer(&req, &log);
+                log.push(req.uri().path().to_owned());
+                let mut response = Response::builder().status(status);
+                for (name, value) in headers {
+                    response = response.header(*name, *value);
+                }
+                async move { response.body(Full::new(Bytes::from_static(body))) }
             });
             tokio::spawn(
                 hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -419,6 +422,22 @@ async fn auth_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         }
     });
     (addr, seen)
+}
+
+/// Allows `authorization: Bearer good` (adding `x-user: alice`), denies everything else.
+async fn auth_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    recording_server(|req, _| {
+        let good = req
+            .headers()
+            .get("authorization")
+            .is_some_and(|v| v == "Bearer good");
+        if good {
+            (200, &[("x-user", "alice")], b"denied")
+        } else {
+            (403, &[("x-why", "bad token")], b"denied")
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -627,36 +646,17 @@ spec:
 /// Answers 503 to the first `fails` requests for each path whose last segment is `fails`
 /// (`/retry/1`: once), then 200; counts the requests per path.
 async fn flaky_server() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let log = Arc::clone(&log);
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let path = req.uri().path().to_owned();
-                let fails: usize = path
-                    .rsplit('/')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let mut log = log.lock().unwrap();
-                let before = log.iter().filter(|p| **p == path).count();
-                log.push(path);
-                let status = if before < fails { 503 } else { 200 };
-                let response = Response::builder().status(status);
-                async move { response.body(Full::new(Bytes::from_static(b"flaky"))) }
-            });
-            tokio::spawn(
-                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .into_owned(),
-            );
-        }
-    });
-    (addr, seen)
+    recording_server(|req, before| {
+        let path = req.uri().path();
+        let fails: usize = path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let tried = before.iter().filter(|p| *p == path).count();
+        (if tried < fails { 503 } else { 200 }, &[], b"flaky")
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
