@@ -11,8 +11,10 @@
 //! `cargo bench --bench load` runs criterion groups `load/{yaml,json}/{n}/{ours,parse}` and
 //! then prints, per format and size, the medians of 5 alternating timings of ours and of the
 //! baseline, their ratio, ours split into load (parse, read, validate), attachment and build,
-//! and the growth from 10,000 to 50,000 routes. `cargo test --benches` runs each criterion
-//! function once on the 1,000-route input and skips the rest.
+//! and the growth from 10,000 to 50,000 routes. Group `build/{n}/{ours,reference}` times
+//! `Router::build` alone against [`reference_build`], a table of the same rules grouped by
+//! hostname and sorted by precedence (issue #26's build target). `cargo test --benches` runs
+//! each criterion function once on the 1,000-route input and skips the rest.
 
 #![allow(clippy::expect_used)] // a benchmark stops loudly on broken input
 
@@ -21,7 +23,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateway_core::api::{LoadOptions, Snapshot};
+use gateway_core::api::{LoadOptions, PathMatchType, Resource, Snapshot};
 use gateway_core::attach::{AttachOptions, Config};
 use gateway_core::request::normalize::PathPolicy;
 use gateway_core::route::{GatewayRef, Router};
@@ -135,6 +137,187 @@ fn yaml_options() -> serde_saphyr::Options {
     options
 }
 
+// === The reference build: rules grouped by hostname, sorted by precedence ===
+
+/// One match of a rule, typed as a lookup would use it: what linkerd's route crate keeps for
+/// a route (the path kind and value, the method, lower-cased header names with their values,
+/// query parameters) and no more.
+struct RefMatch {
+    path: RefPath,
+    method: Option<String>,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+}
+
+enum RefPath {
+    Exact(String),
+    Prefix(String),
+    /// The pattern as written: regex programs are compiled apart, for ours as here.
+    Regex(String),
+}
+
+/// A rule's match with what the lookup returns: the backends as (namespace, name, port,
+/// weight).
+struct RefRule {
+    route: usize,
+    rule: usize,
+    matched: RefMatch,
+    backends: Vec<(String, String, i32, i32)>,
+}
+
+/// The reference `Router::build` is held to (issue #26): every HTTPRoute match of the
+/// snapshot typed once, grouped by hostname (`""` for routes without hostnames) and each
+/// group sorted by the spec's precedence (path kind, path length, method, header and query
+/// counts, then creation time and namespace/name), as linkerd's route crate keeps its table.
+/// It reads the routes as loaded and skips attachment (ours is timed from the attached
+/// configuration), validation, filters, and regex compilation.
+fn reference_build(snapshot: &Snapshot) -> Vec<(String, Vec<RefRule>)> {
+    let mut groups: std::collections::HashMap<String, Vec<RefRule>> =
+        std::collections::HashMap::new();
+    let mut order = Vec::new();
+    for resource in snapshot.resources() {
+        let Resource::HttpRoute(r) = resource else {
+            continue;
+        };
+        let namespace = r.metadata.namespace.clone().unwrap_or_default();
+        order.push((
+            r.metadata.creation_timestamp.clone(),
+            namespace.clone(),
+            r.metadata.name.clone(),
+        ));
+        let hosts: Vec<&str> = if r.spec.hostnames.is_empty() {
+            vec![""]
+        } else {
+            r.spec.hostnames.iter().map(String::as_str).collect()
+        };
+        for (index, rule) in r.spec.rules.iter().enumerate() {
+            for m in &rule.matches {
+                for host in &hosts {
+                    let path = m.path.clone().unwrap_or_default();
+                    let matched = RefMatch {
+                        path: match path.type_ {
+                            PathMatchType::Exact => RefPath::Exact(path.value),
+                            PathMatchType::RegularExpression => RefPath::Regex(path.value),
+                            _ => RefPath::Prefix(path.value),
+                        },
+                        method: m.method.as_ref().map(|m| m.as_str().to_owned()),
+                        headers: m
+                            .headers
+                            .iter()
+                            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+                            .collect(),
+                        query: m
+                            .query_params
+                            .iter()
+                            .map(|q| (q.name.clone(), q.value.clone()))
+                            .collect(),
+                    };
+                    let backends = rule
+                        .backend_refs
+                        .iter()
+                        .map(|b| {
+                            (
+                                b.backend
+                                    .namespace
+                                    .clone()
+                                    .unwrap_or_else(|| namespace.clone()),
+                                b.backend.name.clone(),
+                                b.backend.port.unwrap_or_default(),
+                                b.weight,
+                            )
+                        })
+                        .collect();
+                    groups.entry((*host).to_owned()).or_default().push(RefRule {
+                        route: order.len() - 1,
+                        rule: index,
+                        matched,
+                        backends,
+                    });
+                }
+            }
+        }
+    }
+    let mut table: Vec<(String, Vec<RefRule>)> = groups.into_iter().collect();
+    for (_, rules) in &mut table {
+        rules.sort_by(|a, b| {
+            let key = |r: &RefRule| {
+                let (kind, len) = match &r.matched.path {
+                    RefPath::Exact(p) => (0, p.len()),
+                    RefPath::Regex(p) => (1, p.len()),
+                    RefPath::Prefix(p) => (2, p.len()),
+                };
+                (
+                    kind,
+                    std::cmp::Reverse(len),
+                    r.matched.method.is_none(),
+                    std::cmp::Reverse(r.matched.headers.len()),
+                    std::cmp::Reverse(r.matched.query.len()),
+                )
+            };
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| order[a.route].cmp(&order[b.route]))
+                .then(a.rule.cmp(&b.rule))
+        });
+    }
+    table
+}
+
+/// `Router::build` from the attached configuration against [`reference_build`] from the same
+/// configuration's snapshot: criterion group `build/{n}/{ours,reference}`, and with `--bench`
+/// the medians of 5 alternating timings and the median of their ratios.
+fn build_against_reference(
+    c: &mut Criterion,
+    n: usize,
+    json: &str,
+    summary: bool,
+    lines: &mut Vec<String>,
+) {
+    let (config, _, _) = ours(json.as_bytes());
+    let gateway = GatewayRef::new("bench", "gw");
+    let build = || Router::build(&config, &gateway, PathPolicy::secure()).expect("router builds");
+    let reference = || reference_build(config.snapshot());
+    assert_eq!(
+        reference().iter().map(|(_, r)| r.len()).sum::<usize>(),
+        n,
+        "build {n}: the reference holds every rule"
+    );
+    assert!(
+        reference()
+            .iter()
+            .all(|(_, rules)| rules.iter().all(|r| r.backends.len() == 1)),
+        "build {n}: the reference keeps each rule's backend"
+    );
+    let mut group = c.benchmark_group(format!("build/{n}"));
+    group.sample_size(10);
+    group.bench_function("ours", |b| b.iter_with_large_drop(build));
+    group.bench_function("reference", |b| b.iter_with_large_drop(reference));
+    group.finish();
+    if !summary {
+        return;
+    }
+    let (mut ours_s, mut reference_s, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let start = Instant::now();
+        let router = black_box(build());
+        let o = start.elapsed().as_secs_f64();
+        drop(router);
+        let start = Instant::now();
+        let table = black_box(reference());
+        let r = start.elapsed().as_secs_f64();
+        drop(table);
+        ours_s.push(o);
+        reference_s.push(r);
+        ratios.push(o / r);
+    }
+    lines.push(format!(
+        "build {n:>6} rules: Router::build {:.2} ms, reference {:.2} ms, ratio {:.2}x",
+        median(ours_s) * 1e3,
+        median(reference_s) * 1e3,
+        median(ratios),
+    ));
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -147,6 +330,7 @@ fn bench(c: &mut Criterion) {
     let mut totals = Vec::new();
     for &n in sizes {
         let (yaml, json) = manifests(n);
+        build_against_reference(c, n, &json, summary, &mut lines);
         for (format, is_yaml, text) in [("yaml", true, &yaml), ("json", false, &json)] {
             let (_, router, _) = ours(text.as_bytes());
             assert_eq!(
