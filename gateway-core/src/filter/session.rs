@@ -109,6 +109,19 @@ pub struct SessionPin<'a> {
     pub issued: u64,
 }
 
+impl<'a> SessionPin<'a> {
+    /// A pin as [`Session::lookup`] returned it, rebuilt from its parts (for a binding that
+    /// hands the parts across a boundary and back to [`Session::renew`]).
+    #[inline]
+    pub fn new(backend_index: usize, endpoint: &'a str, issued: u64) -> Self {
+        Self {
+            backend_index,
+            endpoint,
+            issued,
+        }
+    }
+}
+
 /// The response header that carries a session token to the client.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
