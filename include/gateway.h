@@ -507,6 +507,46 @@ typedef uint32_t gw_coalescing;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a session token travels.
+enum gw_session_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // In a cookie: the response sets it with `Set-Cookie`.
+  GW_SESSION_KIND_COOKIE = 1,
+  // In a header named `name`, set on the response and sent back by the client.
+  GW_SESSION_KIND_HEADER = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_session_kind gw_session_kind;
+#else
+typedef uint32_t gw_session_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A cookie's lifetime.
+enum gw_cookie_lifetime
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a cookie.
+  GW_COOKIE_LIFETIME_NONE = 0,
+  // A session cookie (no `Max-Age`); the gateway enforces `absoluteTimeout`.
+  GW_COOKIE_LIFETIME_SESSION = 1,
+  // A permanent cookie: `Max-Age` is `absoluteTimeout`.
+  GW_COOKIE_LIFETIME_PERMANENT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_cookie_lifetime gw_cookie_lifetime;
+#else
+typedef uint32_t gw_cookie_lifetime;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What kind of answer a `gw_auth_response` carries (its `answer` field).
 enum gw_auth_answer
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -846,6 +886,59 @@ typedef struct gw_frontend_tls {
   // outcome.
   gw_coalescing coalescing;
 } gw_frontend_tls;
+
+// The retry budget of the chosen backend's Service (XBackendTrafficPolicy `retryConstraint`,
+// CRD defaults applied).
+typedef struct gw_retry_budget {
+  // `budget.percent`: the most retries may be of the requests, in percent.
+  uint8_t percent;
+  // `budget.interval`, in milliseconds.
+  uint64_t interval_millis;
+  // `minRetryRate.count`: retries always allowed per `min_retry_interval_millis`.
+  uint32_t min_retries;
+  // `minRetryRate.interval`, in milliseconds.
+  uint64_t min_retry_interval_millis;
+} gw_retry_budget;
+
+// A forward's session persistence. The slices point into the router and live as long as the
+// decision.
+typedef struct gw_session {
+  // Cookie or header.
+  gw_session_kind kind;
+  // For a cookie, its lifetime; `GW_COOKIE_LIFETIME_NONE` for a header.
+  gw_cookie_lifetime lifetime;
+  // The cookie or header name: `sessionName`, or `gw-session-<16 hex digits>` unique to the
+  // rule.
+  struct gw_slice name;
+  // Whether `absoluteTimeout` is set.
+  bool absolute_timeout_set;
+  // `absoluteTimeout` in milliseconds when set.
+  uint64_t absolute_timeout_millis;
+  // Whether `idleTimeout` is set.
+  bool idle_timeout_set;
+  // `idleTimeout` in milliseconds when set.
+  uint64_t idle_timeout_millis;
+  // The cookie `Path` (the matched path match's); NULL for a header or a Service's policy.
+  struct gw_slice path;
+  // Whether the cookie is `Secure` (an HTTPS listener).
+  bool secure;
+  // The XBackendTrafficPolicy it comes from as `namespace/name`; NULL when it is the rule's
+  // own `sessionPersistence`.
+  struct gw_slice policy;
+} gw_session;
+
+// A session's pin, read from a valid token.
+typedef struct gw_session_pin {
+  // The backendRef's index in the rule (as `gw_decision_backend_index`); valid even when its
+  // weight is 0.
+  size_t backend_index;
+  // The endpoint the proxy chose when it issued the token: points into the token passed to
+  // `gw_decision_session_lookup`.
+  struct gw_slice endpoint;
+  // When the session began (Unix seconds): pass it back to `gw_decision_session_issue` to
+  // renew the session.
+  uint64_t issued;
+} gw_session_pin;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1507,6 +1600,73 @@ gw_result gw_route_json(const struct gw_router *router,
                         const uint8_t *request_json,
                         size_t len,
                         struct gw_buffer **decision_out);
+
+// Writes the chosen backend's retry budget to `*out`; false (nothing written) unless
+// forwarding to a Service with one.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_retry_budget(const struct gw_decision *decision, struct gw_retry_budget *out);
+
+// Whether the chosen backend's retry budget allows one more retry, given the proxy's counts
+// for the Service: `requests` (retries included) and `retries` within the budget's interval,
+// `recent_retries` within the minimum rate's. True when the decision forwards to a Service
+// without a budget; false for a decision that does not forward. A refused retry answers 503.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`.
+bool gw_decision_retry_budget_allows(const struct gw_decision *decision,
+                                     uint64_t requests,
+                                     uint64_t retries,
+                                     uint64_t recent_retries);
+
+// Writes the forward's session persistence to `*out`; false (nothing written) unless
+// forwarding by a rule that has one.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `out` is NULL or writable.
+bool gw_decision_session(const struct gw_decision *decision, struct gw_session *out);
+
+// Reads the pin of a presented session token (the cookie's or the header's value) at
+// `now_unix` (Unix seconds) into `*out`; false (nothing written) when the forward has no
+// session or the token is not valid for its rule (malformed, damaged, another rule's, for a
+// backendRef that changed, or expired). The pin's endpoint points into `token`.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `token` is readable for `token_len` bytes
+// (NULL with 0); `out` is NULL or writable.
+bool gw_decision_session_lookup(const struct gw_decision *decision,
+                                const uint8_t *token,
+                                size_t token_len,
+                                uint64_t now_unix,
+                                struct gw_session_pin *out);
+
+// Copies the value of the response header that starts (or renews) a session into `buf`, and
+// its length into `*len_out`: for a cookie session the full `Set-Cookie` value with its
+// attributes, for a header session the token (the header is the session's `name`). The
+// session pins `endpoint` of backendRef `backend_index`; it began at `issued_unix` (pass
+// `now_unix` for a new session, a pin's `issued` to renew one) and is used at `now_unix`.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER` for a NULL pointer with a length or a NULL `len_out`;
+// `GW_RESULT_NOT_APPLICABLE` when the decision does not forward by a rule with session
+// persistence; `GW_RESULT_OUT_OF_RANGE` when `backend_index` is not a valid backend of the
+// rule or the endpoint is not 1 to 255 bytes of `[A-Za-z0-9.:[]_-]`;
+// `GW_RESULT_BUFFER_TOO_SMALL` when the value does not fit (`*len_out` is then the length
+// needed). 1024 bytes always suffice.
+//
+// # Safety
+// `decision` is NULL or a live `gw_decision`; `endpoint` is readable for `endpoint_len`
+// bytes; `buf` is writable for `len` bytes; `len_out` is NULL or writable.
+gw_result gw_decision_session_issue(const struct gw_decision *decision,
+                                    size_t backend_index,
+                                    const uint8_t *endpoint,
+                                    size_t endpoint_len,
+                                    uint64_t issued_unix,
+                                    uint64_t now_unix,
+                                    uint8_t *buf,
+                                    size_t len,
+                                    size_t *len_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -680,7 +680,7 @@ fn route_json_gives_a_forwards_timeouts_and_retry_policy() {
     );
     assert_eq!(
         d[0]["retry"],
-        serde_json::json!({"codes": [502, 503], "attempts": 3, "backoff_ms": 250})
+        serde_json::json!({"codes": [502, 503], "attempts": 3, "backoff_ms": 250, "budget": null})
     );
     assert_eq!(
         d[1]["timeouts"],

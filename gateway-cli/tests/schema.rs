@@ -28,7 +28,13 @@ fn forward() -> Value {
         "response_headers": [], "response_edits": {"set": [], "add": [["x", "1"]], "remove": []},
         "location": null, "mirrors": [], "backend_tls": null,
         "timeouts": {"request_ms": 10000, "backend_request_ms": null},
-        "retry": {"codes": [503], "attempts": 2, "backoff_ms": null}, "reason": null,
+        "retry": {"codes": [503], "attempts": 2, "backoff_ms": null,
+                  "budget": {"percent": 20, "interval_ms": 10000, "min_retries": 10,
+                             "min_retry_interval_ms": 1000}},
+        "session": {"kind": "cookie", "name": "sid", "lifetime": "session",
+                    "absolute_timeout_ms": null, "idle_timeout_ms": 60000, "path": "/x",
+                    "secure": false, "source": "rule", "policy": null},
+        "reason": null,
         "frontend_tls": null, "backend_certificate": null
     })
 }
@@ -139,6 +145,14 @@ fn validator_rejects_missing_extra_and_mistyped_keys() {
         (
             "retried status not an error",
             Box::new(|v| v["retry"]["codes"] = json!([200])),
+        ),
+        (
+            "budget percent over 100",
+            Box::new(|v| v["retry"]["budget"]["percent"] = json!(101)),
+        ),
+        (
+            "session kind unknown",
+            Box::new(|v| v["session"]["kind"] = json!("query")),
         ),
         (
             "negative timeout",

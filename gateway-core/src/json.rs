@@ -200,6 +200,52 @@ pub struct JsonRetry {
     /// The least time to wait before each retry, in milliseconds; null leaves it to the
     /// proxy, which may also grow it for later retries.
     pub backoff_ms: Option<u64>,
+    /// The retry budget of the chosen backend's Service (XBackendTrafficPolicy
+    /// `retryConstraint`, CRD defaults applied); null when no accepted policy sets one.
+    pub budget: Option<JsonRetryBudget>,
+}
+
+/// A Service's retry budget ([`crate::filter::RetryBudget`]): a retry is allowed while fewer
+/// than `min_retries` retries were sent in the last `min_retry_interval_ms`, or while retries
+/// stay within `percent` % of the requests of the last `interval_ms`; a refused retry answers
+/// 503.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonRetryBudget {
+    /// `budget.percent`: the most retries may be of the requests, in percent.
+    pub percent: u8,
+    /// `budget.interval`, in milliseconds.
+    pub interval_ms: u64,
+    /// `minRetryRate.count`.
+    pub min_retries: u32,
+    /// `minRetryRate.interval`, in milliseconds.
+    pub min_retry_interval_ms: u64,
+}
+
+/// A forward's session persistence ([`crate::filter::Session`]): what the proxy sets and reads
+/// back to pin a client to an endpoint.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonSession {
+    /// `cookie` or `header`.
+    pub kind: String,
+    /// The cookie or header name (`sessionName`, or `gw-session-<hex>` unique to the rule).
+    pub name: String,
+    /// For a cookie: `session` or `permanent`; null for a header.
+    pub lifetime: Option<String>,
+    /// `absoluteTimeout` in milliseconds; null when unset.
+    pub absolute_timeout_ms: Option<u64>,
+    /// `idleTimeout` in milliseconds; null when unset.
+    pub idle_timeout_ms: Option<u64>,
+    /// The cookie's `Path` (the matched path match's); null for a header, and for a policy of
+    /// a Service.
+    pub path: Option<String>,
+    /// Whether the cookie is `Secure` (an HTTPS listener); false for a header.
+    pub secure: bool,
+    /// `rule` (the rule's own `sessionPersistence`) or `policy` (an XBackendTrafficPolicy).
+    pub source: String,
+    /// The XBackendTrafficPolicy as `namespace/name`, for `source: policy`.
+    pub policy: Option<String>,
 }
 
 /// The request sent upstream.
@@ -311,6 +357,8 @@ pub struct JsonDecision {
     pub timeouts: Option<JsonTimeouts>,
     /// A forward's retry policy (null when the rule has none, and for other outcomes).
     pub retry: Option<JsonRetry>,
+    /// A forward's session persistence (null when the rule has none, and for other outcomes).
+    pub session: Option<JsonSession>,
     /// Why, for every outcome but `forward`.
     pub reason: Option<String>,
     /// The verdicts on the request's TLS connection; null when the request has no `tls`.
@@ -318,7 +366,7 @@ pub struct JsonDecision {
     /// The verdict on `backend_chain_pem` for the chosen backend's BackendTLSPolicy; null when
     /// no chain was given or the decision is not a forward over TLS. An `invalid` verdict makes
     /// the outcome `server_error` with cause `backend_certificate_refused` and status 502:
-    /// nothing is sent (no `upstream`, edits, mirrors, timeouts or retry), and `backend` and `backend_tls` stay
+    /// nothing is sent (no `upstream`, edits, mirrors, timeouts, retry or session), and `backend` and `backend_tls` stay
     /// to say which backend was refused.
     pub backend_certificate: Option<JsonVerdict>,
 }
@@ -343,6 +391,7 @@ impl JsonDecision {
             backend_tls: None,
             timeouts: None,
             retry: None,
+            session: None,
             reason: Some(reason),
             frontend_tls: None,
             backend_certificate: None,
@@ -583,7 +632,14 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
                 codes: r.codes.clone(),
                 attempts: r.attempts,
                 backoff_ms: r.backoff.map(millis),
+                budget: fp.retry_budget.map(|b| JsonRetryBudget {
+                    percent: b.percent,
+                    interval_ms: millis(b.interval),
+                    min_retries: b.min_retry_rate.count,
+                    min_retry_interval_ms: millis(b.min_retry_rate.interval),
+                }),
             });
+            out.session = fp.session.map(session);
             if let (Some(settings), Some(chain)) = (fp.backend_tls, &chains.backend) {
                 let verdict = verify_backend(settings, chain, chains.now);
                 if let Some(reason) = &verdict.detail {
@@ -597,6 +653,7 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
                     out.mirrors = Vec::new();
                     out.timeouts = None;
                     out.retry = None;
+                    out.session = None;
                     out.reason = Some(format!(
                         "BackendTLSPolicy {} refuses the backend's certificate chain: {reason}",
                         settings.policy
@@ -735,6 +792,33 @@ impl JsonVerdict {
             reason: None,
             detail: None,
         }
+    }
+}
+
+/// A forward's session persistence in a decision.
+fn session(s: crate::filter::Session<'_>) -> JsonSession {
+    use crate::filter::{CookieLifetime, SessionKind, SessionSource};
+    let p = s.policy;
+    let (kind, lifetime) = match p.kind() {
+        SessionKind::Cookie(CookieLifetime::Session) => ("cookie", Some("session")),
+        SessionKind::Cookie(CookieLifetime::Permanent) => ("cookie", Some("permanent")),
+        SessionKind::Header => ("header", None),
+    };
+    let cookie = kind == "cookie";
+    let (source, policy) = match p.source() {
+        SessionSource::Policy(id) => ("policy", Some(id.to_string())),
+        SessionSource::Rule => ("rule", None),
+    };
+    JsonSession {
+        kind: kind.to_owned(),
+        name: p.name().to_owned(),
+        lifetime: lifetime.map(str::to_owned),
+        absolute_timeout_ms: p.absolute_timeout().map(millis),
+        idle_timeout_ms: p.idle_timeout().map(millis),
+        path: s.path.filter(|_| cookie).map(str::to_owned),
+        secure: cookie && s.secure,
+        source: source.to_owned(),
+        policy,
     }
 }
 

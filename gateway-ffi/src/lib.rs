@@ -65,6 +65,7 @@ pub mod decision;
 pub mod error;
 pub mod frontend_tls;
 pub mod router;
+pub mod session;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -143,7 +143,36 @@ export interface RouteDecision {
   timeouts: { request_ms: number | null; backend_request_ms: number | null } | null;
   /** A forward's retry policy (null: none): statuses retried, retries after the first
    * attempt (null: the proxy's choice, 0: none), least wait before each retry. */
-  retry: { codes: number[]; attempts: number | null; backoff_ms: number | null } | null;
+  retry: {
+    codes: number[];
+    attempts: number | null;
+    backoff_ms: number | null;
+    /** The chosen backend's Service retry budget (XBackendTrafficPolicy `retryConstraint`);
+     * null without one. A retry is allowed under `min_retries` per `min_retry_interval_ms`, or
+     * while retries stay within `percent` % of the requests of `interval_ms`; else 503. */
+    budget: {
+      percent: number;
+      interval_ms: number;
+      min_retries: number;
+      min_retry_interval_ms: number;
+    } | null;
+  } | null;
+  /** A forward's session persistence (null: none): the rule's `sessionPersistence`, else the
+   * XBackendTrafficPolicy's of its first backend Service that has one. */
+  session: {
+    kind: "cookie" | "header";
+    /** `sessionName`, or `gw-session-<16 hex digits>` unique to the rule. */
+    name: string;
+    lifetime: "session" | "permanent" | null;
+    absolute_timeout_ms: number | null;
+    idle_timeout_ms: number | null;
+    /** The cookie Path (null for a header or a Service's policy). */
+    path: string | null;
+    secure: boolean;
+    source: "rule" | "policy";
+    /** The XBackendTrafficPolicy as "namespace/name" for source "policy". */
+    policy: string | null;
+  } | null;
   /** Why, for every outcome but "forward". */
   reason: string | null;
   /** The verdicts on the request's TLS connection; null without `tls`. */

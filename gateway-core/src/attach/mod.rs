@@ -31,8 +31,10 @@ mod refs;
 mod route;
 mod rule;
 mod status;
+mod traffic;
 
 pub(crate) use rule::{RuleFilters, RuleSpec, WireRule, rule_spec, unsupported_extension};
+pub(crate) use traffic::TrafficPolicies;
 
 use crate::api::{Listener, ObjectMeta, Resource, ResourceId, Snapshot};
 
@@ -466,6 +468,9 @@ fn compute(config: &mut Config) -> StatusReport {
     report
         .objects
         .extend(route::policies(snapshot, options, &gateways, &routes));
+    report
+        .objects
+        .extend(traffic::policies(snapshot, options, &gateways, &routes));
     config.routes = routes;
     config.mesh = mesh.map(|m| m.ports);
     config.gateways = gateways.into_iter().map(|(_, (state, _))| state).collect();

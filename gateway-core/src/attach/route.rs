@@ -903,28 +903,13 @@ pub(super) fn policies(
             generation: policy.metadata.generation,
             time: &options.transition_time,
         };
-        // Which Gateways route to a targeted Service.
-        let mut ancestors: Vec<&ResourceId> = Vec::new();
-        for (_, (gw, _)) in gateways {
-            let uses = gw.listeners.iter().flat_map(|l| l.routes.iter()).any(|a| {
-                routes.get(a.route).is_some_and(|r| {
-                    r.backends.iter().flatten().any(|b| match b {
-                        BackendState::Service {
-                            namespace, name, ..
-                        } => {
-                            namespace == ns
-                                && policy.spec.target_refs.iter().any(|t| {
-                                    t.group.is_empty() && t.kind == "Service" && &t.name == name
-                                })
-                        }
-                        BackendState::Invalid { .. } => false,
-                    })
-                })
-            });
-            if uses && !ancestors.contains(&&gw.id) {
-                ancestors.push(&gw.id);
-            }
-        }
+        let ancestors = gateways_using(gateways, routes, ns, |name| {
+            policy
+                .spec
+                .target_refs
+                .iter()
+                .any(|t| t.group.is_empty() && t.kind == "Service" && t.name == name)
+        });
         if ancestors.is_empty() {
             continue;
         }
@@ -949,6 +934,33 @@ pub(super) fn policies(
         });
     }
     out
+}
+
+/// The Gateways (in order, once each) with an attached route that uses a Service of namespace
+/// `ns` for which `is_target(name)` holds: the ancestors of a policy on Services.
+pub(super) fn gateways_using<'g>(
+    gateways: &'g [(usize, (GatewayState, GatewayStatus))],
+    routes: &[RouteState],
+    ns: &str,
+    is_target: impl Fn(&str) -> bool,
+) -> Vec<&'g ResourceId> {
+    let mut ancestors: Vec<&ResourceId> = Vec::new();
+    for (_, (gw, _)) in gateways {
+        let uses = gw.listeners.iter().flat_map(|l| l.routes.iter()).any(|a| {
+            routes.get(a.route).is_some_and(|r| {
+                r.backends.iter().flatten().any(|b| match b {
+                    BackendState::Service {
+                        namespace, name, ..
+                    } => namespace == ns && is_target(name),
+                    BackendState::Invalid { .. } => false,
+                })
+            })
+        });
+        if uses && !ancestors.contains(&&gw.id) {
+            ancestors.push(&gw.id);
+        }
+    }
+    ancestors
 }
 
 type Cond = (bool, &'static str, String);

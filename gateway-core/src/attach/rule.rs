@@ -1,12 +1,10 @@
 //! Rules compiled for the stages above: what the plan stage reads of a matched rule, with every
 //! reference it holds resolved here, once, by the rules of attachment.
 
-use std::hash::{Hash, Hasher};
-
 use super::{BackendState, RouteState};
 use crate::api::{
     GrpcRouteRule, HttpBackendRef, HttpFilterType, HttpRouteFilter, HttpRouteRule, L4RouteRule,
-    PathMatchType, SessionPersistence,
+    PathMatchType,
 };
 use crate::filter::{
     Filter, FilterContext, FilterProblem, FilterRoute, Owner, Refusal, RuleSettings, ServicePort,
@@ -15,7 +13,7 @@ use crate::filter::{
 use crate::outcome::ServerError;
 
 /// What the filter stage reads of a matched rule. Rules with equal specs share one: every rule
-/// without filters, timeouts, retry or session persistence shares the empty spec of its kind.
+/// without filters, timeouts or retry shares the empty spec of its kind.
 #[derive(Debug, Hash, PartialEq, Eq)]
 pub(crate) enum RuleSpec {
     /// An HTTPRoute rule.
@@ -28,7 +26,7 @@ pub(crate) enum RuleSpec {
 
 /// The filters and per-request settings of an HTTPRoute or GRPCRoute rule, compiled once
 /// ([`crate::filter::compile`]): the plan stage executes them without checking them again.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Hash, PartialEq, Eq)]
 pub(crate) struct RuleFilters {
     /// The rule's own filters, in order.
     pub(crate) filters: Box<[Filter]>,
@@ -39,31 +37,9 @@ pub(crate) struct RuleFilters {
     pub(crate) refused: Option<Refusal>,
     /// The rule's timeouts and retry policy, parsed once here rather than per request.
     pub(crate) settings: RuleSettings,
-    pub(crate) session_persistence: Option<SessionPersistence>,
     /// Per match (by index), the `PathPrefix` value a `ReplacePrefixMatch` replaces (`None`
     /// for other path matches); empty when no filter replaces a prefix.
     pub(crate) prefixes: Box<[Option<Box<str>>]>,
-}
-
-// By hand: the wire type `SessionPersistence` does not implement `Hash`. Hashing a subset of
-// the fields `Eq` compares is consistent with it.
-impl Hash for RuleFilters {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.filters.hash(state);
-        self.backend_filters.hash(state);
-        self.refused.hash(state);
-        self.settings.hash(state);
-        self.prefixes.hash(state);
-        if let Some(p) = &self.session_persistence {
-            (
-                &p.session_name,
-                &p.absolute_timeout,
-                &p.idle_timeout,
-                &p.type_,
-            )
-                .hash(state);
-        }
-    }
 }
 
 /// A rule as written, borrowed from the configuration.
@@ -128,7 +104,6 @@ pub(crate) fn rule_spec(state: &RouteState, index: usize, rule: WireRule<'_>) ->
                 backend_filters,
                 refused: compiler.refused,
                 settings: RuleSettings::parse(r.timeouts.as_ref(), r.retry.as_ref()),
-                session_persistence: r.session_persistence.clone(),
                 prefixes: if replaces_prefix {
                     prefixes
                 } else {
@@ -144,7 +119,6 @@ pub(crate) fn rule_spec(state: &RouteState, index: usize, rule: WireRule<'_>) ->
                 filters,
                 backend_filters,
                 refused: compiler.refused,
-                session_persistence: r.session_persistence.clone(),
                 ..RuleFilters::default()
             })
         }

@@ -66,7 +66,7 @@ pub enum Status {
     ListenerSet(ListenerSetStatus),
     /// Any route kind.
     Route(RouteStatus),
-    /// BackendTLSPolicy.
+    /// BackendTLSPolicy or XBackendTrafficPolicy.
     Policy(PolicyStatus),
 }
 

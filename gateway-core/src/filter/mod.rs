@@ -12,15 +12,18 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod budget;
 mod compiled;
 mod cors;
 mod duration;
 mod headers;
+mod session;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+pub use budget::{AttemptDeadline, BUDGET_EXHAUSTED_STATUS, RetryBudget, RetryCounts, RetryRate};
 pub(crate) use compiled::{
     AuthFilter, AuthProtocolConfig, Filter, FilterContext, FilterKind, FilterProblem, FilterRoute,
     MIRROR_PARTS, MirrorFilter, Owner, PathModifier, Redirect, RedirectStatus, Refusal, Rewrite,
@@ -30,6 +33,11 @@ pub(crate) use cors::{CorsPolicy, Listed};
 pub use duration::parse_duration;
 pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
 pub(crate) use headers::{is_field_value, is_tchar};
+pub use session::{
+    CookieLifetime, MAX_ENDPOINT, Session, SessionKind, SessionPin, SessionPolicy, SessionSource,
+    SetSession,
+};
+pub(crate) use session::{SessionScope, cookie_path};
 
 use crate::api::{HttpFilterType, HttpRouteFilter, HttpRouteRetry, HttpRouteTimeouts};
 

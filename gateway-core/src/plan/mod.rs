@@ -108,10 +108,10 @@ use std::borrow::Cow;
 
 pub use random::SplitMix64;
 
-use crate::api::SessionPersistence;
 use crate::attach::{Backend, RuleFilters, RuleSpec};
 use crate::filter::{
-    Filter, FilterKind, HeaderEdits, Reason, Redirect, RequestEdits, Retry, Timeouts,
+    Filter, FilterKind, HeaderEdits, Reason, Redirect, RequestEdits, Retry, RetryBudget, Session,
+    Timeouts,
 };
 use crate::outcome::{Outcome, ServerError};
 use crate::request::RequestView;
@@ -256,8 +256,16 @@ pub struct ForwardPlan<'r> {
     pub timeouts: Timeouts,
     /// The rule's retry policy (HTTPRoute only), parsed when the router was built.
     pub retry: Option<&'r Retry>,
-    /// The rule's session persistence, as configured (borrowed from the router).
-    pub session_persistence: Option<&'r SessionPersistence>,
+    /// The retry budget of the chosen backend's Service (its accepted XBackendTrafficPolicy's
+    /// `retryConstraint`), or `None`: every retry the rule's policy asks for must also be
+    /// allowed by [`RetryBudget::allows_retry`], else the client gets a 503
+    /// ([`crate::filter::BUDGET_EXHAUSTED_STATUS`]).
+    pub retry_budget: Option<RetryBudget>,
+    /// The rule's session persistence, compiled when the router was built: read the client's
+    /// pin with [`Session::find`]; a valid pin's backendRef and endpoint take precedence over
+    /// the weighted draw (GEP-1619: "a persistent session takes precedence over traffic split
+    /// weights"), and [`Session::issue`] starts a session for the endpoint the proxy chose.
+    pub session: Option<Session<'r>>,
     /// How to verify the backend's TLS (its BackendTLSPolicy), or `None` for plaintext. A
     /// policy whose references are unusable has `Trust::Invalid`: connect and fail (5xx), never
     /// fall back to no verification.
@@ -333,6 +341,7 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
         && let Ok(backend_tls) = backend_tls(drawn)
         && let Ok(timeouts) = rule.settings.timeouts
         && let Ok(retry) = &rule.settings.retry
+        && let Ok(session) = decision.session().transpose()
     {
         return Plan::Forward(ForwardPlan {
             backend,
@@ -345,7 +354,8 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             mirrors: Vec::new(),
             timeouts,
             retry: retry.as_ref(),
-            session_persistence: rule.session_persistence.as_ref(),
+            retry_budget: drawn.retry_budget,
+            session,
             backend_tls,
         });
     }
@@ -493,7 +503,11 @@ fn forward<'r>(
             .as_ref()
             .map_err(|why| settings(why.clone()))?
             .as_ref(),
-        session_persistence: rule.session_persistence.as_ref(),
+        retry_budget: drawn.retry_budget,
+        session: decision
+            .session()
+            .transpose()
+            .map_err(|why| settings(why.clone()))?,
         backend_tls,
     });
     if !guarded {
@@ -540,7 +554,7 @@ fn unverifiable((policy, why): (&str, &str)) -> Refusal {
     )
 }
 
-/// Timeouts or a retry policy that do not parse.
+/// Timeouts, a retry policy or session persistence that do not parse.
 fn settings(why: Reason) -> Refusal {
     (ServerError::InvalidRuleSettings, why)
 }

@@ -14,9 +14,10 @@ use crate::api::{
     compile_regex,
 };
 use crate::attach::{
-    Attached, Backend, BackendState, Config, Protocol, RuleSpec, WireRule, host_matches, rule_spec,
-    unsupported_extension,
+    Attached, Backend, BackendState, Config, Protocol, RuleSpec, TrafficPolicies, WireRule,
+    host_matches, rule_spec, unsupported_extension,
 };
+use crate::filter::{Reason, RetryBudget, SessionPolicy, SessionScope, SessionSource, cookie_path};
 use crate::request::normalize::PathPolicy;
 use crate::tls::{BackendTls, FrontendTls};
 
@@ -367,6 +368,8 @@ pub(super) struct RuleCompiler<'c> {
     specs: Interner<RuleSpec>,
     backends: Interner<[WeightedBackend]>,
     tls: HashMap<(&'c str, &'c str, u16), Option<Arc<BackendTls>>>,
+    /// The XBackendTrafficPolicy that applies to each Service.
+    traffic: TrafficPolicies<'c>,
 }
 
 impl<'c> RuleCompiler<'c> {
@@ -379,6 +382,7 @@ impl<'c> RuleCompiler<'c> {
             specs: Interner::default(),
             backends: Interner::default(),
             tls: HashMap::default(),
+            traffic: TrafficPolicies::resolve(config.snapshot()),
         }
     }
 
@@ -413,6 +417,7 @@ impl<'c> RuleCompiler<'c> {
             WireRule::L4(_) => None,
         };
         let spec = rule_spec(state, ri, rule);
+        let session = self.session(state, ri, rule).map(Box::new);
         router.rules.push(CompiledRule {
             route: route_id,
             index: u16::try_from(ri).unwrap_or(u16::MAX),
@@ -420,11 +425,84 @@ impl<'c> RuleCompiler<'c> {
             backends: self.backends.intern(backends),
             total_weight,
             spec: self.specs.intern(spec),
+            session,
             unsupported_filter,
         });
         let id = u32::try_from(router.rules.len() - 1).unwrap_or(u32::MAX);
         self.ids.insert((route, ri), id);
         id
+    }
+
+    /// The session persistence of rule `ri` of `state`: the rule's own `sessionPersistence`,
+    /// else that of the accepted XBackendTrafficPolicy of its first backendRef (in rule order)
+    /// whose Service has one, for every backend of the rule (see [`SessionPolicy`]).
+    fn session(
+        &self,
+        state: &crate::attach::RouteState,
+        ri: usize,
+        rule: WireRule<'_>,
+    ) -> Option<Result<SessionPolicy, Reason>> {
+        let backends: &[BackendState] = state.backends.get(ri).map_or(&[], |b| b);
+        let (own, paths) = match rule {
+            WireRule::Http(r) => {
+                let paths: Vec<Box<str>> = r
+                    .matches
+                    .iter()
+                    .map(|m| {
+                        m.path
+                            .as_ref()
+                            .map_or_else(|| "/".into(), |p| cookie_path(p.type_.as_str(), &p.value))
+                    })
+                    .collect();
+                (r.session_persistence.as_ref(), paths)
+            }
+            WireRule::Grpc(r) => (r.session_persistence.as_ref(), Vec::new()),
+            WireRule::L4(_) => return None,
+        };
+        let (wire, source) = match own {
+            Some(wire) => (wire, SessionSource::Rule),
+            None => backends.iter().find_map(|b| match b {
+                BackendState::Service {
+                    namespace, name, ..
+                } => {
+                    let policy = self.traffic.for_service(namespace, name)?;
+                    let wire = policy.spec.session_persistence.as_ref()?;
+                    let id = format!("{namespace}/{}", policy.metadata.name);
+                    Some((wire, SessionSource::Policy(id.into())))
+                }
+                BackendState::Invalid { .. } => None,
+            })?,
+        };
+        // A rule without matches matches every path: GEP-1619 "For an xRoute that matches all
+        // paths, the `Path` should be set to `/`".
+        let paths = if paths.is_empty() {
+            vec!["/".into()]
+        } else {
+            paths
+        };
+        let scope = SessionScope {
+            route_kind: state.kind.as_str(),
+            namespace: state.id.namespace.as_deref().unwrap_or("default"),
+            name: &state.id.name,
+            rule_name: rule.name(),
+            rule_index: ri,
+        };
+        let ports = backends.iter().map(|b| match b {
+            BackendState::Service {
+                namespace,
+                name,
+                port,
+                ..
+            } => Some((namespace.as_str(), name.as_str(), *port)),
+            BackendState::Invalid { .. } => None,
+        });
+        Some(SessionPolicy::compile(
+            wire,
+            source,
+            &scope,
+            ports,
+            paths.into_boxed_slice(),
+        ))
     }
 
     fn weighted_backend(
@@ -433,7 +511,7 @@ impl<'c> RuleCompiler<'c> {
         index: usize,
         weight: i32,
     ) -> WeightedBackend {
-        let (backend, tls) = match b {
+        let (backend, tls, retry_budget) = match b {
             BackendState::Service {
                 namespace,
                 name,
@@ -462,15 +540,22 @@ impl<'c> RuleCompiler<'c> {
                 } else {
                     None
                 };
-                (Some(backend), tls)
+                let budget = self
+                    .traffic
+                    .for_service(namespace, name)
+                    .and_then(|p| p.spec.retry_constraint.as_ref())
+                    // Validated when loaded: one that does not parse is not applied.
+                    .and_then(|rc| RetryBudget::parse(rc).ok());
+                (Some(backend), tls, budget)
             }
-            BackendState::Invalid { .. } => (None, None),
+            BackendState::Invalid { .. } => (None, None, None),
         };
         WeightedBackend {
             backend,
             weight: u32::try_from(weight).unwrap_or(0),
             index,
             tls,
+            retry_budget,
         }
     }
 }

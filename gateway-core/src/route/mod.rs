@@ -57,6 +57,7 @@ use matcher::Predicates;
 use precedence::RankKey;
 
 use crate::attach::{Backend, Config, Protocol, RouteKind, RuleSpec, host_matches};
+use crate::filter::{Reason, RetryBudget, Session, SessionPolicy};
 use crate::outcome::{BadRequest, NotFound, Outcome, ServerError};
 use crate::request::authority::{request_host_canonical, sole_host_line};
 use crate::request::field::check_method;
@@ -156,6 +157,9 @@ pub struct WeightedBackend {
     /// How to verify the backend's TLS (the BackendTLSPolicy that applies), or `None` for
     /// plaintext. Resolved when the router is built.
     pub tls: Option<Arc<BackendTls>>,
+    /// The retry budget of the backend's Service: the `retryConstraint` of the accepted
+    /// XBackendTrafficPolicy that targets it, with the CRD defaults; `None` without one.
+    pub retry_budget: Option<RetryBudget>,
 }
 
 /// One rule of the router. Its spec and backend list are shared with every rule whose spec or
@@ -168,6 +172,9 @@ struct CompiledRule {
     backends: Arc<[WeightedBackend]>,
     total_weight: u64,
     spec: Arc<RuleSpec>,
+    /// The rule's session persistence (its own, or its backends' policy), or why it cannot be
+    /// applied (the rule answers 500).
+    session: Option<Box<Result<SessionPolicy, Reason>>>,
     /// An ExtensionRef filter the library cannot apply: the rule answers 500.
     unsupported_filter: Option<String>,
 }
@@ -891,6 +898,24 @@ impl<'r, 'q> Decision<'r, 'q> {
 
     fn compiled_rule(&self) -> Option<&'r CompiledRule> {
         self.rule.and_then(|r| self.router.rules.get(r as usize))
+    }
+
+    /// The matched rule's session persistence for this request (the cookie `Path` of the
+    /// matched path, `Secure` on an HTTPS listener), or why it cannot be applied; `None` when
+    /// the rule has none.
+    pub(crate) fn session(&self) -> Option<Result<Session<'r>, &'r Reason>> {
+        let policy = match self.compiled_rule()?.session.as_deref()? {
+            Ok(policy) => policy,
+            Err(why) => return Some(Err(why)),
+        };
+        let secure = self
+            .listener_port()
+            .is_some_and(|(_, protocol)| protocol == Protocol::Https);
+        Some(Ok(Session {
+            policy,
+            path: policy.cookie_path(usize::from(self.match_index)),
+            secure,
+        }))
     }
 
     /// What the filter stage reads of the matched rule.

@@ -17,3 +17,4 @@ mod properties;
 mod reference;
 mod router;
 mod support;
+mod traffic_policy;
