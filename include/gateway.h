@@ -575,6 +575,27 @@ typedef uint32_t gw_auth_answer;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The transport of a connection routed with `gw_router_route_l4` (its `transport` argument).
+enum gw_transport
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // TLS, routed by the ClientHello's server name to a TLSRoute.
+  GW_TRANSPORT_TLS = 1,
+  // TCP, routed by port to a TCPRoute.
+  GW_TRANSPORT_TCP = 2,
+  // UDP, routed by port to a UDPRoute.
+  GW_TRANSPORT_UDP = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gw_transport gw_transport;
+#else
+typedef uint32_t gw_transport;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A byte buffer the library allocated (e.g. JSON). Free with `gw_buffer_free`.
 typedef struct gw_buffer gw_buffer;
 
@@ -1319,6 +1340,39 @@ void gw_buffer_free(struct gw_buffer *buffer);
 gw_result gw_router_route(const struct gw_router *router,
                           const struct gw_request *request,
                           struct gw_decision **decision_out);
+
+// Routes a connection that is not HTTP: a TLS connection by the ClientHello's server name to
+// a TLSRoute, a TCP connection to a TCPRoute, UDP datagrams to a UDPRoute, on the local
+// `port` (`transport` is a `gw_transport` value). Only listeners of that protocol serve it;
+// a TLS listener, then the route, is chosen by the server name: exact hostname, then the
+// longest wildcard, then none (a listener with a hostname never serves a connection without
+// one); ties go to the oldest route. The same decision as `gw_route_json` with a `transport`
+// line.
+//
+// The decision reads with the usual accessors: `GW_OUTCOME_FORWARD` names the listener,
+// route (`gw_decision_route`) and the backend drawn with `random` (`gw_decision_backend`):
+// splice the bytes to it. `GW_OUTCOME_NOT_FOUND` (`GW_CAUSE_NO_LISTENER_ON_PORT`,
+// `_NO_LISTENER_FOR_SNI`, `_NO_RULE`): close the connection or drop the datagram.
+// `GW_OUTCOME_SERVER_ERROR` (`GW_CAUSE_INVALID_BACKEND`): the draw landed on an invalid
+// backend, refuse the connection. `gw_decision_status` is 0: nothing answers in HTTP. An
+// unknown `transport`, a server name that is not UTF-8, or one given for TCP or UDP is
+// `GW_OUTCOME_BAD_REQUEST` (`GW_CAUSE_MALFORMED_REQUEST`), as is a mesh router (the mesh
+// routes HTTP only). `sni` with NULL data (or empty) means no server name.
+//
+// # Errors
+// `GW_RESULT_NULL_PARAMETER` for a NULL router or `decision_out`, or NULL `sni` with a
+// non-zero `sni_len`.
+//
+// # Safety
+// `router` is NULL or a live `gw_router`; `sni` is NULL or readable for `sni_len` bytes during
+// the call; `decision_out` is writable.
+gw_result gw_router_route_l4(const struct gw_router *router,
+                             uint32_t transport,
+                             uint16_t port,
+                             const uint8_t *sni,
+                             size_t sni_len,
+                             uint64_t random,
+                             struct gw_decision **decision_out);
 
 // What the proxy must do; `GW_OUTCOME_SERVER_ERROR` for a NULL decision (fail closed).
 //

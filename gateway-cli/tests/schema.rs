@@ -19,7 +19,7 @@ fn schema() -> Value {
 
 fn forward() -> Value {
     json!({
-        "outcome": "forward", "cause": null, "status": null, "listener": "http",
+        "outcome": "forward", "cause": null, "status": null, "transport": null, "listener": "http",
         "route": {"kind": "HTTPRoute", "namespace": "default", "name": "app"},
         "rule": {"index": 0, "name": null}, "ext_auth": null,
         "backend": {"namespace": "default", "name": "svc", "port": 8080},
@@ -196,6 +196,59 @@ fn validator_requires_status_and_reason_when_the_proxy_answers() {
     assert!(!validate(&s, &v).is_empty(), "redirect without location");
     v["location"] = json!("https://a.example.com/");
     assert_eq!(validate(&s, &v), Vec::<String>::new());
+}
+
+#[test]
+fn l4_decisions_validate_and_answer_nothing_in_http() {
+    let s = schema();
+    let dir = scratch("schema-l4");
+    let manifests = common::crate_dir().join("../examples/l4/l4.yaml");
+    let lines = [
+        r#"{"transport":"tls","port":8443,"sni":"db.example.com"}"#,
+        r#"{"transport":"tcp","port":9000}"#,
+        r#"{"transport":"udp","port":9053}"#,
+        r#"{"transport":"tls","port":8443,"sni":"db.other.org"}"#,
+        r#"{"transport":"tcp","port":1}"#,
+        r#"{"transport":"tcp","port":9000,"method":"GET"}"#,
+    ];
+    let requests = write(&dir, "l4.jsonl", &lines.join("\n"));
+    let out = gateway([
+        "route".as_ref(),
+        "--json".as_ref(),
+        "--requests".as_ref(),
+        requests.as_os_str(),
+        manifests.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let outcomes: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let d: Value = serde_json::from_str(line).expect("decision is JSON");
+            assert_eq!(validate(&s, &d), Vec::<String>::new(), "{line}");
+            format!("{} {}", d["outcome"], d["route"]["kind"])
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            r#""forward" "TLSRoute""#,
+            r#""forward" "TCPRoute""#,
+            r#""forward" "UDPRoute""#,
+            r#""not_found" null"#,
+            r#""not_found" null"#,
+            r#""bad_request" null"#,
+        ]
+    );
+    // A decision with a transport answers nothing in HTTP.
+    let mut d: Value = serde_json::from_str(text.lines().nth(3).expect("a line")).expect("JSON");
+    assert_eq!(d["transport"], "tls");
+    d["status"] = json!(404);
+    assert!(!validate(&s, &d).is_empty(), "an L4 decision with a status");
 }
 
 #[test]

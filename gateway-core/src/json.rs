@@ -15,7 +15,7 @@ use crate::plan::authz::{
     AuthCheck, AuthOptions, AuthOutcome, AuthProtocol, AuthRequest, AuthResponse,
 };
 use crate::request::{Headers, HttpVersion, RequestView};
-use crate::route::{Destination, MeshRoute, Router};
+use crate::route::{Decision, Destination, L4Transport, MeshRoute, Router};
 use crate::tls::{ClientAuth, Handshake, SessionCheck, Verdict};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, UnixTime};
@@ -123,6 +123,27 @@ pub struct JsonDestination {
     /// The port; the request's `port` when absent.
     #[serde(default)]
     pub port: Option<u16>,
+}
+
+/// A connection that is not HTTP, as the JSON interface takes it: a request line with
+/// `transport` is one of these, `{"transport": "tls", "port": 443, "sni": "a.example.com"}`,
+/// `{"transport": "tcp", "port": 9000}` or `{"transport": "udp", "port": 53}`. It takes no
+/// HTTP field; the decision names the listener, the TLSRoute, TCPRoute or UDPRoute, its rule
+/// and the backend drawn with `random` ([`crate::route::Router::route_l4`]).
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonConnection {
+    /// `tls`, `tcp` or `udp` ([`L4Transport::parse`]).
+    pub transport: String,
+    /// The connection's local port.
+    pub port: u16,
+    /// The TLS server name from the ClientHello; `tls` only.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// Randomness for the weighted backend choice (default 0).
+    #[serde(default)]
+    pub random: u64,
 }
 
 fn http_scheme() -> String {
@@ -323,8 +344,12 @@ pub struct JsonDecision {
     /// `auth_failed`, ...; `malformed_request` for a request line that is not a valid
     /// request); null for the other outcomes.
     pub cause: Option<String>,
-    /// The status the proxy answers with when it answers itself.
+    /// The status the proxy answers with when it answers itself; null for a connection that
+    /// is not HTTP (a `transport` line: the proxy closes it or drops the datagram).
     pub status: Option<u16>,
+    /// `tls`, `tcp` or `udp` for a connection that is not HTTP (a request line with
+    /// `transport`); null for an HTTP request.
+    pub transport: Option<String>,
     /// The listener name.
     pub listener: Option<String>,
     /// The matched route.
@@ -378,6 +403,7 @@ impl JsonDecision {
             outcome: outcome.as_str().to_owned(),
             cause: outcome.cause_str().map(str::to_owned),
             status: outcome.status(),
+            transport: None,
             listener: None,
             route: None,
             rule: None,
@@ -428,13 +454,122 @@ pub fn route_json(router: &Router, line: &[u8]) -> String {
             ),
         )
     } else {
-        match serde_json::from_slice::<JsonRequest>(line) {
-            Ok(req) => decide(router, &req),
-            Err(e) => JsonDecision::of(MALFORMED, format!("invalid request JSON: {e}")),
+        match parse_line(line) {
+            Ok(Line::Http(req)) => decide(router, &req),
+            Ok(Line::L4(conn)) => decide_l4(router, &conn),
+            Err(why) => JsonDecision::of(MALFORMED, why),
         }
     };
     serde_json::to_string(&decision)
         .unwrap_or_else(|_| r#"{"outcome":"server_error","status":500}"#.to_owned())
+}
+
+/// A request line: an HTTP request, or a connection that is not HTTP (it has `transport`).
+enum Line {
+    Http(Box<JsonRequest>),
+    L4(JsonConnection),
+}
+
+/// Parses a request line. A line that holds no `transport` key parses as [`JsonRequest`] at
+/// once; the others are looked at as a JSON object first.
+fn parse_line(line: &[u8]) -> Result<Line, String> {
+    let invalid = |e: serde_json::Error| format!("invalid request JSON: {e}");
+    if !line.windows(b"transport".len()).any(|w| w == b"transport") {
+        return serde_json::from_slice(line)
+            .map(Line::Http)
+            .map_err(invalid);
+    }
+    let value: serde_json::Value = serde_json::from_slice(line).map_err(invalid)?;
+    if value.get("transport").is_none() {
+        return serde_json::from_value(value)
+            .map(Line::Http)
+            .map_err(invalid);
+    }
+    serde_json::from_value(value).map(Line::L4).map_err(|e| {
+        format!(
+            "invalid L4 request JSON (a line with transport takes only transport, port, sni and \
+             random): {e}"
+        )
+    })
+}
+
+/// Routes one connection that is not HTTP into a decision ([`Router::route_l4`]).
+///
+/// A forward names the listener, route, rule and the backend drawn with `random`; a draw on an
+/// invalid backend is `server_error` (`invalid_backend`): the proxy refuses the connection. No
+/// route is `not_found` (`no_listener_on_port`, `no_listener_for_sni` or `no_rule`): the proxy
+/// closes the connection or drops the datagram. `status` is always null: nothing answers in
+/// HTTP. An unknown transport, or `sni` with `tcp` or `udp`, is `bad_request`
+/// (`malformed_request`).
+///
+/// # Examples
+/// ```
+/// # use gateway_core::{Engine, EngineOptions, Target};
+/// # let yaml = include_str!("../../examples/l4/l4.yaml");
+/// # let options = EngineOptions::default();
+/// # let (_, router) = Engine::load_router(yaml.as_bytes(), &Target::only_gateway(), &options).unwrap();
+/// let line = r#"{"transport":"tls","port":8443,"sni":"db.example.com"}"#;
+/// let decision = gateway_core::json::route_json(&router, line.as_bytes());
+/// assert!(decision.contains(r#""route":{"kind":"TLSRoute","namespace":"edge","name":"db"}"#));
+/// ```
+pub fn decide_l4(router: &Router, conn: &JsonConnection) -> JsonDecision {
+    let Some(transport) = L4Transport::parse(&conn.transport) else {
+        return JsonDecision::of(
+            MALFORMED,
+            format!(
+                "unknown transport {:?}: expected tls, tcp or udp",
+                conn.transport
+            ),
+        );
+    };
+    if conn.sni.is_some() && transport != L4Transport::Tls {
+        return JsonDecision::of(
+            MALFORMED,
+            format!("sni is for transport tls, not {transport}"),
+        );
+    }
+    if router.is_mesh() {
+        return JsonDecision::of(
+            MALFORMED,
+            "a mesh router routes HTTP and gRPC only, not a transport".to_owned(),
+        );
+    }
+    let d = router.route_l4(transport, conn.port, conn.sni.as_deref());
+    let mut out = named(&d);
+    out.status = None;
+    out.transport = Some(transport.as_str().to_owned());
+    if d.outcome() == Outcome::Forward {
+        match d.choose_backend(conn.random) {
+            Some(b) => {
+                out.reason = None;
+                out.backend = Some(backend(b));
+            }
+            None => {
+                out.set_outcome(Outcome::ServerError(ServerError::InvalidBackend));
+                out.reason = Some(
+                    "the draw landed on an invalid backend's share: refuse the connection"
+                        .to_owned(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A decision with the router's outcome, reason, listener, route and rule.
+fn named(d: &Decision<'_, '_>) -> JsonDecision {
+    let mut out = JsonDecision::of(d.outcome(), d.reason().to_owned());
+    out.listener = d.listener().map(str::to_owned);
+    out.route = d.route().map(|r| JsonRoute {
+        kind: r.kind.as_str().to_owned(),
+        namespace: r.namespace.to_owned(),
+        name: r.name.to_owned(),
+    });
+    out.rule = d.rule().map(|r| JsonRule {
+        index: r.index,
+        name: r.name.map(str::to_owned),
+    });
+    out
 }
 
 /// Routes one parsed request into a decision.
@@ -531,17 +666,7 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
         }
         router.route(&view)
     };
-    let mut out = JsonDecision::of(d.outcome(), d.reason().to_owned());
-    out.listener = d.listener().map(str::to_owned);
-    out.route = d.route().map(|r| JsonRoute {
-        kind: r.kind.as_str().to_owned(),
-        namespace: r.namespace.to_owned(),
-        name: r.name.to_owned(),
-    });
-    out.rule = d.rule().map(|r| JsonRule {
-        index: r.index,
-        name: r.name.map(str::to_owned),
-    });
+    let mut out = named(&d);
     let plan = match crate::plan::plan(&d, &view, req.random) {
         Plan::Authorize(check) => {
             out.ext_auth = Some(describe_check(&check));

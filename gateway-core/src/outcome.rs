@@ -60,13 +60,17 @@ pub enum Outcome {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NotFound {
-    /// No HTTP or HTTPS listener serves the connection's port.
+    /// No listener of the connection's protocol serves its port: HTTP or HTTPS for
+    /// [`crate::route::Router::route`]; TLS, TCP or UDP for [`crate::route::Router::route_l4`].
     NoListenerOnPort,
     /// No listener of the port matches the Host.
     NoListenerForHost,
-    /// No listener of the port matches the TLS server name.
+    /// No listener of the port matches the TLS server name (for a TLS connection routed by
+    /// [`crate::route::Router::route_l4`], also: the listeners have hostnames and the
+    /// connection sent no server name).
     NoListenerForSni,
-    /// The listener has no rule whose matches all hold.
+    /// The listener has no rule whose matches all hold (for a TLS, TCP or UDP connection: no
+    /// route of the listener matches).
     NoRule,
 }
 

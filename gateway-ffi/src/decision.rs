@@ -12,7 +12,7 @@ use gateway_core::outcome::{BadRequest, Outcome, ServerError};
 use gateway_core::plan::authz::AuthCheck;
 use gateway_core::plan::{LocalResponse, Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Destination, MeshRoute, RouteId, Router, RuleId};
+use gateway_core::route::{Destination, L4Transport, MeshRoute, RouteId, Router, RuleId};
 use gateway_core::tls::{Coalescing, Handshake, SessionCheck};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::time::Duration;
@@ -164,6 +164,33 @@ pub enum gw_route_kind {
     Udp = 5,
     /// A kind this version of the header does not know.
     Other = 99,
+}
+
+/// The transport of a connection routed with `gw_router_route_l4` (its `transport` argument).
+#[repr(u32)]
+#[allow(clippy::exhaustive_enums)] // a C enum: new transports get new numbers
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum gw_transport {
+    /// TLS, routed by the ClientHello's server name to a TLSRoute.
+    Tls = 1,
+    /// TCP, routed by port to a TCPRoute.
+    Tcp = 2,
+    /// UDP, routed by port to a UDPRoute.
+    Udp = 3,
+}
+
+impl gw_transport {
+    /// The transport a `gw_transport` number names; `None` for an unknown number.
+    fn parse(value: u32) -> Option<L4Transport> {
+        [Self::Tls, Self::Tcp, Self::Udp]
+            .into_iter()
+            .find(|t| *t as u32 == value)
+            .map(|t| match t {
+                Self::Tls => L4Transport::Tls,
+                Self::Tcp => L4Transport::Tcp,
+                Self::Udp => L4Transport::Udp,
+            })
+    }
 }
 
 /// The matched route and rule. Strings live as long as the decision.
@@ -345,6 +372,9 @@ pub(crate) struct Parts<'r> {
     query_at: usize,
     /// For a gRPC auth check: the encoded `CheckRequest`.
     pub(crate) auth_message: Vec<u8>,
+    /// The backend drawn for a forwarded TLS, TCP or UDP connection (`gw_router_route_l4`),
+    /// which has no HTTP plan.
+    l4_backend: Option<&'r Backend>,
     /// The frontend TLS verdicts, for a request given with its TLS connection's facts.
     pub(crate) session: Option<SessionCheck>,
 }
@@ -461,6 +491,110 @@ pub unsafe extern "C" fn gw_router_route(
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
         unsafe { ffi::write_out(decision_out, ptr) };
         gw_result::Ok
+    })
+}
+
+/// Routes a connection that is not HTTP: a TLS connection by the ClientHello's server name to
+/// a TLSRoute, a TCP connection to a TCPRoute, UDP datagrams to a UDPRoute, on the local
+/// `port` (`transport` is a `gw_transport` value). Only listeners of that protocol serve it;
+/// a TLS listener, then the route, is chosen by the server name: exact hostname, then the
+/// longest wildcard, then none (a listener with a hostname never serves a connection without
+/// one); ties go to the oldest route. The same decision as `gw_route_json` with a `transport`
+/// line.
+///
+/// The decision reads with the usual accessors: `GW_OUTCOME_FORWARD` names the listener,
+/// route (`gw_decision_route`) and the backend drawn with `random` (`gw_decision_backend`):
+/// splice the bytes to it. `GW_OUTCOME_NOT_FOUND` (`GW_CAUSE_NO_LISTENER_ON_PORT`,
+/// `_NO_LISTENER_FOR_SNI`, `_NO_RULE`): close the connection or drop the datagram.
+/// `GW_OUTCOME_SERVER_ERROR` (`GW_CAUSE_INVALID_BACKEND`): the draw landed on an invalid
+/// backend, refuse the connection. `gw_decision_status` is 0: nothing answers in HTTP. An
+/// unknown `transport`, a server name that is not UTF-8, or one given for TCP or UDP is
+/// `GW_OUTCOME_BAD_REQUEST` (`GW_CAUSE_MALFORMED_REQUEST`), as is a mesh router (the mesh
+/// routes HTTP only). `sni` with NULL data (or empty) means no server name.
+///
+/// # Errors
+/// `GW_RESULT_NULL_PARAMETER` for a NULL router or `decision_out`, or NULL `sni` with a
+/// non-zero `sni_len`.
+///
+/// # Safety
+/// `router` is NULL or a live `gw_router`; `sni` is NULL or readable for `sni_len` bytes during
+/// the call; `decision_out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_router_route_l4(
+    router: *const gw_router,
+    transport: u32,
+    port: u16,
+    sni: *const u8,
+    sni_len: usize,
+    random: u64,
+    decision_out: *mut *mut gw_decision,
+) -> gw_result {
+    ffi_boundary!(gw_result::Panic, {
+        if decision_out.is_null() {
+            return gw_result::NullParameter;
+        }
+        // SAFETY: the caller guarantees `router` is NULL or a live reference; the clone is ours.
+        let router = require!(unsafe { ffi::clone_arc(router) });
+        // SAFETY: the caller guarantees `sni` is NULL or readable for `sni_len` bytes.
+        let sni = require!(unsafe {
+            optional(gw_slice {
+                data: sni,
+                len: sni_len,
+            })
+        });
+        let decision = route_l4(router, transport, port, sni, random);
+        let ptr = ffi::to_arc_mut_ptr::<gw_decision>(Arc::new(decision));
+        // SAFETY: checked non-NULL; the caller guarantees it is writable.
+        unsafe { ffi::write_out(decision_out, ptr) };
+        gw_result::Ok
+    })
+}
+
+/// [`gw_router_route_l4`]'s decision, as `gateway_core::json::decide_l4` makes it.
+fn route_l4(
+    router: Arc<Router>,
+    transport: u32,
+    port: u16,
+    sni: Option<&[u8]>,
+    random: u64,
+) -> Decision {
+    let Some(transport) = gw_transport::parse(transport) else {
+        let why = format!("unknown transport {transport}: expected a gw_transport value");
+        return Decision::bad_request(router, why);
+    };
+    let sni = match sni
+        .filter(|s| !s.is_empty())
+        .map(|s| text("TLS server name", s))
+    {
+        None => None,
+        Some(Ok(sni)) if transport == L4Transport::Tls => Some(sni),
+        Some(Ok(_)) => {
+            let why = format!("sni is for transport tls, not {transport}");
+            return Decision::bad_request(router, why);
+        }
+        Some(Err(why)) => return Decision::bad_request(router, why),
+    };
+    if router.is_mesh() {
+        let why = "a mesh router routes HTTP and gRPC only, not a transport".to_owned();
+        return Decision::bad_request(router, why);
+    }
+    Decision::new(Source::Router(router), |source| {
+        let d = source.router().route_l4(transport, port, sni);
+        let drawn = (d.outcome() == Outcome::Forward).then(|| d.choose_backend(random));
+        let (outcome, reason) = match drawn {
+            None => (d.outcome(), d.reason().to_owned()),
+            Some(Some(_)) => (Outcome::Forward, String::new()),
+            Some(None) => (
+                Outcome::ServerError(ServerError::InvalidBackend),
+                "the draw landed on an invalid backend's share: refuse the connection".to_owned(),
+            ),
+        };
+        let mut parts = Parts::answer(outcome, 0, reason);
+        parts.listener = d.listener();
+        parts.route = d.route();
+        parts.rule = d.rule();
+        parts.l4_backend = drawn.flatten();
+        parts
     })
 }
 
@@ -863,6 +997,7 @@ impl<'r> Parts<'r> {
             query_at,
             auth_message,
             session: None,
+            l4_backend: None,
         }
     }
 
@@ -880,6 +1015,7 @@ impl<'r> Parts<'r> {
             query_at: 0,
             auth_message: Vec::new(),
             session: None,
+            l4_backend: None,
         }
     }
 
@@ -1065,11 +1201,12 @@ pub unsafe extern "C" fn gw_decision_backend(
 ) -> bool {
     ffi_boundary!(false, {
         let d = decision!(decision, false);
-        let (Some(f), false) = (d.forward(), out.is_null()) else {
+        let chosen = d.l4_backend.or(d.forward().map(|f| f.backend));
+        let (Some(chosen), false) = (chosen, out.is_null()) else {
             return false;
         };
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { ffi::write_out(out, backend(f.backend)) };
+        unsafe { ffi::write_out(out, backend(chosen)) };
         true
     })
 }

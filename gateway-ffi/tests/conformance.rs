@@ -39,6 +39,77 @@ const USABLE_ADDRESS: &str = "192.0.2.10";
 const UNUSABLE_ADDRESS: &str = "198.51.100.99";
 const RANDOMS: [u64; 3] = [0, u64::MAX / 2, u64::MAX];
 
+/// TLS, TCP and UDP connections (`examples/l4/l4.yaml`) through `gw_route_json` and
+/// `gw_router_route_l4`: forwards, every not-found cause, and malformed lines.
+#[test]
+fn l4_connections_through_the_c_abi_match_rust() {
+    let yaml = include_str!("../../examples/l4/l4.yaml");
+    let loaded = Snapshot::load(yaml.as_bytes(), &LoadOptions::default()).unwrap();
+    let rust_config = Config::new(loaded.snapshot, AttachOptions::default());
+    let rust = Router::build(
+        &rust_config,
+        &GatewayRef::new("edge", "edge"),
+        PathPolicy::secure(),
+    )
+    .unwrap();
+    let (mut config, mut router) = (null_mut(), null_mut());
+    // SAFETY: live strings and out-params.
+    unsafe {
+        assert_eq!(
+            gw_config_load(yaml.as_ptr(), yaml.len(), &mut config, null_mut()),
+            gw_result::Ok
+        );
+        let (ns, name) = ("edge", "edge");
+        assert_eq!(
+            gw_router_build(
+                config,
+                ns.as_ptr(),
+                ns.len(),
+                name.as_ptr(),
+                name.len(),
+                &mut router,
+                null_mut()
+            ),
+            gw_result::Ok
+        );
+    }
+    let rows = [
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "db.example.com"}),
+            "forward",
+        ),
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "WWW.example.com."}),
+            "forward",
+        ),
+        (
+            json!({"transport": "tcp", "port": 9000, "random": 42}),
+            "forward",
+        ),
+        (json!({"transport": "udp", "port": 9053}), "forward"),
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "db.other.org"}),
+            "not_found",
+        ),
+        (json!({"transport": "tls", "port": 8443}), "not_found"),
+        (json!({"transport": "udp", "port": 9000}), "not_found"),
+        (
+            json!({"transport": "udp", "port": 9053, "sni": "a.example.com"}),
+            "bad_request",
+        ),
+        (json!({"transport": "sctp", "port": 9053}), "bad_request"),
+    ];
+    for (line, outcome) in rows {
+        let decision = l4_parity(router, &rust, &line, &line.to_string());
+        assert_eq!(decision["outcome"], outcome, "{line}");
+    }
+    // SAFETY: ours, freed once.
+    unsafe {
+        gw_router_free(router);
+        gw_config_free(config);
+    }
+}
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
 }
@@ -163,20 +234,8 @@ fn replay_mesh_case(dir: &Path, case: &Value) -> (usize, usize) {
         }
         for random in RANDOMS {
             let request = mesh_json_request(r, random);
-            let line = request.to_string();
-            let expected = gateway_core::json::route_json(&rust_router, line.as_bytes());
-            let mut out = null_mut();
-            // SAFETY: live router, line and out-param.
-            let got = unsafe {
-                assert_eq!(
-                    gw_route_json(router, line.as_ptr(), line.len(), &mut out),
-                    gw_result::Ok
-                );
-                let got = buffer(out);
-                gw_buffer_free(out);
-                got
-            };
-            assert_eq!(got, expected, "{name} request {i}: gw_route_json differs");
+            let what = format!("{name} request {i}");
+            let expected = json_parity(router, &rust_router, &request, &what);
             let decision: Value = serde_json::from_str(&expected).unwrap();
             assert_ne!(
                 decision["outcome"], "bad_request",
@@ -390,6 +449,23 @@ fn replay_case(dir: &Path, case: &Value, programmatic: &str) -> (usize, usize) {
             );
             compared.0 += 1;
             compared.1 += usize::from(closed);
+            // A port no HTTP listener serves: the connection is routed as TLS (an HTTPS
+            // client) or TCP, as the replay routes it.
+            if !rust_router.serves_http(u16::try_from(request["port"].as_u64().unwrap()).unwrap()) {
+                let tls = request["scheme"] == "https";
+                let mut line = json!({"transport": if tls { "tls" } else { "tcp" },
+                                      "port": request["port"], "random": random});
+                if tls && let Some(sni) = request["sni"].as_str() {
+                    line["sni"] = json!(sni);
+                }
+                l4_parity(
+                    router,
+                    &rust_router,
+                    &line,
+                    &format!("{name} request {i} L4"),
+                );
+                compared.0 += 1;
+            }
         }
         // SAFETY: our reference, released once.
         unsafe { gw_router_free(router) };
@@ -511,18 +587,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
     // SAFETY: live router and request; every accessor reads a live decision, freed at the end.
     unsafe {
         assert_eq!(gw_router_route(router, &req, &mut d), gw_result::Ok);
-        let outcome = match gw_decision_outcome(d) {
-            gw_outcome::Forward => "forward",
-            gw_outcome::Redirect => "redirect",
-            gw_outcome::Respond => "respond",
-            gw_outcome::NotFound => "not_found",
-            gw_outcome::BadRequest => "bad_request",
-            gw_outcome::Misdirected => "misdirected",
-            gw_outcome::ServerError => "server_error",
-            gw_outcome::Authorize => "auth_required",
-            gw_outcome::Denied => "auth_denied",
-            gw_outcome::PassThrough => "pass_through",
-        };
+        let outcome = outcome_name(gw_decision_outcome(d));
         // External auth: the typed ABI stops at the check (the JSON interface, given no
         // `ext_auth_response`, says `auth_required`); the check must be the same.
         if outcome == "auth_required" {
@@ -757,6 +822,120 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         gw_decision_free(d);
     }
     false
+}
+
+/// The JSON interface's name of an outcome.
+fn outcome_name(outcome: gw_outcome) -> &'static str {
+    match outcome {
+        gw_outcome::Forward => "forward",
+        gw_outcome::Redirect => "redirect",
+        gw_outcome::Respond => "respond",
+        gw_outcome::NotFound => "not_found",
+        gw_outcome::BadRequest => "bad_request",
+        gw_outcome::Misdirected => "misdirected",
+        gw_outcome::ServerError => "server_error",
+        gw_outcome::Authorize => "auth_required",
+        gw_outcome::Denied => "auth_denied",
+        gw_outcome::PassThrough => "pass_through",
+    }
+}
+
+/// Routes the request line `line` through `gw_route_json`, whose bytes must equal
+/// `gateway_core::json::route_json`'s; the decision JSON.
+fn json_parity(router: *const gw_router, rust: &Router, line: &Value, what: &str) -> String {
+    let encoded = line.to_string();
+    let expected = gateway_core::json::route_json(rust, encoded.as_bytes());
+    let mut out = null_mut();
+    // SAFETY: live router, line and out-param; the buffer is freed once.
+    let got = unsafe {
+        assert_eq!(
+            gw_route_json(router, encoded.as_ptr(), encoded.len(), &mut out),
+            gw_result::Ok
+        );
+        let got = buffer(out);
+        gw_buffer_free(out);
+        got
+    };
+    assert_eq!(got, expected, "{what}: gw_route_json differs");
+    expected
+}
+
+/// Routes the L4 line `line` (`transport`, `port`, `sni`, `random`) through `gw_route_json`
+/// and `gw_router_route_l4`: the JSON must equal Rust's, and the typed decision must name the
+/// same outcome, cause, listener, route, rule and backend, with status 0 where the JSON's is
+/// null.
+fn l4_parity(router: *const gw_router, rust: &Router, line: &Value, what: &str) -> Value {
+    let expected = json_parity(router, rust, line, what);
+    let decision: Value = serde_json::from_str(&expected).unwrap();
+    let transport = match line["transport"].as_str() {
+        Some("tls") => gw_transport::Tls as u32,
+        Some("tcp") => gw_transport::Tcp as u32,
+        Some("udp") => gw_transport::Udp as u32,
+        _ => 0,
+    };
+    let sni = line["sni"].as_str().unwrap_or_default();
+    let port = u16::try_from(line["port"].as_u64().unwrap()).unwrap();
+    let random = line["random"].as_u64().unwrap_or(0);
+    let mut d = null_mut();
+    // SAFETY: live router, SNI bytes and out-param; every accessor reads a live decision, freed
+    // at the end.
+    unsafe {
+        assert_eq!(
+            gw_router_route_l4(
+                router,
+                transport,
+                port,
+                sni.as_ptr(),
+                sni.len(),
+                random,
+                &mut d
+            ),
+            gw_result::Ok
+        );
+        assert_eq!(
+            outcome_name(gw_decision_outcome(d)),
+            decision["outcome"],
+            "{what}: outcome"
+        );
+        let cause = Outcome::CAUSES
+            .iter()
+            .find(|o| o.cause_str() == decision["cause"].as_str())
+            .map_or(0, |o| o.cause_code());
+        assert_eq!(gw_decision_cause(d) as u32, cause, "{what}: cause");
+        assert_eq!(
+            u64::from(gw_decision_status(d)),
+            decision["status"].as_u64().unwrap_or(0),
+            "{what}: status"
+        );
+        assert_eq!(
+            text(gw_decision_listener(d)),
+            decision["listener"].as_str().map(str::to_owned),
+            "{what}: listener"
+        );
+        let mut m = std::mem::MaybeUninit::<gw_route_match>::uninit();
+        let route = if gw_decision_route(d, m.as_mut_ptr()) {
+            let m = m.assume_init();
+            json!({"namespace": text(m.ns), "name": text(m.name), "rule": m.rule_index})
+        } else {
+            Value::Null
+        };
+        let expected_route = if decision["route"].is_null() {
+            Value::Null
+        } else {
+            json!({"namespace": decision["route"]["namespace"], "name": decision["route"]["name"],
+                   "rule": decision["rule"]["index"]})
+        };
+        assert_eq!(route, expected_route, "{what}: route");
+        let mut b = std::mem::MaybeUninit::<gw_backend>::uninit();
+        let chosen = if gw_decision_backend(d, b.as_mut_ptr()) {
+            backend(&b.assume_init())
+        } else {
+            Value::Null
+        };
+        assert_eq!(chosen, decision["backend"], "{what}: backend");
+        gw_decision_free(d);
+    }
+    decision
 }
 
 fn slice(s: &str) -> gw_slice {

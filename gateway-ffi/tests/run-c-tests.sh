@@ -24,6 +24,7 @@ libs=("$lib" -lpthread -ldl -lm)
 run() { # name binary
     case "$1" in
         test_abi) "${@:2}" "$shop" ;;
+        test_l4) "${@:2}" "$root/examples/l4/l4.yaml" ;;
         *) "${@:2}" ;;
     esac
 }

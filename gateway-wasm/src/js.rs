@@ -120,8 +120,12 @@ export interface RouteDecision {
   /** Why the proxy answers itself (e.g. "no_rule", "invalid_host", "invalid_backend",
    * "auth_failed"); null for forward, redirect, respond, misdirected and auth_required. */
   cause: string | null;
-  /** The status the proxy answers with when it answers itself. */
+  /** The status the proxy answers with when it answers itself; null for a connection that is
+   * not HTTP (`transport` set). */
   status: number | null;
+  /** "tls", "tcp" or "udp" for a connection that is not HTTP (`routeL4`, or a JSON line with
+   * `transport`); null for an HTTP request. */
+  transport: "tls" | "tcp" | "udp" | null;
   listener: string | null;
   route: { kind: string; namespace: string; name: string } | null;
   rule: { index: number; name: string | null } | null;

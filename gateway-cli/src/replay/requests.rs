@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use gateway_core::filter::parse_duration;
+use gateway_core::outcome::Outcome;
 use gateway_core::plan::{Plan, plan};
 use gateway_core::request::{Headers, RequestView};
-use gateway_core::route::{Decision, Router};
+use gateway_core::route::{Decision, L4Transport, Router};
 use gateway_core::tls::{Verdict, verify};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde_json::Value;
@@ -93,19 +94,30 @@ pub(crate) fn observe(
         )
         .authority(authority.as_deref());
     if !router.serves_http(case.port) {
-        // TLS passthrough (or TCP): the backend is chosen from the SNI alone.
+        // TLS passthrough (or TCP): the backend is chosen from the SNI alone. The client
+        // opens a TLS connection for an HTTPS case and a plain TCP one otherwise.
+        let transport = if case.protocol == "https" {
+            L4Transport::Tls
+        } else {
+            L4Transport::Tcp
+        };
+        let d = router.route_l4(transport, case.port, sni.as_deref());
+        let reason = match d.outcome() {
+            Outcome::Forward => "the backend drawn is invalid: the connection is refused",
+            _ => d.reason(),
+        };
         let mut seen = Observed {
             method,
-            reason: "no TLS or TCP route matches".to_owned(),
+            reason: reason.to_owned(),
             status: 404,
             ..Observed::default()
         };
-        if let Some(backend) = router
-            .route_l4(case.port, sni.as_deref())
-            .and_then(|d| d.choose_backend(random).cloned())
+        if let Some(backend) = (d.outcome() == Outcome::Forward)
+            .then(|| d.choose_backend(random))
+            .flatten()
         {
             seen.status = 200;
-            seen.backend = Some((backend.namespace, backend.name));
+            seen.backend = Some((backend.namespace.clone(), backend.name.clone()));
             seen.host = host;
             seen.path = path;
             seen.request_headers = headers;

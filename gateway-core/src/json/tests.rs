@@ -91,3 +91,127 @@ fn with_verification_a_chain_from_another_ca_is_refused() {
     assert_eq!(d["cause"], "backend_certificate_refused", "{d}");
     assert_eq!(d["backend_certificate"]["verdict"], "invalid");
 }
+
+/// The router of `examples/l4/l4.yaml`: TLS on 8443, TCP on 9000, UDP on 9053.
+fn l4_router() -> Router {
+    let yaml = include_str!("../../../examples/l4/l4.yaml");
+    let options = EngineOptions::default();
+    let (_, router) =
+        Engine::load_router(yaml.as_bytes(), &Target::only_gateway(), &options).unwrap();
+    router
+}
+
+fn l4(router: &Router, line: Value) -> Value {
+    serde_json::from_str(&route_json(router, line.to_string().as_bytes())).unwrap()
+}
+
+#[test]
+fn an_l4_line_names_the_listener_route_rule_and_backend() {
+    let r = l4_router();
+    let rows = [
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "db.example.com"}),
+            ("tls", "TLSRoute", "db", "db", 5432),
+        ),
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "www.example.com"}),
+            ("tls", "TLSRoute", "sites", "web", 8443),
+        ),
+        (
+            json!({"transport": "tcp", "port": 9000}),
+            ("tcp", "TCPRoute", "echo", "echo", 9000),
+        ),
+        (
+            json!({"transport": "udp", "port": 9053, "random": 7}),
+            ("udp", "UDPRoute", "dns", "dns", 53),
+        ),
+    ];
+    for (line, (listener, kind, route, backend, port)) in rows {
+        let d = l4(&r, line.clone());
+        assert_eq!(d["outcome"], "forward", "{line}: {d}");
+        assert_eq!(d["status"], Value::Null, "{line}");
+        assert_eq!(d["transport"], line["transport"], "{line}");
+        assert_eq!(d["listener"], listener, "{line}");
+        assert_eq!(
+            d["route"],
+            json!({"kind": kind, "namespace": "edge", "name": route}),
+            "{line}"
+        );
+        assert_eq!(d["rule"], json!({"index": 0, "name": null}), "{line}");
+        assert_eq!(
+            d["backend"],
+            json!({"namespace": "edge", "name": backend, "port": port}),
+            "{line}"
+        );
+        assert_eq!(d["upstream"], Value::Null, "{line}");
+    }
+}
+
+#[test]
+fn an_l4_line_without_a_route_is_not_found_with_its_cause() {
+    let r = l4_router();
+    let rows = [
+        (
+            json!({"transport": "tls", "port": 8443, "sni": "db.other.org"}),
+            "no_rule",
+        ),
+        (
+            json!({"transport": "udp", "port": 9000}),
+            "no_listener_on_port",
+        ),
+        (
+            json!({"transport": "tcp", "port": 8443}),
+            "no_listener_on_port",
+        ),
+    ];
+    for (line, cause) in rows {
+        let d = l4(&r, line.clone());
+        assert_eq!(d["outcome"], "not_found", "{line}: {d}");
+        assert_eq!(d["cause"], cause, "{line}");
+        assert_eq!(d["status"], Value::Null, "{line}");
+        assert_eq!(d["backend"], Value::Null, "{line}");
+    }
+}
+
+#[test]
+fn an_l4_line_refuses_http_fields_an_unknown_transport_and_a_stray_sni() {
+    let r = l4_router();
+    let rows = [
+        (
+            json!({"transport": "tcp", "port": 9000, "method": "GET"}),
+            "unknown field `method`",
+        ),
+        (
+            json!({"transport": "tcp", "port": 9000, "headers": []}),
+            "unknown field `headers`",
+        ),
+        (
+            json!({"transport": "sctp", "port": 9000}),
+            "unknown transport \"sctp\"",
+        ),
+        (
+            json!({"transport": "udp", "port": 9053, "sni": "a.example.com"}),
+            "sni is for transport tls",
+        ),
+        (json!({"transport": "tcp"}), "missing field `port`"),
+    ];
+    for (line, why) in rows {
+        let d = l4(&r, line.clone());
+        assert_eq!(d["outcome"], "bad_request", "{line}: {d}");
+        assert_eq!(d["cause"], "malformed_request", "{line}");
+        let reason = d["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(why), "{line}: {reason}");
+    }
+}
+
+#[test]
+fn an_http_line_that_mentions_transport_is_still_http() {
+    let r = l4_router();
+    let d = l4(
+        &r,
+        json!({"port": 9000, "headers": [["x-transport", "tcp"]]}),
+    );
+    // No HTTP listener on 9000: the line was read as HTTP, not as a connection.
+    assert_eq!(d["cause"], "no_listener_on_port", "{d}");
+    assert_eq!(d["status"], 404, "{d}");
+}

@@ -35,6 +35,7 @@ use build::{compile, select_listener, wildcard_listener};
 mod explain;
 mod gateway_ref;
 mod index;
+mod l4;
 mod matcher;
 mod mesh;
 mod precedence;
@@ -45,6 +46,7 @@ pub use explain::{
     ValuePredicate, Verdict,
 };
 pub use gateway_ref::{GatewayRef, GatewayRefError};
+pub use l4::L4Transport;
 pub use mesh::{Destination, MeshRoute, PassThrough};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -56,7 +58,7 @@ use index::{Candidate, HostIndex, KnownNames};
 use matcher::Predicates;
 use precedence::RankKey;
 
-use crate::attach::{Backend, Config, Protocol, RouteKind, RuleSpec, host_matches};
+use crate::attach::{Backend, Config, Protocol, RouteKind, RuleSpec};
 use crate::filter::{Reason, RetryBudget, Session, SessionPolicy};
 use crate::outcome::{BadRequest, NotFound, Outcome, ServerError};
 use crate::request::authority::{request_host_canonical, sole_host_line};
@@ -616,57 +618,6 @@ impl Router {
     /// [`Router::route_l4`].
     pub fn serves_http(&self, port: u16) -> bool {
         self.ports.iter().any(|p| p.port == port)
-    }
-
-    /// Chooses the backend of a TLS, TCP or UDP listener: by SNI for TLS (exact route hostname,
-    /// then the longest wildcard, then routes without hostnames), the first route otherwise.
-    pub fn route_l4(&self, port: u16, sni: Option<&str>) -> Option<Decision<'_, 'static>> {
-        let sni = sni.map(|s| s.trim_end_matches('.').to_ascii_lowercase());
-        let mut best: Option<(u32, usize, RankKey)> = None;
-        for (li, l) in self.listeners.iter().enumerate() {
-            if l.port != port
-                || !matches!(l.protocol, Protocol::Tls | Protocol::Tcp | Protocol::Udp)
-            {
-                continue;
-            }
-            if let (Some(pattern), Some(sni)) = (&l.hostname, &sni)
-                && !host_matches(pattern, sni)
-            {
-                continue;
-            }
-            for (hostnames, rule, rank) in &l.l4 {
-                let score = if hostnames.is_empty() {
-                    Some(0)
-                } else {
-                    sni.as_deref().and_then(|s| {
-                        hostnames
-                            .iter()
-                            .filter(|h| host_matches(h, s))
-                            .map(|h| {
-                                if h.starts_with('*') {
-                                    h.len()
-                                } else {
-                                    h.len() + 10_000
-                                }
-                            })
-                            .max()
-                    })
-                };
-                let Some(score) = score else { continue };
-                let better = best
-                    .as_ref()
-                    .is_none_or(|(_, s, r)| score > *s || (score == *s && rank < r));
-                if better {
-                    best = Some((*rule, score, *rank));
-                    let _ = li;
-                }
-            }
-        }
-        let (rule, _, _) = best?;
-        let mut d = Decision::new(self);
-        d.rule = Some(rule);
-        d.outcome = Outcome::Forward;
-        Some(d)
     }
 }
 
