@@ -556,6 +556,7 @@ static const char *FILTERS =
     "    matches: [{path: {type: PathPrefix, value: /v1}}]\n"
     "    timeouts: {request: 2s}\n"
     "    retry: {codes: [503, 504], attempts: 2, backoff: 100ms}\n"
+    "    sessionPersistence: {sessionName: sid, absoluteTimeout: 1h, cookieConfig: {lifetimeType: Permanent}}\n"
     "    filters:\n"
     "    - type: RequestHeaderModifier\n"
     "      requestHeaderModifier:\n"
@@ -570,7 +571,11 @@ static const char *FILTERS =
     "      requestMirror: {backendRef: {name: shadow, port: 81}}\n"
     "    backendRefs: [{name: app, port: 80}]\n"
     "  - matches: [{path: {type: PathPrefix, value: /broken}}]\n"
-    "    backendRefs: [{name: missing, port: 80}]\n";
+    "    backendRefs: [{name: missing, port: 80}]\n"
+    "---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackendTrafficPolicy\n"
+    "metadata: {name: budget, namespace: default}\n"
+    "spec:\n  targetRefs: [{group: \"\", kind: Service, name: app}]\n"
+    "  retryConstraint: {budget: {percent: 25, interval: 5s}, minRetryRate: {count: 2, interval: 1s}}\n";
 
 static void test_filters(void) {
     gw_config *config = NULL;
@@ -675,6 +680,45 @@ static void test_filters(void) {
           retry.codes[1] == 504 && retry.attempts_set && retry.attempts == 2 &&
           retry.backoff_set && retry.backoff_millis == 100);
     CHECK(!gw_decision_retry(d, NULL));
+
+    /* the Service's retry budget (XBackendTrafficPolicy) */
+    gw_retry_budget budget;
+    CHECK(gw_decision_retry_budget(d, &budget) && budget.percent == 25 &&
+          budget.interval_millis == 5000 && budget.min_retries == 2 &&
+          budget.min_retry_interval_millis == 1000);
+    CHECK(gw_decision_retry_budget_allows(d, 0, 0, 1));    /* under the minimum rate */
+    CHECK(!gw_decision_retry_budget_allows(d, 10, 5, 2));  /* 6 of 11 is over 25 % */
+    CHECK(gw_decision_retry_budget_allows(d, 100, 10, 2)); /* 11 of 101 is within */
+    CHECK(!gw_decision_retry_budget(d, NULL));
+
+    /* session persistence: describe, issue, read back */
+    gw_session s;
+    CHECK(gw_decision_session(d, &s) && s.kind == GW_SESSION_KIND_COOKIE &&
+          s.lifetime == GW_COOKIE_LIFETIME_PERMANENT && eq(s.name, "sid") &&
+          s.absolute_timeout_set && s.absolute_timeout_millis == 3600000 && !s.idle_timeout_set &&
+          eq(s.path, "/v1") && !s.secure && s.policy.data == NULL);
+    uint8_t cookie[1024];
+    size_t n = 0;
+    CHECK(gw_decision_session_issue(d, 0, STR("10.0.0.1:80"), 100, 100, cookie, sizeof cookie, &n) ==
+          GW_RESULT_OK);
+    CHECK(n > 4 && memcmp(cookie, "sid=", 4) == 0 && contains(cookie, n, "; Path=/v1; Max-Age=3600;"));
+    size_t token_len = 0;
+    while (4 + token_len < n && cookie[4 + token_len] != ';') token_len++;
+    gw_session_pin pin;
+    CHECK(gw_decision_session_lookup(d, cookie + 4, token_len, 200, &pin) && pin.backend_index == 0 &&
+          pin.endpoint.len == 11 && memcmp(pin.endpoint.data, "10.0.0.1:80", 11) == 0 &&
+          pin.issued == 100);
+    CHECK(!gw_decision_session_lookup(d, cookie + 4, token_len, 100 + 3600, &pin)); /* expired */
+    CHECK(!gw_decision_session_lookup(d, cookie + 5, token_len - 1, 200, &pin));    /* damaged */
+    CHECK(gw_decision_session_issue(d, 1, STR("e"), 1, 1, cookie, sizeof cookie, &n) ==
+          GW_RESULT_OUT_OF_RANGE);
+    CHECK(gw_decision_session_issue(d, 0, STR("a;b"), 1, 1, cookie, sizeof cookie, &n) ==
+          GW_RESULT_OUT_OF_RANGE);
+    CHECK(gw_decision_session_issue(d, 0, STR("e"), 1, 1, cookie, 4, &n) ==
+          GW_RESULT_BUFFER_TOO_SMALL && n > 4);
+    CHECK(gw_decision_session_issue(d, 0, STR("e"), 1, 1, cookie, sizeof cookie, NULL) ==
+          GW_RESULT_NULL_PARAMETER);
+    CHECK(!gw_decision_session(NULL, &s) && !gw_decision_session_lookup(NULL, NULL, 0, 0, NULL));
 
     /* the decision outlives the router */
     gw_router *clone = gw_router_clone(router);
