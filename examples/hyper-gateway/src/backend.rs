@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use bytes::Bytes;
 use gateway_core::plan::{BackendProtocol, LocalResponse};
 use gateway_core::tls::BackendTls;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper::header::HOST;
@@ -21,6 +21,16 @@ use tokio::net::TcpStream;
 
 use crate::config::{Shared, State};
 use gateway_core::filter::remove_hop_by_hop;
+
+/// A request body as the gateway sends it: read whole ([`buffered`]) when it is sent more
+/// than once (mirrors, retries, external auth with `forwardBody`), else the client's body,
+/// streamed as it arrives.
+pub(crate) type Outgoing = Either<Full<Bytes>, Incoming>;
+
+/// A body read whole.
+pub(crate) fn buffered(body: Bytes) -> Outgoing {
+    Either::Left(Full::new(body))
+}
 
 /// Where a backend is and the protocol it speaks.
 #[derive(Clone, Copy, Debug)]
@@ -41,12 +51,11 @@ impl Upstream {
 /// to a backend address in `protocol`, over TLS with the policy's verifier when one applies;
 /// returns the response head with its body (hop-by-hop fields removed), or 502.
 pub(crate) async fn send(
-    req: Request<Bytes>,
+    req: Request<Outgoing>,
     Upstream { addr, protocol }: Upstream,
     tls: Option<(&BackendTls, &State)>,
     shared: &Shared,
 ) -> Result<Response<Incoming>, LocalResponse> {
-    let req = req.map(Full::new);
     let mut response = match (tls, protocol) {
         (None, BackendProtocol::Http2) => {
             let mut sender = shared.h2c.sender(addr).await?;
@@ -121,7 +130,7 @@ fn with_authority<B>(mut req: Request<B>, scheme: &str) -> Request<B> {
 /// HTTP/2 with prior knowledge on a connection; the connection runs in the background.
 async fn handshake_h2(
     io: TokioIo<impl AsyncRead + AsyncWrite + Unpin + Send + 'static>,
-) -> Result<SendRequest<Full<Bytes>>, LocalResponse> {
+) -> Result<SendRequest<Outgoing>, LocalResponse> {
     let handshake = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await;
     let (sender, connection) = handshake.map_err(bad_gateway)?;
     tokio::spawn(connection);
@@ -131,11 +140,11 @@ async fn handshake_h2(
 /// The h2c connections to cleartext HTTP/2 backends: one per backend address, shared by every
 /// request to it (HTTP/2 multiplexes), replaced once closed.
 #[derive(Default)]
-pub(crate) struct H2cPool(Mutex<FxHashMap<SocketAddr, SendRequest<Full<Bytes>>>>);
+pub(crate) struct H2cPool(Mutex<FxHashMap<SocketAddr, SendRequest<Outgoing>>>);
 
 impl H2cPool {
     /// The open connection to `addr`, or a new one.
-    async fn sender(&self, addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, LocalResponse> {
+    async fn sender(&self, addr: SocketAddr) -> Result<SendRequest<Outgoing>, LocalResponse> {
         let open = {
             let conns = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             conns.get(&addr).filter(|s| !s.is_closed()).cloned()

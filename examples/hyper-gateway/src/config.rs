@@ -10,13 +10,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use gateway_core::api::{Diagnostic, LoadOptions, Resource, Service, Snapshot};
 use gateway_core::attach::{Backend, DEFAULT_CONTROLLER_NAME, RouteKind};
 use gateway_core::plan::{BackendProtocol, SplitMix64};
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
 use gateway_core::{Engine, EngineOptions, GatewayRef, Router, Target};
-use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -26,7 +24,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::time_provider::DefaultTimeProvider;
 use tokio_rustls::TlsAcceptor;
 
-use crate::backend::{H2cPool, Upstream};
+use crate::backend::{H2cPool, Outgoing, Upstream};
 
 /// hyper-gateway: gateway-core inside a hyper server. Serves one Gateway's listeners on the
 /// addresses of the endpoints file, or with `--mesh` one pod's outbound mesh traffic on the
@@ -509,7 +507,7 @@ pub(crate) struct Shared {
     pub(crate) args: Args,
     state: RwLock<Arc<State>>,
     /// The pooled client for plaintext HTTP/1.1 backends and the auth service.
-    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
+    pub(crate) client: Client<HttpConnector, Outgoing>,
     /// The connections to plaintext HTTP/2 backends.
     pub(crate) h2c: H2cPool,
     pub(crate) served: AtomicU64,

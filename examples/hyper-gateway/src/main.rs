@@ -29,7 +29,7 @@ use gateway_core::request::RequestView;
 use gateway_core::route::{Destination, MeshRoute};
 use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::HeaderMap;
 use hyper::body::Incoming;
 use hyper::header::{HOST, HeaderName, HeaderValue};
@@ -39,7 +39,7 @@ use rustls_pki_types::UnixTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use backend::{Upstream, absolute, send};
+use backend::{Outgoing, Upstream, absolute, buffered, send};
 use config::{Args, Shared, State};
 
 /// mimalloc: per-request allocations (hyper's buffers, the client's futures) cost the same
@@ -50,7 +50,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The body of every response the gateway sends.
 type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Largest request body buffered (for mirrors and external auth), in bytes.
+/// Largest request body read whole (for mirrors, retries and external auth with
+/// `forwardBody`), in bytes; other bodies stream whatever their size.
 const MAX_BODY: usize = 1 << 20;
 /// How long the external auth service may take.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -303,12 +304,8 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let shared = &*conn.shared;
     // The configuration this request starts with: it keeps it to the end, reloads or not.
     let state = &*shared.current();
-    let (parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
-        push(log, &[shared.args.bypass.map_or("-", |_| "bypass")]);
-        return local(LocalResponse::proxy(413, "body too large"));
-    };
-    let mut req = Request::from_parts(parts, body.to_bytes());
+    // The body streams to the backend as it arrives, unless something needs it again (below).
+    let mut req = req.map(Either::Right);
     forwarded(req.headers_mut(), conn);
     if let Some(addr) = shared.args.bypass {
         // The plain proxy the load benchmark compares with: no routing, one backend.
@@ -371,9 +368,19 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     };
     let mut next = plan(&decision, &view, shared.draws.draw());
     drop(decision);
-    if let Plan::Authorize(_) = next {
+    // The body, once read whole: only for an auth check with `forwardBody`, mirrors or a retry
+    // policy, which send it more than once (at most MAX_BODY bytes, else 413).
+    let mut body = None;
+    if let Plan::Authorize(check) = &next {
+        if check.max_body.is_some() {
+            match buffer(req).await {
+                Ok((buffered, bytes)) => (req, body) = (buffered, Some(bytes)),
+                Err(refused) => return local(refused),
+            }
+        }
         let auth = async |check: &AuthCheck<'_>| ask(check, state, shared).await;
-        next = authorize_with_body(next, req.body(), &AuthOptions::default(), auth).await;
+        let sent = body.as_deref().unwrap_or_default();
+        next = authorize_with_body(next, sent, &AuthOptions::default(), auth).await;
     }
     let fp = match next {
         Plan::Forward(ref fp) => fp,
@@ -396,8 +403,15 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     if let Err(e) = fp.request.apply(&mut req) {
         return local(LocalResponse::proxy(500, e.to_string()));
     }
+    if body.is_none() && (!fp.mirrors.is_empty() || fp.retry.is_some()) {
+        match buffer(req).await {
+            Ok((buffered, bytes)) => (req, body) = (buffered, Some(bytes)),
+            Err(refused) => return local(refused),
+        }
+    }
+    let body = body.unwrap_or_default();
     if !fp.mirrors.is_empty() {
-        start_mirrors(fp, kind, &req, state, &conn.shared);
+        start_mirrors(fp, kind, (&req, &body), state, &conn.shared);
     }
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
@@ -406,7 +420,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         // Boxed: its state (a request copy, the timers) would otherwise grow this future, and
         // every request moves that.
         Some(retry) => {
-            let retried = send_with_retries(req, to, tls, fp.timeouts, retry, shared);
+            let retried = send_with_retries((req, body), to, tls, fp.timeouts, retry, shared);
             Box::pin(retried).await
         }
         None => match fp.timeouts.shortest() {
@@ -423,6 +437,17 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     })
 }
 
+/// Reads a request's body whole, for what sends it more than once: the request with the body
+/// buffered, and the body; 413 beyond MAX_BODY bytes.
+async fn buffer(req: Request<Outgoing>) -> Result<(Request<Outgoing>, Bytes), LocalResponse> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
+        return Err(LocalResponse::proxy(413, "body too large"));
+    };
+    let body = body.to_bytes();
+    Ok((Request::from_parts(parts, buffered(body.clone())), body))
+}
+
 /// Retries after the first attempt when the rule's `retry` leaves `attempts` to us (Envoy's
 /// default too).
 const DEFAULT_RETRIES: u32 = 1;
@@ -436,7 +461,7 @@ const DEFAULT_BACKOFF: Duration = Duration::from_millis(25);
 /// fault). At most `attempts` retries; the last answer, whatever it is, goes to the client.
 /// `timeouts.request` bounds the whole exchange, retries and backoffs included.
 async fn send_with_retries(
-    req: Request<Bytes>,
+    (req, body): (Request<Outgoing>, Bytes),
     to: Upstream,
     tls: Option<(&BackendTls, &State)>,
     timeouts: Timeouts,
@@ -448,7 +473,7 @@ async fn send_with_retries(
     let exchange = async {
         let mut retried = 0;
         loop {
-            let attempt = send(copy_request(&req), to, tls, shared);
+            let attempt = send(copy_request(&req, &body), to, tls, shared);
             let result = match timeouts.backend_request.duration() {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => result,
@@ -476,9 +501,9 @@ async fn send_with_retries(
     }
 }
 
-/// Another copy of a request to send (its body is shared, not copied).
-fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut copy = Request::new(req.body().clone());
+/// Another copy of a request whose body was read whole (the body is shared, not copied).
+fn copy_request(req: &Request<Outgoing>, body: &Bytes) -> Request<Outgoing> {
+    let mut copy = Request::new(buffered(body.clone()));
     *copy.method_mut() = req.method().clone();
     *copy.uri_mut() = req.uri().clone();
     *copy.version_mut() = req.version();
@@ -492,7 +517,7 @@ fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
 fn start_mirrors(
     fp: &ForwardPlan<'_>,
     kind: RouteKind,
-    req: &Request<Bytes>,
+    (req, body): (&Request<Outgoing>, &Bytes),
     state: &State,
     shared: &Arc<Shared>,
 ) {
@@ -500,7 +525,7 @@ fn start_mirrors(
         let m = &mirror.backend;
         if let Some(addr) = state.endpoints.find(&m.namespace, &m.name, m.port) {
             let protocol = BackendProtocol::of(kind, m.app_protocol.as_deref());
-            let mut copy = copy_request(req);
+            let mut copy = copy_request(req, body);
             if protocol == BackendProtocol::Http1 {
                 for_http1_backend(&mut copy);
             }
@@ -522,7 +547,7 @@ async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthRespo
         return AuthResponse::Malformed("gRPC external auth is not supported here".into());
     };
     let call = async {
-        let req = absolute(req.map(|body| Full::new(Bytes::from(body))), addr);
+        let req = absolute(req.map(|body| buffered(Bytes::from(body))), addr);
         let (head, body) = shared.client.request(req).await.ok()?.into_parts();
         let body = Limited::new(body, MAX_BODY).collect().await.ok()?;
         let answer = Response::from_parts(head, body.to_bytes());

@@ -21,7 +21,7 @@ use http_body_util::BodyExt;
 use hyper::{Request, Response};
 use tokio::net::TcpListener;
 
-use crate::backend::{Upstream, send};
+use crate::backend::{Outgoing, Upstream, send};
 use crate::config::{Shared, State};
 use crate::{Body, Conn, local, next_connection, serve};
 
@@ -63,7 +63,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 /// No route applies: the request goes unchanged (but for the hop-by-hop fields a proxy drops)
 /// to the endpoints of the Service whose cluster address the client dialed.
 pub(crate) async fn pass_through(
-    mut req: Request<bytes::Bytes>,
+    mut req: Request<Outgoing>,
     to: SocketAddr,
     state: &State,
     shared: &Shared,

@@ -755,3 +755,24 @@ async fn sigterm_finishes_requests_in_flight_and_refuses_new_connections() {
         gateway.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_larger_than_the_buffer_streams_through_a_plain_rule() {
+    let echo = Echo::start("default", "blue").await;
+    let endpoints = format!("listen 80 127.0.0.1:0\ndefault/blue {}\n", echo.addr);
+    let gateway = Gateway::start(
+        "stream",
+        &reload_manifests("blue"),
+        &endpoints,
+        "default/gw",
+    );
+    // Three times the 1 MiB the gateway reads whole for mirrors, retries and auth.
+    let big = Bytes::from(vec![b'x'; 3 << 20]);
+    for h2 in [false, true] {
+        let mut req = request(h2, "POST", "a.example", "/upload", &[]);
+        *req.body_mut() = Full::new(big.clone());
+        let got = send(gateway.addr(80), None, h2, req).await.unwrap();
+        assert_eq!(got.status, 200, "{}", gateway.log());
+        assert_eq!(got.seen().unwrap().body_len, big.len());
+    }
+}

@@ -198,6 +198,7 @@ pub async fn call(
                 headers: a.headers.into_iter().map(|h| (h.key, h.value)).collect(),
                 sni: None,
                 version: "HTTP/2.0".to_owned(),
+                body_len: 0,
             };
             Ok((tonic::Code::Ok, Some(seen)))
         }

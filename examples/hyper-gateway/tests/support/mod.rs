@@ -159,6 +159,9 @@ pub struct Seen {
     /// The HTTP version the backend was spoken to in (`HTTP/1.1`, `HTTP/2.0`).
     #[serde(default)]
     pub version: String,
+    /// The length of the request body (not known for gRPC calls: 0).
+    #[serde(default)]
+    pub body_len: usize,
 }
 
 impl Seen {
@@ -268,13 +271,22 @@ where
                 .collect(),
             sni: sni.clone(),
             version: format!("{:?}", req.version()),
+            body_len: 0,
         };
-        rec.lock().expect("lock").push(seen.clone());
+        let rec = Arc::clone(&rec);
         async move {
             if grpc::is_grpc(&req) {
+                rec.lock().expect("lock").push(seen.clone());
                 let response = grpc::serve(req, seen).await?;
                 return Ok(response.map(|b| b.map_err(Error::from).boxed_unsync()));
             }
+            let mut seen = seen;
+            // Read whole: how much arrived is part of what was received.
+            seen.body_len = match req.into_body().collect().await {
+                Ok(body) => body.to_bytes().len(),
+                Err(_) => usize::MAX,
+            };
+            rec.lock().expect("lock").push(seen.clone());
             let delay = seen
                 .path
                 .split_once("delay=")
@@ -292,6 +304,7 @@ where
             let body = serde_json::json!({
                 "namespace": seen.namespace, "name": seen.name, "method": seen.method,
                 "path": seen.path, "host": seen.host, "headers": seen.headers, "sni": seen.sni,
+                "version": seen.version, "body_len": seen.body_len,
             });
             let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
             for set in seen
