@@ -10,13 +10,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use gateway_core::api::{Diagnostic, LoadOptions, Resource, Service, Snapshot};
-use gateway_core::attach::{Backend, DEFAULT_CONTROLLER_NAME};
-use gateway_core::plan::SplitMix64;
+use gateway_core::attach::{Backend, DEFAULT_CONTROLLER_NAME, RouteKind};
+use gateway_core::plan::{BackendProtocol, SplitMix64};
 use gateway_core::tls::{BackendTls, FrontendTls, SystemRoots};
 use gateway_core::{Engine, EngineOptions, GatewayRef, Router, Target};
-use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -25,6 +23,8 @@ use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::time_provider::DefaultTimeProvider;
 use tokio_rustls::TlsAcceptor;
+
+use crate::backend::{H2cPool, Outgoing, Upstream};
 
 /// hyper-gateway: gateway-core inside a hyper server. Serves one Gateway's listeners on the
 /// addresses of the endpoints file, or with `--mesh` one pod's outbound mesh traffic on the
@@ -61,6 +61,10 @@ pub(crate) struct Args {
     /// How often to look for changed files, in milliseconds; 0 never looks (for callgrind).
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub(crate) watch_ms: u64,
+    /// On SIGTERM or SIGINT: how long requests in flight may take to finish, in milliseconds,
+    /// once the listeners are closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub(crate) drain_ms: u64,
     /// Exit once this many requests have been answered (for callgrind).
     #[arg(long, value_name = "N")]
     pub(crate) exit_after: Option<u64>,
@@ -201,24 +205,36 @@ pub(crate) struct State {
     /// The address of each backend of the router's rules, by the backend's address in the
     /// router ([`Router::backends`]): resolved once per load, so a request finds its backend's
     /// endpoint in one hash of a pointer, however many Services the endpoints file lists.
-    upstreams: FxHashMap<usize, SocketAddr>,
+    upstreams: FxHashMap<usize, Upstream>,
     /// Backend TLS client configurations (or why there is none), built on first use, keyed
     /// by policy address (the policies live in `router`, as long as this state).
-    backend_clients: Mutex<HashMap<usize, Result<Arc<ClientConfig>, String>>>,
+    backend_clients: Mutex<HashMap<(usize, BackendProtocol), BackendClient>>,
 }
 
-/// The endpoint of each of the router's backends that the endpoints file names, by the
-/// backend's address ([`Router::backends`]).
-fn upstreams(router: &Router, endpoints: &Endpoints) -> FxHashMap<usize, SocketAddr> {
+/// A backend TLS client configuration, or why the policy has none.
+type BackendClient = Result<Arc<ClientConfig>, String>;
+
+/// The endpoint of each of the router's backends that the endpoints file names, with the
+/// protocol its appProtocol asks for, by the backend's address ([`Router::backends`]).
+fn upstreams(router: &Router, endpoints: &Endpoints) -> FxHashMap<usize, Upstream> {
     let mut upstreams = FxHashMap::default();
     for backend in router.backends() {
         if let Entry::Vacant(slot) = upstreams.entry(backend_key(backend))
             && let Some(addr) = endpoints.find(&backend.namespace, &backend.name, backend.port)
         {
-            slot.insert(addr);
+            slot.insert(Upstream {
+                addr,
+                protocol: protocol(backend),
+            });
         }
     }
     upstreams
+}
+
+/// The protocol of an HTTPRoute's backend (a GRPCRoute's is HTTP/2 whatever this says: the
+/// request path knows the route kind).
+fn protocol(backend: &Backend) -> BackendProtocol {
+    BackendProtocol::of(RouteKind::Http, backend.app_protocol.as_deref())
 }
 
 /// A backend of the router by its address, which is stable while the router lives.
@@ -288,11 +304,11 @@ impl State {
         Ok((state, stamp))
     }
 
-    /// The address to send a request for `backend` to: resolved at load for the router's own
-    /// backends, else (a mirror's copy of one, an auth service) looked up by name.
-    pub(crate) fn upstream(&self, backend: &Backend) -> Option<SocketAddr> {
+    /// Where to send a request for `backend`: resolved at load for the router's own backends,
+    /// else (a mirror's copy of one, an auth service) looked up by name.
+    pub(crate) fn upstream(&self, backend: &Backend) -> Option<Upstream> {
         match self.upstreams.get(&backend_key(backend)) {
-            Some(addr) => Some(*addr),
+            Some(upstream) => Some(*upstream),
             None => {
                 let Backend {
                     namespace,
@@ -300,7 +316,9 @@ impl State {
                     port,
                     ..
                 } = backend;
-                self.endpoints.find(namespace, name, *port)
+                let addr = self.endpoints.find(namespace, name, *port)?;
+                let protocol = protocol(backend);
+                Some(Upstream { addr, protocol })
             }
         }
     }
@@ -338,15 +356,22 @@ impl State {
     }
 
     /// The rustls client configuration of a backend TLS policy (its verifier, trust and SNI),
-    /// built on first use.
-    pub(crate) fn backend_client(&self, policy: &BackendTls) -> Result<Arc<ClientConfig>, String> {
-        let key = std::ptr::from_ref(policy) as usize;
+    /// offering ALPN `h2` then `http/1.1` for an HTTP/2 backend; built on first use.
+    pub(crate) fn backend_client(
+        &self,
+        policy: &BackendTls,
+        protocol: BackendProtocol,
+    ) -> Result<Arc<ClientConfig>, String> {
+        let key = (std::ptr::from_ref(policy) as usize, protocol);
         let cache = self.backend_clients.lock();
         let mut cache = cache.unwrap_or_else(PoisonError::into_inner);
         let build = || {
             let time = Arc::new(DefaultTimeProvider);
             let config = policy.client_config(provider(), time, &SystemRoots::bundled());
-            let config = config.map_err(|e| format!("backend TLS settings: {e}"))?;
+            let mut config = config.map_err(|e| format!("backend TLS settings: {e}"))?;
+            if protocol == BackendProtocol::Http2 {
+                config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            }
             Ok(Arc::new(config))
         };
         cache.entry(key).or_insert_with(build).clone()
@@ -481,9 +506,15 @@ fn stamp(args: &Args) -> Stamp {
 pub(crate) struct Shared {
     pub(crate) args: Args,
     state: RwLock<Arc<State>>,
-    /// The pooled client for plaintext backends, mirrors and the auth service.
-    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
+    /// The pooled client for plaintext HTTP/1.1 backends and the auth service.
+    pub(crate) client: Client<HttpConnector, Outgoing>,
+    /// The connections to plaintext HTTP/2 backends.
+    pub(crate) h2c: H2cPool,
     pub(crate) served: AtomicU64,
+    /// Set on SIGTERM or SIGINT: listeners stop accepting and connections close once their
+    /// requests in flight are answered. Every accept loop and connection holds a receiver, so
+    /// the sender sees when all are gone.
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
     /// The `random` argument of each plan, from a randomly seeded sequence.
     pub(crate) draws: SplitMix64,
 }
@@ -496,7 +527,9 @@ impl Shared {
             args,
             state: RwLock::new(Arc::new(state)),
             client: Client::builder(TokioExecutor::new()).build(connector),
+            h2c: H2cPool::default(),
             served: AtomicU64::new(0),
+            stop: tokio::sync::watch::Sender::new(false),
             draws: SplitMix64::new(RandomState::new().hash_one(0u64)),
         }
     }

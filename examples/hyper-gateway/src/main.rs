@@ -2,10 +2,13 @@
 //! on local addresses, routes each request with the library and executes the plan: header
 //! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP,
 //! backend TLS (BackendTLSPolicy) and frontend TLS (SNI, per-port client certificates and the
-//! 421 guard). Manifests and the endpoints file are reloaded when they change; requests in
-//! flight finish on the configuration they started with. With `--mesh` it is instead one pod's
+//! 421 guard), each backend in the protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see
+//! `backend.rs`), with `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
+//! reloaded when they change; requests in flight finish on the configuration they started
+//! with, and on SIGTERM before the process exits. With `--mesh` it is instead one pod's
 //! sidecar in the mesh (GAMMA): see `mesh.rs`. See README.md.
 
+mod backend;
 mod config;
 mod mesh;
 
@@ -18,23 +21,25 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use gateway_core::filter::for_http1_backend;
-use gateway_core::filter::{Retry, Timeouts, remove_hop_by_hop};
+use gateway_core::attach::RouteKind;
+use gateway_core::filter::{Retry, Timeouts, for_http1_backend, for_http2_backend};
 use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
-use gateway_core::plan::{ForwardPlan, LocalResponse, Plan, plan};
+use gateway_core::plan::{BackendProtocol, ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
 use gateway_core::route::{Destination, MeshRoute};
 use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::HeaderMap;
 use hyper::body::Incoming;
-use hyper::header::HOST;
+use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::UnixTime;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
+use backend::{Outgoing, Upstream, absolute, buffered, send};
 use config::{Args, Shared, State};
 
 /// mimalloc: per-request allocations (hyper's buffers, the client's futures) cost the same
@@ -45,7 +50,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The body of every response the gateway sends.
 type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Largest request body buffered (for mirrors and external auth), in bytes.
+/// Largest request body read whole (for mirrors, retries and external auth with
+/// `forwardBody`), in bytes; other bodies stream whatever their size.
 const MAX_BODY: usize = 1 << 20;
 /// How long the external auth service may take.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,8 +81,7 @@ async fn run(args: Args) -> Result<(), String> {
     if args.sidecar().is_some() {
         let shared = Arc::new(Shared::new(args, state));
         mesh::listen(&shared).await?;
-        config::watch(shared, stamp).await;
-        return Ok(());
+        return until_stopped(shared, stamp).await;
     }
     let listen = state.endpoints.listen.clone();
     let shared = Arc::new(Shared::new(args, state));
@@ -88,8 +93,42 @@ async fn run(args: Args) -> Result<(), String> {
         println!("listening {port} {local}");
         tokio::spawn(accept(listener, port, Arc::clone(&shared)));
     }
-    config::watch(shared, stamp).await;
+    until_stopped(shared, stamp).await
+}
+
+/// Watches the files until SIGTERM or SIGINT; then closes the listeners (new connections are
+/// refused), lets the requests in flight finish, for at most `--drain-ms`, and returns.
+async fn until_stopped(shared: Arc<Shared>, stamp: config::Stamp) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    tokio::select! {
+        () = config::watch(Arc::clone(&shared), stamp) => {}
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("stopping: the listeners are closed, requests in flight finish");
+    shared.stop.send_replace(true);
+    let drain = Duration::from_millis(shared.args.drain_ms);
+    match tokio::time::timeout(drain, shared.stop.closed()).await {
+        Ok(()) => eprintln!("stopped"),
+        Err(_) => eprintln!("stopped after --drain-ms: the connections left are closed"),
+    }
     Ok(())
+}
+
+/// The next connection on a listener, or `None` once the gateway stops (`Shared::stop`).
+pub(crate) async fn next_connection(
+    listener: &TcpListener,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => if let Ok(accepted) = accepted {
+                return Some(accepted);
+            },
+            _ = stop.wait_for(|stop| *stop) => return None,
+        }
+    }
 }
 
 /// What a request needs to know about its connection.
@@ -101,45 +140,91 @@ struct Conn {
     /// Sidecar mode: the cluster address and port the client dialed, the mesh destination
     /// its requests are routed by (`mesh.rs`). `None` on a Gateway listener.
     dialed: Option<SocketAddr>,
+    /// The client's IP address, as `x-forwarded-for` carries it: formatted once per
+    /// connection, not per request.
+    client: HeaderValue,
     shared: Arc<Shared>,
 }
 
 impl Conn {
-    /// A connection to a Gateway listener.
-    fn gateway(port: u16, tls: Option<(Option<String>, ClientAuth)>, shared: Arc<Shared>) -> Self {
-        let dialed = None;
+    /// A connection from `peer` to a Gateway listener.
+    fn gateway(
+        port: u16,
+        peer: SocketAddr,
+        tls: Option<(Option<String>, ClientAuth)>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let (dialed, client) = (None, client_ip(peer));
         Self {
             port,
             tls,
             dialed,
+            client,
             shared,
         }
     }
 
-    /// A sidecar's connection, to the cluster address `to`.
-    fn sidecar(to: SocketAddr, shared: Arc<Shared>) -> Self {
-        let (port, tls, dialed) = (to.port(), None, Some(to));
+    /// A sidecar's connection from `peer`, to the cluster address `to`.
+    fn sidecar(to: SocketAddr, peer: SocketAddr, shared: Arc<Shared>) -> Self {
+        let (port, tls, dialed, client) = (to.port(), None, Some(to), client_ip(peer));
         Self {
             port,
             tls,
             dialed,
+            client,
             shared,
         }
+    }
+
+    /// `http` or `https`: the protocol of the listener, as `x-forwarded-proto` carries it.
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 }
 
+/// A peer's IP address as a header value.
+fn client_ip(peer: SocketAddr) -> HeaderValue {
+    let ip = peer.ip().to_canonical().to_string();
+    // An IP address in text is always a valid header value.
+    HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+/// Tells the backend who the client is and how it connected, in the routing path and the
+/// `--bypass` path alike (the load benchmark compares the two): `x-forwarded-for` gets the
+/// client's IP appended (a list received from the client is kept in front of it, the de facto
+/// convention), and `x-forwarded-proto` is set to the listener's `http` or `https` (whatever
+/// the client sent). `x-forwarded-host` is not added: the backend receives the client's
+/// `Host`/`:authority` unless a URLRewrite filter replaces it on purpose.
+fn forwarded(headers: &mut HeaderMap, conn: &Conn) {
+    let ip = conn.client.clone();
+    let joined = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        None => ip,
+        Some(earlier) => {
+            let mut list = Vec::with_capacity(earlier.len() + 2 + ip.len());
+            list.extend_from_slice(earlier);
+            list.extend_from_slice(b", ");
+            list.extend_from_slice(ip.as_bytes());
+            HeaderValue::from_bytes(&list).unwrap_or(ip)
+        }
+    };
+    headers.insert(X_FORWARDED_FOR.clone(), joined);
+    let proto = HeaderValue::from_static(conn.scheme());
+    headers.insert(X_FORWARDED_PROTO.clone(), proto);
+}
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
 /// Accepts connections on one listener; terminates TLS on the ports that have it.
 async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
+    let mut stop = shared.stop.subscribe();
+    while let Some((tcp, peer)) = next_connection(&listener, &mut stop).await {
         let _ = tcp.set_nodelay(true);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let state = shared.current();
             let Some(acceptor) = state.acceptors.get(&port).cloned() else {
-                return serve(tcp, Conn::gateway(port, None, shared)).await;
+                return serve(tcp, Conn::gateway(port, peer, None, shared)).await;
             };
             let stream = match acceptor.accept(tcp).await {
                 Ok(stream) => stream,
@@ -152,20 +237,29 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
             };
             let tls = Some((session.server_name().map(str::to_owned), auth));
             drop(state);
-            serve(stream, Conn::gateway(port, tls, shared)).await;
+            serve(stream, Conn::gateway(port, peer, tls, shared)).await;
         });
     }
 }
 
-/// Serves HTTP/1.1 and HTTP/2 (by ALPN, or cleartext with prior knowledge) on a connection.
+/// Serves HTTP/1.1 and HTTP/2 (by ALPN, or cleartext with prior knowledge) on a connection;
+/// once the gateway stops, answers the requests in flight and closes (HTTP/2: GOAWAY).
 async fn serve(io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, conn: Conn) {
+    let mut stop = conn.shared.stop.subscribe();
     let conn = Arc::new(conn);
     let service = hyper::service::service_fn(move |req| {
         let conn = Arc::clone(&conn);
         async move { Ok::<_, Infallible>(handle(req, &conn).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let _ = builder.serve_connection(TokioIo::new(io), service).await;
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        biased;
+        _ = connection.as_mut() => return,
+        _ = stop.wait_for(|stop| *stop) => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }
 
 /// One request: route it (or forward it to the bypass backend) and log one line,
@@ -210,17 +304,14 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let shared = &*conn.shared;
     // The configuration this request starts with: it keeps it to the end, reloads or not.
     let state = &*shared.current();
-    let (parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
-        push(log, &[shared.args.bypass.map_or("-", |_| "bypass")]);
-        return local(LocalResponse::proxy(413, "body too large"));
-    };
-    let mut req = Request::from_parts(parts, body.to_bytes());
+    // The body streams to the backend as it arrives, unless something needs it again (below).
+    let mut req = req.map(Either::Right);
+    forwarded(req.headers_mut(), conn);
     if let Some(addr) = shared.args.bypass {
         // The plain proxy the load benchmark compares with: no routing, one backend.
         log.extend_from_slice(b"bypass");
         for_http1_backend(&mut req);
-        let sent = send(req, addr, None, shared).await;
+        let sent = send(req, Upstream::http1(addr), None, shared).await;
         return sent.map_or_else(local, |response| response.map(BodyExt::boxed));
     }
     // The request target as received: the path (HTTP/2 too), or an HTTP/1.x absolute form,
@@ -231,9 +322,8 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = absolute.as_deref().unwrap_or(path_and_query);
     let sni = conn.tls.as_ref().and_then(|(sni, _)| sni.as_deref());
-    let scheme = if conn.tls.is_some() { "https" } else { "http" };
     let view = RequestView::from_http(&req, target.as_bytes(), conn.port);
-    let view = view.scheme(scheme).sni(sni);
+    let view = view.scheme(conn.scheme()).sni(sni);
     let decision = match conn.dialed {
         // Sidecar mode: by the dialed destination, for the pod's namespace.
         Some(to) => {
@@ -264,36 +354,64 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
             state.router.route(&view)
         }
     };
-    match (decision.route(), decision.rule()) {
+    let kind = match (decision.route(), decision.rule()) {
         (Some(r), Some(rule)) => {
             let mut index = itoa::Buffer::new();
             let rule = rule.name.unwrap_or_else(|| index.format(rule.index));
             push(log, &[r.namespace, "/", r.name, " rule=", rule]);
+            r.kind
         }
-        _ => push(log, &["- (", decision.reason(), ")"]),
-    }
+        _ => {
+            push(log, &["- (", decision.reason(), ")"]);
+            RouteKind::Http
+        }
+    };
     let mut next = plan(&decision, &view, shared.draws.draw());
     drop(decision);
-    if let Plan::Authorize(_) = next {
+    // The body, once read whole: only for an auth check with `forwardBody`, mirrors or a retry
+    // policy, which send it more than once (at most MAX_BODY bytes, else 413).
+    let mut body = None;
+    if let Plan::Authorize(check) = &next {
+        if check.max_body.is_some() {
+            match buffer(req).await {
+                Ok((buffered, bytes)) => (req, body) = (buffered, Some(bytes)),
+                Err(refused) => return local(refused),
+            }
+        }
         let auth = async |check: &AuthCheck<'_>| ask(check, state, shared).await;
-        next = authorize_with_body(next, req.body(), &AuthOptions::default(), auth).await;
+        let sent = body.as_deref().unwrap_or_default();
+        next = authorize_with_body(next, sent, &AuthOptions::default(), auth).await;
     }
     let fp = match next {
         Plan::Forward(ref fp) => fp,
         Plan::Respond(r) => return local(r),
         _ => return local(LocalResponse::proxy(500, "unknown plan")),
     };
+    let Some(mut to) = state.upstream(fp.backend) else {
+        return local(LocalResponse::proxy(503, "the backend has no endpoints"));
+    };
+    // A GRPCRoute's backends speak HTTP/2 whatever their appProtocol (BackendProtocol::of);
+    // the route kind is the request's, the rest was decided at load.
+    if kind == RouteKind::Grpc {
+        to.protocol = BackendProtocol::Http2;
+    }
     // Connection headers go before the edits, which may set any header.
-    for_http1_backend(&mut req);
+    match to.protocol {
+        BackendProtocol::Http2 => for_http2_backend(&mut req),
+        _ => for_http1_backend(&mut req),
+    }
     if let Err(e) = fp.request.apply(&mut req) {
         return local(LocalResponse::proxy(500, e.to_string()));
     }
-    let b = fp.backend;
-    let Some(addr) = state.upstream(b) else {
-        return local(LocalResponse::proxy(503, "the backend has no endpoints"));
-    };
+    if body.is_none() && (!fp.mirrors.is_empty() || fp.retry.is_some()) {
+        match buffer(req).await {
+            Ok((buffered, bytes)) => (req, body) = (buffered, Some(bytes)),
+            Err(refused) => return local(refused),
+        }
+    }
+    let body = body.unwrap_or_default();
     if !fp.mirrors.is_empty() {
-        start_mirrors(fp, &req, state, shared);
+        start_mirrors(fp, kind, (&req, &body), state, &conn.shared);
     }
     // The backend call is awaited here, not in a nested future: each level of nesting copies
     // the whole future once more per request.
@@ -302,21 +420,32 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         // Boxed: its state (a request copy, the timers) would otherwise grow this future, and
         // every request moves that.
         Some(retry) => {
-            let retried = send_with_retries(req, addr, tls, fp.timeouts, retry, shared);
+            let retried = send_with_retries((req, body), to, tls, fp.timeouts, retry, shared);
             Box::pin(retried).await
         }
         None => match fp.timeouts.shortest() {
-            Some(limit) => match tokio::time::timeout(limit, send(req, addr, tls, shared)).await {
+            Some(limit) => match tokio::time::timeout(limit, send(req, to, tls, shared)).await {
                 Ok(result) => result,
                 Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
             },
-            None => send(req, addr, tls, shared).await,
+            None => send(req, to, tls, shared).await,
         },
     };
     result.map_or_else(local, |mut response| {
         fp.response.apply(response.headers_mut());
         response.map(BodyExt::boxed)
     })
+}
+
+/// Reads a request's body whole, for what sends it more than once: the request with the body
+/// buffered, and the body; 413 beyond MAX_BODY bytes.
+async fn buffer(req: Request<Outgoing>) -> Result<(Request<Outgoing>, Bytes), LocalResponse> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
+        return Err(LocalResponse::proxy(413, "body too large"));
+    };
+    let body = body.to_bytes();
+    Ok((Request::from_parts(parts, buffered(body.clone())), body))
 }
 
 /// Retries after the first attempt when the rule's `retry` leaves `attempts` to us (Envoy's
@@ -332,8 +461,8 @@ const DEFAULT_BACKOFF: Duration = Duration::from_millis(25);
 /// fault). At most `attempts` retries; the last answer, whatever it is, goes to the client.
 /// `timeouts.request` bounds the whole exchange, retries and backoffs included.
 async fn send_with_retries(
-    req: Request<Bytes>,
-    addr: SocketAddr,
+    (req, body): (Request<Outgoing>, Bytes),
+    to: Upstream,
     tls: Option<(&BackendTls, &State)>,
     timeouts: Timeouts,
     retry: &Retry,
@@ -344,7 +473,7 @@ async fn send_with_retries(
     let exchange = async {
         let mut retried = 0;
         loop {
-            let attempt = send(copy_request(&req), addr, tls, shared);
+            let attempt = send(copy_request(&req, &body), to, tls, shared);
             let result = match timeouts.backend_request.duration() {
                 Some(limit) => match tokio::time::timeout(limit, attempt).await {
                     Ok(result) => result,
@@ -372,9 +501,9 @@ async fn send_with_retries(
     }
 }
 
-/// Another copy of a request to send (its body is shared, not copied).
-fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut copy = Request::new(req.body().clone());
+/// Another copy of a request whose body was read whole (the body is shared, not copied).
+fn copy_request(req: &Request<Outgoing>, body: &Bytes) -> Request<Outgoing> {
+    let mut copy = Request::new(buffered(body.clone()));
     *copy.method_mut() = req.method().clone();
     *copy.uri_mut() = req.uri().clone();
     *copy.version_mut() = req.version();
@@ -384,51 +513,27 @@ fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
 
 /// Sends a copy of the (edited) request to each of the plan's mirrors, in the background; their
 /// answers are ignored.
-fn start_mirrors(fp: &ForwardPlan<'_>, req: &Request<Bytes>, state: &State, shared: &Shared) {
+/// Each in the protocol its Service port asks for, or HTTP/2 for a GRPCRoute's.
+fn start_mirrors(
+    fp: &ForwardPlan<'_>,
+    kind: RouteKind,
+    (req, body): (&Request<Outgoing>, &Bytes),
+    state: &State,
+    shared: &Arc<Shared>,
+) {
     for mirror in &fp.mirrors {
         let m = &mirror.backend;
-        if let Some(to) = state.endpoints.find(&m.namespace, &m.name, m.port) {
-            let copy = copy_request(req).map(Full::new);
-            let client = shared.client.clone();
-            tokio::spawn(async move { client.request(absolute(copy, to)).await });
+        if let Some(addr) = state.endpoints.find(&m.namespace, &m.name, m.port) {
+            let protocol = BackendProtocol::of(kind, m.app_protocol.as_deref());
+            let mut copy = copy_request(req, body);
+            if protocol == BackendProtocol::Http1 {
+                for_http1_backend(&mut copy);
+            }
+            let shared = Arc::clone(shared);
+            let to = Upstream { addr, protocol };
+            tokio::spawn(async move { send(copy, to, None, &shared).await });
         }
     }
-}
-
-/// Sends a request (origin-form URI, Host header set) to a backend address, over TLS with
-/// the policy's verifier when one applies; returns the response head with its body, or 502.
-async fn send(
-    req: Request<Bytes>,
-    addr: SocketAddr,
-    tls: Option<(&BackendTls, &State)>,
-    shared: &Shared,
-) -> Result<Response<Incoming>, LocalResponse> {
-    let req = req.map(Full::new);
-    let mut response = match tls {
-        None => {
-            let call = shared.client.request(absolute(req, addr));
-            call.await.map_err(bad_gateway)?
-        }
-        Some((policy, state)) => {
-            let config = state.backend_client(policy).map_err(bad_gateway)?;
-            let connector = tokio_rustls::TlsConnector::from(config);
-            let no_name = || bad_gateway("the policy's hostname is not a server name");
-            let name = policy.server_name().ok_or_else(no_name)?;
-            let tcp = TcpStream::connect(addr).await.map_err(bad_gateway)?;
-            let stream = connector.connect(name, tcp).await;
-            let stream = stream.map_err(|e| bad_gateway(format!("backend TLS: {e}")))?;
-            let handshake = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await;
-            let (mut sender, connection) = handshake.map_err(bad_gateway)?;
-            tokio::spawn(connection);
-            sender.send_request(req).await.map_err(bad_gateway)?
-        }
-    };
-    remove_hop_by_hop(response.headers_mut());
-    Ok(response)
-}
-
-fn bad_gateway(why: impl ToString) -> LocalResponse {
-    LocalResponse::proxy(502, why.to_string())
 }
 
 /// Calls the external auth service over HTTP and reads its answer. gRPC auth is not
@@ -442,7 +547,7 @@ async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthRespo
         return AuthResponse::Malformed("gRPC external auth is not supported here".into());
     };
     let call = async {
-        let req = absolute(req.map(|body| Full::new(Bytes::from(body))), addr);
+        let req = absolute(req.map(|body| buffered(Bytes::from(body))), addr);
         let (head, body) = shared.client.request(req).await.ok()?.into_parts();
         let body = Limited::new(body, MAX_BODY).collect().await.ok()?;
         let answer = Response::from_parts(head, body.to_bytes());
@@ -453,15 +558,6 @@ async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthRespo
         Ok(None) => AuthResponse::Unreachable,
         Err(_) => AuthResponse::Timeout,
     }
-}
-
-/// The same request with an absolute URI naming the backend address, for the pooled client.
-fn absolute<B>(mut req: Request<B>, addr: SocketAddr) -> Request<B> {
-    let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    if let Ok(uri) = format!("http://{addr}{pq}").parse() {
-        *req.uri_mut() = uri;
-    }
-    req
 }
 
 /// `:authority` (HTTP/2) or the Host header, as received.

@@ -21,8 +21,9 @@ use http_body_util::BodyExt;
 use hyper::{Request, Response};
 use tokio::net::TcpListener;
 
+use crate::backend::{Outgoing, Upstream, send};
 use crate::config::{Shared, State};
-use crate::{Body, Conn, local, send, serve};
+use crate::{Body, Conn, local, next_connection, serve};
 
 /// Binds every cluster address of the endpoints file (each `cluster` line's IP, at each of its
 /// ports) and serves them in the background. Like `listen` lines, they are bound once.
@@ -49,22 +50,20 @@ pub(crate) async fn listen(shared: &Arc<Shared>) -> Result<(), String> {
 /// Accepts connections on one cluster address; each is served as a Gateway connection is,
 /// with the address the client dialed as its mesh destination.
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
+    let mut stop = shared.stop.subscribe();
+    while let Some((tcp, peer)) = next_connection(&listener, &mut stop).await {
         let _ = tcp.set_nodelay(true);
         let Ok(to) = tcp.local_addr() else {
             continue;
         };
-        tokio::spawn(serve(tcp, Conn::sidecar(to, Arc::clone(&shared))));
+        tokio::spawn(serve(tcp, Conn::sidecar(to, peer, Arc::clone(&shared))));
     }
 }
 
 /// No route applies: the request goes unchanged (but for the hop-by-hop fields a proxy drops)
 /// to the endpoints of the Service whose cluster address the client dialed.
 pub(crate) async fn pass_through(
-    mut req: Request<bytes::Bytes>,
+    mut req: Request<Outgoing>,
     to: SocketAddr,
     state: &State,
     shared: &Shared,
@@ -78,6 +77,6 @@ pub(crate) async fn pass_through(
         ));
     };
     for_http1_backend(&mut req);
-    let sent = send(req, addr, None, shared).await;
+    let sent = send(req, Upstream::http1(addr), None, shared).await;
     sent.map_or_else(local, |response| response.map(BodyExt::boxed))
 }

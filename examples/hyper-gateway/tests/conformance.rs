@@ -1,7 +1,8 @@
 //! A slice of the Gateway API conformance corpus (`../shared/conformance` beside the clone, or
 //! `$CONFORMANCE_DIR`) run for real: the gateway binary serves each case's Gateway on
 //! loopback, one echo backend per Deployment stands behind its Services, and every phase-0
-//! HTTP request of the case is sent over HTTP/1.1 and again over HTTP/2 (prior knowledge).
+//! HTTP request of the case is sent over HTTP/1.1 and again over HTTP/2 (prior knowledge); each
+//! gRPC request is a call of the echo backends' gRPC service (tonic, `support::grpc`).
 
 #![allow(
     clippy::unwrap_used,
@@ -16,11 +17,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
-use support::cases::{Profile, check, corpus, read_json, text};
+use support::cases::{Profile, check, corpus, distribution, read_json, text};
 use support::{Echo, Gateway};
 
 /// The cases run: routing, header edits, redirects, rewrites, mirrors, CORS, weights,
-/// timeouts, cross-namespace references and listener isolation.
+/// timeouts, cross-namespace references, listener isolation, h2c backends and GRPCRoute.
 const CASES: &[&str] = &[
     "HTTPRouteSimpleSameNamespace",
     "HTTPRouteMatching",
@@ -47,6 +48,11 @@ const CASES: &[&str] = &[
     "HTTPRouteTimeoutRequest",
     "HTTPRouteTimeoutBackendRequest",
     "GatewayHTTPListenerIsolation",
+    "HTTPRouteBackendProtocolH2C",
+    "GRPCExactMethodMatching",
+    "GRPCRouteListenerHostnameMatching",
+    "GRPCRouteNamedRule",
+    "GRPCRouteWeight",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +115,7 @@ async fn run_case(dir: &Path, case: &Value, backends: &Value) -> (usize, Vec<Str
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["phase"] == 0 && r["protocol"] == "http" && r["unexpressed"].is_null())
+        .filter(|r| r["phase"] == 0 && r["protocol"] != "https" && r["unexpressed"].is_null())
         .collect();
     let mut by_gateway: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for r in &requests {
@@ -131,10 +137,22 @@ async fn run_case(dir: &Path, case: &Value, backends: &Value) -> (usize, Vec<Str
         }
         let gateway = Gateway::start(name, &yaml, &eps, &gw);
         for r in reqs {
-            for h2 in [false, true] {
+            // gRPC is HTTP/2 only; the others are sent over both versions.
+            let versions: &[bool] = match r["protocol"].as_str() {
+                Some("grpc") => &[true],
+                _ => &[false, true],
+            };
+            for &h2 in versions {
                 checks += 1;
                 let addr = gateway.addr(r["port"].as_u64().unwrap() as u16);
-                if let Err(why) = check(addr, &echoes, r, h2, Profile::Gateway).await {
+                let result = if r["expect"]["distribution"].is_object() {
+                    distribution(addr, &echoes, r, h2, Profile::Gateway).await
+                } else {
+                    check(addr, &echoes, r, h2, Profile::Gateway)
+                        .await
+                        .map(drop)
+                };
+                if let Err(why) = result {
                     let subtest = text(&r["subtest"]);
                     let proto = if h2 { "h2" } else { "http/1.1" };
                     failures.push(format!("{name} [{subtest}] {proto}: {why}"));
@@ -143,6 +161,23 @@ async fn run_case(dir: &Path, case: &Value, backends: &Value) -> (usize, Vec<Str
         }
         if !failures.is_empty() {
             eprintln!("--- gateway log of {name}\n{}", gateway.log());
+        }
+    }
+    // The Service port's appProtocol is kubernetes.io/h2c: the backend must have been spoken
+    // to in HTTP/2 (prior knowledge), whatever the client spoke.
+    if name == "HTTPRouteBackendProtocolH2C" {
+        checks += 1;
+        let key = (
+            "gateway-conformance-infra".to_owned(),
+            "infra-backend-v1".to_owned(),
+        );
+        let versions: Vec<String> = echoes[&key]
+            .received()
+            .into_iter()
+            .map(|s| s.version)
+            .collect();
+        if versions.is_empty() || versions.iter().any(|v| v != "HTTP/2.0") {
+            failures.push(format!("{name}: the h2c backend received {versions:?}"));
         }
     }
     (checks, failures)

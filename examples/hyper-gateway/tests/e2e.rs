@@ -699,3 +699,80 @@ async fn retries_follow_the_rules_codes_and_attempts() {
         assert_eq!(tries(path), attempts, "{path}: attempts");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_and_proto_reach_the_backend_routed_or_bypassed() {
+    let echo = Echo::start("default", "blue").await;
+    let endpoints = format!("listen 80 127.0.0.1:0\ndefault/blue {}\n", echo.addr);
+    let manifests = reload_manifests("blue");
+    let routed = Gateway::start("xff", &manifests, &endpoints, "default/gw");
+    let to = echo.addr.to_string();
+    let args = ["--gateway", "default/gw", "--bypass", &to];
+    let bypassed = Gateway::spawn("xff-bypass", &manifests, &endpoints, &args, 1);
+    for gateway in [&routed, &bypassed] {
+        for h2 in [false, true] {
+            let headers = [
+                ("x-forwarded-for", "203.0.113.7"),
+                ("x-forwarded-proto", "https"),
+            ];
+            let req = request(h2, "GET", "a.example", "/", &headers);
+            let got = send(gateway.addr(80), None, h2, req).await.unwrap();
+            let seen = got.seen().unwrap();
+            let xff = seen.header("x-forwarded-for");
+            assert_eq!(xff.as_deref(), Some("203.0.113.7, 127.0.0.1"));
+            // The listener is cleartext, whatever the client claims.
+            assert_eq!(seen.header("x-forwarded-proto").as_deref(), Some("http"));
+            let plain = request(h2, "GET", "a.example", "/", &[]);
+            let seen = send(gateway.addr(80), None, h2, plain).await.unwrap();
+            let xff = seen.seen().unwrap().header("x-forwarded-for");
+            assert_eq!(xff.as_deref(), Some("127.0.0.1"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_and_refuses_new_connections() {
+    let echo = Echo::start("default", "blue").await;
+    let endpoints = format!("listen 80 127.0.0.1:0\ndefault/blue {}\n", echo.addr);
+    let mut gateway = Gateway::start("drain", &reload_manifests("blue"), &endpoints, "default/gw");
+    let addr = gateway.addr(80);
+    let slow = request(false, "GET", "a.example", "/slow?delay=1s", &[]);
+    let slow = tokio::spawn(send(addr, None, false, slow));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gateway.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "a connection accepted after SIGTERM"
+    );
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(slow.status, 200, "the request in flight was cut");
+    assert_eq!(slow.seen().unwrap().path, "/slow?delay=1s");
+    let status = gateway.wait();
+    assert!(
+        status.success(),
+        "exit status {status:?}:\n{}",
+        gateway.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_larger_than_the_buffer_streams_through_a_plain_rule() {
+    let echo = Echo::start("default", "blue").await;
+    let endpoints = format!("listen 80 127.0.0.1:0\ndefault/blue {}\n", echo.addr);
+    let gateway = Gateway::start(
+        "stream",
+        &reload_manifests("blue"),
+        &endpoints,
+        "default/gw",
+    );
+    // Three times the 1 MiB the gateway reads whole for mirrors, retries and auth.
+    let big = Bytes::from(vec![b'x'; 3 << 20]);
+    for h2 in [false, true] {
+        let mut req = request(h2, "POST", "a.example", "/upload", &[]);
+        *req.body_mut() = Full::new(big.clone());
+        let got = send(gateway.addr(80), None, h2, req).await.unwrap();
+        assert_eq!(got.status, 200, "{}", gateway.log());
+        assert_eq!(got.seen().unwrap().body_len, big.len());
+    }
+}

@@ -251,6 +251,47 @@ pub fn for_http1_backend<B>(req: &mut http::Request<B>) {
     remove_hop_by_hop(req.headers_mut());
 }
 
+/// [`for_http1_backend`] for an HTTP/2 backend (h2c or ALPN `h2`): the same head, but version
+/// HTTP/2 and `te: trailers` kept when the client sent it, the one `te` value HTTP/2 allows
+/// (RFC 9113 section 8.2.2), which gRPC clients send. The routed authority stays in `Host`
+/// until the request is sent, so that [`RequestEdits::apply`] finds it where it is for HTTP/1.1;
+/// the HTTP/2 client then carries it as `:authority` (RFC 9113 section 8.3.1: an intermediary
+/// "MUST construct an `:authority` pseudo-header field using the authority information from
+/// the control data of the original request").
+///
+/// # Examples
+/// ```
+/// use gateway_core::filter::for_http2_backend;
+///
+/// let mut req = http::Request::builder()
+///     .version(http::Version::HTTP_2)
+///     .uri("http://grpc.example.com/echo.Echo/Echo")
+///     .header("te", "trailers")
+///     .header("connection", "close")
+///     .body(())
+///     .unwrap();
+/// for_http2_backend(&mut req);
+/// assert_eq!(req.uri(), "/echo.Echo/Echo");
+/// assert_eq!(req.headers()["host"], "grpc.example.com");
+/// assert_eq!(req.version(), http::Version::HTTP_2);
+/// assert_eq!(req.headers()["te"], "trailers");
+/// assert!(req.headers().get("connection").is_none());
+/// ```
+pub fn for_http2_backend<B>(req: &mut http::Request<B>) {
+    let trailers = req.headers().get_all(TE).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+        })
+    });
+    for_http1_backend(req);
+    *req.version_mut() = http::Version::HTTP_2;
+    if trailers {
+        req.headers_mut()
+            .insert(TE, HeaderValue::from_static("trailers"));
+    }
+}
+
 /// The fields that describe one connection, besides those `Connection` names (RFC 9110
 /// section 7.6.1, plus the obsolete `keep-alive` and `proxy-connection`).
 const HOP_BY_HOP: [HeaderName; 7] = [

@@ -31,7 +31,9 @@ pub(crate) use compiled::{
 };
 pub(crate) use cors::{CorsPolicy, Listed};
 pub use duration::parse_duration;
-pub use headers::{HeaderEdits, RequestEdits, for_http1_backend, remove_hop_by_hop};
+pub use headers::{
+    HeaderEdits, RequestEdits, for_http1_backend, for_http2_backend, remove_hop_by_hop,
+};
 pub(crate) use headers::{is_field_value, is_tchar};
 pub use session::{
     CookieLifetime, MAX_ENDPOINT, Session, SessionKind, SessionPin, SessionPolicy, SessionSource,

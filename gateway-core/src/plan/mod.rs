@@ -17,7 +17,8 @@
 //! what it forwards to an HTTP/1.1 backend with
 //! [`for_http1_backend`](crate::filter::for_http1_backend) (which strips what belongs to the
 //! client's connection, as [`remove_hop_by_hop`](crate::filter::remove_hop_by_hop) does for
-//! responses).
+//! responses), or to an HTTP/2 one with [`for_http2_backend`](crate::filter::for_http2_backend):
+//! [`BackendProtocol::of`] says which, once per backend.
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -100,12 +101,14 @@
 pub mod authz;
 mod cors;
 mod mirror;
+mod protocol;
 mod random;
 mod redirect;
 mod rewrite;
 
 use std::borrow::Cow;
 
+pub use protocol::BackendProtocol;
 pub use random::SplitMix64;
 
 use crate::attach::{Backend, RuleFilters, RuleSpec};

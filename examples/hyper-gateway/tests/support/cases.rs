@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Echo, Got, request, send};
+use super::{Echo, Got, grpc, request, send};
 
 /// The conformance corpus: `../shared/conformance` beside the clone, or `$CONFORMANCE_DIR`.
 pub fn corpus() -> PathBuf {
@@ -54,6 +54,9 @@ pub async fn check(
     h2: bool,
     profile: Profile,
 ) -> Result<Option<String>, String> {
+    if case["protocol"] == "grpc" {
+        return check_grpc(addr, case, profile).await;
+    }
     let port = case["port"].as_u64().unwrap() as u16;
     let rq = &case["request"];
     let host = match (rq["host"].as_str(), profile) {
@@ -161,6 +164,52 @@ pub async fn check(
         location(&got, &e["redirect"], path).or_else(uncompared_upstream)?;
     }
     Ok(None)
+}
+
+/// A gRPC request case: calls the echo service's method (cleartext HTTP/2) and compares the
+/// call's status and, when OK, the backend that answered; returns its name then.
+async fn check_grpc(
+    addr: SocketAddr,
+    case: &Value,
+    profile: Profile,
+) -> Result<Option<String>, String> {
+    let port = case["port"].as_u64().unwrap();
+    // A null host is the client's default `:authority`: the address it dialled.
+    let authority = match (case["request"]["host"].as_str(), profile) {
+        (Some(h), _) => h.to_owned(),
+        (None, Profile::Mesh) => format!("echo:{port}"),
+        (None, Profile::Gateway) => format!("192.0.2.10:{port}"),
+    };
+    let g = &case["grpc"];
+    let metadata: Vec<(String, String)> = g["metadata"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), text(v)))
+        .collect();
+    let method = g["method"].as_str().ok_or("gRPC case without method")?;
+    let (code, seen) = grpc::call(addr, &authority, method, &metadata).await?;
+    let e = &case["expect"];
+    let want = e["grpc_status"].as_str().unwrap_or("OK");
+    // The corpus names codes as upstream's client prints them ("OK", "Unimplemented").
+    if !format!("{code:?}").eq_ignore_ascii_case(want) {
+        return Err(format!("gRPC status {want} expected, got {code:?}"));
+    }
+    let Some(seen) = seen else {
+        return Ok(None);
+    };
+    if let Some(ns) = e["backend"]["namespace"].as_str()
+        && ns != seen.namespace
+    {
+        let got = &seen.namespace;
+        return Err(format!("backend namespace {ns} expected, got {got}"));
+    }
+    if let Some(n) = e["backend"]["name"].as_str()
+        && !seen.name.starts_with(n)
+    {
+        return Err(format!("backend {n} expected, got {}", seen.name));
+    }
+    Ok(Some(seen.name))
 }
 
 /// A weighted case (`expect.distribution`): sends the request `samples` times, each checked

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cases;
+pub mod grpc;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -107,6 +108,24 @@ impl Gateway {
         self.ports[&port]
     }
 
+    /// Sends SIGTERM to the gateway.
+    pub fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(status.expect("kill").success(), "kill -TERM {pid}");
+    }
+
+    /// Waits (at most 10 s) for the gateway to exit; its exit status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the gateway did not exit:\n{}", self.log());
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
@@ -137,6 +156,12 @@ pub struct Seen {
     pub host: String,
     pub headers: Vec<(String, String)>,
     pub sni: Option<String>,
+    /// The HTTP version the backend was spoken to in (`HTTP/1.1`, `HTTP/2.0`).
+    #[serde(default)]
+    pub version: String,
+    /// The length of the request body (not known for gRPC calls: 0).
+    #[serde(default)]
+    pub body_len: usize,
 }
 
 impl Seen {
@@ -215,6 +240,7 @@ async fn serve<I>(io: I, ns: String, name: String, sni: Option<String>, rec: Arc
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let seen = Seen {
             namespace: ns.clone(),
@@ -225,10 +251,12 @@ where
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned(),
+            // HTTP/2: `:authority`, unless a Host header came too.
             host: req
                 .headers()
                 .get("host")
                 .and_then(|h| h.to_str().ok())
+                .or(req.uri().authority().map(|a| a.as_str()))
                 .unwrap_or("")
                 .to_owned(),
             headers: req
@@ -242,9 +270,23 @@ where
                 })
                 .collect(),
             sni: sni.clone(),
+            version: format!("{:?}", req.version()),
+            body_len: 0,
         };
-        rec.lock().expect("lock").push(seen.clone());
+        let rec = Arc::clone(&rec);
         async move {
+            if grpc::is_grpc(&req) {
+                rec.lock().expect("lock").push(seen.clone());
+                let response = grpc::serve(req, seen).await?;
+                return Ok(response.map(|b| b.map_err(Error::from).boxed_unsync()));
+            }
+            let mut seen = seen;
+            // Read whole: how much arrived is part of what was received.
+            seen.body_len = match req.into_body().collect().await {
+                Ok(body) => body.to_bytes().len(),
+                Err(_) => usize::MAX,
+            };
+            rec.lock().expect("lock").push(seen.clone());
             let delay = seen
                 .path
                 .split_once("delay=")
@@ -262,6 +304,7 @@ where
             let body = serde_json::json!({
                 "namespace": seen.namespace, "name": seen.name, "method": seen.method,
                 "path": seen.path, "host": seen.host, "headers": seen.headers, "sni": seen.sni,
+                "version": seen.version, "body_len": seen.body_len,
             });
             let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
             for set in seen
@@ -276,7 +319,9 @@ where
                     );
                 }
             }
-            Ok::<_, std::convert::Infallible>(response)
+            Ok::<_, std::convert::Infallible>(
+                response.map(|b| b.map_err(Error::from).boxed_unsync()),
+            )
         }
     });
     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
