@@ -7,6 +7,8 @@
 //!                                 headers: [["host", "shop.example.com"]] });
 //! decision.outcome;                                              // "forward"
 //! router.routeJson('{"target":"/cart","headers":[["host","shop.example.com"]]}');
+//! router.routeL4({ transport: "tls", port: 443, sni: "db.example.com" }).route;
+//!                                            // { kind: "TLSRoute", namespace, name }
 //! const mesh = Router.mesh(yamlText, { mesh: true });           // east-west: Service routes
 //! mesh.route({ client_namespace: "web", destination: { namespace: "app", name: "echo",
 //!              port: 80 }, target: "/v2", headers: [["host", "echo"]] }).outcome;
@@ -26,7 +28,9 @@
     clippy::panic
 )]
 
-use gateway_core::json::{JsonRequest, decide, route_json};
+use gateway_core::json::{
+    JsonConnection, JsonDecision, JsonRequest, decide, decide_l4, route_json,
+};
 use gateway_core::{GatewayRef, Target};
 use wasm_bindgen::prelude::*;
 
@@ -34,6 +38,18 @@ use crate::{CompileError, CompileOptions, compile};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
+/** A connection that is not HTTP, as a `gateway route --json` line with `transport` reads it:
+ * routed to a TLSRoute by `sni`, or to a TCPRoute or UDPRoute by `port`. */
+export interface RouteConnection {
+  transport: "tls" | "tcp" | "udp";
+  /** The connection's local port: selects the listener. */
+  port: number;
+  /** The ClientHello's server name ("tls" only). */
+  sni?: string | null;
+  /** Randomness for the weighted backend choice (default 0). */
+  random?: number | bigint;
+}
+
 /** A request, as `gateway route --json` reads it. Every field is optional. */
 export interface RouteRequest {
   /** "http" (default) or "https". */
@@ -216,6 +232,9 @@ extern "C" {
     /// A request object (TypeScript `RouteRequest`).
     #[wasm_bindgen(typescript_type = "RouteRequest")]
     pub type RouteRequest;
+    /// A connection object (TypeScript `RouteConnection`).
+    #[wasm_bindgen(typescript_type = "RouteConnection")]
+    pub type RouteConnection;
     /// A decision object (TypeScript `RouteDecision`).
     #[wasm_bindgen(typescript_type = "RouteDecision")]
     pub type RouteDecision;
@@ -295,10 +314,25 @@ impl Router {
             js_sys::Error::from(js_sys::TypeError::new(&format!("invalid request: {e}")))
         })?;
         let decision = decide(&self.compiled.router, &request);
-        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        serde::Serialize::serialize(&decision, &serializer)
-            .map(JsCast::unchecked_into)
-            .map_err(|e| js_sys::Error::new(&format!("decision not representable: {e}")))
+        decision_object(&decision)
+    }
+
+    /// Routes one connection that is not HTTP (`{transport, port, sni, random}`) and returns
+    /// the decision object, as `routeJson` does for a line with `transport`: the listener, the
+    /// TLSRoute, TCPRoute or UDPRoute, its rule and the backend, or `not_found` with its cause.
+    ///
+    /// # Errors
+    /// Throws a `TypeError` when the object is not a connection (an HTTP field, a wrong type).
+    #[wasm_bindgen(js_name = routeL4)]
+    pub fn route_l4(&self, connection: RouteConnection) -> Result<RouteDecision, js_sys::Error> {
+        let connection: JsValue = connection.into();
+        only_fields(&connection, CONNECTION_FIELDS, "connection")?;
+        let connection: JsonConnection =
+            serde_wasm_bindgen::from_value(connection).map_err(|e| {
+                js_sys::Error::from(js_sys::TypeError::new(&format!("invalid connection: {e}")))
+            })?;
+        let decision = decide_l4(&self.compiled.router, &connection);
+        decision_object(&decision)
     }
 
     /// Routes one JSON request line and returns the decision JSON line, exactly as
@@ -336,6 +370,17 @@ impl Router {
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
+
+/// A decision as a plain JavaScript object, as `JSON.parse` of its JSON line gives it.
+fn decision_object(decision: &JsonDecision) -> Result<RouteDecision, js_sys::Error> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    serde::Serialize::serialize(decision, &serializer)
+        .map(JsCast::unchecked_into)
+        .map_err(|e| js_sys::Error::new(&format!("decision not representable: {e}")))
+}
+
+/// The fields of a connection object (`JsonConnection`).
+const CONNECTION_FIELDS: &[&str] = &["transport", "port", "sni", "random"];
 
 /// The fields of a request object (`JsonRequest`, whose `deny_unknown_fields` serde-wasm-bindgen
 /// does not see: it reads only the fields it knows).

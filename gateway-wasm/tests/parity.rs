@@ -293,3 +293,49 @@ fn mesh_request(r: &Value, random: u64) -> Value {
         "destination": destination,
     })
 }
+
+/// TLS, TCP and UDP connections (`examples/l4/l4.yaml`): every line with its Rust decision,
+/// written to `tests/js/fixtures/parity-l4.json` for `tests/js/l4.test.mjs`, which routes the
+/// lines through `routeJson` and the connection objects through `routeL4`.
+#[test]
+fn write_l4_parity_fixture_from_the_rust_api() {
+    let yaml = include_str!("../../examples/l4/l4.yaml");
+    let (_, router) = Engine::load_router(
+        yaml.as_bytes(),
+        &Target::only_gateway(),
+        &EngineOptions::default(),
+    )
+    .expect("l4.yaml builds");
+    let lines = [
+        json!({"transport": "tls", "port": 8443, "sni": "db.example.com"}),
+        json!({"transport": "tls", "port": 8443, "sni": "www.example.com"}),
+        json!({"transport": "tls", "port": 8443, "sni": "db.other.org"}),
+        json!({"transport": "tls", "port": 8443}),
+        json!({"transport": "tcp", "port": 9000, "random": 7}),
+        json!({"transport": "udp", "port": 9053}),
+        json!({"transport": "udp", "port": 9000}),
+        json!({"transport": "tcp", "port": 9000, "sni": "db.example.com"}),
+        json!({"transport": "sctp", "port": 9000}),
+    ];
+    let cases: Vec<Value> = lines
+        .iter()
+        .map(|line| {
+            let text = line.to_string();
+            json!({"line": text, "decision": route_json(&router, text.as_bytes())})
+        })
+        .collect();
+    let forwards = cases
+        .iter()
+        .filter(|c| {
+            c["decision"]
+                .as_str()
+                .unwrap()
+                .contains(r#""outcome":"forward""#)
+        })
+        .count();
+    assert_eq!(forwards, 4, "{cases:?}");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/fixtures");
+    std::fs::create_dir_all(&out).unwrap();
+    let fixture = json!({"manifests": yaml, "cases": cases});
+    std::fs::write(out.join("parity-l4.json"), fixture.to_string()).unwrap();
+}
