@@ -291,11 +291,12 @@ fn an_alias_bomb_still_fails_fast_with_the_default_limits() {
     for (i, prev) in ('b'..='k').zip('a'..='j') {
         bomb.push_str(&format!("{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
     }
-    let start = std::time::Instant::now();
+    // The work is bounded by the replay budget, not by the clock: the load stops at the
+    // 100,000th replayed event (the error names that limit) of the 10^10 the bomb asks for.
+    // No wall-clock assertion: the machine's load would make it flaky, and speed is
+    // measured in the benches, not in tests.
     let e = load(bomb.as_bytes()).unwrap_err();
-    let took = start.elapsed();
     assert!(e.contains("limit max_yaml_alias_events"), "{e}");
-    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
     let defaults = LoadOptions::default();
     assert_eq!(
         (
