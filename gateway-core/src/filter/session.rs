@@ -36,7 +36,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Reason, is_tchar, parse_duration};
-use crate::api::{SessionPersistence, SessionPersistenceType};
+use crate::api::{PathMatchType, SessionPersistence, SessionPersistenceType};
 use crate::request::Headers;
 
 /// Longest endpoint string a token carries, in bytes.
@@ -455,9 +455,9 @@ impl<'r> Session<'r> {
 /// The cookie Path of a path match: its value for `Exact` and `PathPrefix`, and for a regular
 /// expression its longest literal prefix cut after the last `/` (GEP-1619: "the `Path` should
 /// be set to the longest non-regex prefix").
-pub(crate) fn cookie_path(match_type: &str, value: &str) -> Box<str> {
+pub(crate) fn cookie_path(match_type: &PathMatchType, value: &str) -> Box<str> {
     let path = match match_type {
-        "RegularExpression" => {
+        PathMatchType::RegularExpression => {
             let literal = value
                 .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_~".contains(c)))
                 .map_or(value, |end| value.get(..end).unwrap_or(""));

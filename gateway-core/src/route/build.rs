@@ -451,7 +451,7 @@ impl<'c> RuleCompiler<'c> {
                     .map(|m| {
                         m.path
                             .as_ref()
-                            .map_or_else(|| "/".into(), |p| cookie_path(p.type_.as_str(), &p.value))
+                            .map_or_else(|| "/".into(), |p| cookie_path(&p.type_, &p.value))
                     })
                     .collect();
                 (r.session_persistence.as_ref(), paths)

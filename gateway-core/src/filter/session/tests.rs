@@ -198,11 +198,17 @@ fn cookie_header_is_parsed_by_pairs() {
 
 #[test]
 fn cookie_path_of_each_match_type() {
-    assert_eq!(&*cookie_path("PathPrefix", "/shop"), "/shop");
-    assert_eq!(&*cookie_path("Exact", "/a/b"), "/a/b");
-    assert_eq!(&*cookie_path("RegularExpression", "/p1/p2/.*/p3"), "/p1/p2");
-    assert_eq!(&*cookie_path("RegularExpression", "/v[0-9]+"), "/");
-    assert_eq!(&*cookie_path("PathPrefix", "/a;b"), "/");
+    assert_eq!(&*cookie_path(&PathMatchType::PathPrefix, "/shop"), "/shop");
+    assert_eq!(&*cookie_path(&PathMatchType::Exact, "/a/b"), "/a/b");
+    assert_eq!(
+        &*cookie_path(&PathMatchType::RegularExpression, "/p1/p2/.*/p3"),
+        "/p1/p2"
+    );
+    assert_eq!(
+        &*cookie_path(&PathMatchType::RegularExpression, "/v[0-9]+"),
+        "/"
+    );
+    assert_eq!(&*cookie_path(&PathMatchType::PathPrefix, "/a;b"), "/");
 }
 
 proptest! {
