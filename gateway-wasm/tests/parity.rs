@@ -339,3 +339,48 @@ fn write_l4_parity_fixture_from_the_rust_api() {
     let fixture = json!({"manifests": yaml, "cases": cases});
     std::fs::write(out.join("parity-l4.json"), fixture.to_string()).unwrap();
 }
+
+/// Timeouts, retries, retry budgets and sessions (`examples/traffic/traffic.yaml`): every line
+/// with its Rust decision, written to `tests/js/fixtures/parity-traffic.json` for
+/// `tests/js/traffic.test.mjs`, which routes the lines through `routeJson` and `route`.
+#[test]
+fn write_traffic_parity_fixture_from_the_rust_api() {
+    let yaml = include_str!("../../examples/traffic/traffic.yaml");
+    let (_, router) = Engine::load_router(
+        yaml.as_bytes(),
+        &Target::only_gateway(),
+        &EngineOptions::default(),
+    )
+    .expect("traffic.yaml builds");
+    let host = json!([["host", "shop.example.com"]]);
+    let lines = [
+        json!({"target": "/cart/items", "headers": host}),
+        json!({"method": "POST", "target": "/cart/checkout", "headers": host, "random": 3}),
+        json!({"target": "/catalog/shoes", "headers": host}),
+        json!({"target": "/catalog", "headers": [["host", "shop.example.com"], ["x-catalog-session", "not-a-token"]]}),
+        json!({"target": "/", "headers": host}),
+    ];
+    let cases: Vec<Value> = lines
+        .iter()
+        .map(|line| {
+            let text = line.to_string();
+            json!({"line": text, "decision": route_json(&router, text.as_bytes())})
+        })
+        .collect();
+    // Each rule's decision carries what the proxy executes: the checks below fail if a field
+    // is dropped from the decision, so the JS half compares something.
+    let decisions: Vec<Value> = cases
+        .iter()
+        .map(|c| serde_json::from_str(c["decision"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(decisions[0]["timeouts"]["backend_request_ms"], 2_000);
+    assert_eq!(decisions[0]["retry"]["attempts"], 2);
+    assert_eq!(decisions[0]["session"]["lifetime"], "permanent");
+    assert_eq!(decisions[2]["retry"]["budget"]["percent"], 25);
+    assert_eq!(decisions[2]["session"]["policy"], "shop/catalog");
+    assert_eq!(decisions[4]["outcome"], "not_found");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/fixtures");
+    std::fs::create_dir_all(&out).unwrap();
+    let fixture = json!({"manifests": yaml, "cases": cases});
+    std::fs::write(out.join("parity-traffic.json"), fixture.to_string()).unwrap();
+}
