@@ -358,6 +358,8 @@ async fn tcp_and_udp_echo_through_routes_on_one_port() {
         assert_eq!(receive(&a).await, format!("dns:a{round}"));
         assert_eq!(receive(&b).await, format!("dns:b{round}"));
     }
+    drop(tcp);
+    wait_for_log(&gateway, "TCP port=9000 - edge/echo rule=0 127.0.0.1:").await;
     // A large datagram goes through whole.
     let large = "x".repeat(60_000);
     a.send_to(large.as_bytes(), to).await.unwrap();
@@ -375,4 +377,29 @@ async fn a_reload_moves_new_tcp_connections_to_the_new_backend() {
     assert_eq!(exchange(&mut after, "two").await, "other:two");
     // The connection opened before keeps its backend.
     assert_eq!(exchange(&mut before, "three").await, "echo:three");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_l4_listeners_and_lets_open_connections_finish() {
+    let Setup { mut gateway, .. } = setup("l4-sigterm").await;
+    let mut open = TcpStream::connect(gateway.addr(9000)).await.unwrap();
+    assert_eq!(exchange(&mut open, "before").await, "echo:before");
+    gateway.terminate();
+    wait_for_log(&gateway, "stopping").await;
+    // New connections are refused on the TCP and the TLS passthrough listeners...
+    for port in [9000, 8443] {
+        let mut refused = false;
+        for _ in 0..100 {
+            if TcpStream::connect(gateway.addr(port)).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(PATIENCE / 100).await;
+        }
+        assert!(refused, "port {port} still accepts");
+    }
+    // ...while the open one still reaches its backend, and once it closes the gateway exits.
+    assert_eq!(exchange(&mut open, "after").await, "echo:after");
+    drop(open);
+    assert!(gateway.wait().success(), "{}", gateway.log());
 }
