@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::route::{Decision, L4Transport, Router};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
@@ -207,7 +207,9 @@ fn backend(
 /// Reads the ClientHello without answering it: the bytes read (to replay to the backend) and
 /// the server name it asks for. `Err` for anything but a ClientHello, or one over
 /// [`MAX_CLIENT_HELLO`] bytes.
-async fn client_hello(client: &mut TcpStream) -> Result<(Vec<u8>, Option<String>), String> {
+async fn client_hello(
+    client: &mut (impl AsyncRead + Unpin),
+) -> Result<(Vec<u8>, Option<String>), String> {
     let mut acceptor = rustls::server::Acceptor::default();
     let mut hello = Vec::with_capacity(2048);
     loop {
@@ -394,3 +396,6 @@ fn log(mut line: String, start: Instant) {
     let _ = writeln!(line, "{}us", start.elapsed().as_micros());
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
+
+#[cfg(test)]
+mod tests;
