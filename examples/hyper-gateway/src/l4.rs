@@ -121,7 +121,7 @@ async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
             let mut line = String::with_capacity(128);
             let start = Instant::now();
             if let Err(why) = connection(tcp, port, &shared, &mut line).await {
-                let _ = write!(line, "- ({why})");
+                let _ = write!(line, "- ({why}) ");
             }
             log(line, start);
         });
@@ -302,13 +302,16 @@ async fn open_session(
     drop(decision);
     drop(state);
     let upstream = match to {
-        Ok(to) => connect_udp(to).await,
+        Ok(to) => {
+            let _ = write!(line, "{to} ");
+            connect_udp(to).await
+        }
         Err(why) => Err(why),
     };
     let upstream = match upstream {
         Ok(upstream) => upstream,
         Err(why) => {
-            let _ = write!(line, "- ({why})");
+            let _ = write!(line, "- ({why}) ");
             log(line, start);
             return None;
         }
