@@ -384,6 +384,9 @@ async fn sigterm_closes_l4_listeners_and_lets_open_connections_finish() {
     let Setup { mut gateway, .. } = setup("l4-sigterm").await;
     let mut open = TcpStream::connect(gateway.addr(9000)).await.unwrap();
     assert_eq!(exchange(&mut open, "before").await, "echo:before");
+    // The signal handler is installed once every listener is bound, after the `listening`
+    // lines: give it time (as e2e.rs's SIGTERM test does).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     gateway.terminate();
     wait_for_log(&gateway, "stopping").await;
     // New connections are refused on the TCP and the TLS passthrough listeners...
