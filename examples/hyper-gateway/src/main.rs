@@ -5,11 +5,13 @@
 //! 421 guard), each backend in the protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see
 //! `backend.rs`), with `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
 //! reloaded when they change; requests in flight finish on the configuration they started
-//! with, and on SIGTERM before the process exits. With `--mesh` it is instead one pod's
-//! sidecar in the mesh (GAMMA): see `mesh.rs`. See README.md.
+//! with, and on SIGTERM before the process exits. TLS passthrough, TCP and UDP listeners are
+//! served by `l4.rs`. With `--mesh` it is instead one pod's sidecar in the mesh (GAMMA): see
+//! `mesh.rs`. See README.md.
 
 mod backend;
 mod config;
+mod l4;
 mod mesh;
 
 use std::convert::Infallible;
@@ -86,12 +88,13 @@ async fn run(args: Args) -> Result<(), String> {
     let listen = state.endpoints.listen.clone();
     let shared = Arc::new(Shared::new(args, state));
     for (port, addr) in listen {
-        let listener = TcpListener::bind(addr).await;
-        let listener = listener.map_err(|e| format!("listen {port} on {addr}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        // TLS passthrough, TCP and UDP listeners are served by l4.rs; HTTP(S) ones here.
+        let (http, local) = l4::listen(port, addr, &shared).await?;
         // Tests and scripts read these lines to find the ports.
         println!("listening {port} {local}");
-        tokio::spawn(accept(listener, port, Arc::clone(&shared)));
+        if let Some(listener) = http {
+            tokio::spawn(accept(listener, port, Arc::clone(&shared)));
+        }
     }
     until_stopped(shared, stamp).await
 }

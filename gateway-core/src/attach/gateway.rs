@@ -759,6 +759,14 @@ pub(super) fn listener_state(
 /// conflicting listeners MUST have a `Conflicted` condition set to True", so a conflict with an
 /// `earlier` listener marks only this one. Among `siblings` (one resource) both are marked, as
 /// a Gateway always did. Listeners without a supported protocol or a port never conflict.
+///
+/// A UDP listener never conflicts with a listener over TCP (`HTTP`, `HTTPS`, `TLS`, `TCP`) on
+/// the same port: they are different sockets, so every connection or datagram belongs to one of
+/// them. Gateway API v1.4 Listener: "the following Listener scenarios are distinct: [...] 3. A
+/// mixture of "TCP" and "UDP" Protocol Listeners, where no Listener with the same Protocol has
+/// the same Port value". The spec names TCP beside UDP; we apply the same reading to the other
+/// protocols over TCP (the spec leaves that room: a listener is distinct when "the
+/// implementation can match inbound requests to a single distinct Listener").
 fn conflict(
     listener: &Listener,
     siblings: &[Listener],
@@ -780,6 +788,9 @@ fn conflict(
         let Some(other_protocol) = Protocol::parse(&other.protocol) else {
             continue;
         };
+        if (other_protocol == Protocol::Udp) != (protocol == Protocol::Udp) {
+            continue;
+        }
         if other_protocol.port_family() != protocol.port_family() {
             return Some("ProtocolConflict");
         }

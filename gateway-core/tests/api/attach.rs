@@ -475,6 +475,46 @@ fn conflicting_protocols_on_one_port_are_protocol_conflict() {
     assert!(has(&conds, "Programmed", "False", "Invalid"));
 }
 
+/// Gateway API v1.4 Listener: "A mixture of "TCP" and "UDP" Protocol Listeners, where no
+/// Listener with the same Protocol has the same Port value" is distinct.
+#[test]
+fn tcp_and_udp_listeners_on_one_port_do_not_conflict() {
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 53, protocol: TCP}\n  - {name: b, port: 53, protocol: UDP}\n  - {name: c, port: 80, protocol: HTTP}\n  - {name: d, port: 80, protocol: UDP}\n",
+            ""
+        )
+    ));
+    for listener in ["a", "b", "c", "d"] {
+        let (conds, _) = listener_conditions(&c, "g", listener);
+        assert!(
+            has(&conds, "Conflicted", "False", "NoConflicts"),
+            "{listener}: {conds:?}"
+        );
+        assert!(
+            has(&conds, "Programmed", "True", "Programmed"),
+            "{listener}: {conds:?}"
+        );
+    }
+}
+
+#[test]
+fn two_udp_listeners_on_one_port_still_conflict() {
+    let c = config(&format!(
+        "{CLASS}{}",
+        gateway(
+            "  - {name: a, port: 53, protocol: UDP}\n  - {name: b, port: 53, protocol: UDP}\n",
+            ""
+        )
+    ));
+    let (conds, _) = listener_conditions(&c, "g", "b");
+    assert!(
+        has(&conds, "Conflicted", "True", "HostnameConflict"),
+        "{conds:?}"
+    );
+}
+
 #[test]
 fn same_hostname_twice_on_one_port_is_hostname_conflict() {
     let c = config(&format!(
