@@ -108,7 +108,7 @@ mod rewrite;
 
 use std::borrow::Cow;
 
-pub use protocol::BackendProtocol;
+pub use protocol::{BackendProtocol, Upgrade};
 pub use random::SplitMix64;
 
 use crate::attach::{Backend, RuleFilters, RuleSpec};
