@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use gateway_core::plan::authz::{AuthCheck, AuthResponse, grpc, proto};
 use gateway_core::plan::BackendProtocol;
+use gateway_core::plan::authz::{AuthCheck, AuthResponse, grpc, proto};
 use http_body_util::{BodyExt, Limited};
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, TE};
 use hyper::{HeaderMap, Method, Request, StatusCode};
@@ -59,7 +59,10 @@ pub(crate) async fn check_grpc(
         return AuthResponse::Malformed(format!("the Check call answered HTTP {}", head.status));
     }
     // One frame header and the largest message accepted; more is refused unread.
-    let Ok(body) = Limited::new(body, 5 + grpc::MAX_RESPONSE_LEN).collect().await else {
+    let Ok(body) = Limited::new(body, 5 + grpc::MAX_RESPONSE_LEN)
+        .collect()
+        .await
+    else {
         return AuthResponse::Malformed("the Check answer is too large or broken".into());
     };
     let trailers = body.trailers().cloned().unwrap_or_default();
@@ -70,7 +73,9 @@ pub(crate) async fn check_grpc(
         Some(code) => {
             let code = String::from_utf8_lossy(code);
             let message = grpc_message(&trailers, &head.headers);
-            AuthResponse::Malformed(format!("the Check call failed: grpc-status {code} {message}"))
+            AuthResponse::Malformed(format!(
+                "the Check call failed: grpc-status {code} {message}"
+            ))
         }
         None => AuthResponse::Malformed("the Check answer has no grpc-status".into()),
     }
@@ -78,12 +83,18 @@ pub(crate) async fn check_grpc(
 
 /// The `grpc-status` of an answer: in the trailers, or in the headers of a trailers-only one.
 fn grpc_status<'a>(trailers: &'a HeaderMap, headers: &'a HeaderMap) -> Option<&'a [u8]> {
-    let status = trailers.get("grpc-status").or_else(|| headers.get("grpc-status"));
+    let status = trailers
+        .get("grpc-status")
+        .or_else(|| headers.get("grpc-status"));
     status.map(HeaderValue::as_bytes)
 }
 
 /// The `grpc-message` of an answer, for the log.
 fn grpc_message(trailers: &HeaderMap, headers: &HeaderMap) -> String {
-    let message = trailers.get("grpc-message").or_else(|| headers.get("grpc-message"));
-    message.map_or_else(String::new, |m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+    let message = trailers
+        .get("grpc-message")
+        .or_else(|| headers.get("grpc-message"));
+    message.map_or_else(String::new, |m| {
+        String::from_utf8_lossy(m.as_bytes()).into_owned()
+    })
 }

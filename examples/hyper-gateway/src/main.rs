@@ -1,9 +1,10 @@
 //! `hyper-gateway`: gateway-core inside a real hyper server. It serves one Gateway's listeners
 //! on local addresses, routes each request with the library and executes the plan: header
-//! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP,
-//! backend TLS (BackendTLSPolicy) and frontend TLS (SNI, per-port client certificates and the
-//! 421 guard), each backend in the protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see
-//! `backend.rs`), with `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
+//! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP and
+//! gRPC (`authz.rs`), WebSocket upgrades (`upgrade.rs`), backend TLS (BackendTLSPolicy) and
+//! frontend TLS (SNI, per-port client certificates and the 421 guard), each backend in the
+//! protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see `backend.rs`), with
+//! `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
 //! reloaded when they change; requests in flight finish on the configuration they started
 //! with, and on SIGTERM before the process exits. With `--mesh` it is instead one pod's
 //! sidecar in the mesh (GAMMA): see `mesh.rs`. See README.md.

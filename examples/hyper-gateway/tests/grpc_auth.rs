@@ -206,7 +206,12 @@ fn start(name: &str, app: &Echo, authz: SocketAddr) -> Gateway {
         "listen 80 127.0.0.1:0\ndefault/app {}\ndefault/authz {authz}\n",
         app.addr
     );
-    Gateway::start(name, &format!("{CLASS}{MANIFESTS}"), &endpoints, "default/gw")
+    Gateway::start(
+        name,
+        &format!("{CLASS}{MANIFESTS}"),
+        &endpoints,
+        "default/gw",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,7 +239,11 @@ async fn grpc_external_auth_allows_and_denies() {
         assert_eq!(got.status, 401);
         assert_eq!(got.header("www-authenticate").as_deref(), Some("Token"));
         assert_eq!(got.body, b"who are you?");
-        assert_eq!(app.received().len(), before, "a denied request reached the backend");
+        assert_eq!(
+            app.received().len(),
+            before,
+            "a denied request reached the backend"
+        );
 
         // Not checked.
         let req = request(h2, "GET", "example.com", "/public", &[]);
@@ -260,7 +269,13 @@ async fn grpc_external_auth_fails_closed() {
     let (broken, calls) = authz_server(Mode::Broken).await;
     let gateway = start("grpc-auth-broken", &app, broken);
     let addr = gateway.addr(80);
-    let req = request(false, "GET", "example.com", "/private/a", &[("x-auth", "allow")]);
+    let req = request(
+        false,
+        "GET",
+        "example.com",
+        "/private/a",
+        &[("x-auth", "allow")],
+    );
     let got = send(addr, None, false, req).await.unwrap();
     assert_eq!(got.status, 403, "{}", gateway.log());
     assert!(app.received().is_empty());
@@ -276,7 +291,13 @@ async fn grpc_external_auth_fails_closed() {
     let gateway = start("grpc-auth-down", &app, down);
     let addr = gateway.addr(80);
     for h2 in [false, true] {
-        let req = request(h2, "GET", "example.com", "/private/a", &[("x-auth", "allow")]);
+        let req = request(
+            h2,
+            "GET",
+            "example.com",
+            "/private/a",
+            &[("x-auth", "allow")],
+        );
         let got = tokio::time::timeout(Duration::from_secs(10), send(addr, None, h2, req))
             .await
             .expect("the gateway hung")

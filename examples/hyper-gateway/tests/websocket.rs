@@ -7,7 +7,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::panic
+    clippy::panic,
+    // tungstenite's handshake callback returns its (large) error response type.
+    clippy::result_large_err
 )]
 
 mod support;
