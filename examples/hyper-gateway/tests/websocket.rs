@@ -272,3 +272,131 @@ async fn websocket_upgrades_only_where_the_backend_protocol_allows_them() {
     echo_text_and_binary(&mut again).await;
     assert_eq!(handshakes.lock().unwrap().len(), 2);
 }
+
+/// A WebSocket echo backend over TLS with a certificate for `name`, signed by a fresh CA;
+/// the CA's PEM.
+async fn wss_echo(name: &str) -> (SocketAddr, Arc<Mutex<Vec<Handshake>>>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], der.into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (log, acceptor) = (Arc::clone(&log), acceptor.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let record = |req: &Request, resp: Response| {
+                    log.lock()
+                        .unwrap()
+                        .push((req.uri().path().to_owned(), Vec::new()));
+                    Ok(resp)
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tls, record).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = ws.next().await {
+                    if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen, ca.pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_backends_are_upgraded_over_tls_and_refused_without_a_policy() {
+    let (wss, handshakes, ca) = wss_echo("chat.internal").await;
+    let manifests = format!(
+        "{CLASS}\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: default}}
+spec:
+  gatewayClassName: gateway-core
+  listeners: [{{name: http, port: 80, protocol: HTTP}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: secure, namespace: default}}
+spec: {{ports: [{{port: 443, appProtocol: kubernetes.io/wss}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: nopolicy, namespace: default}}
+spec: {{ports: [{{port: 443, appProtocol: kubernetes.io/wss}}]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: ca, namespace: default}}
+data:
+  ca.crt: |
+    {}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {{name: secure, namespace: default}}
+spec:
+  targetRefs: [{{group: \"\", kind: Service, name: secure}}]
+  validation: {{caCertificateRefs: [{{group: \"\", kind: ConfigMap, name: ca}}], hostname: chat.internal}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: ws, namespace: default}}
+spec:
+  parentRefs: [{{name: gw}}]
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /secure}}}}]
+    backendRefs: [{{name: secure, port: 443}}]
+  - matches: [{{path: {{type: PathPrefix, value: /nopolicy}}}}]
+    backendRefs: [{{name: nopolicy, port: 443}}]
+",
+        ca.trim_end().replace('\n', "\n    ")
+    );
+    let endpoints =
+        format!("listen 80 127.0.0.1:0\ndefault/secure {wss}\ndefault/nopolicy {wss}\n");
+    let gateway = Gateway::start("websocket-tls", &manifests, &endpoints, "default/gw");
+    let addr = gateway.addr(80);
+
+    // kubernetes.io/wss with a BackendTLSPolicy: the handshake goes over verified TLS.
+    let (mut socket, response) = connect(addr, "ws://chat.example.com/secure")
+        .await
+        .unwrap_or_else(|e| panic!("handshake: {e}\n{}", gateway.log()));
+    assert_eq!(response.status(), 101);
+    echo_text_and_binary(&mut socket).await;
+    assert_eq!(handshakes.lock().unwrap().len(), 1);
+
+    // Without a policy the backend is never spoken to in cleartext: 502.
+    match connect(addr, "ws://chat.example.com/nopolicy").await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 502),
+        other => panic!("expected 502, got {other:?}"),
+    }
+    assert_eq!(handshakes.lock().unwrap().len(), 1, "{}", gateway.log());
+}
