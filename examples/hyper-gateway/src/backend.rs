@@ -63,6 +63,7 @@ pub(crate) async fn send(
             let call = sender.send_request(with_authority(req, "http"));
             call.await.map_err(bad_gateway)?
         }
+        (None, BackendProtocol::SecureWebSocket) => return Err(bad_gateway(NO_WSS_POLICY)),
         (None, _) => {
             let mut req = req;
             *req.version_mut() = hyper::Version::HTTP_11;
@@ -70,15 +71,7 @@ pub(crate) async fn send(
             call.await.map_err(bad_gateway)?
         }
         (Some((policy, state)), protocol) => {
-            let config = state
-                .backend_client(policy, protocol)
-                .map_err(bad_gateway)?;
-            let connector = tokio_rustls::TlsConnector::from(config);
-            let no_name = || bad_gateway("the policy's hostname is not a server name");
-            let name = policy.server_name().ok_or_else(no_name)?;
-            let tcp = TcpStream::connect(addr).await.map_err(bad_gateway)?;
-            let stream = connector.connect(name, tcp).await;
-            let stream = stream.map_err(|e| bad_gateway(format!("backend TLS: {e}")))?;
+            let stream = connect_tls(addr, policy, state, protocol).await?;
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = TokioIo::new(stream);
             if h2 {
@@ -97,6 +90,29 @@ pub(crate) async fn send(
     };
     remove_hop_by_hop(response.headers_mut());
     Ok(response)
+}
+
+/// Why a `kubernetes.io/wss` backend without a BackendTLSPolicy is not sent anything.
+pub(crate) const NO_WSS_POLICY: &str =
+    "appProtocol kubernetes.io/wss needs a BackendTLSPolicy (GEP-1911)";
+
+/// A TLS connection to a backend, verified with its policy's settings, offering ALPN `h2`
+/// for an HTTP/2 backend.
+pub(crate) async fn connect_tls(
+    addr: SocketAddr,
+    policy: &BackendTls,
+    state: &State,
+    protocol: BackendProtocol,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, LocalResponse> {
+    let config = state
+        .backend_client(policy, protocol)
+        .map_err(bad_gateway)?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let no_name = || bad_gateway("the policy's hostname is not a server name");
+    let name = policy.server_name().ok_or_else(no_name)?;
+    let tcp = TcpStream::connect(addr).await.map_err(bad_gateway)?;
+    let stream = connector.connect(name, tcp).await;
+    stream.map_err(|e| bad_gateway(format!("backend TLS: {e}")))
 }
 
 pub(crate) fn bad_gateway(why: impl ToString) -> LocalResponse {

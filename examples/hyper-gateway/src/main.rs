@@ -1,18 +1,21 @@
 //! `hyper-gateway`: gateway-core inside a real hyper server. It serves one Gateway's listeners
 //! on local addresses, routes each request with the library and executes the plan: header
-//! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP,
-//! backend TLS (BackendTLSPolicy) and frontend TLS (SNI, per-port client certificates and the
-//! 421 guard), each backend in the protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see
-//! `backend.rs`), with `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
+//! edits, redirects, rewrites, mirrors, CORS, weighted backends, external auth over HTTP and
+//! gRPC (`authz.rs`), WebSocket upgrades (`upgrade.rs`), backend TLS (BackendTLSPolicy) and
+//! frontend TLS (SNI, per-port client certificates and the 421 guard), each backend in the
+//! protocol it speaks (HTTP/1.1, h2c, `h2` over TLS: see `backend.rs`), with
+//! `x-forwarded-for`/`-proto`. Manifests and the endpoints file are
 //! reloaded when they change; requests in flight finish on the configuration they started
 //! with, and on SIGTERM before the process exits. TLS passthrough, TCP and UDP listeners are
 //! served by `l4.rs`. With `--mesh` it is instead one pod's sidecar in the mesh (GAMMA): see
 //! `mesh.rs`. See README.md.
 
+mod authz;
 mod backend;
 mod config;
 mod l4;
 mod mesh;
+mod upgrade;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,7 +28,9 @@ use bytes::Bytes;
 use clap::Parser;
 use gateway_core::attach::RouteKind;
 use gateway_core::filter::{Retry, Timeouts, for_http1_backend, for_http2_backend};
-use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
+use gateway_core::plan::authz::{
+    AuthCheck, AuthOptions, AuthProtocol, AuthResponse, authorize_with_body,
+};
 use gateway_core::plan::{BackendProtocol, ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
 use gateway_core::route::{Destination, MeshRoute};
@@ -255,7 +260,8 @@ async fn serve(io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, conn: C
         async move { Ok::<_, Infallible>(handle(req, &conn).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    // With upgrades: an HTTP/1.1 connection can be handed over to a WebSocket (upgrade.rs).
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
         biased;
@@ -398,13 +404,26 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     if kind == RouteKind::Grpc {
         to.protocol = BackendProtocol::Http2;
     }
-    // Connection headers go before the edits, which may set any header.
-    match to.protocol {
-        BackendProtocol::Http2 => for_http2_backend(&mut req),
-        _ => for_http1_backend(&mut req),
-    }
+    // Connection headers go before the edits, which may set any header. A backend whose
+    // protocol allows upgrades keeps a WebSocket handshake's (gateway-core decides).
+    let upgrade = match to.protocol {
+        BackendProtocol::Http1 => {
+            for_http1_backend(&mut req);
+            None
+        }
+        BackendProtocol::Http2 => {
+            for_http2_backend(&mut req);
+            None
+        }
+        protocol => protocol.for_http1_backend(&mut req),
+    };
     if let Err(e) = fp.request.apply(&mut req) {
         return local(LocalResponse::proxy(500, e.to_string()));
+    }
+    if let Some(upgrade) = upgrade {
+        // Boxed: rare, and its state would otherwise grow every request's future.
+        let tls = fp.backend_tls.map(|t| (t, state));
+        return Box::pin(upgrade::forward(req, upgrade, to, tls, fp, shared)).await;
     }
     if body.is_none() && (!fp.mirrors.is_empty() || fp.retry.is_some()) {
         match buffer(req).await {
@@ -529,7 +548,7 @@ fn start_mirrors(
         if let Some(addr) = state.endpoints.find(&m.namespace, &m.name, m.port) {
             let protocol = BackendProtocol::of(kind, m.app_protocol.as_deref());
             let mut copy = copy_request(req, body);
-            if protocol == BackendProtocol::Http1 {
+            if protocol != BackendProtocol::Http2 {
                 for_http1_backend(&mut copy);
             }
             let shared = Arc::clone(shared);
@@ -539,15 +558,21 @@ fn start_mirrors(
     }
 }
 
-/// Calls the external auth service over HTTP and reads its answer. gRPC auth is not
-/// implemented here: it fails closed.
+/// Calls the external auth service over HTTP, or over gRPC (`authz.rs`), and reads its
+/// answer; within AUTH_TIMEOUT.
 async fn ask(check: &AuthCheck<'_>, state: &State, shared: &Shared) -> AuthResponse {
     let b = &check.backend;
     let Some(addr) = state.endpoints.find(&b.namespace, &b.name, b.port) else {
         return AuthResponse::Unreachable;
     };
+    if check.protocol() == AuthProtocol::Grpc {
+        let call = authz::check_grpc(check, addr, shared);
+        return tokio::time::timeout(AUTH_TIMEOUT, call)
+            .await
+            .unwrap_or(AuthResponse::Timeout);
+    }
     let Ok(req) = check.to_http_request() else {
-        return AuthResponse::Malformed("gRPC external auth is not supported here".into());
+        return AuthResponse::Malformed("the HTTP check request cannot be built".into());
     };
     let call = async {
         let req = absolute(req.map(|body| buffered(Bytes::from(body))), addr);

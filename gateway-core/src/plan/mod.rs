@@ -18,7 +18,10 @@
 //! [`for_http1_backend`](crate::filter::for_http1_backend) (which strips what belongs to the
 //! client's connection, as [`remove_hop_by_hop`](crate::filter::remove_hop_by_hop) does for
 //! responses), or to an HTTP/2 one with [`for_http2_backend`](crate::filter::for_http2_backend):
-//! [`BackendProtocol::of`] says which, once per backend.
+//! [`BackendProtocol::of`] says which, once per backend. For a backend that allows WebSocket
+//! upgrades (`appProtocol: kubernetes.io/ws` or `kubernetes.io/wss`),
+//! [`BackendProtocol::for_http1_backend`] does the same but keeps a client's WebSocket
+//! handshake, and [`Upgrade`] checks the backend's 101 and prepares it for the client.
 //!
 //! # The order of the stages
 //! Gateway API HTTPRouteRule.filters: "Wherever possible, implementations SHOULD implement
@@ -108,7 +111,7 @@ mod rewrite;
 
 use std::borrow::Cow;
 
-pub use protocol::BackendProtocol;
+pub use protocol::{BackendProtocol, Upgrade};
 pub use random::SplitMix64;
 
 use crate::attach::{Backend, RuleFilters, RuleSpec};
