@@ -735,14 +735,15 @@ fn rules_without_filters_plan_as_the_general_path_does() {
             let Some(RuleSpec::Http(rule)) = decision.rule_spec() else {
                 panic!("{target} matched no HTTP rule");
             };
-            let general =
-                super::forward(&decision, &req, None, random, rule).unwrap_or_else(|(cause, reason)| {
+            let general = super::forward(&decision, &req, None, random, rule).unwrap_or_else(
+                |(cause, reason)| {
                     Plan::Respond(LocalResponse::new(
                         crate::outcome::Outcome::ServerError(cause),
                         500,
                         reason,
                     ))
-                });
+                },
+            );
             assert_eq!(plan(&decision, &req, random), general, "{target} {random}");
         }
     }
@@ -1451,6 +1452,10 @@ fn a_pin_to_an_invalid_backend_ref_falls_back_to_the_draw() {
     for index in [2, 9] {
         let pin = SessionPin::new(index, "10.0.0.3:80", 100);
         let fp = forward(plan_pinned(&decision, &req, Some(&pin), 7));
-        assert_eq!((fp.backend.name.as_str(), fp.pinned), ("v1", false), "{index}");
+        assert_eq!(
+            (fp.backend.name.as_str(), fp.pinned),
+            ("v1", false),
+            "{index}"
+        );
     }
 }
