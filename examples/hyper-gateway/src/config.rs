@@ -346,21 +346,26 @@ impl State {
     /// Where to send a request for `backend` (the next of its endpoints): resolved at load for
     /// the router's own backends, else (a mirror's copy of one, an auth service) looked up by
     /// name.
+    #[inline]
     pub(crate) fn upstream(&self, backend: &Backend) -> Option<Upstream> {
         match self.upstreams.get(&backend_key(backend)) {
             Some(resolved) => Some(resolved.next()),
-            None => {
-                let Backend {
-                    namespace,
-                    name,
-                    port,
-                    ..
-                } = backend;
-                let addr = self.endpoints.find(namespace, name, *port)?;
-                let protocol = protocol(backend);
-                Some(Upstream { addr, protocol })
-            }
+            None => self.upstream_by_name(backend),
         }
+    }
+
+    /// [`State::upstream`] of a backend that is not one of the router's.
+    #[inline(never)]
+    fn upstream_by_name(&self, backend: &Backend) -> Option<Upstream> {
+        let Backend {
+            namespace,
+            name,
+            port,
+            ..
+        } = backend;
+        let addr = self.endpoints.find(namespace, name, *port)?;
+        let protocol = protocol(backend);
+        Some(Upstream { addr, protocol })
     }
 
     /// Sidecar mode: the mesh router, for clients in `namespace`, of the manifests with the

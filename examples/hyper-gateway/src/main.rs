@@ -28,7 +28,7 @@ use gateway_core::filter::{
     for_http1_backend, for_http2_backend,
 };
 use gateway_core::plan::authz::{AuthCheck, AuthOptions, AuthResponse, authorize_with_body};
-use gateway_core::plan::{BackendProtocol, ForwardPlan, LocalResponse, Plan, plan_pinned};
+use gateway_core::plan::{BackendProtocol, ForwardPlan, LocalResponse, Plan, plan};
 use gateway_core::request::RequestView;
 use gateway_core::route::{Destination, MeshRoute};
 use gateway_core::tls::{BackendTls, ClientAuth, Coalescing, FrontendTls};
@@ -373,21 +373,15 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     };
     // GEP-1619: a live session pin chooses the backendRef (and the endpoint); boxed, as what
     // only such rules use (the future of every request carries it).
-    let (mut next, sticky) = {
-        let (mut sticky, mut pin) = (None::<Box<Sticky>>, None);
-        if let Some(Ok(session)) = decision.session() {
-            let now = traffic::now_unix();
-            let pinned = match traffic::pin(&decision, &session, &view.headers, state, now) {
-                Some((found, pinned)) => {
-                    pin = Some(found);
-                    Some(pinned)
-                }
-                None => None,
-            };
-            sticky = Some(Box::new(Sticky { pinned, now }));
+    let mut sticky: Option<Box<Sticky>> = None;
+    let random = shared.draws.draw();
+    let mut next = match decision.session() {
+        Some(Ok(session)) => {
+            let (planned, found) = traffic::plan_sticky(&decision, &session, &view, state, random);
+            sticky = Some(found);
+            planned
         }
-        let next = plan_pinned(&decision, &view, pin.as_ref(), shared.draws.draw());
-        (next, sticky)
+        _ => plan(&decision, &view, random),
     };
     drop(decision);
     // The body, once read whole: only for an auth check with `forwardBody`, mirrors or a retry
@@ -428,11 +422,7 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         _ => None,
     };
     // XBackendTrafficPolicy retryConstraint: every request to a Service with a budget counts.
-    let budget = fp.retry_budget.map(|budget| {
-        let counts = state.budgets.of(fp.backend, &budget);
-        counts.request();
-        Box::new((budget, counts))
-    });
+    let budget = (fp.retry_budget.as_ref()).map(|budget| state.budgets.count(fp.backend, budget));
     // A GRPCRoute's backends speak HTTP/2 whatever their appProtocol (BackendProtocol::of);
     // the route kind is the request's, the rest was decided at load.
     if kind == RouteKind::Grpc {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use gateway_core::attach::Backend;
 use gateway_core::filter::{RetryBudget, RetryCounts, Session, SessionPin, SetSession};
+use gateway_core::plan::{Plan, plan, plan_pinned};
+use gateway_core::request::RequestView;
 use gateway_core::route::Decision;
 
 use crate::backend::Upstream;
@@ -84,6 +86,27 @@ pub(crate) struct Sticky {
     pub(crate) now: u64,
 }
 
+/// The plan of a request to a rule with session persistence: pinned (`plan_pinned`) when the
+/// client presents a pin [`pin`] follows, else drawn; with what the response needs to know.
+#[inline(never)]
+pub(crate) fn plan_sticky<'r>(
+    decision: &Decision<'r, '_>,
+    session: &Session<'_>,
+    view: &RequestView<'_>,
+    state: &State,
+    random: u64,
+) -> (Plan<'r>, Box<Sticky>) {
+    let now = now_unix();
+    let (planned, pinned) = match pin(decision, session, &view.headers, state, now) {
+        Some((found, pinned)) => (
+            plan_pinned(decision, view, Some(&found), random),
+            Some(pinned),
+        ),
+        None => (plan(decision, view, random), None),
+    };
+    (planned, Box::new(Sticky { pinned, now }))
+}
+
 /// The client's session pin for the decision's rule, when the token is valid (the core's
 /// [`Session::find`]: this rule's, not expired, the backendRef still the same Service port)
 /// and its endpoint is a live endpoint of that backendRef; `None` otherwise (choose again,
@@ -146,6 +169,19 @@ pub(crate) struct Budgets {
 }
 
 impl Budgets {
+    /// Counts a request to `backend`'s Service under `budget`; the budget and the counts, for
+    /// the retries.
+    #[inline(never)]
+    pub(crate) fn count(
+        &self,
+        backend: &Backend,
+        budget: &RetryBudget,
+    ) -> Box<(RetryBudget, Arc<BudgetCounts>)> {
+        let counts = self.of(backend, budget);
+        counts.request();
+        Box::new((*budget, counts))
+    }
+
     /// The counts of `backend`'s Service under `budget`.
     pub(crate) fn of(&self, backend: &Backend, budget: &RetryBudget) -> Arc<BudgetCounts> {
         let mut services = self.services.lock().unwrap_or_else(PoisonError::into_inner);

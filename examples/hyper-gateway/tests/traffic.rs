@@ -70,7 +70,7 @@ spec:
 
 /// The route: `/retry` (503 retried twice, 100 ms backoff) to `flaky`, `/budget` (500 retried
 /// once) to `failing`, `/rr` to `app`, `/sticky` (cookie session) to `app` and `spare` with
-/// these weights, `/header` (header session) to `app`.
+/// these weights, `/header` (header session, renewed: `idleTimeout`) to `app`.
 fn manifests(app_weight: u32, spare_weight: u32) -> String {
     format!(
         r#"{HEAD}apiVersion: gateway.networking.k8s.io/v1
@@ -93,7 +93,7 @@ spec:
     - {{name: app, port: 8080, weight: {app_weight}}}
     - {{name: spare, port: 8080, weight: {spare_weight}}}
   - matches: [{{path: {{type: PathPrefix, value: /header}}}}]
-    sessionPersistence: {{type: Header, sessionName: x-session}}
+    sessionPersistence: {{type: Header, sessionName: x-session, idleTimeout: 1h}}
     backendRefs: [{{name: app, port: 8080}}]
 "#
     )
@@ -281,14 +281,17 @@ async fn a_cookie_session_keeps_its_endpoint_across_a_reload_and_a_weight_of_zer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_header_session_keeps_its_endpoint() {
+async fn a_header_session_keeps_its_endpoint_and_is_renewed() {
     let s = Setup::start("traffic-header").await;
     let first = s.get("/header", &[]).await;
     let pinned = served_by(&first);
-    let token = first.header("x-session").expect("the session header");
+    let mut token = first.header("x-session").expect("the session header");
     for _ in 0..4 {
         let got = s.get("/header", &[("x-session", &token)]).await;
         assert_eq!(served_by(&got), pinned);
+        // idleTimeout: every response renews the session (Session::renew), and the renewed
+        // token pins the same endpoint.
+        token = got.header("x-session").expect("the renewed session header");
     }
 }
 

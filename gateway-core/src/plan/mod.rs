@@ -316,7 +316,8 @@ pub struct Mirror {
 /// }
 /// ```
 pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64) -> Plan<'r> {
-    plan_pinned(decision, req, None, random)
+    // Its own copy of the stages, without a pin: the fast path below stays what it was.
+    plan_with(decision, req, None, random)
 }
 
 /// [`plan`] for a request that may belong to a persistent session (GEP-1619): a session pin
@@ -330,7 +331,8 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
 /// persistence to a single backend MUST be maintained across services, even if the weight is
 /// set to 0"), and that backendRef's filters apply; [`ForwardPlan::pinned`] says so. A pin to an
 /// invalid backendRef, or to none of the rule's, is ignored: `random` draws as [`plan`] does.
-/// Without a pin this is [`plan`], at the same cost.
+/// Without a pin this is [`plan`] (which a caller without a pin should call: its code knows
+/// there is none).
 ///
 /// The proxy forwards a pinned plan to the pin's endpoint only while that endpoint is a live
 /// endpoint of the backend; otherwise it should plan without the pin and issue a new session
@@ -352,8 +354,19 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
 /// let pin = session_pin(&decision, &req, now); // no session here: None
 /// assert!(matches!(plan_pinned(&decision, &req, pin.as_ref(), 42), Plan::Forward(_)));
 /// ```
-#[inline]
 pub fn plan_pinned<'r>(
+    decision: &Decision<'r, '_>,
+    req: &RequestView<'_>,
+    pin: Option<&SessionPin<'_>>,
+    random: u64,
+) -> Plan<'r> {
+    plan_with(decision, req, pin, random)
+}
+
+/// The stages of [`plan`] and [`plan_pinned`], inlined into each so that [`plan`]'s copy
+/// knows there is no pin.
+#[inline(always)]
+fn plan_with<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
     pin: Option<&SessionPin<'_>>,
