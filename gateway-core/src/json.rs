@@ -75,8 +75,12 @@ pub struct JsonRequest {
     /// `backend_certificate`.
     #[serde(default)]
     pub backend_chain_pem: Option<String>,
-    /// The verification time in seconds since 1970, needed when a chain is given (the library
-    /// reads no clock).
+    /// The current time in seconds since 1970 (the library reads no clock): the verification
+    /// time, needed when a chain is given; and the time a session token presented in the
+    /// headers is read at. With it, a valid token of the rule's session persistence (not
+    /// expired, its backendRef still the same Service port) chooses that backendRef whatever
+    /// its weight, as [`plan_pinned`](crate::plan::plan_pinned) does for a proxy (which then
+    /// forwards to the token's endpoint only while it is live); without it, no token is read.
     #[serde(default)]
     pub now: Option<u64>,
     /// Mesh routers only: the namespace of the client that sent the request (consumer routes
@@ -667,7 +671,12 @@ fn route_request(router: &Router, req: &JsonRequest, chains: &Chains) -> JsonDec
         router.route(&view)
     };
     let mut out = named(&d);
-    let plan = match crate::plan::plan(&d, &view, req.random) {
+    // GEP-1619: with a time, the request's session token (cookie or header) pins its
+    // backendRef, as `plan_pinned` does for a proxy; without one, the weights draw.
+    let pin = req
+        .now
+        .and_then(|now| crate::plan::session_pin(&d, &view, now));
+    let plan = match crate::plan::plan_pinned(&d, &view, pin.as_ref(), req.random) {
         Plan::Authorize(check) => {
             out.ext_auth = Some(describe_check(&check));
             let Some(answer) = &req.ext_auth_response else {

@@ -25,6 +25,7 @@ use rustls::time_provider::DefaultTimeProvider;
 use tokio_rustls::TlsAcceptor;
 
 use crate::backend::{H2cPool, Outgoing, Upstream};
+use crate::traffic::{Budgets, Pool, Resolved};
 
 /// hyper-gateway: gateway-core inside a hyper server. Serves one Gateway's listeners on the
 /// addresses of the endpoints file, or with `--mesh` one pod's outbound mesh traffic on the
@@ -98,7 +99,8 @@ pub(crate) struct Endpoints {
     pub(crate) clusters: Vec<Cluster>,
     /// `((namespace, name), port or None for every port, address)` in file order: scanned,
     /// comparing lengths before bytes and without allocating (such a file lists a few
-    /// Services; a gateway with many would index them).
+    /// Services; a gateway with many would index them). A Service port with several endpoints
+    /// has several lines, each address once.
     services: Vec<((String, String), Option<u16>, SocketAddr)>,
 }
 
@@ -113,11 +115,13 @@ pub(crate) struct Cluster {
 
 impl Endpoints {
     /// Lines `listen PORT ADDR`, `cluster NAMESPACE/NAME IP PORT...` and
-    /// `NAMESPACE/NAME[:PORT] ADDR`; `#` starts a comment.
+    /// `NAMESPACE/NAME[:PORT] ADDR`; `#` starts a comment. The last shape may repeat with other
+    /// addresses: the Service (port) has several endpoints, balanced round robin.
     ///
     /// # Errors
     /// A line of another shape, a bad port or address, a Service without namespace, a port 0 or
-    /// listed twice on a `cluster` line, one cluster IP on two `cluster` lines.
+    /// listed twice on a `cluster` line, one cluster IP on two `cluster` lines, one address
+    /// listed twice for the same Service (port).
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut endpoints = Endpoints::default();
         for (n, line) in text.lines().enumerate() {
@@ -159,6 +163,9 @@ impl Endpoints {
                         None => (rest, None),
                     };
                     let service = ((ns.to_owned(), name.to_owned()), p, addr(a)?);
+                    if endpoints.services.contains(&service) {
+                        return Err(bad("this address is already an endpoint of this Service"));
+                    }
                     endpoints.services.push(service);
                 }
                 _ => {
@@ -178,7 +185,20 @@ impl Endpoints {
         self.clusters.iter().find(|c| c.ip.to_canonical() == ip)
     }
 
-    /// The address of a Service port: its own line, else the Service's line for every port.
+    /// Every endpoint of a Service port, in file order: its own lines, else the Service's
+    /// lines for every port.
+    pub(crate) fn find_all(&self, namespace: &str, name: &str, port: u16) -> Vec<SocketAddr> {
+        let named = |(ns, n): &(String, String)| n == name && ns == namespace;
+        let lines = self.services.iter().filter(|(s, _, _)| named(s));
+        let (own, every): (Vec<_>, Vec<_>) = lines
+            .filter(|(_, p, _)| p.is_none_or(|p| p == port))
+            .partition(|(_, p, _)| p.is_some());
+        let chosen = if own.is_empty() { every } else { own };
+        chosen.into_iter().map(|(_, _, addr)| *addr).collect()
+    }
+
+    /// The (first) address of a Service port: its own line, else the Service's line for every
+    /// port.
     pub(crate) fn find(&self, namespace: &str, name: &str, port: u16) -> Option<SocketAddr> {
         let mut every = None;
         for ((ns, n), p, addr) in &self.services {
@@ -202,10 +222,12 @@ pub(crate) struct State {
     /// The TLS acceptor of each Gateway port that terminates TLS.
     pub(crate) acceptors: HashMap<u16, TlsAcceptor>,
     pub(crate) endpoints: Endpoints,
-    /// The address of each backend of the router's rules, by the backend's address in the
+    /// The endpoints of each backend of the router's rules, by the backend's address in the
     /// router ([`Router::backends`]): resolved once per load, so a request finds its backend's
     /// endpoint in one hash of a pointer, however many Services the endpoints file lists.
-    upstreams: FxHashMap<usize, Upstream>,
+    upstreams: FxHashMap<usize, Resolved>,
+    /// The retry budget counts of the backend Services that have a budget (reset on reload).
+    pub(crate) budgets: Budgets,
     /// Backend TLS client configurations (or why there is none), built on first use, keyed
     /// by policy address (the policies live in `router`, as long as this state).
     backend_clients: Mutex<HashMap<(usize, BackendProtocol), BackendClient>>,
@@ -214,19 +236,30 @@ pub(crate) struct State {
 /// A backend TLS client configuration, or why the policy has none.
 type BackendClient = Result<Arc<ClientConfig>, String>;
 
-/// The endpoint of each of the router's backends that the endpoints file names, with the
-/// protocol its appProtocol asks for, by the backend's address ([`Router::backends`]).
-fn upstreams(router: &Router, endpoints: &Endpoints) -> FxHashMap<usize, Upstream> {
+/// The endpoints of each of the router's backends that the endpoints file names, with the
+/// protocol its appProtocol asks for, by the backend's address ([`Router::backends`]). A
+/// Service port with several endpoints gets one [`Pool`], shared by every rule that uses it.
+fn upstreams(router: &Router, endpoints: &Endpoints) -> FxHashMap<usize, Resolved> {
     let mut upstreams = FxHashMap::default();
+    let mut pools: HashMap<(&str, &str, u16), Arc<Pool>> = HashMap::new();
     for backend in router.backends() {
-        if let Entry::Vacant(slot) = upstreams.entry(backend_key(backend))
-            && let Some(addr) = endpoints.find(&backend.namespace, &backend.name, backend.port)
-        {
-            slot.insert(Upstream {
-                addr,
-                protocol: protocol(backend),
-            });
-        }
+        let Entry::Vacant(slot) = upstreams.entry(backend_key(backend)) else {
+            continue;
+        };
+        let (ns, name, port) = (&*backend.namespace, &*backend.name, backend.port);
+        let addrs = endpoints.find_all(ns, name, port);
+        let Some(&addr) = addrs.first() else {
+            continue;
+        };
+        let first = Upstream {
+            addr,
+            protocol: protocol(backend),
+        };
+        let pool = (addrs.len() > 1).then(|| {
+            let pool = pools.entry((ns, name, port));
+            Arc::clone(pool.or_insert_with(|| Arc::new(Pool::new(addrs))))
+        });
+        slot.insert(Resolved { first, pool });
     }
     upstreams
 }
@@ -298,29 +331,41 @@ impl State {
             frontend,
             acceptors,
             upstreams,
+            budgets: Budgets::default(),
             endpoints,
             backend_clients,
         };
         Ok((state, stamp))
     }
 
-    /// Where to send a request for `backend`: resolved at load for the router's own backends,
-    /// else (a mirror's copy of one, an auth service) looked up by name.
+    /// The endpoints of one of the router's backends ([`Router::backends`]), resolved at load.
+    pub(crate) fn resolved(&self, backend: &Backend) -> Option<&Resolved> {
+        self.upstreams.get(&backend_key(backend))
+    }
+
+    /// Where to send a request for `backend` (the next of its endpoints): resolved at load for
+    /// the router's own backends, else (a mirror's copy of one, an auth service) looked up by
+    /// name.
+    #[inline]
     pub(crate) fn upstream(&self, backend: &Backend) -> Option<Upstream> {
         match self.upstreams.get(&backend_key(backend)) {
-            Some(upstream) => Some(*upstream),
-            None => {
-                let Backend {
-                    namespace,
-                    name,
-                    port,
-                    ..
-                } = backend;
-                let addr = self.endpoints.find(namespace, name, *port)?;
-                let protocol = protocol(backend);
-                Some(Upstream { addr, protocol })
-            }
+            Some(resolved) => Some(resolved.next()),
+            None => self.upstream_by_name(backend),
         }
+    }
+
+    /// [`State::upstream`] of a backend that is not one of the router's.
+    #[inline(never)]
+    fn upstream_by_name(&self, backend: &Backend) -> Option<Upstream> {
+        let Backend {
+            namespace,
+            name,
+            port,
+            ..
+        } = backend;
+        let addr = self.endpoints.find(namespace, name, *port)?;
+        let protocol = protocol(backend);
+        Some(Upstream { addr, protocol })
     }
 
     /// Sidecar mode: the mesh router, for clients in `namespace`, of the manifests with the
@@ -350,6 +395,7 @@ impl State {
             frontend: None,
             acceptors: HashMap::new(),
             upstreams,
+            budgets: Budgets::default(),
             endpoints,
             backend_clients: Mutex::default(),
         })

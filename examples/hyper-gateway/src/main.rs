@@ -15,6 +15,7 @@ mod backend;
 mod config;
 mod l4;
 mod mesh;
+mod traffic;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -27,7 +28,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use gateway_core::attach::RouteKind;
-use gateway_core::filter::{Retry, Timeouts, for_http1_backend, for_http2_backend};
+use gateway_core::filter::{
+    AttemptDeadline, BUDGET_EXHAUSTED_STATUS, Retry, RetryBudget, SetSession, Timeouts,
+    for_http1_backend, for_http2_backend,
+};
 use gateway_core::plan::authz::{
     AuthCheck, AuthOptions, AuthProtocol, AuthResponse, authorize_with_body,
 };
@@ -48,6 +52,7 @@ use tokio::net::TcpListener;
 
 use backend::{Outgoing, Upstream, absolute, buffered, send};
 use config::{Args, Shared, State};
+use traffic::{BudgetCounts, Sticky};
 
 /// mimalloc: per-request allocations (hyper's buffers, the client's futures) cost the same
 /// whatever the heap looks like, which glibc's allocator does not (see load.sh).
@@ -375,7 +380,18 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
             RouteKind::Http
         }
     };
-    let mut next = plan(&decision, &view, shared.draws.draw());
+    // GEP-1619: a live session pin chooses the backendRef (and the endpoint); boxed, as what
+    // only such rules use (the future of every request carries it).
+    let mut sticky: Option<Box<Sticky>> = None;
+    let random = shared.draws.draw();
+    let mut next = match decision.session() {
+        Some(Ok(session)) => {
+            let (planned, found) = traffic::plan_sticky(&decision, &session, &view, state, random);
+            sticky = Some(found);
+            planned
+        }
+        _ => plan(&decision, &view, random),
+    };
     drop(decision);
     // The body, once read whole: only for an auth check with `forwardBody`, mirrors or a retry
     // policy, which send it more than once (at most MAX_BODY bytes, else 413).
@@ -396,9 +412,26 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         Plan::Respond(r) => return local(r),
         _ => return local(LocalResponse::proxy(500, "unknown plan")),
     };
-    let Some(mut to) = state.upstream(fp.backend) else {
+    // The pinned endpoint when the plan followed the pin, else the backend's next endpoint.
+    let pinned = sticky.as_ref().and_then(|s| s.pinned.as_ref());
+    let followed = pinned.filter(|p| fp.pinned && p.index == fp.backend_index);
+    let upstream = match followed {
+        Some(pinned) => Some(pinned.to),
+        None => state.upstream(fp.backend),
+    };
+    let Some(mut to) = upstream else {
         return local(LocalResponse::proxy(503, "the backend has no endpoints"));
     };
+    // The session header of the response (a new session, or the renewed one).
+    let set_session = match (&fp.session, &sticky) {
+        (Some(session), Some(sticky)) => {
+            let (index, now) = (fp.backend_index, sticky.now);
+            traffic::session_header(session, index, followed, to.addr, now).map(Box::new)
+        }
+        _ => None,
+    };
+    // XBackendTrafficPolicy retryConstraint: every request to a Service with a budget counts.
+    let budget = (fp.retry_budget.as_ref()).map(|budget| state.budgets.count(fp.backend, budget));
     // A GRPCRoute's backends speak HTTP/2 whatever their appProtocol (BackendProtocol::of);
     // the route kind is the request's, the rest was decided at load.
     if kind == RouteKind::Grpc {
@@ -423,7 +456,13 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     if let Some(upgrade) = upgrade {
         // Boxed: rare, and its state would otherwise grow every request's future.
         let tls = fp.backend_tls.map(|t| (t, state));
-        return Box::pin(upgrade::forward(req, upgrade, to, tls, fp, shared)).await;
+        let mut response = Box::pin(upgrade::forward(req, upgrade, to, tls, fp, shared)).await;
+        if let Some(set) = set_session
+            && response.status() == hyper::StatusCode::SWITCHING_PROTOCOLS
+        {
+            add_session(response.headers_mut(), *set);
+        }
+        return response;
     }
     if body.is_none() && (!fp.mirrors.is_empty() || fp.retry.is_some()) {
         match buffer(req).await {
@@ -442,7 +481,8 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
         // Boxed: its state (a request copy, the timers) would otherwise grow this future, and
         // every request moves that.
         Some(retry) => {
-            let retried = send_with_retries((req, body), to, tls, fp.timeouts, retry, shared);
+            let policy = (fp.timeouts, retry, budget.as_deref());
+            let retried = send_with_retries((req, body), to, tls, policy, shared);
             Box::pin(retried).await
         }
         None => match fp.timeouts.shortest() {
@@ -455,8 +495,20 @@ async fn route(req: Request<Incoming>, conn: &Conn, log: &mut Vec<u8>) -> Respon
     };
     result.map_or_else(local, |mut response| {
         fp.response.apply(response.headers_mut());
+        if let Some(set) = set_session {
+            add_session(response.headers_mut(), *set);
+        }
         response.map(BodyExt::boxed)
     })
+}
+
+/// Adds the header that carries a session token (`Set-Cookie`, or the session header) to a
+/// response; the core built both name and value from valid parts.
+fn add_session(headers: &mut HeaderMap, SetSession { name, value, .. }: SetSession) {
+    let name = HeaderName::from_bytes(name.as_bytes());
+    if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
+        headers.append(name, value);
+    }
 }
 
 /// Reads a request's body whole, for what sends it more than once: the request with the body
@@ -473,53 +525,71 @@ async fn buffer(req: Request<Outgoing>) -> Result<(Request<Outgoing>, Bytes), Lo
 /// Retries after the first attempt when the rule's `retry` leaves `attempts` to us (Envoy's
 /// default too).
 const DEFAULT_RETRIES: u32 = 1;
-/// The wait before a retry when the rule's `retry` leaves `backoff` to us.
+/// The wait before the first retry when the rule's `retry` leaves `backoff` to us; later
+/// retries wait as long (the core's doubling applies to a configured backoff only).
 const DEFAULT_BACKOFF: Duration = Duration::from_millis(25);
 
-/// Sends with the rule's retry policy (GEP-1731). An attempt is tried again, after the
-/// backoff, when the backend answers one of the policy's codes, when it does not answer
-/// within `timeouts.backendRequest`, or when a plaintext connection to it fails; not when a
-/// TLS backend fails its BackendTLSPolicy (that is the policy's verdict, not a transient
-/// fault). At most `attempts` retries; the last answer, whatever it is, goes to the client.
-/// `timeouts.request` bounds the whole exchange, retries and backoffs included.
+/// Sends with the rule's retry policy (GEP-1731), as the core decides each step: an attempt
+/// is tried again when the backend answers a code of the policy ([`Retry::should_retry`]),
+/// when it does not answer within its deadline ([`Timeouts::attempt_deadline`]:
+/// `timeouts.backendRequest`, and what is left of `timeouts.request`, which bounds the whole
+/// exchange, retries and backoffs included), or when a plaintext connection to it fails; not
+/// when a TLS backend fails its BackendTLSPolicy (that is the policy's verdict, not a transient
+/// fault). Retry `n` is made when [`Retry::allows`] it (with `attempts` unset, at most
+/// [`DEFAULT_RETRIES`]), after [`Retry::backoff_before`]`(n)`, and, when the backend's Service
+/// has a retry budget, only when [`RetryBudget::allows_retry`] agrees: else the client gets
+/// [`BUDGET_EXHAUSTED_STATUS`] (503). Otherwise the last answer goes to the client.
 async fn send_with_retries(
     (req, body): (Request<Outgoing>, Bytes),
     to: Upstream,
     tls: Option<(&BackendTls, &State)>,
-    timeouts: Timeouts,
-    retry: &Retry,
+    (timeouts, retry, budget): (Timeouts, &Retry, Option<&(RetryBudget, Arc<BudgetCounts>)>),
     shared: &Shared,
 ) -> Result<Response<Incoming>, LocalResponse> {
-    let retries = retry.attempts.unwrap_or(DEFAULT_RETRIES);
-    let backoff = retry.backoff.unwrap_or(DEFAULT_BACKOFF);
-    let exchange = async {
-        let mut retried = 0;
-        loop {
-            let attempt = send(copy_request(&req, &body), to, tls, shared);
-            let result = match timeouts.backend_request.duration() {
-                Some(limit) => match tokio::time::timeout(limit, attempt).await {
-                    Ok(result) => result,
-                    Err(_) => Err(LocalResponse::proxy(504, "backend timeout")),
+    let start = Instant::now();
+    let request_timeout = || Err(LocalResponse::proxy(504, "request timeout"));
+    let mut retried = 0;
+    loop {
+        let attempt = send(copy_request(&req, &body), to, tls, shared);
+        let result = match timeouts.attempt_deadline(start.elapsed()) {
+            AttemptDeadline::Expired => return request_timeout(),
+            AttemptDeadline::Within(limit) => match tokio::time::timeout(limit, attempt).await {
+                Ok(result) => result,
+                // Which timeout struck: the whole exchange's, or the attempt's.
+                Err(_) => match timeouts.attempt_deadline(start.elapsed()) {
+                    AttemptDeadline::Expired => return request_timeout(),
+                    _ => Err(LocalResponse::proxy(504, "backend timeout")),
                 },
-                None => attempt.await,
-            };
-            let again = match &result {
-                Ok(response) => retry.codes.contains(&response.status().as_u16()),
-                Err(refused) => refused.status == 504 || tls.is_none(),
-            };
-            if !again || retried >= retries {
-                return result;
-            }
-            retried += 1;
-            tokio::time::sleep(backoff).await;
+            },
+            _ => attempt.await,
+        };
+        let again = match &result {
+            Ok(response) => retry.should_retry(response.status().as_u16()),
+            Err(refused) => refused.status == 504 || tls.is_none(),
+        };
+        let next = retried + 1;
+        let allowed = retry.allows(next).unwrap_or(next <= DEFAULT_RETRIES);
+        if !again || !allowed {
+            return result;
         }
-    };
-    match timeouts.request.duration() {
-        Some(limit) => match tokio::time::timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(LocalResponse::proxy(504, "request timeout")),
-        },
-        None => exchange.await,
+        if let Some((budget, counts)) = budget
+            && !counts.take_retry(budget)
+        {
+            let why = "retry budget exhausted (XBackendTrafficPolicy retryConstraint)";
+            return Err(LocalResponse::proxy(BUDGET_EXHAUSTED_STATUS, why));
+        }
+        drop(result);
+        retried = next;
+        let backoff = retry.backoff_before(next).unwrap_or(DEFAULT_BACKOFF);
+        // The backoff counts against `timeouts.request`: wait at most what is left of it.
+        let wait = match timeouts.attempt_deadline(start.elapsed()) {
+            AttemptDeadline::Expired => return request_timeout(),
+            _ => match timeouts.request.duration() {
+                Some(total) => backoff.min(total.saturating_sub(start.elapsed())),
+                None => backoff,
+            },
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 

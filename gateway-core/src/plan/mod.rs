@@ -40,8 +40,9 @@
 //!    credentials; it reveals no backend content).
 //! 3. **RequestRedirect** answers 301 or 302 with a `location`; no backend is needed. Behind
 //!    an ExternalAuth filter of the rule, the redirect is [`Plan::Authorize`] first (step 6).
-//! 4. **Backend choice** with [`Decision::choose_backend`]`(random)`; none (an invalid
-//!    backendRef's share, or no backendRefs) answers 500. Then the chosen backendRef's own CORS
+//! 4. **Backend choice** with [`Decision::choose_backend`]`(random)`, or, with
+//!    [`plan_pinned`], the backendRef of a valid session pin whatever its weight (GEP-1619);
+//!    none (an invalid backendRef's share, or no backendRefs) answers 500. Then the chosen backendRef's own CORS
 //!    preflight (when the rule has no CORS filter) and RequestRedirect, as in steps 2 and 3.
 //! 5. **Edits**, from the rule's filters then the chosen backendRef's filters, each list in
 //!    order: header modifiers, URLRewrite, mirrors, CORS response headers. Edits compose: a
@@ -117,7 +118,7 @@ pub use random::SplitMix64;
 use crate::attach::{Backend, RuleFilters, RuleSpec};
 use crate::filter::{
     Filter, FilterKind, HeaderEdits, Reason, Redirect, RequestEdits, Retry, RetryBudget, Session,
-    Timeouts,
+    SessionPin, Timeouts,
 };
 use crate::outcome::{Outcome, ServerError};
 use crate::request::RequestView;
@@ -272,6 +273,9 @@ pub struct ForwardPlan<'r> {
     /// the weighted draw (GEP-1619: "a persistent session takes precedence over traffic split
     /// weights"), and [`Session::issue`] starts a session for the endpoint the proxy chose.
     pub session: Option<Session<'r>>,
+    /// Whether the session pin given to [`plan_pinned`] chose the backendRef (rather than the
+    /// weighted draw): the proxy renews that session, or starts one when this is `false`.
+    pub pinned: bool,
     /// How to verify the backend's TLS (its BackendTLSPolicy), or `None` for plaintext. A
     /// policy whose references are unusable has `Trust::Invalid`: connect and fail (5xx), never
     /// fall back to no verification.
@@ -315,6 +319,62 @@ pub struct Mirror {
 /// }
 /// ```
 pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64) -> Plan<'r> {
+    // Its own copy of the stages, without a pin: the fast path below stays what it was.
+    plan_with(decision, req, None, random)
+}
+
+/// [`plan`] for a request that may belong to a persistent session (GEP-1619): a session pin
+/// chooses the backendRef instead of the weighted draw.
+///
+/// `pin` must come from the decision's own session ([`session_pin`], or [`Session::find`] /
+/// [`Session::lookup`] on [`Decision::session`]), which has already refused tokens of other
+/// rules, expired ones and those whose backendRef now names another Service port. A pin whose
+/// backendRef is a valid backend of the rule selects it whatever its weight, 0 included
+/// (GEP-1619: "a persistent session takes precedence over traffic split weights"; "the
+/// persistence to a single backend MUST be maintained across services, even if the weight is
+/// set to 0"), and that backendRef's filters apply; [`ForwardPlan::pinned`] says so. A pin to an
+/// invalid backendRef, or to none of the rule's, is ignored: `random` draws as [`plan`] does.
+/// Without a pin this is [`plan`] (which a caller without a pin should call: its code knows
+/// there is none).
+///
+/// The proxy forwards a pinned plan to the pin's endpoint only while that endpoint is a live
+/// endpoint of the backend; otherwise it should plan without the pin and issue a new session
+/// ([`Session::issue`]).
+///
+/// # Examples
+/// ```
+/// use gateway_core::plan::{plan_pinned, session_pin};
+/// use gateway_core::{Engine, EngineOptions, Headers, Plan, RequestView, Target};
+///
+/// let yaml = include_str!("../../../examples/manifests/shop.yaml");
+/// let target = Target::gateway("shop", "shop");
+/// let (_, router) = Engine::load_router(yaml.as_bytes(), &target, &EngineOptions::default())
+///     .unwrap();
+/// let headers = [("host", "shop.example.com")];
+/// let req = RequestView::new("GET", b"/cart", Headers::Pairs(&headers));
+/// let decision = router.route(&req);
+/// let now = 1_700_000_000; // Unix seconds, from the caller's clock
+/// let pin = session_pin(&decision, &req, now); // no session here: None
+/// assert!(matches!(plan_pinned(&decision, &req, pin.as_ref(), 42), Plan::Forward(_)));
+/// ```
+pub fn plan_pinned<'r>(
+    decision: &Decision<'r, '_>,
+    req: &RequestView<'_>,
+    pin: Option<&SessionPin<'_>>,
+    random: u64,
+) -> Plan<'r> {
+    plan_with(decision, req, pin, random)
+}
+
+/// The stages of [`plan`] and [`plan_pinned`], inlined into each so that [`plan`]'s copy
+/// knows there is no pin.
+#[inline(always)]
+fn plan_with<'r>(
+    decision: &Decision<'r, '_>,
+    req: &RequestView<'_>,
+    pin: Option<&SessionPin<'_>>,
+    random: u64,
+) -> Plan<'r> {
     let outcome = decision.outcome();
     if outcome != Outcome::Forward {
         let status = decision.status().unwrap_or(500);
@@ -342,7 +402,7 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             .backend_filters
             .iter()
             .all(|filters| filters.is_empty())
-        && let Some(drawn) = decision.draw_backend(random)
+        && let Some((drawn, pinned)) = choose(decision, pin, random)
         && let Some(backend) = &drawn.backend
         && let Ok(backend_tls) = backend_tls(drawn)
         && let Ok(timeouts) = rule.settings.timeouts
@@ -362,10 +422,11 @@ pub fn plan<'r>(decision: &Decision<'r, '_>, req: &RequestView<'_>, random: u64)
             retry: retry.as_ref(),
             retry_budget: drawn.retry_budget,
             session,
+            pinned,
             backend_tls,
         });
     }
-    match forward(decision, req, random, rule) {
+    match forward(decision, req, pin, random, rule) {
         Ok(plan) => plan,
         Err((cause, reason)) => error(cause, reason),
     }
@@ -383,9 +444,46 @@ fn invalid_filter(reason: impl Into<Reason>) -> Refusal {
     (ServerError::InvalidFilter, reason.into())
 }
 
+/// The pinned backendRef when `pin` names a valid backend of the rule, else the weighted
+/// draw; and whether the pin chose it.
+#[inline]
+fn choose<'r>(
+    decision: &Decision<'r, '_>,
+    pin: Option<&SessionPin<'_>>,
+    random: u64,
+) -> Option<(&'r WeightedBackend, bool)> {
+    if let Some(pin) = pin
+        && let Some(pinned) = decision.backends().get(pin.backend_index)
+        && pinned.backend.is_some()
+    {
+        return Some((pinned, true));
+    }
+    decision.draw_backend(random).map(|drawn| (drawn, false))
+}
+
+/// The session pin the request presents for the decision's rule at `now_unix` (Unix seconds),
+/// for [`plan_pinned`]: [`Session::find`] over the request's headers when the rule has session
+/// persistence (a valid token of this rule, not expired, whose backendRef still names the same
+/// Service port); `None` otherwise, or when the rule's session persistence cannot be applied
+/// (its plan answers 500).
+///
+/// Cost without session persistence: one look at the rule. No allocation.
+#[inline]
+pub fn session_pin<'a>(
+    decision: &Decision<'_, '_>,
+    req: &RequestView<'a>,
+    now_unix: u64,
+) -> Option<SessionPin<'a>> {
+    match decision.session()? {
+        Ok(session) => session.find(&req.headers, now_unix),
+        Err(_) => None,
+    }
+}
+
 fn forward<'r>(
     decision: &Decision<'r, '_>,
     req: &RequestView<'_>,
+    pin: Option<&SessionPin<'_>>,
     random: u64,
     rule: &'r RuleFilters,
 ) -> Result<Plan<'r>, Refusal> {
@@ -408,8 +506,10 @@ fn forward<'r>(
         return authz::guard(decision, req, rule, None, redirect);
     }
 
-    let drawn = decision.draw_backend(random);
-    let Some((drawn, backend)) = drawn.and_then(|d| Some((d, d.backend.as_ref()?))) else {
+    let drawn = choose(decision, pin, random);
+    let Some((drawn, pinned, backend)) =
+        drawn.and_then(|(d, pinned)| Some((d, pinned, d.backend.as_ref()?)))
+    else {
         // HTTPRouteRule.backendRefs: "When a HTTPBackendRef is invalid, 500 status codes MUST be
         // returned for requests that would have otherwise been routed to an invalid backend."
         return Err(if decision.backends().is_empty() {
@@ -514,6 +614,7 @@ fn forward<'r>(
             .session()
             .transpose()
             .map_err(|why| settings(why.clone()))?,
+        pinned,
         backend_tls,
     });
     if !guarded {

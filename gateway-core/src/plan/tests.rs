@@ -735,14 +735,15 @@ fn rules_without_filters_plan_as_the_general_path_does() {
             let Some(RuleSpec::Http(rule)) = decision.rule_spec() else {
                 panic!("{target} matched no HTTP rule");
             };
-            let general =
-                super::forward(&decision, &req, random, rule).unwrap_or_else(|(cause, reason)| {
+            let general = super::forward(&decision, &req, None, random, rule).unwrap_or_else(
+                |(cause, reason)| {
                     Plan::Respond(LocalResponse::new(
                         crate::outcome::Outcome::ServerError(cause),
                         500,
                         reason,
                     ))
-                });
+                },
+            );
             assert_eq!(plan(&decision, &req, random), general, "{target} {random}");
         }
     }
@@ -1344,4 +1345,117 @@ spec:
     );
     assert_eq!(f.mirrors.len(), 1);
     assert_eq!(f.timeouts, Timeouts::default());
+}
+
+// === session pins (GEP-1619) ===
+
+/// Two rules with cookie sessions: `/a` over v1 (weight 1), v2 (weight 0) and an invalid ref
+/// (weight 0), v2 with its own header filter; `/b` over v1 only. `/a` times out after 1h.
+const PINNED_RULES: &str = r#"  - matches: [{path: {type: PathPrefix, value: /a}}]
+    sessionPersistence: {sessionName: s, absoluteTimeout: 1h}
+    backendRefs:
+    - {name: v1, port: 8080, weight: 1}
+    - name: v2
+      port: 8080
+      weight: 0
+      filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier: {set: [{name: x-v2, value: "yes"}]}
+    - {name: missing, port: 8080, weight: 0}
+  - matches: [{path: {type: PathPrefix, value: /b}}]
+    sessionPersistence: {sessionName: s}
+    backendRefs: [{name: v1, port: 8080}]
+"#;
+
+/// Plans `target` with the session pin its `cookie` header presents at `now`, and that pin.
+fn plan_with_cookie<'r>(
+    router: &'r Router,
+    target: &str,
+    cookie: &str,
+    now: u64,
+) -> (Plan<'r>, Option<usize>) {
+    let all = [("host", "example.com"), ("cookie", cookie)];
+    let req = RequestView::new("GET", target.as_bytes(), Headers::Pairs(&all));
+    let decision = router.route(&req);
+    let pin = session_pin(&decision, &req, now);
+    let index = pin.map(|p| p.backend_index);
+    (plan_pinned(&decision, &req, pin.as_ref(), 7), index)
+}
+
+/// The `name=token` pair of a session issued on `target`'s rule for backendRef `index`.
+fn issued_cookie(router: &Router, target: &str, index: usize, endpoint: &str, now: u64) -> String {
+    let all = [("host", "example.com")];
+    let req = RequestView::new("GET", target.as_bytes(), Headers::Pairs(&all));
+    let decision = router.route(&req);
+    let fp = forward(plan(&decision, &req, 7));
+    let set = fp.session.unwrap().issue(index, endpoint, now).unwrap();
+    set.value.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_pin_keeps_its_backend_ref_even_at_weight_zero_with_its_filters() {
+    let router = build(PINNED_RULES);
+    let cookie = issued_cookie(&router, "/a", 1, "10.0.0.2:80", 100);
+    let (p, pin) = plan_with_cookie(&router, "/a/x", &cookie, 200);
+    assert_eq!(pin, Some(1));
+    let fp = forward(p);
+    assert_eq!((fp.backend.name.as_str(), fp.backend_index), ("v2", 1));
+    assert!(fp.pinned);
+    // GEP-1619: the pinned backendRef's own filters apply, not the drawn one's.
+    assert_eq!(
+        value(&fp.request.headers.set, "x-v2").as_deref(),
+        Some("yes"),
+        "{:?}",
+        fp.request
+    );
+}
+
+#[test]
+fn without_a_pin_the_weights_draw() {
+    let router = build(PINNED_RULES);
+    let (p, pin) = plan_with_cookie(&router, "/a/x", "other=1", 200);
+    assert_eq!(pin, None);
+    let fp = forward(p);
+    assert_eq!(fp.backend.name, "v1");
+    assert!(!fp.pinned);
+    // `plan` is `plan_pinned` without a pin.
+    assert_eq!(forward(plan_req(&router, "GET", "/a/x", &[], 7)), fp);
+}
+
+#[test]
+fn another_rules_token_is_ignored() {
+    let router = build(PINNED_RULES);
+    let cookie = issued_cookie(&router, "/b", 0, "10.0.0.1:80", 100);
+    let (p, pin) = plan_with_cookie(&router, "/a/x", &cookie, 200);
+    assert_eq!(pin, None);
+    assert!(!forward(p).pinned);
+}
+
+#[test]
+fn an_expired_token_falls_back_to_the_draw() {
+    let router = build(PINNED_RULES);
+    let cookie = issued_cookie(&router, "/a", 1, "10.0.0.2:80", 100);
+    // absoluteTimeout 1h: at 100 + 3600 the session is over.
+    let (p, pin) = plan_with_cookie(&router, "/a/x", &cookie, 3_700);
+    assert_eq!(pin, None);
+    let fp = forward(p);
+    assert_eq!((fp.backend.name.as_str(), fp.pinned), ("v1", false));
+}
+
+#[test]
+fn a_pin_to_an_invalid_backend_ref_falls_back_to_the_draw() {
+    let router = build(PINNED_RULES);
+    let all = [("host", "example.com")];
+    let req = RequestView::new("GET", b"/a/x", Headers::Pairs(&all));
+    let decision = router.route(&req);
+    // Index 2 is the unresolved `missing`; index 9 is none of the rule's.
+    for index in [2, 9] {
+        let pin = SessionPin::new(index, "10.0.0.3:80", 100);
+        let fp = forward(plan_pinned(&decision, &req, Some(&pin), 7));
+        assert_eq!(
+            (fp.backend.name.as_str(), fp.pinned),
+            ("v1", false),
+            "{index}"
+        );
+    }
 }

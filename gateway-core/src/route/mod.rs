@@ -852,9 +852,13 @@ impl<'r, 'q> Decision<'r, 'q> {
     }
 
     /// The matched rule's session persistence for this request (the cookie `Path` of the
-    /// matched path, `Secure` on an HTTPS listener), or why it cannot be applied; `None` when
-    /// the rule has none.
-    pub(crate) fn session(&self) -> Option<Result<Session<'r>, &'r Reason>> {
+    /// matched path, `Secure` on an HTTPS listener), or why it cannot be applied (its plan
+    /// answers 500); `None` when the rule has none. A proxy reads the client's pin with
+    /// [`Session::find`] and gives it to [`plan_pinned`](crate::plan::plan_pinned).
+    ///
+    /// Cost: one look at the rule; no allocation.
+    #[inline]
+    pub fn session(&self) -> Option<Result<Session<'r>, &'r Reason>> {
         let policy = match self.compiled_rule()?.session.as_deref()? {
             Ok(policy) => policy,
             Err(why) => return Some(Err(why)),

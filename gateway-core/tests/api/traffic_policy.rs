@@ -200,3 +200,32 @@ fn a_session_of_another_rule_or_a_changed_backend_does_not_pin() {
     );
     assert_eq!(pin(&router(&moved), &cookie, 2_000), None);
 }
+
+#[test]
+fn route_json_follows_a_session_token_read_at_now() {
+    let router = router(MANIFESTS);
+    // A session pinned to v2 (weight 0) of the /cart rule, issued at 1000.
+    let headers = [("host", "shop.example")];
+    let req = RequestView::new("GET", b"/cart/items", Headers::Pairs(&headers));
+    let decision = router.route(&req);
+    let Plan::Forward(forward) = plan(&decision, &req, 0) else {
+        panic!("not a forward");
+    };
+    let set = forward
+        .session
+        .unwrap()
+        .issue(1, "10.0.0.2:8080", 1_000)
+        .unwrap();
+    let cookie = set.value.split(';').next().unwrap().to_owned();
+    let line = |now: &str| {
+        format!(
+            r#"{{"target": "/cart/items", "headers": [["host", "shop.example"], ["cookie", "{cookie}"]]{now}}}"#
+        )
+    };
+    let decide = |line: String| -> Value {
+        serde_json::from_str(&route_json(&router, line.as_bytes())).unwrap()
+    };
+    // With a time, the token pins v2 whatever its weight; without one, no token is read.
+    assert_eq!(decide(line(r#", "now": 2000"#))["backend"]["name"], "v2");
+    assert_eq!(decide(line(""))["backend"]["name"], "v1");
+}
