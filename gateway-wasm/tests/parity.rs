@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use gateway_core::api::{LoadOptions, Snapshot};
 use gateway_core::json::route_json;
-use gateway_core::{Engine, EngineOptions, GatewayRef, Target};
+use gateway_core::{Engine, EngineOptions, GatewayRef, Headers, Plan, RequestView, Target, plan};
 use serde_json::{Value, json};
 
 fn corpus_dir() -> PathBuf {
@@ -353,7 +353,27 @@ fn write_traffic_parity_fixture_from_the_rust_api() {
     )
     .expect("traffic.yaml builds");
     let host = json!([["host", "shop.example.com"]]);
+    // Session tokens issued natively: the cart's cookie pins cart-v2 (weight 0), the catalog's
+    // header pins its one backend; read at `now`, within their timeouts.
+    let issue = |path: &[u8], index: usize| {
+        let headers = [("host", "shop.example.com")];
+        let req = RequestView::new("GET", path, Headers::Pairs(&headers));
+        let decision = router.route(&req);
+        let Plan::Forward(forward) = plan(&decision, &req, 0) else {
+            panic!("not a forward");
+        };
+        let set = forward
+            .session
+            .unwrap()
+            .issue(index, "10.0.0.7:8080", 1_000);
+        set.unwrap().value
+    };
+    let cookie = issue(b"/cart", 1).split(';').next().unwrap().to_owned();
+    let token = issue(b"/catalog", 0);
     let lines = [
+        json!({"target": "/cart/items", "headers": [["host", "shop.example.com"], ["cookie", cookie]], "now": 2_000}),
+        json!({"target": "/cart/items", "headers": [["host", "shop.example.com"], ["cookie", cookie]]}),
+        json!({"target": "/catalog", "headers": [["host", "shop.example.com"], ["x-catalog-session", token]], "now": 2_000}),
         json!({"target": "/cart/items", "headers": host}),
         json!({"method": "POST", "target": "/cart/checkout", "headers": host, "random": 3}),
         json!({"target": "/catalog/shoes", "headers": host}),
@@ -373,12 +393,16 @@ fn write_traffic_parity_fixture_from_the_rust_api() {
         .iter()
         .map(|c| serde_json::from_str(c["decision"].as_str().unwrap()).unwrap())
         .collect();
-    assert_eq!(decisions[0]["timeouts"]["backend_request_ms"], 2_000);
-    assert_eq!(decisions[0]["retry"]["attempts"], 2);
-    assert_eq!(decisions[0]["session"]["lifetime"], "permanent");
-    assert_eq!(decisions[2]["retry"]["budget"]["percent"], 25);
-    assert_eq!(decisions[2]["session"]["policy"], "shop/catalog");
-    assert_eq!(decisions[4]["outcome"], "not_found");
+    // The pin chooses the weight-0 backend at `now`; without `now` no token is read.
+    assert_eq!(decisions[0]["backend"]["name"], "cart-v2");
+    assert_eq!(decisions[1]["backend"]["name"], "cart-v1");
+    assert_eq!(decisions[2]["backend"]["name"], "catalog");
+    assert_eq!(decisions[3]["timeouts"]["backend_request_ms"], 2_000);
+    assert_eq!(decisions[3]["retry"]["attempts"], 2);
+    assert_eq!(decisions[3]["session"]["lifetime"], "permanent");
+    assert_eq!(decisions[5]["retry"]["budget"]["percent"], 25);
+    assert_eq!(decisions[5]["session"]["policy"], "shop/catalog");
+    assert_eq!(decisions[7]["outcome"], "not_found");
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/fixtures");
     std::fs::create_dir_all(&out).unwrap();
     let fixture = json!({"manifests": yaml, "cases": cases});

@@ -1,7 +1,9 @@
 // Timeouts, retries, retry budgets and session persistence through the JS API: `routeJson`
 // and `route` give byte for byte the decisions gateway-core computed natively for
 // examples/traffic/traffic.yaml (tests/parity.rs writes them to fixtures/parity-traffic.json),
-// and the decision objects carry the fields a proxy executes.
+// and the decision objects carry the fields a proxy executes. The fixture's session tokens
+// were issued natively: read at the line's `now`, a token pins its backendRef (the cart's
+// weight-0 version included).
 //
 // Run: gateway-wasm/build.sh && cargo test -p gateway-wasm --test parity &&
 //      node --test gateway-wasm/tests/js/
