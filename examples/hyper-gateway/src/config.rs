@@ -320,7 +320,11 @@ impl State {
         for port in frontend.iter().flat_map(|f| &f.ports) {
             let server = port.server_config(provider(), Arc::new(DefaultTimeProvider));
             let mut server = server.map_err(|e| format!("TLS on port {}: {e}", port.port))?;
-            server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            // A port without HTTP listeners terminates TLS for TLSRoutes (`l4.rs`): its
+            // bytes are not HTTP, so no application protocol is offered.
+            if router.serves_http(port.port) {
+                server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            }
             acceptors.insert(port.port, TlsAcceptor::from(Arc::new(server)));
         }
         eprintln!("loaded {} rules for {ns}/{name}", router.rule_count());

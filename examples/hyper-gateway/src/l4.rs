@@ -6,15 +6,21 @@
 //! of the configuration then (as listen addresses are bound once): a TCP listener served here
 //! when the port has a TLS `Passthrough` or a TCP listener, a UDP socket when it has a UDP
 //! listener (beside the TCP one, on the same address: a TCP and a UDP listener on one port are
-//! different sockets), and otherwise the HTTP listener `main.rs` serves. A port that also has
-//! HTTP, HTTPS or TLS `Terminate` listeners is served as HTTP(S): its `Passthrough` listeners
-//! are not served. Each connection (each UDP session) is routed with the configuration current
+//! different sockets), and otherwise the HTTP listener `main.rs` serves. A port whose TLS
+//! listeners have certificates (`Terminate` mode) and no HTTP or HTTPS listener is a TLS
+//! terminating L4 port: the handshake is completed with the listeners' certificates (and the
+//! port's client-certificate validation, without ALPN), the connection routed by its server
+//! name, and the decrypted bytes forwarded to the backend in the clear. A port that also has
+//! HTTP or HTTPS listeners is served as HTTP(S): its TLS listeners are not served; on a port
+//! with both `Passthrough` and `Terminate` TLS listeners, every connection is terminated. Each connection (each UDP session) is routed with the configuration current
 //! when it starts, and keeps its backend to the end.
 //!
 //! - TLS passthrough: the ClientHello is read without terminating (at most
 //!   [`MAX_CLIENT_HELLO`] bytes, within [`CLIENT_HELLO_TIMEOUT`]; rustls's `Acceptor` parses
 //!   it), routed by its server name, and the bytes read are replayed to the backend before the
 //!   two connections are joined: the client's TLS session is the backend's.
+//! - TLS terminated (`Terminate` mode): the handshake within [`CLIENT_HELLO_TIMEOUT`], routed
+//!   by the handshake's server name, then the plaintext joined to the backend.
 //! - TCP: routed by port, joined to the backend.
 //! - UDP: one session per client address, with its own connected socket towards the backend;
 //!   datagrams both ways; a session ends after [`UDP_IDLE`] without a datagram either way; at
@@ -69,7 +75,9 @@ pub(crate) async fn listen(
 ) -> Result<(Option<TcpListener>, SocketAddr), String> {
     let state = shared.current();
     let udp = has_listener(&state.router, L4Transport::Udp, port);
-    let l4 = passthrough(&state, port) || has_listener(&state.router, L4Transport::Tcp, port);
+    let l4 = passthrough(&state, port)
+        || terminated(&state, port)
+        || has_listener(&state.router, L4Transport::Tcp, port);
     drop(state);
     let (mut http, mut local) = (None, None);
     if l4 || !udp {
@@ -109,6 +117,15 @@ fn passthrough(state: &State, port: u16) -> bool {
         && !state.router.serves_http(port)
 }
 
+/// Whether connections to `port` are TLS terminated here and their bytes forwarded in the
+/// clear (TLSRoute on TLS listeners in `Terminate` mode): a TLS listener with certificates
+/// (an acceptor), and nothing that speaks HTTP on the port.
+fn terminated(state: &State, port: u16) -> bool {
+    has_listener(&state.router, L4Transport::Tls, port)
+        && state.acceptors.contains_key(&port)
+        && !state.router.serves_http(port)
+}
+
 /// Accepts connections on a TLS passthrough or TCP listener until the gateway stops.
 async fn accept(listener: TcpListener, port: u16, shared: Arc<Shared>) {
     let mut stop = shared.stop.subscribe();
@@ -137,6 +154,33 @@ async fn connection(
     line: &mut String,
 ) -> Result<(), String> {
     let state = shared.current();
+    if let Some(acceptor) = state
+        .acceptors
+        .get(&port)
+        .filter(|_| terminated(&state, port))
+    {
+        let _ = write!(line, "TLS port={port} ");
+        let accept = tokio::time::timeout(CLIENT_HELLO_TIMEOUT, acceptor.clone().accept(client));
+        let mut tls = match accept.await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return Err(format!("TLS handshake: {e}")),
+            Err(_) => return Err("no TLS handshake in time".to_owned()),
+        };
+        let sni = tls.get_ref().1.server_name().map(str::to_owned);
+        let _ = write!(line, "{} ", sni.as_deref().unwrap_or("-"));
+        let decision = state
+            .router
+            .route_l4(L4Transport::Tls, port, sni.as_deref());
+        let to = backend(&decision, &state, shared, line)?;
+        drop(decision);
+        drop(state);
+        let mut upstream = connect(to).await?;
+        let (up, down) = tokio::io::copy_bidirectional(&mut tls, &mut upstream)
+            .await
+            .unwrap_or_default();
+        let _ = write!(line, "{to} {up}/{down} ");
+        return Ok(());
+    }
     let (transport, hello, sni) = if passthrough(&state, port) {
         let _ = write!(line, "TLS port={port} ");
         let read = tokio::time::timeout(CLIENT_HELLO_TIMEOUT, client_hello(&mut client));
@@ -153,13 +197,7 @@ async fn connection(
     let to = backend(&decision, &state, shared, line)?;
     drop(decision);
     drop(state);
-    let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to)).await;
-    let mut upstream = match connect {
-        Ok(Ok(upstream)) => upstream,
-        Ok(Err(e)) => return Err(format!("backend {to}: {e}")),
-        Err(_) => return Err(format!("backend {to}: connect timeout")),
-    };
-    let _ = upstream.set_nodelay(true);
+    let mut upstream = connect(to).await?;
     let replayed = upstream.write_all(&hello).await;
     replayed.map_err(|e| format!("backend {to}: {e}"))?;
     let hello_len = hello.len() as u64;
@@ -170,6 +208,18 @@ async fn connection(
         .unwrap_or_default();
     let _ = write!(line, "{to} {}/{down} ", hello_len + up);
     Ok(())
+}
+
+/// Connects to a TCP backend within [`CONNECT_TIMEOUT`]. `Err`: why not.
+async fn connect(to: SocketAddr) -> Result<TcpStream, String> {
+    let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to)).await;
+    let upstream = match connect {
+        Ok(Ok(upstream)) => upstream,
+        Ok(Err(e)) => return Err(format!("backend {to}: {e}")),
+        Err(_) => return Err(format!("backend {to}: connect timeout")),
+    };
+    let _ = upstream.set_nodelay(true);
+    Ok(upstream)
 }
 
 /// The decision's backend address: the rule's backend drawn with the server's sequence,

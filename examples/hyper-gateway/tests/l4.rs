@@ -32,6 +32,8 @@ struct Pki {
     roots: rustls::RootCertStore,
     leaf: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
+    /// The leaf and its key as PEM, for a Secret.
+    pem: (String, String),
 }
 
 impl Pki {
@@ -52,6 +54,7 @@ impl Pki {
             roots,
             leaf: leaf.der().clone(),
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            pem: (leaf.pem(), key.serialize_pem()),
         }
     }
 
@@ -63,6 +66,18 @@ impl Pki {
             .with_root_certificates(self.roots.clone())
             .with_no_client_auth();
         tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
+
+    /// Its leaf as a `kubernetes.io/tls` Secret.
+    fn secret(&self, ns: &str, name: &str) -> String {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\n\
+             type: kubernetes.io/tls\ndata: {{tls.crt: {}, tls.key: {}}}\n",
+            b64(&self.pem.0),
+            b64(&self.pem.1)
+        )
     }
 }
 
@@ -405,4 +420,72 @@ async fn sigterm_closes_l4_listeners_and_lets_open_connections_finish() {
     assert_eq!(exchange(&mut open, "after").await, "echo:after");
     drop(open);
     assert!(gateway.wait().success(), "{}", gateway.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_terminate_serves_the_listener_certificate_and_forwards_plaintext() {
+    // A TLS listener in `Terminate` mode (no HTTP listener on its port): the gateway completes
+    // the handshake with the listener's certificate, routes by the server name, and the TCP
+    // echo backend gets the decrypted bytes.
+    let term = Pki::new("gateway authority", "term.example.com");
+    let manifests = format!(
+        "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {{name: gateway-core}}
+spec: {{controllerName: gateway.example.dev/gateway-core}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: edge, namespace: edge}}
+spec:
+  gatewayClassName: gateway-core
+  listeners:
+  - name: tls
+    port: 8443
+    protocol: TLS
+    hostname: term.example.com
+    tls: {{mode: Terminate, certificateRefs: [{{name: term}}]}}
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {{name: term, namespace: edge}}
+spec:
+  parentRefs: [{{name: edge, sectionName: tls}}]
+  hostnames: [term.example.com]
+  rules: [{{backendRefs: [{{name: echo, port: 9000}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: echo, namespace: edge}}
+spec: {{ports: [{{port: 9000}}]}}
+---
+{}",
+        term.secret("edge", "term")
+    );
+    let endpoints = format!(
+        "listen 8443 127.0.0.1:0\nedge/echo {}\n",
+        tcp_echo("plain").await
+    );
+    let gateway = Gateway::start("l4-terminate", &manifests, &endpoints, "edge/edge");
+    let mut tls = tls_connect(&gateway, &term, "term.example.com")
+        .await
+        .unwrap();
+    let (_, session) = tls.get_ref();
+    assert_eq!(session.peer_certificates().unwrap()[0], term.leaf);
+    // Bytes that are not HTTP: no application protocol was negotiated.
+    assert_eq!(session.alpn_protocol(), None);
+    assert_eq!(exchange(&mut tls, "hello").await, "plain:hello");
+    tls.shutdown().await.unwrap();
+    drop(tls);
+    wait_for_log(&gateway, "TLS port=8443 term.example.com edge/term rule=0").await;
+    // A server name the listener does not serve: the handshake completes (the certificate is
+    // the listener's) but no route takes it, and the connection is closed.
+    let tcp = TcpStream::connect(gateway.addr(8443)).await.unwrap();
+    let name = ServerName::try_from("other.example.com".to_owned()).unwrap();
+    let other = tokio::time::timeout(PATIENCE, term.client().connect(name, tcp)).await;
+    if let Ok(Ok(mut other)) = other {
+        let mut buf = [0; 16];
+        let read = tokio::time::timeout(PATIENCE, other.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(0) | Err(_))), "{read:?}");
+    }
 }
