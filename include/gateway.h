@@ -809,6 +809,13 @@ typedef struct gw_request {
   // A mesh router needs it (without it the decision is `GW_OUTCOME_BAD_REQUEST`); a
   // Gateway's router refuses it the same way. A zero-initialized request leaves it NULL.
   const struct gw_mesh_request *mesh;
+  // Unix seconds, from the caller's clock, at which a session token in the headers is read
+  // (GEP-1619): when the matched rule has session persistence and the request carries a
+  // valid token of that rule (not expired at `now`, its backendRef still naming the same
+  // Service port), the token's backendRef is the decision's backend whatever its weight, 0
+  // included, and `gw_decision_session_lookup` gives the pinned endpoint. 0 (a
+  // zero-initialized request): no token is read, and `random` draws the backend.
+  uint64_t now;
 } gw_request;
 
 // The matched route and rule. Strings live as long as the decision.

@@ -107,6 +107,7 @@ fn routing(c: &mut Criterion) {
             random: 7,
             tls: std::ptr::null(),
             mesh: std::ptr::null(),
+            now: 0,
         })
         .collect();
 

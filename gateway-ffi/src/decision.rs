@@ -10,7 +10,7 @@ use gateway_core::attach::RouteKind;
 use gateway_core::filter::{HeaderEdits, Timeout};
 use gateway_core::outcome::{BadRequest, Outcome, ServerError};
 use gateway_core::plan::authz::AuthCheck;
-use gateway_core::plan::{LocalResponse, Plan, plan};
+use gateway_core::plan::{LocalResponse, Plan, plan, plan_pinned, session_pin};
 use gateway_core::request::{Headers, RequestView};
 use gateway_core::route::{Destination, L4Transport, MeshRoute, RouteId, Router, RuleId};
 use gateway_core::tls::{Coalescing, Handshake, SessionCheck};
@@ -68,6 +68,13 @@ pub struct gw_request {
     /// A mesh router needs it (without it the decision is `GW_OUTCOME_BAD_REQUEST`); a
     /// Gateway's router refuses it the same way. A zero-initialized request leaves it NULL.
     pub mesh: *const gw_mesh_request,
+    /// Unix seconds, from the caller's clock, at which a session token in the headers is read
+    /// (GEP-1619): when the matched rule has session persistence and the request carries a
+    /// valid token of that rule (not expired at `now`, its backendRef still naming the same
+    /// Service port), the token's backendRef is the decision's backend whatever its weight, 0
+    /// included, and `gw_decision_session_lookup` gives the pinned endpoint. 0 (a
+    /// zero-initialized request): no token is read, and `random` draws the backend.
+    pub now: u64,
 }
 
 /// The mesh inputs of a request (`gw_request.mesh`), borrowed for the call: the namespace of
@@ -706,7 +713,14 @@ pub(crate) unsafe fn route(router: Arc<Router>, request: &gw_request) -> Option<
             query: d.query(),
             host: d.host(),
         };
-        let mut parts = Parts::new(plan(&d, &view, request.random), &routed);
+        let planned = match request.now {
+            0 => plan(&d, &view, request.random),
+            now => {
+                let pin = session_pin(&d, &view, now);
+                plan_pinned(&d, &view, pin.as_ref(), request.random)
+            }
+        };
+        let mut parts = Parts::new(planned, &routed);
         parts.session = session;
         parts
     }))

@@ -310,6 +310,8 @@ fn route(router: *const gw_router, f: &mut Fields<'_>) {
         random,
         tls: if with_tls { &tls } else { ptr::null() },
         mesh: if with_mesh { &mesh } else { ptr::null() },
+        // A session token in the headers is read at this time when it is not 0.
+        now: u64::from(f.byte()) << 24,
     };
     // SAFETY: `request` and everything it points to live until the end of this block; the
     // decision is freed once and not used afterwards.

@@ -76,6 +76,7 @@ fn routes_through_the_typed_path() {
         random: 0,
         tls: std::ptr::null(),
         mesh: std::ptr::null(),
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params.
@@ -125,6 +126,7 @@ fn bad_input_is_an_outcome_and_null_is_an_error() {
         random: 0,
         tls: std::ptr::null(),
         mesh: std::ptr::null(),
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router and request; NULL arguments are part of the contract.
@@ -260,6 +262,7 @@ fn route_typed(
         random: 0,
         tls: std::ptr::null(),
         mesh: std::ptr::null(),
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-param.
@@ -1056,6 +1059,7 @@ fn a_gateway_router_refuses_mesh_inputs() {
         random: 0,
         tls: std::ptr::null(),
         mesh: &mesh,
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router, request and out-params; each handle freed once.

@@ -582,6 +582,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         mesh: mesh
             .as_ref()
             .map_or(std::ptr::null(), |m| m as *const gw_mesh_request),
+        now: request["now"].as_u64().unwrap_or(0),
     };
     let mut d = null_mut();
     // SAFETY: live router and request; every accessor reads a live decision, freed at the end.

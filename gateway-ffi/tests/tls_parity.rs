@@ -135,6 +135,7 @@ fn typed_parity(router: *const gw_router, request: &Value, decision: &Value, wha
         random: 0,
         tls: &tls,
         mesh: std::ptr::null(),
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router and request (its slices outlive the call); the decision is read and

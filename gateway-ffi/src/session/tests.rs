@@ -97,6 +97,7 @@ fn typed(router: *const gw_router, target: &str) -> (Value, Value) {
         random: 0,
         tls: null(),
         mesh: null(),
+        now: 0,
     };
     let mut d = null_mut();
     // SAFETY: live router, request, decision and out-params.

@@ -569,7 +569,7 @@ static const char *FILTERS =
     "      urlRewrite: {hostname: internal.example, path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}\n"
     "    - type: RequestMirror\n"
     "      requestMirror: {backendRef: {name: shadow, port: 81}}\n"
-    "    backendRefs: [{name: app, port: 80}]\n"
+    "    backendRefs: [{name: app, port: 80}, {name: shadow, port: 81, weight: 0}]\n"
     "  - matches: [{path: {type: PathPrefix, value: /broken}}]\n"
     "    backendRefs: [{name: missing, port: 80}]\n"
     "---\napiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackendTrafficPolicy\n"
@@ -710,7 +710,7 @@ static void test_filters(void) {
           pin.issued == 100);
     CHECK(!gw_decision_session_lookup(d, cookie + 4, token_len, 100 + 3600, &pin)); /* expired */
     CHECK(!gw_decision_session_lookup(d, cookie + 5, token_len - 1, 200, &pin));    /* damaged */
-    CHECK(gw_decision_session_issue(d, 1, STR("e"), 1, 1, cookie, sizeof cookie, &n) ==
+    CHECK(gw_decision_session_issue(d, 2, STR("e"), 1, 1, cookie, sizeof cookie, &n) ==
           GW_RESULT_OUT_OF_RANGE);
     CHECK(gw_decision_session_issue(d, 0, STR("a;b"), 1, 1, cookie, sizeof cookie, &n) ==
           GW_RESULT_OUT_OF_RANGE);
@@ -719,6 +719,31 @@ static void test_filters(void) {
     CHECK(gw_decision_session_issue(d, 0, STR("e"), 1, 1, cookie, sizeof cookie, NULL) ==
           GW_RESULT_NULL_PARAMETER);
     CHECK(!gw_decision_session(NULL, &s) && !gw_decision_session_lookup(NULL, NULL, 0, 0, NULL));
+
+    /* a token pinning the weight-0 backendRef, presented with `now`: it chooses the backend */
+    CHECK(gw_decision_session_issue(d, 1, STR("10.0.0.2:81"), 100, 100, cookie, sizeof cookie, &n) ==
+          GW_RESULT_OK);
+    size_t pinned_len = 0;
+    while (pinned_len < n && cookie[pinned_len] != ';') pinned_len++;
+    gw_header with_cookie[2] = {{slice("host"), slice("any.example")},
+                                {slice("cookie"), {cookie, pinned_len}}};
+    gw_request pinned = req;
+    pinned.headers = with_cookie;
+    pinned.headers_len = 2;
+    pinned.now = 200;
+    gw_decision *p = NULL;
+    CHECK(gw_router_route(router, &pinned, &p) == GW_RESULT_OK);
+    CHECK(gw_decision_outcome(p) == GW_OUTCOME_FORWARD);
+    CHECK(gw_decision_backend(p, &b) && eq(b.name, "shadow") && b.port == 81);
+    gw_decision_free(p);
+    pinned.now = 100 + 3600; /* expired at now: the weighted draw */
+    CHECK(gw_router_route(router, &pinned, &p) == GW_RESULT_OK);
+    CHECK(gw_decision_backend(p, &b) && eq(b.name, "app"));
+    gw_decision_free(p);
+    pinned.now = 0; /* no time: no token is read */
+    CHECK(gw_router_route(router, &pinned, &p) == GW_RESULT_OK);
+    CHECK(gw_decision_backend(p, &b) && eq(b.name, "app"));
+    gw_decision_free(p);
 
     /* the decision outlives the router */
     gw_router *clone = gw_router_clone(router);
