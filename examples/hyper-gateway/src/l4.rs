@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use gateway_core::outcome::{NotFound, Outcome};
 use gateway_core::route::{Decision, L4Transport, Router};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
@@ -168,18 +168,8 @@ async fn connection(
         };
         let sni = tls.get_ref().1.server_name().map(str::to_owned);
         let _ = write!(line, "{} ", sni.as_deref().unwrap_or("-"));
-        let decision = state
-            .router
-            .route_l4(L4Transport::Tls, port, sni.as_deref());
-        let to = backend(&decision, &state, shared, line)?;
-        drop(decision);
-        drop(state);
-        let mut upstream = connect(to).await?;
-        let (up, down) = tokio::io::copy_bidirectional(&mut tls, &mut upstream)
-            .await
-            .unwrap_or_default();
-        let _ = write!(line, "{to} {up}/{down} ");
-        return Ok(());
+        let to = (L4Transport::Tls, port, sni.as_deref());
+        return join(&mut tls, Vec::new(), to, state, shared, line).await;
     }
     let (transport, hello, sni) = if passthrough(&state, port) {
         let _ = write!(line, "TLS port={port} ");
@@ -193,7 +183,22 @@ async fn connection(
         let _ = write!(line, "TCP port={port} - ");
         (L4Transport::Tcp, Vec::new(), None)
     };
-    let decision = state.router.route_l4(transport, port, sni.as_deref());
+    let to = (transport, port, sni.as_deref());
+    join(&mut client, hello, to, state, shared, line).await
+}
+
+/// Routes a connection (its transport, port and server name) with `state`, connects to the
+/// backend, replays `hello` (the bytes already read from the client) and joins the two;
+/// describes it in `line`. `Err`: why it was closed.
+async fn join<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut S,
+    hello: Vec<u8>,
+    (transport, port, sni): (L4Transport, u16, Option<&str>),
+    state: Arc<State>,
+    shared: &Shared,
+    line: &mut String,
+) -> Result<(), String> {
+    let decision = state.router.route_l4(transport, port, sni);
     let to = backend(&decision, &state, shared, line)?;
     drop(decision);
     drop(state);
@@ -203,7 +208,7 @@ async fn connection(
     let hello_len = hello.len() as u64;
     drop(hello);
     // Either side's error ends both; what was copied until then is what the line reports.
-    let (up, down) = tokio::io::copy_bidirectional(&mut client, &mut upstream)
+    let (up, down) = tokio::io::copy_bidirectional(client, &mut upstream)
         .await
         .unwrap_or_default();
     let _ = write!(line, "{to} {}/{down} ", hello_len + up);
